@@ -1,0 +1,227 @@
+//! Money: a closed list of currencies and amounts in integer micro-units.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Micro-units in one whole unit of any currency.
+pub const MICROS_PER_UNIT: u64 = 1_000_000;
+
+macro_rules! currencies {
+    ($($code:ident = $minor:literal, $name:literal;)*) => {
+        /// An ISO 4217 currency the broker accepts.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
+        pub enum Currency {
+            $(
+                #[doc = $name]
+                $code,
+            )*
+        }
+
+        impl Currency {
+            /// Every accepted currency, alphabetically.
+            pub const ALL: &'static [Self] = &[$(Self::$code),*];
+
+            /// The ISO 4217 code (`USD`).
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(Self::$code => stringify!($code),)*
+                }
+            }
+
+            /// Digits after the decimal point in everyday prices (`2` for USD, `0` for JPY).
+            #[must_use]
+            pub const fn minor_digits(self) -> u32 {
+                match self {
+                    $(Self::$code => $minor,)*
+                }
+            }
+        }
+    };
+}
+
+currencies! {
+    AUD = 2, "Australian dollar";
+    BRL = 2, "Brazilian real";
+    CAD = 2, "Canadian dollar";
+    CHF = 2, "Swiss franc";
+    CNY = 2, "Chinese yuan";
+    CZK = 2, "Czech koruna";
+    DKK = 2, "Danish krone";
+    EUR = 2, "Euro";
+    GBP = 2, "Pound sterling";
+    HKD = 2, "Hong Kong dollar";
+    HUF = 2, "Hungarian forint";
+    ILS = 2, "Israeli new shekel";
+    INR = 2, "Indian rupee";
+    JPY = 0, "Japanese yen";
+    KRW = 0, "South Korean won";
+    MXN = 2, "Mexican peso";
+    NOK = 2, "Norwegian krone";
+    NZD = 2, "New Zealand dollar";
+    PLN = 2, "Polish zloty";
+    SEK = 2, "Swedish krona";
+    SGD = 2, "Singapore dollar";
+    USD = 2, "United States dollar";
+    ZAR = 2, "South African rand";
+}
+
+/// The text is not an accepted currency code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an accepted ISO 4217 currency code")]
+pub struct UnknownCurrency(pub String);
+
+impl Currency {
+    /// Parses an upper-case ISO 4217 code (`USD`; `usd` is refused).
+    ///
+    /// # Errors
+    /// [`UnknownCurrency`] when the code is not in the list.
+    pub fn parse(code: &str) -> Result<Self, UnknownCurrency> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.code() == code)
+            .ok_or_else(|| UnknownCurrency(code.to_owned()))
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = UnknownCurrency;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = UnknownCurrency;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Self::parse(&code)
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+/// An amount of money: integer micro-units (1 USD = 1 000 000) of one currency.
+///
+/// JSON: `{"amount_micros": 50000, "currency": "USD"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// The amount in millionths of one unit of `currency`.
+    pub amount_micros: u64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// An amount of `amount_micros` millionths of `currency`.
+    #[must_use]
+    pub const fn new(amount_micros: u64, currency: Currency) -> Self {
+        Self {
+            amount_micros,
+            currency,
+        }
+    }
+
+    /// Whether this pays at least `minimum`: same currency and no smaller amount.
+    #[must_use]
+    pub fn covers(&self, minimum: &Self) -> bool {
+        self.currency == minimum.currency && self.amount_micros >= minimum.amount_micros
+    }
+}
+
+impl fmt::Display for Money {
+    /// `0.05 USD`, `1.00 EUR`, `100 JPY`, `0.000001 USD`: the currency's everyday
+    /// decimals, and more only when the amount has them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.amount_micros / MICROS_PER_UNIT;
+        let fraction = self.amount_micros % MICROS_PER_UNIT;
+        let mut digits = format!("{fraction:06}");
+        let keep = usize::try_from(self.currency.minor_digits()).unwrap_or(0);
+        while digits.len() > keep && digits.ends_with('0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            write!(f, "{whole} {}", self.currency)
+        } else {
+            write!(f, "{whole}.{digits} {}", self.currency)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_currencies_are_accepted() {
+        for code in [
+            "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN",
+            "CZK", "INR", "BRL", "MXN", "SGD", "HKD", "KRW", "ZAR",
+        ] {
+            assert_eq!(Currency::parse(code).unwrap().code(), code);
+        }
+    }
+
+    #[test]
+    fn currency_list_is_sorted_and_unique() {
+        assert!(Currency::ALL.windows(2).all(|w| w[0].code() < w[1].code()));
+    }
+
+    #[test]
+    fn lower_case_or_unknown_codes_are_refused() {
+        for code in ["usd", "Usd", "XXX", "US", "USDD", "", "BTC"] {
+            assert_eq!(Currency::parse(code), Err(UnknownCurrency(code.to_owned())));
+        }
+        assert!(serde_json::from_str::<Currency>(r#""eur""#).is_err());
+    }
+
+    #[test]
+    fn money_serialises_with_micros_and_code() {
+        let money = Money::new(50_000, Currency::USD);
+        let json = serde_json::to_string(&money).unwrap();
+        assert_eq!(json, r#"{"amount_micros":50000,"currency":"USD"}"#);
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
+    }
+
+    #[test]
+    fn money_displays_everyday_decimals() {
+        assert_eq!(Money::new(50_000, Currency::USD).to_string(), "0.05 USD");
+        assert_eq!(Money::new(1_000_000, Currency::EUR).to_string(), "1.00 EUR");
+        assert_eq!(
+            Money::new(1_234_500, Currency::GBP).to_string(),
+            "1.2345 GBP"
+        );
+        assert_eq!(Money::new(1, Currency::USD).to_string(), "0.000001 USD");
+        assert_eq!(
+            Money::new(100_000_000, Currency::JPY).to_string(),
+            "100 JPY"
+        );
+        assert_eq!(Money::new(500_000, Currency::JPY).to_string(), "0.5 JPY");
+        assert_eq!(Money::new(0, Currency::USD).to_string(), "0.00 USD");
+    }
+
+    #[test]
+    fn covers_needs_same_currency_and_enough() {
+        let min = Money::new(50_000, Currency::USD);
+        assert!(Money::new(50_000, Currency::USD).covers(&min));
+        assert!(Money::new(50_001, Currency::USD).covers(&min));
+        assert!(!Money::new(49_999, Currency::USD).covers(&min));
+        assert!(!Money::new(1_000_000, Currency::EUR).covers(&min));
+    }
+}
