@@ -1,0 +1,191 @@
+//! The authorization server metadata document (RFC 8414).
+
+use consent_policy::{AttributeKey, REQUEST_TYPE};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{AuthMethod, GrantType};
+
+/// The scope that lets a company read the public ledger with `client_credentials`.
+pub const LEDGER_READ_SCOPE: &str = "ledger:read";
+/// The scopes a client may ask for with `client_credentials`.
+pub const CLIENT_SCOPES: [&str; 1] = [LEDGER_READ_SCOPE];
+/// Where the metadata document is served (RFC 8414 §3).
+pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
+/// The authorization endpoint's path.
+pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
+/// The token endpoint's path.
+pub const TOKEN_PATH: &str = "/oauth/token";
+/// The pushed authorization request endpoint's path.
+pub const PAR_PATH: &str = "/oauth/par";
+/// The JWK set's path.
+pub const JWKS_PATH: &str = "/oauth/jwks";
+/// The introspection endpoint's path.
+pub const INTROSPECT_PATH: &str = "/oauth/introspect";
+/// The revocation endpoint's path.
+pub const REVOKE_PATH: &str = "/oauth/revoke";
+/// The dynamic registration endpoint's path.
+pub const REGISTER_PATH: &str = "/oauth/register";
+
+/// The RFC 8414 metadata of this server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerMetadata {
+    /// The issuer URL.
+    pub issuer: String,
+    /// The authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The token endpoint.
+    pub token_endpoint: String,
+    /// The pushed authorization request endpoint (RFC 9126).
+    pub pushed_authorization_request_endpoint: String,
+    /// Pushed requests are welcome but not required.
+    pub require_pushed_authorization_requests: bool,
+    /// The JWK set of the token signing keys.
+    pub jwks_uri: String,
+    /// The introspection endpoint (RFC 7662).
+    pub introspection_endpoint: String,
+    /// The revocation endpoint (RFC 7009).
+    pub revocation_endpoint: String,
+    /// The dynamic registration endpoint (RFC 7591).
+    pub registration_endpoint: String,
+    /// `["code"]`.
+    pub response_types_supported: Vec<String>,
+    /// `["query"]`.
+    pub response_modes_supported: Vec<String>,
+    /// Every supported grant type.
+    pub grant_types_supported: Vec<String>,
+    /// `["S256"]`.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// Client authentication methods at the token endpoint.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms accepted in `private_key_jwt` assertions.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// Client authentication methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Client authentication methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// `["apiome_data"]` (RFC 9396).
+    pub authorization_details_types_supported: Vec<String>,
+    /// Catalogue attribute keys plus `ledger:read`.
+    pub scopes_supported: Vec<String>,
+    /// Redirects carry `iss` (RFC 9207).
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl ServerMetadata {
+    /// The document for an issuer URL such as `https://apiome.example`
+    /// (a trailing `/` is dropped); endpoints are the issuer plus the paths above.
+    #[must_use]
+    pub fn for_issuer(issuer: &str) -> Self {
+        let issuer = issuer.trim_end_matches('/');
+        let at = |path: &str| format!("{issuer}{path}");
+        let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let auth_methods: Vec<String> = AuthMethod::ALL
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect();
+        let mut scopes: Vec<String> = AttributeKey::catalogue()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        scopes.extend(CLIENT_SCOPES.iter().map(|s| (*s).to_owned()));
+        Self {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: at(AUTHORIZE_PATH),
+            token_endpoint: at(TOKEN_PATH),
+            pushed_authorization_request_endpoint: at(PAR_PATH),
+            require_pushed_authorization_requests: false,
+            jwks_uri: at(JWKS_PATH),
+            introspection_endpoint: at(INTROSPECT_PATH),
+            revocation_endpoint: at(REVOKE_PATH),
+            registration_endpoint: at(REGISTER_PATH),
+            response_types_supported: strings(&["code"]),
+            response_modes_supported: strings(&["query"]),
+            grant_types_supported: GrantType::ALL
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            code_challenge_methods_supported: strings(&["S256"]),
+            token_endpoint_auth_methods_supported: auth_methods.clone(),
+            token_endpoint_auth_signing_alg_values_supported: strings(&["EdDSA", "ES256"]),
+            introspection_endpoint_auth_methods_supported: auth_methods.clone(),
+            revocation_endpoint_auth_methods_supported: auth_methods,
+            authorization_details_types_supported: strings(&[REQUEST_TYPE]),
+            scopes_supported: scopes,
+            authorization_response_iss_parameter_supported: true,
+        }
+    }
+
+    /// Every endpoint URL the document lists (for a check that each answers).
+    #[must_use]
+    pub fn endpoints(&self) -> [&str; 7] {
+        [
+            &self.authorization_endpoint,
+            &self.token_endpoint,
+            &self.pushed_authorization_request_endpoint,
+            &self.jwks_uri,
+            &self.introspection_endpoint,
+            &self.revocation_endpoint,
+            &self.registration_endpoint,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_every_endpoint_under_the_issuer() {
+        let m = ServerMetadata::for_issuer("https://apiome.example/");
+        assert_eq!(m.issuer, "https://apiome.example");
+        assert_eq!(m.token_endpoint, "https://apiome.example/oauth/token");
+        assert_eq!(
+            m.pushed_authorization_request_endpoint,
+            "https://apiome.example/oauth/par"
+        );
+        for e in m.endpoints() {
+            assert!(e.starts_with("https://apiome.example/oauth/"), "{e}");
+        }
+    }
+
+    #[test]
+    fn document_advertises_what_the_server_supports() {
+        let json = serde_json::to_value(ServerMetadata::for_issuer("https://a.example")).unwrap();
+        assert_eq!(
+            json["response_types_supported"],
+            serde_json::json!(["code"])
+        );
+        assert_eq!(
+            json["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(json["require_pushed_authorization_requests"], false);
+        assert_eq!(
+            json["authorization_details_types_supported"],
+            serde_json::json!(["apiome_data"])
+        );
+        assert_eq!(
+            json["grant_types_supported"],
+            serde_json::json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:openid:params:grant-type:ciba"
+            ])
+        );
+        assert_eq!(
+            json["token_endpoint_auth_methods_supported"],
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            json["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["EdDSA", "ES256"])
+        );
+        let scopes = json["scopes_supported"].as_array().unwrap();
+        assert!(scopes.contains(&"email".into()) && scopes.contains(&"ledger:read".into()));
+        assert!(!scopes.iter().any(|s| s.as_str().unwrap().starts_with("x-")));
+    }
+}
