@@ -1,0 +1,312 @@
+//! Opening the database: SQLite under the data directory by default,
+//! PostgreSQL when the operator gives a `postgres://` URL.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::StoreError;
+
+/// SQLite allows one writer at a time; a few readers beside it is plenty.
+const SQLITE_POOL_SIZE: u32 = 8;
+/// Per server process; several processes share one PostgreSQL.
+const POSTGRES_POOL_SIZE: u32 = 16;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite writer waits for the lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file, created on first use.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, e.g. `postgres://user@127.0.0.1:5432/apiome`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Reads a `DATABASE_URL`: `postgres://` or `postgresql://` for
+    /// PostgreSQL, `sqlite://PATH` or `sqlite:PATH` for a SQLite file.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!(
+                    "unsupported database URL {:?}: use postgres://USER@HOST:PORT/DB or sqlite://PATH",
+                    redact(url)
+                )
+            })?;
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() {
+            return Err("the sqlite:// URL names no file".to_owned());
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The URL for messages: any password replaced by `***`.
+    pub fn display(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// Removes the password from `scheme://user:password@host/...`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The repositories over one connection pool. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file with owner-only permissions if it
+    /// is missing) and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        let store = Self::connect(url, None).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating. `schema` confines a PostgreSQL session to
+    /// one schema (tests use one each).
+    pub(crate) async fn connect(
+        url: &DatabaseUrl,
+        schema: Option<&str>,
+    ) -> Result<Store, StoreError> {
+        let mut options = match url {
+            DatabaseUrl::Sqlite(path) => {
+                create_private_file(path)?;
+                let mut options = ConnectOptions::new(format!("sqlite://{}", path.display()));
+                options
+                    .max_connections(SQLITE_POOL_SIZE)
+                    .map_sqlx_sqlite_opts(|opts| {
+                        opts.journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Full)
+                            .foreign_keys(true)
+                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    });
+                options
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut options = ConnectOptions::new(url.clone());
+                options.max_connections(POSTGRES_POOL_SIZE);
+                if let Some(schema) = schema {
+                    options.set_schema_search_path(schema);
+                }
+                options
+            }
+        };
+        options
+            .min_connections(1)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .sqlx_logging(false);
+        let db = Database::connect(options)
+            .await
+            .map_err(|source| StoreError::Unreachable {
+                target: url.display(),
+                source,
+            })?;
+        Ok(Store { db })
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None)
+            .await
+            .map_err(StoreError::Migration)
+    }
+
+    /// Succeeds when the database answers a query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::from)
+    }
+
+    /// The engine underneath.
+    pub fn backend(&self) -> Backend {
+        match self.db.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// Closes every pooled connection (used at shutdown so SQLite
+    /// checkpoints its write-ahead log).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.db.close_by_ref().await.map_err(StoreError::from)
+    }
+
+    /// A read-only transaction that sees one snapshot of the database.
+    pub(crate) async fn read_txn(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = match self.backend() {
+            Backend::Postgres => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            },
+            // A SQLite read transaction is a snapshot already (WAL).
+            Backend::Sqlite => TransactionOptions::default(),
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`) so that a read-then-write never fails half
+    /// way with "database is locked"; on PostgreSQL, callers lock the rows
+    /// they check before writing.
+    pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = match self.backend() {
+            Backend::Postgres => TransactionOptions::default(),
+            Backend::Sqlite => TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            },
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// Runs a raw statement. For tests and diagnostics only.
+    #[doc(hidden)]
+    pub async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
+        self.db.execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    /// Reads one text value from a raw query. For tests and diagnostics only.
+    #[doc(hidden)]
+    pub async fn query_text(&self, sql: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
+            .await?;
+        match row {
+            Some(row) => Ok(Some(row.try_get_by_index::<String>(0)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Creates the SQLite file readable and writable by its owner only, so that
+/// the database's first bytes never exist with wider permissions.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::CreateFile {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_supported_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@127.0.0.1:5432/test"),
+            Ok(DatabaseUrl::Postgres(
+                "postgres://u@127.0.0.1:5432/test".into()
+            ))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/apiome/apiome.db?mode=rwc"),
+            Ok(DatabaseUrl::Sqlite("/var/lib/apiome/apiome.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:data/x.db"),
+            Ok(DatabaseUrl::Sqlite("data/x.db".into()))
+        );
+        assert!(DatabaseUrl::parse("mysql://root@localhost/test").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode_with_foreign_keys_enforced() {
+        let db = crate::testing::sqlite().await;
+        let journal = db.store.query_text("PRAGMA journal_mode").await.unwrap();
+        assert_eq!(journal.as_deref(), Some("wal"));
+        let fk = db
+            .store
+            .query_text("SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys")
+            .await
+            .unwrap();
+        assert_eq!(fk.as_deref(), Some("1"));
+        let orphan = "INSERT INTO attribute (person_id, key, value, bucket, updated_at) \
+                      VALUES ('nobody', 'email', '\"a@b.c\"', 'public', CURRENT_TIMESTAMP)";
+        assert!(db.store.execute_unprepared(orphan).await.is_err());
+        db.cleanup().await;
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_sqlite_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let db = crate::testing::sqlite().await;
+        db.store
+            .execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let DatabaseUrl::Sqlite(path) = &db.url else {
+            unreachable!()
+        };
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        db.cleanup().await;
+    }
+
+    #[test]
+    fn passwords_never_appear_in_messages() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/apiome").unwrap();
+        assert_eq!(url.display(), "postgres://app:***@db:5432/apiome");
+        let err = DatabaseUrl::parse("mysql://root:hunter2@db/x").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,22 @@
+//! A company that may ask people for data.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `company`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "company")]
+pub struct Model {
+    /// The company's id (its OAuth `client_id`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Display name shown to people.
+    pub name: String,
+    /// When the company was registered.
+    pub created_at: TimeDateTimeWithTimeZone,
+}
+
+/// Relations of `company`.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,59 @@
+//! apiome's persistence: people, their attributes and buckets, preferences,
+//! rules, blocked companies and companies, on SQLite (the embedded default)
+//! or PostgreSQL (the scale-out store).
+//!
+//! Repositories speak in domain values from `consent-policy` (an
+//! [`AttributeKey`](consent_policy::AttributeKey), a
+//! [`Bucket`](consent_policy::Bucket), a [`Rule`](consent_policy::Rule));
+//! rows never leave this crate. Every method is one transaction: it happens
+//! whole or not at all.
+
+mod attribute;
+mod block;
+mod ceremony;
+mod company;
+mod connect;
+mod credential;
+mod entity;
+mod error;
+mod grant;
+mod ledger;
+mod oauth;
+mod person;
+mod rule;
+mod session;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod throttle;
+
+pub use attribute::{MAX_VALUE_BYTES, StoredAttribute};
+pub use ceremony::{CEREMONY_TTL, PendingCeremony};
+pub use company::Company;
+pub use connect::{Backend, DatabaseUrl, Store};
+pub use credential::{MAX_PASSKEYS_PER_PERSON, NewAccount, NewPasskeyRow, StoredPasskeyRow};
+pub use error::StoreError;
+pub use grant::{Channel, Grant, MAX_LISTED, REQUEST_TTL, RequestStatus, StoredRequest};
+// `self::` because the `ledger` crate shares the name.
+pub use self::ledger::{
+    InclusionProof, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, StoredCheckpoint, StoredEntry,
+};
+pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
+pub use person::{Handle, HandleError, Person, PersonId};
+pub use rule::StoredRule;
+pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+
+/// A new random id for a row, as text (UUID v4).
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Reads a snake_case enum (a bucket, a sharing default) from its column.
+fn parse_column<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| StoreError::corrupt(format!("{column} holds {text:?}")))
+}
+
+/// The current time, the one clock the store reads.
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -1,0 +1,348 @@
+//! People: sign-up by handle, sharing preferences, and the policy profile
+//! that the consent engine evaluates.
+
+use std::fmt;
+
+use consent_policy::{AttributeKey, Bucket, CompanyId, GrantDuration, Profile, SharingDefault};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::entity::{attribute, blocked_company, person, rule};
+use crate::{Backend, Store, StoreError, new_id, now};
+
+impl PersonId {
+    /// A person id from its text (for ids chosen before sign-up, e.g. the
+    /// WebAuthn user handle).
+    pub fn from_uuid(id: uuid::Uuid) -> PersonId {
+        PersonId(id.to_string())
+    }
+
+    /// Parses a person id as the UUID it is.
+    pub fn as_uuid(&self) -> Option<uuid::Uuid> {
+        uuid::Uuid::parse_str(&self.0).ok()
+    }
+}
+
+/// The longest grant a new person accepts until they say otherwise.
+pub(crate) const DEFAULT_MAX_DURATION: &str = "P1Y";
+
+/// A person's internal id. Companies never see it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(pub(crate) String);
+
+impl PersonId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's public name: 3 to 32 characters of `a-z`, `0-9` and `_`,
+/// starting with a letter. Case-insensitive on input, stored lower-case.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Handle(String);
+
+/// Why a handle was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a handle is 3 to 32 characters of a-z, 0-9 and _, starting with a letter; got {0:?}")]
+pub struct HandleError(pub String);
+
+impl Handle {
+    /// Checks and normalises a handle.
+    pub fn parse(text: &str) -> Result<Handle, HandleError> {
+        let lower = text.to_ascii_lowercase();
+        let valid = (3..=32).contains(&lower.len())
+            && lower.starts_with(|c: char| c.is_ascii_lowercase())
+            && lower
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if valid {
+            Ok(Handle(lower))
+        } else {
+            Err(HandleError(text.chars().take(64).collect()))
+        }
+    }
+
+    /// The handle as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Handle {
+    type Error = HandleError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Handle::parse(&value)
+    }
+}
+
+impl From<Handle> for String {
+    fn from(handle: Handle) -> String {
+        handle.0
+    }
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Person {
+    /// Internal id.
+    pub id: PersonId,
+    /// Public name.
+    pub handle: Handle,
+    /// The opaque name the ledger knows them by.
+    pub pseudonym: String,
+    /// What happens where no rule speaks.
+    pub sharing_default: SharingDefault,
+    /// The longest grant they accept.
+    pub max_duration: GrantDuration,
+    /// Contact preferences (channels, hours, frequency), as JSON.
+    pub contact: serde_json::Value,
+    /// Sign-up time.
+    pub created_at: time::OffsetDateTime,
+}
+
+impl TryFrom<person::Model> for Person {
+    type Error = StoreError;
+    fn try_from(row: person::Model) -> Result<Self, StoreError> {
+        Ok(Person {
+            handle: Handle::parse(&row.handle).map_err(StoreError::corrupt)?,
+            sharing_default: crate::parse_column(&row.sharing_default, "person.sharing_default")?,
+            max_duration: GrantDuration::parse(&row.max_duration)
+                .map_err(|_| StoreError::corrupt("person.max_duration"))?,
+            contact: serde_json::from_str(&row.contact)
+                .map_err(|_| StoreError::corrupt("person.contact"))?,
+            id: PersonId(row.id),
+            pseudonym: row.pseudonym,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A random 128-bit ledger pseudonym, unrelated to the handle or the id.
+pub(crate) fn new_pseudonym() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::corrupt(format!("no randomness: {e}")))?;
+    Ok(format!("p-{}", hex::encode(bytes)))
+}
+
+impl Store {
+    /// Signs a person up under `handle`, with the "ask me" default.
+    pub async fn create_person(&self, handle: &Handle) -> Result<Person, StoreError> {
+        let row = person::ActiveModel {
+            id: Set(new_id()),
+            handle: Set(handle.as_str().to_owned()),
+            pseudonym: Set(new_pseudonym()?),
+            sharing_default: Set(SharingDefault::AskMe.to_string()),
+            max_duration: Set(DEFAULT_MAX_DURATION.to_owned()),
+            contact: Set("{}".to_owned()),
+            created_at: Set(now()),
+        };
+        match row.insert(&self.db).await {
+            Ok(row) => Person::try_from(row),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(StoreError::HandleTaken(handle.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The person with this id.
+    pub async fn person(&self, id: &PersonId) -> Result<Person, StoreError> {
+        person::Entity::find_by_id(id.0.clone())
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::PersonNotFound)
+            .and_then(Person::try_from)
+    }
+
+    /// The person with this handle.
+    pub async fn person_by_handle(&self, handle: &Handle) -> Result<Person, StoreError> {
+        person::Entity::find()
+            .filter(person::Column::Handle.eq(handle.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::PersonNotFound)
+            .and_then(Person::try_from)
+    }
+
+    /// Replaces the person's sharing default, maximum grant duration and
+    /// contact preferences.
+    pub async fn set_preferences(
+        &self,
+        id: &PersonId,
+        sharing_default: SharingDefault,
+        max_duration: &GrantDuration,
+        contact: &serde_json::Value,
+    ) -> Result<Person, StoreError> {
+        let row = person::Entity::find_by_id(id.0.clone())
+            .one(&self.db)
+            .await?
+            .ok_or(StoreError::PersonNotFound)?;
+        let mut row: person::ActiveModel = row.into();
+        row.sharing_default = Set(sharing_default.to_string());
+        row.max_duration = Set(max_duration.to_string());
+        row.contact = Set(contact.to_string());
+        Person::try_from(row.update(&self.db).await?)
+    }
+
+    /// Checks the person exists and, on PostgreSQL, locks their row until
+    /// `txn` ends, so that checks of per-person bounds and orders cannot
+    /// race. (SQLite's `BEGIN IMMEDIATE` already serialises writers.)
+    pub(crate) async fn lock_person(
+        &self,
+        txn: &DatabaseTransaction,
+        id: &PersonId,
+    ) -> Result<(), StoreError> {
+        let mut query = person::Entity::find_by_id(id.0.clone());
+        if self.backend() == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        query.one(txn).await?.ok_or(StoreError::PersonNotFound)?;
+        Ok(())
+    }
+
+    /// Everything the consent engine needs to decide for this person, read
+    /// in one transaction so it is a consistent snapshot.
+    pub async fn profile(&self, id: &PersonId) -> Result<Profile, StoreError> {
+        let txn = self.read_txn().await?;
+        let person = person::Entity::find_by_id(id.0.clone())
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::PersonNotFound)
+            .and_then(Person::try_from)?;
+        let buckets = attribute::Entity::find()
+            .filter(attribute::Column::PersonId.eq(id.as_str()))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let key = AttributeKey::parse(&row.key).map_err(StoreError::corrupt)?;
+                let bucket: Bucket = crate::parse_column(&row.bucket, "attribute.bucket")?;
+                Ok((key, bucket))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let rules = rule::Entity::find()
+            .filter(rule::Column::PersonId.eq(id.as_str()))
+            .order_by_asc(rule::Column::Position)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| serde_json::from_str(&row.body).map_err(StoreError::corrupt))
+            .collect::<Result<_, StoreError>>()?;
+        let blocked = blocked_company::Entity::find()
+            .filter(blocked_company::Column::PersonId.eq(id.as_str()))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|row| CompanyId::parse(&row.company_id).map_err(StoreError::corrupt))
+            .collect::<Result<_, StoreError>>()?;
+        txn.commit().await?;
+        Ok(Profile {
+            default: person.sharing_default,
+            buckets,
+            rules,
+            blocked,
+            max_duration: person.max_duration,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store_test;
+
+    #[test]
+    fn handles_are_normalised_and_checked() {
+        assert_eq!(Handle::parse("Ada_99").unwrap().as_str(), "ada_99");
+        for bad in [
+            "",
+            "ab",
+            "9lives",
+            "has space",
+            "dash-ed",
+            "é_accent",
+            &"a".repeat(33),
+        ] {
+            assert!(Handle::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    store_test!(a_new_person_asks_by_default, |store| {
+        let ada = store
+            .create_person(&Handle::parse("ada").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(ada.sharing_default, SharingDefault::AskMe);
+        assert_eq!(ada.max_duration.to_string(), "P1Y");
+        assert!(ada.pseudonym.starts_with("p-") && ada.pseudonym.len() == 34);
+        // Random, not derived from the handle: hex after the prefix.
+        assert!(ada.pseudonym[2..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(store.person(&ada.id).await.unwrap(), ada);
+        assert_eq!(
+            store
+                .person_by_handle(&Handle::parse("ADA").unwrap())
+                .await
+                .unwrap(),
+            ada
+        );
+    });
+
+    store_test!(a_handle_is_taken_once, |store| {
+        let handle = Handle::parse("grace").unwrap();
+        store.create_person(&handle).await.unwrap();
+        let err = store.create_person(&handle).await.unwrap_err();
+        assert!(matches!(err, StoreError::HandleTaken(h) if h == "grace"));
+    });
+
+    store_test!(preferences_are_saved_whole, |store| {
+        let ada = store
+            .create_person(&Handle::parse("ada").unwrap())
+            .await
+            .unwrap();
+        let contact = serde_json::json!({"channels": ["email"], "hours": "09-17", "per_week": 2});
+        let max = GrantDuration::parse("P30D").unwrap();
+        store
+            .set_preferences(&ada.id, SharingDefault::ShareNothing, &max, &contact)
+            .await
+            .unwrap();
+        let again = store.person(&ada.id).await.unwrap();
+        assert_eq!(again.sharing_default, SharingDefault::ShareNothing);
+        assert_eq!(again.max_duration, max);
+        assert_eq!(again.contact, contact);
+    });
+
+    store_test!(unknown_people_are_not_found, |store| {
+        let nobody = PersonId("00000000-0000-0000-0000-000000000000".into());
+        assert!(matches!(
+            store.person(&nobody).await,
+            Err(StoreError::PersonNotFound)
+        ));
+        assert!(matches!(
+            store.profile(&nobody).await,
+            Err(StoreError::PersonNotFound)
+        ));
+        let max = GrantDuration::parse("P1D").unwrap();
+        let err = store
+            .set_preferences(&nobody, SharingDefault::AskMe, &max, &serde_json::json!({}))
+            .await;
+        assert!(matches!(err, Err(StoreError::PersonNotFound)));
+    });
+}

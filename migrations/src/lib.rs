@@ -1,0 +1,29 @@
+//! apiome's schema, as an ordered list of sea-orm migrations.
+//!
+//! Every schema change is a new file here; a migration that has shipped is
+//! never edited. `Migrator::up` runs on every server start and from
+//! `apiome migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_people_and_policy;
+mod m20261123_000002_identity;
+mod m20261123_000003_ledger;
+mod m20261123_000004_requests_and_grants;
+mod m20261123_000005_oauth;
+
+/// The ordered list of apiome's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_people_and_policy::Migration),
+            Box::new(m20261123_000002_identity::Migration),
+            Box::new(m20261123_000003_ledger::Migration),
+            Box::new(m20261123_000004_requests_and_grants::Migration),
+            Box::new(m20261123_000005_oauth::Migration),
+        ]
+    }
+}
