@@ -1,0 +1,216 @@
+//! The operator's commands for OAuth clients and keys: `apiome company
+//! create|list|registration-token`, `apiome auditor create`, `apiome keys
+//! rotate`. Each prints JSON on stdout; a client secret or initial access
+//! token is printed once and stored only as a hash.
+
+use std::path::Path;
+
+use authz::{
+    ClientMetadata, ClientRecord, ClientSecret, GrantType, OsRandom, Random, ServerKey, TokenHash,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use store::{ClientKind, Store};
+
+use crate::oauth_keys::{self, unix_now};
+
+/// How long an initial access token for registration stays usable.
+pub const REGISTRATION_TOKEN_TTL_SECS: u64 = 24 * 60 * 60;
+
+/// An operator command that could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The input was refused (a bad name or redirect URI).
+    #[error("{0}")]
+    Invalid(String),
+    /// The database refused.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The keys cannot be read or written.
+    #[error(transparent)]
+    Keys(#[from] oauth_keys::OAuthKeyError),
+}
+
+impl From<authz::OAuthError> for AdminError {
+    fn from(e: authz::OAuthError) -> Self {
+        AdminError::Invalid(e.description)
+    }
+}
+
+impl From<authz::RandomError> for AdminError {
+    fn from(e: authz::RandomError) -> Self {
+        AdminError::Invalid(format!("no randomness: {}", e.0))
+    }
+}
+
+/// A new client and its secret, shown once.
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedClient {
+    /// The client id (for a company, also its company id).
+    pub client_id: String,
+    /// The secret; only its keyed hash is stored.
+    pub client_secret: String,
+    /// The name people see.
+    pub client_name: String,
+    /// Registered redirect URIs (none for auditors).
+    pub redirect_uris: Vec<String>,
+    /// Grant types it may use.
+    pub grant_types: Vec<String>,
+    /// How it authenticates at the token endpoint.
+    pub token_endpoint_auth_method: String,
+}
+
+fn created(
+    record: &ClientRecord,
+    secret: Option<ClientSecret>,
+) -> Result<CreatedClient, AdminError> {
+    let secret =
+        secret.ok_or_else(|| AdminError::Invalid("a secret client got no secret".into()))?;
+    Ok(CreatedClient {
+        client_id: record.client_id.to_string(),
+        client_secret: secret.expose().to_owned(),
+        client_name: record.metadata.client_name.clone(),
+        redirect_uris: record
+            .metadata
+            .redirect_uris
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
+        grant_types: record
+            .metadata
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        token_endpoint_auth_method: record
+            .metadata
+            .token_endpoint_auth_method
+            .as_str()
+            .to_owned(),
+    })
+}
+
+/// Registers a company client (`client_secret_basic`; code, refresh,
+/// client-credentials and CIBA-poll grants) and its company row.
+pub async fn create_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+) -> Result<CreatedClient, AdminError> {
+    let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    let metadata = ClientMetadata::parse(&serde_json::json!({
+        "client_name": name,
+        "redirect_uris": redirect_uris,
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": grant_types,
+    }))?;
+    let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
+    store.create_client(&record, ClientKind::Company).await?;
+    created(&record, secret)
+}
+
+/// Registers an auditor: `client_credentials` only, for `ledger:read`.
+pub async fn create_auditor(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+) -> Result<CreatedClient, AdminError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > authz::client::MAX_CLIENT_NAME_LEN
+        || name.chars().any(char::is_control)
+    {
+        return Err(AdminError::Invalid(format!(
+            "the name must have 1 to {} characters and no control characters",
+            authz::client::MAX_CLIENT_NAME_LEN
+        )));
+    }
+    let metadata = ClientMetadata {
+        client_name: name.to_owned(),
+        redirect_uris: Vec::new(),
+        token_endpoint_auth_method: authz::AuthMethod::ClientSecretBasic,
+        jwks: None,
+        grant_types: vec![GrantType::ClientCredentials],
+    };
+    let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
+    store.create_client(&record, ClientKind::Auditor).await?;
+    created(&record, secret)
+}
+
+/// A company as `apiome company list` prints it (no secrets).
+#[derive(Debug, serde::Serialize)]
+pub struct ListedCompany {
+    /// The client id.
+    pub client_id: String,
+    /// The name.
+    pub client_name: String,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// How it authenticates.
+    pub token_endpoint_auth_method: String,
+    /// Grant types it may use.
+    pub grant_types: Vec<String>,
+    /// Registration time, Unix seconds.
+    pub client_id_issued_at: u64,
+}
+
+/// Every company client.
+pub async fn list_companies(store: &Store) -> Result<Vec<ListedCompany>, AdminError> {
+    Ok(store
+        .clients()
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == ClientKind::Company)
+        .map(|c| {
+            let m = &c.record.metadata;
+            ListedCompany {
+                client_id: c.record.client_id.to_string(),
+                client_name: m.client_name.clone(),
+                redirect_uris: m
+                    .redirect_uris
+                    .iter()
+                    .map(|u| u.as_str().to_owned())
+                    .collect(),
+                token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
+                grant_types: m
+                    .grant_types
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect(),
+                client_id_issued_at: c.record.issued_at.as_secs(),
+            }
+        })
+        .collect())
+}
+
+/// A new initial access token for RFC 7591 registration.
+#[derive(Debug, serde::Serialize)]
+pub struct RegistrationToken {
+    /// Send as `Authorization: Bearer <token>` to `/oauth/register`.
+    pub initial_access_token: String,
+    /// When it stops working, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Issues an initial access token, stored hashed, valid for
+/// [`REGISTRATION_TOKEN_TTL_SECS`].
+pub async fn issue_registration_token(store: &Store) -> Result<RegistrationToken, AdminError> {
+    let bytes: [u8; 32] = OsRandom.array()?;
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let now = unix_now();
+    let expires_at = now.plus_secs(REGISTRATION_TOKEN_TTL_SECS);
+    store
+        .save_registration_token(&TokenHash::of(&token), now, expires_at)
+        .await?;
+    Ok(RegistrationToken {
+        initial_access_token: token,
+        expires_at: expires_at.as_secs(),
+    })
+}
+
+/// The server key from the data directory (made if missing), for commands
+/// that register clients.
+pub fn server_key(data_dir: &Path) -> Result<ServerKey, AdminError> {
+    Ok(oauth_keys::load_server_key(data_dir)?)
+}

@@ -1,0 +1,315 @@
+//! The one typed configuration, read once at start from flags and
+//! environment variables.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use store::DatabaseUrl;
+use url::Url;
+
+/// The command line of `apiome`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "apiome",
+    version,
+    about = "apiome, the API of Me: a personal data-consent broker"
+)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web pages and the API (the default).
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Print the OpenAPI document of the JSON API.
+    Openapi,
+    /// The transparency log.
+    Ledger {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Companies as OAuth clients.
+    Company {
+        /// What to do.
+        #[command(subcommand)]
+        command: CompanyCommand,
+    },
+    /// Auditors as OAuth clients (client credentials, `ledger:read`).
+    Auditor {
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditorCommand,
+    },
+    /// The OAuth access-token signing keys.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+/// Subcommands of `apiome company`.
+#[derive(Debug, Subcommand)]
+pub enum CompanyCommand {
+    /// Register a company; prints its `client_id` and `client_secret` (shown once).
+    Create {
+        /// The name people see on the consent screen.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (exact match); repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+    },
+    /// List the companies, one JSON object per line (no secrets).
+    List,
+    /// Print an initial access token for dynamic registration (RFC 7591),
+    /// valid for 24 hours.
+    RegistrationToken,
+}
+
+/// Subcommands of `apiome auditor`.
+#[derive(Debug, Subcommand)]
+pub enum AuditorCommand {
+    /// Register an auditor; prints its `client_id` and `client_secret` (shown once).
+    Create {
+        /// The auditor's name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Subcommands of `apiome keys`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new access-token signing key (the newest signs; older keys keep
+    /// verifying until no unexpired token can use them, then are pruned).
+    Rotate,
+}
+
+/// Subcommands of `apiome ledger`.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Print the log's verifier key (made in the data directory if missing),
+    /// for auditors to pin.
+    PublicKey,
+}
+
+/// Flags and variables, before they are checked.
+#[derive(Debug, Args)]
+pub struct Settings {
+    /// Address to listen on, HOST:PORT.
+    #[arg(
+        long,
+        env = "APIOME_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// Directory for the SQLite database and the server's keys.
+    #[arg(long, env = "APIOME_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL; SQLite under the data directory when unset.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The URL people and companies reach this server at (the passkey relying
+    /// party, the OAuth issuer); `http://localhost:PORT` when unset.
+    #[arg(long, env = "APIOME_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "APIOME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The checked configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Holds the SQLite database and keys.
+    pub data_dir: PathBuf,
+    /// Where the data lives.
+    pub database: DatabaseUrl,
+    /// The URL the server is reached at, without a trailing slash; `None`
+    /// means `http://localhost:PORT` with the port actually bound.
+    pub public_url: Option<Url>,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// A configuration that cannot work, with what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The bind address does not parse.
+    #[error(
+        "invalid bind address {0:?}: expected HOST:PORT such as 127.0.0.1:8080 (set --bind or APIOME_BIND)"
+    )]
+    Bind(String),
+    /// The public URL does not parse or has a path.
+    #[error(
+        "invalid public URL {0:?}: expected an origin such as https://apiome.example (set --public-url or APIOME_PUBLIC_URL)"
+    )]
+    PublicUrl(String),
+    /// The database URL does not parse.
+    #[error("{0} (set --database-url or DATABASE_URL)")]
+    DatabaseUrl(String),
+}
+
+/// The SQLite file's name inside the data directory.
+pub const SQLITE_FILE: &str = "apiome.db";
+
+impl Config {
+    /// Checks the settings.
+    pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
+        let bind = parse_bind(&settings.bind)?;
+        let database = match &settings.database_url {
+            Some(url) if !url.is_empty() => {
+                DatabaseUrl::parse(url).map_err(ConfigError::DatabaseUrl)?
+            }
+            _ => DatabaseUrl::Sqlite(settings.data_dir.join(SQLITE_FILE)),
+        };
+        let public_url = match &settings.public_url {
+            Some(text) if !text.is_empty() => Some(parse_public_url(text)?),
+            _ => None,
+        };
+        Ok(Config {
+            bind,
+            data_dir: settings.data_dir.clone(),
+            database,
+            public_url,
+            log_format: settings.log_format,
+        })
+    }
+
+    /// A configuration for tests: port 0 on loopback.
+    pub fn for_tests(data_dir: PathBuf, database: DatabaseUrl) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database,
+            public_url: None,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The public URL, given the port the server actually bound.
+    pub fn public_url_for(&self, port: u16) -> Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            Url::parse(&format!("http://localhost:{port}")).expect("a localhost URL parses")
+        })
+    }
+}
+
+/// An origin: scheme, host and optional port, no path, query or fragment.
+fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|_| ConfigError::PublicUrl(text.to_owned()))?;
+    let is_origin = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty();
+    if is_origin {
+        Ok(url)
+    } else {
+        Err(ConfigError::PublicUrl(text.to_owned()))
+    }
+}
+
+fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    // A host name (e.g. localhost:8080) resolves once, at start.
+    text.to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| ConfigError::Bind(text.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(bind: &str, database_url: Option<&str>) -> Settings {
+        Settings {
+            bind: bind.to_owned(),
+            data_dir: PathBuf::from("/tmp/apiome-data"),
+            database_url: database_url.map(str::to_owned),
+            public_url: None,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    #[test]
+    fn sqlite_under_the_data_dir_is_the_default() {
+        let config = Config::from_settings(&settings("127.0.0.1:8080", None)).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite("/tmp/apiome-data/apiome.db".into())
+        );
+    }
+
+    #[test]
+    fn a_postgres_url_switches_to_postgres() {
+        let config =
+            Config::from_settings(&settings("[::1]:9000", Some("postgres://a@h/db"))).unwrap();
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Postgres("postgres://a@h/db".into())
+        );
+        assert_eq!(config.bind.port(), 9000);
+    }
+
+    #[test]
+    fn the_public_url_is_an_origin() {
+        let mut s = settings("127.0.0.1:1", None);
+        s.public_url = Some("https://apiome.example".into());
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(config.public_url_for(1).as_str(), "https://apiome.example/");
+        for bad in ["apiome.example", "ftp://x", "https://x/path", "https://u@x"] {
+            s.public_url = Some(bad.into());
+            assert!(Config::from_settings(&s).is_err(), "{bad}");
+        }
+        let default = Config::from_settings(&settings("127.0.0.1:1", None)).unwrap();
+        assert_eq!(
+            default.public_url_for(4321).as_str(),
+            "http://localhost:4321/"
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_to_fix_on_one_line() {
+        for (bind, url) in [
+            ("nonsense", None),
+            ("127.0.0.1:99999", None),
+            ("127.0.0.1:1", Some("mysql://x")),
+        ] {
+            let err = Config::from_settings(&settings(bind, url))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains('\n'), "{err}");
+            assert!(err.contains("(set --"), "{err}");
+        }
+    }
+}

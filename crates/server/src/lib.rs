@@ -1,0 +1,16 @@
+//! apiome's HTTP server: routes that parse, call the core crates, and
+//! render; configuration; start-up; the OpenAPI document.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod data_dir;
+pub mod ledger_signer;
+pub mod oauth_keys;
+pub mod oauth_server;
+pub mod openapi;
+pub mod pages;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

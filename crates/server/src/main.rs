@@ -1,0 +1,113 @@
+//! The `apiome` command: `serve` (the default), `migrate`, `openapi`,
+//! `ledger public-key`, `company create|list|registration-token`,
+//! `auditor create`, `keys rotate`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use server::config::{
+    AuditorCommand, Cli, Command, CompanyCommand, Config, KeysCommand, LedgerCommand,
+};
+use server::ledger_signer::{self, LedgerSigner};
+use server::startup::Application;
+use server::{admin, data_dir, oauth_keys, openapi, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line that says what to fix. Our errors already name their
+            // cause in their message, so the chain is not repeated.
+            let line = error.to_string().replace('\n', " ");
+            eprintln!("apiome: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        print!("{}", openapi::document_json());
+        return Ok(());
+    }
+    let config = Config::from_settings(&cli.settings)?;
+    telemetry::init(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Serve => {
+                let app = Application::build(config).await?;
+                app.run_until_stopped().await?;
+            }
+            Command::Migrate => {
+                data_dir::prepare(&config.data_dir)?;
+                let store = store::Store::open(&config.database).await?;
+                store.close().await?;
+                tracing::info!(database = %config.database.display(), "schema is up to date");
+            }
+            Command::Ledger {
+                command: LedgerCommand::PublicKey,
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let name = ledger_signer::log_name(&config.public_url_for(config.bind.port()));
+                let signer = LedgerSigner::load_or_create(&config.data_dir, &name)?;
+                println!("{}", signer.vkey());
+            }
+            Command::Company { command } => company(&config, command).await?,
+            Command::Auditor {
+                command: AuditorCommand::Create { name },
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let key = admin::server_key(&config.data_dir)?;
+                let store = store::Store::open(&config.database).await?;
+                let created = admin::create_auditor(&store, &key, &name).await;
+                store.close().await?;
+                println!("{}", serde_json::to_string_pretty(&created?)?);
+            }
+            Command::Keys {
+                command: KeysCommand::Rotate,
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let rotated = oauth_keys::rotate_signing_keys(&config.data_dir)?;
+                println!("{}", serde_json::to_string_pretty(&rotated)?);
+            }
+            Command::Openapi => unreachable!("handled before the runtime starts"),
+        }
+        Ok(())
+    })
+}
+
+/// `apiome company ...`: each opens the database, acts, prints JSON.
+async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()> {
+    data_dir::prepare(&config.data_dir)?;
+    let store = store::Store::open(&config.database).await?;
+    let result = async {
+        match command {
+            CompanyCommand::Create {
+                name,
+                redirect_uris,
+            } => {
+                let key = admin::server_key(&config.data_dir)?;
+                let created = admin::create_company(&store, &key, &name, &redirect_uris).await?;
+                println!("{}", serde_json::to_string_pretty(&created)?);
+            }
+            CompanyCommand::List => {
+                for company in admin::list_companies(&store).await? {
+                    println!("{}", serde_json::to_string(&company)?);
+                }
+            }
+            CompanyCommand::RegistrationToken => {
+                let token = admin::issue_registration_token(&store).await?;
+                println!("{}", serde_json::to_string_pretty(&token)?);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await?;
+    result
+}

@@ -1,0 +1,410 @@
+//! The authorization server's shared parts: its keys and settings, client
+//! authentication against the store, access-token checks, token minting,
+//! and how an [`OAuthError`] becomes an HTTP answer (RFC 6749 §5.2 JSON,
+//! `Cache-Control: no-store`, `WWW-Authenticate` on 401).
+
+use std::path::Path;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use authz::client_auth::replayed_assertion;
+use authz::metadata::TOKEN_PATH;
+use authz::{
+    AccessTokenClaims, AssertionAudience, ClientId, ErrorCode, KeySet, OAuthError, OsRandom,
+    PairwiseSubject, Params, PresentedCredentials, RefreshRecord, RefreshToken, ServerKey,
+    ServerMetadata, TokenError, TokenSettings, UnixTime,
+};
+use consent_policy::{CompanyId, DataRequest};
+use store::{Grant, PersonId, Store, StoreError, StoredClient};
+
+use crate::oauth_keys::{self, OAuthKeyError, SigningKeys, unix_now};
+use crate::problem::Problem;
+
+/// How long an access token lives (at most ten minutes, RFC 9068 here).
+pub const ACCESS_TOKEN_LIFETIME_SECS: u64 = 300;
+
+/// The authorization server's keys and settings. Shared by every worker.
+#[derive(Debug)]
+pub struct OAuthServer {
+    /// The issuer: the public URL without a trailing slash.
+    pub issuer: String,
+    /// Keys client-secret hashes and pairwise subjects.
+    pub server_key: ServerKey,
+    /// The access-token signing keys.
+    pub signing: SigningKeys,
+    /// Issuer, audience and lifetime of access tokens.
+    pub settings: TokenSettings,
+}
+
+impl OAuthServer {
+    /// Loads (or makes, on first start) the keys under `data_dir`.
+    pub fn load(data_dir: &Path, public_url: &url::Url) -> Result<OAuthServer, OAuthKeyError> {
+        let issuer = public_url.as_str().trim_end_matches('/').to_owned();
+        let settings =
+            TokenSettings::new(issuer.clone(), issuer.clone(), ACCESS_TOKEN_LIFETIME_SECS)
+                .map_err(|e| OAuthKeyError::Corrupt {
+                    path: data_dir.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        Ok(OAuthServer {
+            server_key: oauth_keys::load_server_key(data_dir)?,
+            signing: SigningKeys::load(data_dir)?,
+            issuer,
+            settings,
+        })
+    }
+
+    /// The RFC 8414 metadata document.
+    pub fn metadata(&self) -> ServerMetadata {
+        ServerMetadata::for_issuer(&self.issuer)
+    }
+
+    /// The token endpoint's absolute URL (an accepted assertion audience).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}{TOKEN_PATH}", self.issuer)
+    }
+
+    /// The pairwise subject of `person` for `company`.
+    pub fn subject(&self, company: &CompanyId, person: &PersonId) -> PairwiseSubject {
+        PairwiseSubject::derive(&self.server_key, company, person.as_str())
+    }
+
+    /// Verifies an access token's signature and claims; re-reads the key
+    /// file once when the token names a key this process does not know.
+    pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
+        match self.signing.current().verify(token, &self.settings, now) {
+            Err(TokenError::UnknownKid) => self.signing.reload().verify(token, &self.settings, now),
+            other => other,
+        }
+    }
+
+    /// Signs claims with the newest key.
+    pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, OAuthError> {
+        self.keys().sign(claims).map_err(OAuthError::from)
+    }
+
+    /// The key set as loaded now.
+    pub fn keys(&self) -> KeySet {
+        self.signing.current()
+    }
+
+    /// Mints a grant-bound access token for `grant`'s company: `sub` is
+    /// the person's pairwise subject, `authorization_details` what the
+    /// grant allows. The store remembers the subject for `/v1/requests`.
+    pub async fn grant_access_token(
+        &self,
+        store: &Store,
+        grant: &Grant,
+        now: UnixTime,
+    ) -> Result<(String, AccessTokenClaims), OAuthError> {
+        let client_id = ClientId::parse(grant.company_id.as_str())
+            .map_err(|_| OAuthError::server_error("the grant's company is not an OAuth client"))?;
+        let subject = self.subject(&grant.company_id, &grant.person_id);
+        let granted = DataRequest::new(
+            grant.attributes.clone(),
+            grant.purpose,
+            grant.duration.clone(),
+            grant.price,
+        )
+        .map_err(|e| OAuthError::server_error(format!("the stored grant is not a request: {e}")))?;
+        let claims = self
+            .settings
+            .grant_claims(
+                subject.as_str(),
+                &client_id,
+                &grant.id,
+                &granted,
+                now,
+                &mut OsRandom,
+            )
+            .map_err(OAuthError::from)?;
+        let token = self.sign(&claims)?;
+        store
+            .remember_subject(&grant.company_id, &subject, &grant.person_id)
+            .await
+            .map_err(store_fault)?;
+        Ok((token, claims))
+    }
+
+    /// A new refresh family for a grant, living as long as the grant.
+    pub fn new_refresh_family(
+        &self,
+        grant: &Grant,
+        client_id: &ClientId,
+    ) -> Result<(RefreshToken, RefreshRecord), OAuthError> {
+        RefreshRecord::issue_family(
+            client_id,
+            &grant.id,
+            unix_time(grant.expires_at),
+            &mut OsRandom,
+        )
+        .map_err(OAuthError::from)
+    }
+}
+
+/// An [`time::OffsetDateTime`] as Unix seconds (0 before 1970).
+pub fn unix_time(at: time::OffsetDateTime) -> UnixTime {
+    UnixTime::from_secs(u64::try_from(at.unix_timestamp()).unwrap_or(0))
+}
+
+/// The grant behind a token, if it is live at `now` and `client`'s.
+/// Anything else (unknown, revoked, expired, another company's) is `None`.
+pub async fn live_grant(
+    store: &Store,
+    grant_id: &str,
+    client_id: &str,
+) -> Result<Option<Grant>, StoreError> {
+    match store.grant(grant_id).await {
+        Ok(grant) => Ok((grant.is_live(time::OffsetDateTime::now_utc())
+            && grant.company_id.as_str() == client_id)
+            .then_some(grant)),
+        Err(StoreError::GrantNotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Authenticates the calling client (Basic, form secret or
+/// `private_key_jwt`, whichever it registered), remembering an
+/// assertion's `jti` so it cannot be replayed.
+pub async fn authenticate_client(
+    store: &Store,
+    oauth: &OAuthServer,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<StoredClient, OAuthError> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let presented = PresentedCredentials::parse(authorization, params)?;
+    let client = store
+        .client(presented.client_id())
+        .await
+        .map_err(store_fault)?;
+    let now = unix_now();
+    let token_endpoint = oauth.token_endpoint();
+    let audience = AssertionAudience {
+        issuer: &oauth.issuer,
+        token_endpoint: &token_endpoint,
+    };
+    let authenticated = presented.verify(
+        client.as_ref().map(|c| &c.record),
+        &oauth.server_key,
+        &audience,
+        now,
+    )?;
+    if let Some(assertion) = &authenticated.assertion
+        && !store
+            .use_assertion_jti(
+                &authenticated.client_id,
+                &assertion.jti,
+                assertion.expires_at,
+                now,
+            )
+            .await
+            .map_err(store_fault)?
+    {
+        return Err(replayed_assertion());
+    }
+    client.ok_or_else(|| OAuthError::invalid_client("unknown client"))
+}
+
+/// Reads an `application/x-www-form-urlencoded` body into [`Params`].
+pub fn form_params(body: &[u8]) -> Result<Params, OAuthError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the form body is not UTF-8"))?;
+    Params::from_form(text)
+}
+
+/// An OAuth error as the HTTP answer RFC 6749 §5.2 describes.
+#[derive(Debug)]
+pub struct OAuthReply(pub OAuthError);
+
+impl std::fmt::Display for OAuthReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.description)
+    }
+}
+
+impl From<OAuthError> for OAuthReply {
+    fn from(e: OAuthError) -> Self {
+        OAuthReply(e)
+    }
+}
+
+impl From<StoreError> for OAuthReply {
+    fn from(e: StoreError) -> Self {
+        OAuthReply(store_fault(e))
+    }
+}
+
+/// Store faults inside OAuth endpoints: logged, answered as `server_error`.
+pub fn store_fault(e: StoreError) -> OAuthError {
+    tracing::error!(error = %e, "store error in an OAuth endpoint");
+    OAuthError::server_error("the server failed to handle this request; it has been logged")
+}
+
+impl ResponseError for OAuthReply {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if self.status_code() == StatusCode::UNAUTHORIZED {
+            let challenge = match self.0.code {
+                ErrorCode::InvalidToken => format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    quoted(&self.0.description)
+                ),
+                _ => "Basic realm=\"apiome\"".to_owned(),
+            };
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        response.json(&self.0)
+    }
+}
+
+/// Text safe inside a quoted header parameter.
+pub fn quoted(text: &str) -> String {
+    text.chars()
+        .filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\')
+        .collect()
+}
+
+/// A successful token-endpoint style answer: JSON, never cached.
+pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// A refused bearer token on the JSON API: 401 problem+json with the
+/// RFC 6750 challenge.
+#[derive(Debug)]
+pub struct BearerRejection {
+    problem: Problem,
+    challenge: String,
+}
+
+impl BearerRejection {
+    /// No bearer token at all.
+    pub fn missing() -> BearerRejection {
+        BearerRejection {
+            problem: Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "No access token",
+                "send `Authorization: Bearer <access token>` from the token endpoint",
+            ),
+            challenge: "Bearer realm=\"apiome\"".to_owned(),
+        }
+    }
+
+    /// A token that is not (or no longer) good: bad signature, expired,
+    /// revoked, or its grant is over.
+    pub fn invalid(detail: &str) -> BearerRejection {
+        BearerRejection {
+            problem: Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "Invalid access token",
+                detail,
+            ),
+            challenge: format!(
+                "Bearer realm=\"apiome\", error=\"invalid_token\", error_description=\"{}\"",
+                quoted(detail)
+            ),
+        }
+    }
+
+    /// A good token that may not do this (403, `insufficient_scope`).
+    pub fn forbidden(detail: &str) -> BearerRejection {
+        BearerRejection {
+            problem: Problem::new(
+                StatusCode::FORBIDDEN,
+                "insufficient-scope",
+                "Not allowed",
+                detail,
+            ),
+            challenge: format!(
+                "Bearer realm=\"apiome\", error=\"insufficient_scope\", error_description=\"{}\"",
+                quoted(detail)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for BearerRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.problem.fmt(f)
+    }
+}
+
+impl From<Problem> for BearerRejection {
+    fn from(problem: Problem) -> Self {
+        BearerRejection {
+            problem,
+            challenge: String::new(),
+        }
+    }
+}
+
+impl From<StoreError> for BearerRejection {
+    fn from(e: StoreError) -> Self {
+        Problem::from(e).into()
+    }
+}
+
+impl ResponseError for BearerRejection {
+    fn status_code(&self) -> StatusCode {
+        self.problem.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = self.problem.error_response();
+        if !self.challenge.is_empty()
+            && let Ok(value) = header::HeaderValue::from_str(&self.challenge)
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// Checks the request's bearer access token: signature, issuer, audience,
+/// expiry, and that it was not revoked (RFC 7009).
+pub async fn bearer_claims(
+    store: &Store,
+    oauth: &OAuthServer,
+    req: &HttpRequest,
+) -> Result<AccessTokenClaims, BearerRejection> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(BearerRejection::missing)?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            BearerRejection::invalid("the Authorization header is not a Bearer token")
+        })?;
+    let claims = oauth
+        .verify(token, unix_now())
+        .map_err(|e| BearerRejection::invalid(&e.to_string()))?;
+    if store.access_token_revoked(&claims.jti).await? {
+        return Err(BearerRejection::invalid("the access token was revoked"));
+    }
+    Ok(claims)
+}

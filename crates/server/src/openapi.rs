@@ -1,0 +1,142 @@
+//! The OpenAPI document, generated from the handlers themselves: a route
+//! registered through [`api`] is documented, and `openapi/openapi.json` is
+//! this document, checked for drift by a test.
+
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::problem::Problem;
+use crate::routes::{catalogue, data, health, inbox, ledger, me, oauth, requests, session};
+
+/// Document-level information; paths come from [`api`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "apiome",
+        description = "The API of Me: a person decides which facts about them companies may have, \
+                       for what, for how long and at what price; every grant, disclosure and payment \
+                       is written to a verifiable ledger. Errors are RFC 9457 problem details \
+                       (`application/problem+json`) whose `type` is a stable `urn:apiome:problem:<kind>`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "operations", description = "Health and operations"),
+        (name = "catalogue", description = "The vocabulary of requests and rules"),
+        (name = "people", description = "Sign-up, sign-in and the person's own data: attributes, buckets, preferences, rules, blocked companies, passkeys"),
+        (name = "ledger", description = "The transparency log: signed checkpoints, its public key, inclusion and consistency proofs (RFC 9162, C2SP tlog-checkpoint)"),
+        (name = "oauth", description = "The OAuth 2 authorization server (RFC 6749, 8414, 7591, 7662, 7009, 9068, 9126, 9396); errors are RFC 6749 error objects"),
+        (name = "companies", description = "What companies call with access tokens: the granted data and asynchronous requests"),
+    ),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// The bearer schemes the company endpoints name.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An RFC 9068 access token from /oauth/token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "initial_access_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An initial access token from `apiome company registration-token`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Registers every documented JSON endpoint.
+pub fn api(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(catalogue::catalogue)
+        .service(ledger::checkpoint)
+        .service(ledger::public_key)
+        .service(ledger::inclusion_proof)
+        .service(ledger::consistency_proof)
+        .service(session::sign_up)
+        .service(session::finish_sign_up)
+        .service(session::sign_in)
+        .service(session::start_passkey_sign_in)
+        .service(session::finish_passkey_sign_in)
+        .service(session::sign_out)
+        .service(session::sign_out_everywhere)
+        .service(session::start_add_passkey)
+        .service(session::finish_add_passkey)
+        .service(me::me)
+        .service(me::list_attributes)
+        .service(me::put_attribute)
+        .service(me::delete_attribute)
+        .service(me::get_preferences)
+        .service(me::put_preferences)
+        .service(me::list_rules)
+        .service(me::add_rule)
+        .service(me::reorder_rules)
+        .service(me::delete_rule)
+        .service(me::list_blocked)
+        .service(me::block)
+        .service(me::unblock)
+        .service(me::list_passkeys)
+        .service(me::rename_passkey)
+        .service(me::remove_passkey)
+        .service(me::new_recovery_codes)
+        .service(inbox::list_requests)
+        .service(inbox::approve)
+        .service(inbox::decline)
+        .service(inbox::list_grants)
+        .service(inbox::revoke)
+        .service(oauth::server_metadata)
+        .service(oauth::jwks)
+        .service(oauth::token_endpoint)
+        .service(oauth::introspect)
+        .service(oauth::revoke)
+        .service(oauth::register)
+        .service(oauth::par)
+        .service(data::data)
+        .service(requests::create)
+        .service(requests::show);
+}
+
+/// The document's info, tags and shared schemas, before paths are added.
+pub fn document_base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The OpenAPI document of the JSON API.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, document) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(document_base())
+        .configure(api)
+        .split_for_parts();
+    document
+}
+
+/// The document as `apiome openapi` prints it and `openapi/openapi.json`
+/// holds it: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut text = document()
+        .to_pretty_json()
+        .expect("an OpenAPI document always serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,362 @@
+//! Sign-up, sign-in, recovery and sign-out pages. The passkey buttons are
+//! driven by `/static/passkey.js` against the JSON API; the password and
+//! recovery-code forms work without script and call the same sign-in and
+//! sign-up logic as the API.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+use store::{Handle, PersonId};
+
+use super::{Fields, PageError, SignedInForm, html, see_other};
+use crate::auth;
+use crate::problem::Problem;
+use crate::routes::session::{self, PasswordSignIn, SignIn};
+use crate::startup::AppState;
+
+/// A status slug in a page's query string, mapped to a fixed message (no
+/// text from the URL reaches the page).
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    /// The slug.
+    pub status: Option<String>,
+    /// A handle to fill in.
+    pub handle: Option<String>,
+}
+
+/// An input that was not accepted, and why.
+#[derive(Clone, Debug)]
+pub struct FieldError {
+    /// The field's name.
+    pub field: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl FieldError {
+    /// The error for `field`.
+    pub fn new(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The problem as an error next to its field (or `fallback`).
+    pub fn from_problem(problem: &Problem, fallback: &str) -> FieldError {
+        FieldError::new(
+            problem.field.as_deref().unwrap_or(fallback),
+            problem.detail.clone(),
+        )
+    }
+}
+
+/// Whether `error` is about `field`; for the templates.
+fn error_for<'a>(error: &'a Option<FieldError>, field: &str) -> Option<&'a str> {
+    error
+        .as_ref()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
+/// The sign-up page.
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    handle: String,
+    error: Option<FieldError>,
+}
+
+impl SignupPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        error_for(&self.error, field)
+    }
+}
+
+/// The recovery codes, shown once after a password sign-up.
+#[derive(Template)]
+#[template(path = "codes.html")]
+struct CodesPage {
+    handle: String,
+    codes: Vec<String>,
+}
+
+/// Sign up: with a passkey (script) or a password (form).
+#[get("/signup")]
+pub async fn signup_page() -> Result<HttpResponse, PageError> {
+    html(
+        StatusCode::OK,
+        &SignupPage {
+            handle: String::new(),
+            error: None,
+        },
+    )
+}
+
+/// Sign up with a handle and a password, without script.
+#[post("/signup")]
+pub async fn signup_with_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    same_origin(&req, &state)?;
+    let fields = Fields::parse(&body);
+    let typed = fields.get("handle").unwrap_or_default().to_owned();
+    let again = |status: StatusCode, error: FieldError| {
+        html(
+            status,
+            &SignupPage {
+                handle: typed.clone(),
+                error: Some(error),
+            },
+        )
+    };
+    let handle = match Handle::parse(&typed) {
+        Ok(handle) => handle,
+        Err(e) => {
+            return again(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FieldError::new("handle", e.to_string()),
+            );
+        }
+    };
+    let Some(password) = fields.get("password") else {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldError::new("password", "choose a password of 8 to 128 characters"),
+        );
+    };
+    let person_id = PersonId::from_uuid(uuid::Uuid::new_v4());
+    match session::password_sign_up(&state, handle, person_id, password).await {
+        Ok((person, token, _expires_at, codes)) => {
+            let mut response = html(
+                StatusCode::CREATED,
+                &CodesPage {
+                    handle: person.handle.to_string(),
+                    codes,
+                },
+            )?;
+            response
+                .add_cookie(&auth::session_cookie(&token, session::is_https(&state)))
+                .map_err(|_| Problem::internal())?;
+            Ok(response)
+        }
+        Err(problem) if problem.field.is_some() => {
+            let status =
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            again(status, FieldError::from_problem(&problem, "handle"))
+        }
+        Err(problem) => Err(problem.into()),
+    }
+}
+
+/// The second step of a password sign-in: the account's passkey.
+struct SecondStep {
+    ceremony_id: String,
+    options: String,
+}
+
+/// The sign-in page.
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SigninPage {
+    handle: String,
+    status: Option<&'static str>,
+    error: Option<String>,
+    second: Option<SecondStep>,
+}
+
+fn signin_status(slug: Option<&str>) -> Option<&'static str> {
+    match slug? {
+        "signed-out" => Some("You are signed out."),
+        "signed-out-everywhere" => Some("You are signed out on every device."),
+        _ => None,
+    }
+}
+
+/// Sign in: with a passkey (script) or a handle and password (form).
+#[get("/signin")]
+pub async fn signin_page(query: web::Query<StatusQuery>) -> Result<HttpResponse, PageError> {
+    html(
+        StatusCode::OK,
+        &SigninPage {
+            handle: query.handle.clone().unwrap_or_default(),
+            status: signin_status(query.status.as_deref()),
+            error: None,
+            second: None,
+        },
+    )
+}
+
+/// A signed-in response: the session cookie and a redirect to `location`.
+fn signed_in(state: &AppState, token: &str, location: &str) -> Result<HttpResponse, PageError> {
+    let mut response = see_other(location);
+    response
+        .add_cookie(&auth::session_cookie(token, session::is_https(state)))
+        .map_err(|_| Problem::internal())?;
+    Ok(response)
+}
+
+fn wait_message(wait_secs: i64) -> String {
+    format!("Too many failed sign-ins. Wait {wait_secs} seconds, then try again.")
+}
+
+/// Sign in with a handle and password; an account with a passkey goes on
+/// to the passkey step.
+#[post("/signin")]
+pub async fn signin_with_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    same_origin(&req, &state)?;
+    let fields = Fields::parse(&body);
+    let handle = fields.get("handle").unwrap_or_default().to_owned();
+    let page = |error: Option<String>, second: Option<SecondStep>| SigninPage {
+        handle: handle.clone(),
+        status: None,
+        error,
+        second,
+    };
+    let Some(password) = fields.get("password") else {
+        let error = "Type your password, or sign in with a passkey.".to_owned();
+        return html(StatusCode::UNPROCESSABLE_ENTITY, &page(Some(error), None));
+    };
+    let attempt = SignIn {
+        handle: handle.clone(),
+        password: Some(password.to_owned()),
+        recovery_code: None,
+    };
+    match session::password_sign_in(&state, &req, attempt).await? {
+        PasswordSignIn::SignedIn { token, .. } => signed_in(&state, &token, "/dashboard"),
+        PasswordSignIn::PasskeyRequired(ceremony) => {
+            let options =
+                serde_json::to_string(&ceremony.options).map_err(|_| Problem::internal())?;
+            let second = SecondStep {
+                ceremony_id: ceremony.ceremony_id,
+                options,
+            };
+            html(StatusCode::OK, &page(None, Some(second)))
+        }
+        PasswordSignIn::Throttled(wait) => html(
+            StatusCode::TOO_MANY_REQUESTS,
+            &page(Some(wait_message(wait)), None),
+        ),
+        PasswordSignIn::Failed => html(
+            StatusCode::UNAUTHORIZED,
+            &page(Some("The handle or password is wrong.".to_owned()), None),
+        ),
+    }
+}
+
+/// The recovery page.
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverPage {
+    handle: String,
+    error: Option<String>,
+}
+
+/// Sign in with a one-time recovery code, when the passkey is lost.
+#[get("/recover")]
+pub async fn recover_page(query: web::Query<StatusQuery>) -> Result<HttpResponse, PageError> {
+    html(
+        StatusCode::OK,
+        &RecoverPage {
+            handle: query.handle.clone().unwrap_or_default(),
+            error: None,
+        },
+    )
+}
+
+/// Signs in with a handle, a recovery code and (if the account has one) the
+/// password; then the dashboard asks for a new passkey.
+#[post("/recover")]
+pub async fn recover(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    same_origin(&req, &state)?;
+    let fields = Fields::parse(&body);
+    let handle = fields.get("handle").unwrap_or_default().to_owned();
+    let again = |status: StatusCode, error: String| {
+        html(
+            status,
+            &RecoverPage {
+                handle: handle.clone(),
+                error: Some(error),
+            },
+        )
+    };
+    let Some(code) = fields.get("recovery_code") else {
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Type one of your recovery codes.".to_owned(),
+        );
+    };
+    let attempt = SignIn {
+        handle: handle.clone(),
+        password: fields.get("password").map(str::to_owned),
+        recovery_code: Some(code.to_owned()),
+    };
+    match session::password_sign_in(&state, &req, attempt).await? {
+        PasswordSignIn::SignedIn { token, .. } => {
+            signed_in(&state, &token, "/dashboard?status=recovered#passkeys")
+        }
+        PasswordSignIn::Throttled(wait) => again(StatusCode::TOO_MANY_REQUESTS, wait_message(wait)),
+        PasswordSignIn::PasskeyRequired(_) | PasswordSignIn::Failed => again(
+            StatusCode::UNAUTHORIZED,
+            "The handle, recovery code or password is wrong.".to_owned(),
+        ),
+    }
+}
+
+/// Signs out of this session.
+#[post("/signout")]
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    state
+        .store
+        .delete_session(&identity::hash_secret(&form.who.session_token))
+        .await?;
+    signed_out(&state, "/signin?status=signed-out")
+}
+
+/// Signs out of every session of this person.
+#[post("/signout/everywhere")]
+pub async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    state.store.delete_sessions(&form.who.person).await?;
+    signed_out(&state, "/signin?status=signed-out-everywhere")
+}
+
+fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {
+    let mut response = see_other(location);
+    response
+        .add_cookie(&auth::cleared_session_cookie(session::is_https(state)))
+        .map_err(|_| Problem::internal())?;
+    Ok(response)
+}
+
+/// Refuses a sign-up or sign-in form posted from another site (login CSRF:
+/// signing a victim into the attacker's account). These forms come before
+/// any session, so there is no session token to check; browsers send
+/// `Origin` on every form POST, and it must be this server's.
+fn same_origin(req: &HttpRequest, state: &AppState) -> Result<(), PageError> {
+    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let ours = state.public_url.origin().ascii_serialization();
+    if origin.to_str().ok() == Some(ours.as_str()) {
+        Ok(())
+    } else {
+        Err(PageError::Csrf)
+    }
+}

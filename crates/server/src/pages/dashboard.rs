@@ -1,0 +1,948 @@
+//! The dashboard: the person's attributes in their three buckets, the
+//! sharing default, rules in plain words, blocked companies, contact
+//! preferences and passkeys. Each change is a CSRF-checked form POST that
+//! redirects back (303) with a short status, or re-renders the page with the
+//! error next to the field.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use consent_policy::{
+    AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, Currency, Effect, GrantDuration,
+    MICROS_PER_UNIT, Money, Purpose, PurposeMatch, Rule, SharingDefault, ValueShape,
+};
+use serde_json::Value;
+
+use super::account::{FieldError, StatusQuery};
+use super::{Fields, PageError, PageSession, SignedInForm, html, see_other};
+use crate::problem::Problem;
+use crate::routes::me::{CHANNELS, Contact, check_contact};
+use crate::startup::AppState;
+
+/// Registers the dashboard and its forms.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(dashboard)
+        .service(save_attribute)
+        .service(move_attribute)
+        .service(delete_attribute)
+        .service(save_default)
+        .service(save_contact)
+        .service(add_rule)
+        .service(delete_rule)
+        .service(move_rule)
+        .service(block)
+        .service(unblock)
+        .service(rename_passkey)
+        .service(remove_passkey);
+}
+
+/// One attribute as the dashboard shows it.
+struct AttributeRow {
+    key: String,
+    label: String,
+    shown: String,
+    editable: String,
+    hint: &'static str,
+    moves: Vec<(&'static str, &'static str)>,
+}
+
+/// One bucket of the Venn diagram.
+struct Region {
+    bucket: &'static str,
+    title: &'static str,
+    blurb: &'static str,
+    attributes: Vec<AttributeRow>,
+}
+
+/// A choice in a list of options.
+struct Choice {
+    value: String,
+    label: String,
+    detail: String,
+    checked: bool,
+}
+
+struct RuleRow {
+    id: String,
+    description: String,
+    effect: &'static str,
+    first: bool,
+    last: bool,
+}
+
+struct BlockedRow {
+    id: String,
+    name: String,
+}
+
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
+/// The dashboard page.
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    handle: String,
+    csrf: String,
+    status: Option<&'static str>,
+    recovered: bool,
+    error: Option<FieldError>,
+    error_form: &'static str,
+    error_key: String,
+    regions: Vec<Region>,
+    typed_key: String,
+    typed_value: String,
+    catalogue: Vec<Choice>,
+    defaults: Vec<Choice>,
+    rules: Vec<RuleRow>,
+    rule_keys: Vec<Choice>,
+    purposes: Vec<Choice>,
+    currencies: Vec<String>,
+    blocked: Vec<BlockedRow>,
+    channels: Vec<Choice>,
+    hours_from: String,
+    hours_to: String,
+    max_per_week: String,
+    passkeys: Vec<PasskeyRow>,
+    has_password: bool,
+    recovery_codes_left: u64,
+}
+
+impl DashboardPage {
+    /// The error for `field` of `form`, if the last submission failed there.
+    fn err(&self, form: &str, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|e| self.error_form == form && e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// The error for the form of attribute `key`.
+    fn err_key(&self, key: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|_| self.error_form == "attribute" && self.error_key == key)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn bucket_title(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::Private => "Most private",
+        Bucket::SemiPrivate => "Somewhat private",
+        Bucket::Public => "Public",
+    }
+}
+
+fn status_message(slug: Option<&str>) -> Option<&'static str> {
+    Some(match slug? {
+        "signed-up" => "Welcome to apiome. Add what you want to share, and decide who gets it.",
+        "attribute-saved" => "Attribute saved.",
+        "attribute-moved" => "Attribute moved.",
+        "attribute-deleted" => "Attribute deleted.",
+        "default-saved" => "Default saved.",
+        "contact-saved" => "Contact preferences saved.",
+        "rule-added" => "Rule saved.",
+        "rule-deleted" => "Rule deleted.",
+        "rule-moved" => "Rule moved.",
+        "company-blocked" => "Company blocked.",
+        "company-unblocked" => "Company unblocked.",
+        "passkey-added" => "Passkey added.",
+        "passkey-renamed" => "Passkey renamed.",
+        "passkey-removed" => "Passkey removed.",
+        "recovered" => "Signed in with a recovery code. Add a new passkey now.",
+        _ => return None,
+    })
+}
+
+/// A value as text in an edit field: strings as they are, lists joined by
+/// commas, anything else as JSON.
+fn editable(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn shape_hint(shape: ValueShape) -> &'static str {
+    match shape {
+        ValueShape::Email => "an email address",
+        ValueShape::Phone => "a phone number, e.g. +44 20 7946 0000",
+        ValueShape::Date => "a date, YYYY-MM-DD",
+        ValueShape::Text => "a short text",
+        ValueShape::TextList => "a list, separated by commas",
+        ValueShape::PostalAddress => {
+            r#"JSON: {"lines": ["1 High St"], "city": "Leeds", "country": "GB"}"#
+        }
+        ValueShape::Integer => "a whole number",
+        ValueShape::Json => "any JSON value",
+    }
+}
+
+/// Reads a typed value into the JSON shape its key expects.
+fn parse_value(shape: ValueShape, text: &str) -> Result<Value, String> {
+    match shape {
+        ValueShape::Email | ValueShape::Phone | ValueShape::Date | ValueShape::Text => {
+            Ok(Value::String(text.to_owned()))
+        }
+        ValueShape::TextList => Ok(Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        )),
+        ValueShape::Integer => text
+            .parse::<u64>()
+            .map(Value::from)
+            .map_err(|_| "a whole number from 0 to 1000000".to_owned()),
+        ValueShape::PostalAddress | ValueShape::Json => {
+            serde_json::from_str(text).map_err(|e| format!("this is not JSON: {e}"))
+        }
+    }
+}
+
+fn parse_bucket(text: &str) -> Option<Bucket> {
+    Bucket::ALL.into_iter().find(|b| b.as_str() == text)
+}
+
+fn time_words(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+/// What a failed form gives back to the page.
+#[derive(Default)]
+struct Failure {
+    form: &'static str,
+    key: String,
+    error: Option<FieldError>,
+    typed_key: String,
+    typed_value: String,
+}
+
+impl Failure {
+    fn new(form: &'static str, error: FieldError) -> Failure {
+        Failure {
+            form,
+            error: Some(error),
+            ..Failure::default()
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    who: &PageSession,
+    status: Option<&'static str>,
+    recovered: bool,
+    failure: Failure,
+    http_status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let store = &state.store;
+    let person = store.person(&who.person).await?;
+    let attributes = store.attributes(&who.person).await?;
+    let mut regions = Bucket::ALL.map(|bucket| Region {
+        bucket: bucket.as_str(),
+        title: bucket_title(bucket),
+        blurb: match bucket {
+            Bucket::Private => "Never leaves apiome, whatever a rule says.",
+            Bucket::SemiPrivate => "Leaves only when you agree, or a rule of yours does.",
+            Bucket::Public => "May leave without asking, unless your default is share nothing.",
+        },
+        attributes: Vec::new(),
+    });
+    let mut custom_keys = Vec::new();
+    for attribute in &attributes {
+        if attribute.key.is_custom() {
+            custom_keys.push(attribute.key.clone());
+        }
+        let row = AttributeRow {
+            key: attribute.key.to_string(),
+            label: attribute.key.label().to_owned(),
+            shown: editable(&attribute.value),
+            editable: editable(&attribute.value),
+            hint: shape_hint(attribute.key.shape()),
+            moves: Bucket::ALL
+                .into_iter()
+                .filter(|b| *b != attribute.bucket)
+                .map(|b| (b.as_str(), bucket_title(b)))
+                .collect(),
+        };
+        let index = Bucket::ALL
+            .iter()
+            .position(|b| *b == attribute.bucket)
+            .unwrap_or(0);
+        regions[index].attributes.push(row);
+    }
+    let [private, semi, public] = regions;
+    let catalogue = AttributeKey::catalogue()
+        .map(|key| Choice {
+            value: key.to_string(),
+            label: key.label().to_owned(),
+            detail: format!(
+                "{}; usually {}",
+                shape_hint(key.shape()),
+                bucket_title(key.default_bucket()).to_lowercase()
+            ),
+            checked: false,
+        })
+        .collect::<Vec<_>>();
+    let rule_keys = catalogue
+        .iter()
+        .map(|c| Choice {
+            value: c.value.clone(),
+            label: c.label.clone(),
+            detail: String::new(),
+            checked: false,
+        })
+        .chain(custom_keys.iter().map(|k| Choice {
+            value: k.to_string(),
+            label: k.label().to_owned(),
+            detail: String::new(),
+            checked: false,
+        }))
+        .collect();
+    let defaults = SharingDefault::ALL
+        .into_iter()
+        .map(|d| Choice {
+            value: d.as_str().to_owned(),
+            label: match d {
+                SharingDefault::ShareEverything => "Share everything".to_owned(),
+                SharingDefault::AskMe => "Ask me".to_owned(),
+                SharingDefault::ShareNothing => "Share nothing".to_owned(),
+            },
+            detail: match d {
+                SharingDefault::ShareEverything => {
+                    "public and somewhat private data leave without asking"
+                }
+                SharingDefault::AskMe => "public data leaves; I decide about somewhat private data",
+                SharingDefault::ShareNothing => "nothing leaves unless a rule or I say so",
+            }
+            .to_owned(),
+            checked: d == person.sharing_default,
+        })
+        .collect();
+    let rules = store.rules(&who.person).await?;
+    let count = rules.len();
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| RuleRow {
+            description: r.rule.describe(),
+            effect: match r.rule.effect {
+                Effect::Allow => "allow",
+                Effect::Ask => "ask",
+                Effect::Deny => "deny",
+            },
+            id: r.id,
+            first: i == 0,
+            last: i + 1 == count,
+        })
+        .collect();
+    let purposes = Purpose::ALL
+        .into_iter()
+        .map(|p| Choice {
+            value: p.as_str().to_owned(),
+            label: p.label().to_owned(),
+            detail: p.plain_words().to_owned(),
+            checked: false,
+        })
+        .collect();
+    let mut blocked = Vec::new();
+    for id in store.blocked_companies(&who.person).await? {
+        let name = store.company(&id).await.map(|c| c.name).unwrap_or_default();
+        blocked.push(BlockedRow {
+            id: id.to_string(),
+            name,
+        });
+    }
+    let contact: Option<Contact> = serde_json::from_value(person.contact.clone()).ok();
+    let channels = CHANNELS
+        .iter()
+        .map(|c| Choice {
+            value: (*c).to_owned(),
+            label: match *c {
+                "sms" => "Text message (SMS)".to_owned(),
+                "app" => "In-app message".to_owned(),
+                "post" => "Post".to_owned(),
+                "phone" => "Phone call".to_owned(),
+                _ => "Email".to_owned(),
+            },
+            detail: String::new(),
+            checked: contact
+                .as_ref()
+                .is_some_and(|k| k.channels.iter().any(|x| x == c)),
+        })
+        .collect();
+    let passkeys = store
+        .passkeys(&who.person)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.credential_id,
+            name: p.name,
+            created: time_words(p.created_at),
+            last_used: p
+                .last_used_at
+                .map(time_words)
+                .unwrap_or_else(|| "never".to_owned()),
+        })
+        .collect();
+    let page = DashboardPage {
+        handle: person.handle.to_string(),
+        csrf: who.csrf_token(),
+        status,
+        recovered,
+        error: failure.error,
+        error_form: failure.form,
+        error_key: failure.key,
+        regions: vec![public, semi, private],
+        typed_key: failure.typed_key,
+        typed_value: failure.typed_value,
+        catalogue,
+        defaults,
+        rules,
+        rule_keys,
+        purposes,
+        currencies: Currency::ALL.iter().map(|c| c.code().to_owned()).collect(),
+        blocked,
+        channels,
+        hours_from: contact
+            .as_ref()
+            .and_then(|c| c.hours_from.clone())
+            .unwrap_or_default(),
+        hours_to: contact
+            .as_ref()
+            .and_then(|c| c.hours_to.clone())
+            .unwrap_or_default(),
+        max_per_week: contact
+            .as_ref()
+            .and_then(|c| c.max_per_week)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        passkeys,
+        has_password: store.password_hash(&who.person).await?.is_some(),
+        recovery_codes_left: store.recovery_codes_left(&who.person).await?,
+    };
+    html(http_status, &page)
+}
+
+/// The dashboard (signed in only; otherwise a redirect to `/signin`).
+#[get("/dashboard")]
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    who: PageSession,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, PageError> {
+    let slug = query.status.as_deref();
+    render(
+        &state,
+        &who,
+        status_message(slug),
+        slug == Some("recovered"),
+        Failure::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Back to the dashboard with a status.
+fn done(status: &str, anchor: &str) -> Result<HttpResponse, PageError> {
+    Ok(see_other(&format!("/dashboard?status={status}#{anchor}")))
+}
+
+/// The page again, with the error next to its field.
+async fn failed(
+    state: &AppState,
+    who: &PageSession,
+    failure: Failure,
+) -> Result<HttpResponse, PageError> {
+    render(
+        state,
+        who,
+        None,
+        false,
+        failure,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// A store or validation problem that belongs next to a field of `form`;
+/// anything else (the database is down) is an error page.
+async fn problem_on(
+    state: &AppState,
+    who: &PageSession,
+    form: &'static str,
+    fallback: &str,
+    problem: Problem,
+) -> Result<HttpResponse, PageError> {
+    if problem.status >= 500 {
+        return Err(problem.into());
+    }
+    failed(
+        state,
+        who,
+        Failure::new(form, FieldError::from_problem(&problem, fallback)),
+    )
+    .await
+}
+
+/// Adds an attribute or changes its value (and bucket).
+#[post("/dashboard/attributes")]
+pub async fn save_attribute(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let raw_key = fields.get("key").unwrap_or_default().to_owned();
+    let raw_value = fields.get("value").unwrap_or_default().to_owned();
+    let editing = fields.get("editing").is_some();
+    let fail = |field: &str, message: String| {
+        let mut failure = Failure::new(
+            if editing {
+                "attribute"
+            } else {
+                "add-attribute"
+            },
+            FieldError::new(field, message),
+        );
+        failure.key = raw_key.clone();
+        if !editing {
+            failure.typed_key = raw_key.clone();
+            failure.typed_value = raw_value.clone();
+        }
+        failure
+    };
+    let key = match AttributeKey::parse(&raw_key) {
+        Ok(key) => key,
+        Err(e) => return failed(&state, &who, fail("key", e.to_string())).await,
+    };
+    if raw_value.is_empty() {
+        let failure = fail(
+            "value",
+            format!("type a value: {}", shape_hint(key.shape())),
+        );
+        return failed(&state, &who, failure).await;
+    }
+    let value = match parse_value(key.shape(), &raw_value) {
+        Ok(value) => value,
+        Err(message) => return failed(&state, &who, fail("value", message)).await,
+    };
+    if let Err(e) = key.shape().check(&value) {
+        return failed(&state, &who, fail("value", e.to_string())).await;
+    }
+    let bucket = match fields.get("bucket").map(parse_bucket) {
+        Some(Some(bucket)) => bucket,
+        Some(None) => {
+            return failed(&state, &who, fail("bucket", "pick a bucket".to_owned())).await;
+        }
+        None => match state.store.attribute(&who.person, &key).await {
+            Ok(existing) => existing.bucket,
+            Err(store::StoreError::AttributeNotFound(_)) => key.default_bucket(),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    match state
+        .store
+        .put_attribute(&who.person, &key, &value, bucket)
+        .await
+    {
+        Ok(_) => done("attribute-saved", "buckets"),
+        Err(e) => {
+            let problem = Problem::from(e);
+            if problem.status >= 500 {
+                return Err(problem.into());
+            }
+            let field = problem.field.clone().unwrap_or_else(|| "value".to_owned());
+            failed(&state, &who, fail(&field, problem.detail)).await
+        }
+    }
+}
+
+/// Moves an attribute to another bucket, its value unchanged.
+#[post("/dashboard/attributes/move")]
+pub async fn move_attribute(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let key = AttributeKey::parse(fields.get("key").unwrap_or_default())
+        .map_err(|e| Problem::invalid("key", e.to_string()))?;
+    let bucket = fields
+        .get("bucket")
+        .and_then(parse_bucket)
+        .ok_or_else(|| Problem::invalid("bucket", "pick private, semi_private or public"))?;
+    let existing = state.store.attribute(&who.person, &key).await?;
+    state
+        .store
+        .put_attribute(&who.person, &key, &existing.value, bucket)
+        .await?;
+    done("attribute-moved", "buckets")
+}
+
+/// Deletes an attribute.
+#[post("/dashboard/attributes/delete")]
+pub async fn delete_attribute(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let key = AttributeKey::parse(fields.get("key").unwrap_or_default())
+        .map_err(|e| Problem::invalid("key", e.to_string()))?;
+    state.store.delete_attribute(&who.person, &key).await?;
+    done("attribute-deleted", "buckets")
+}
+
+/// Picks the sharing default.
+#[post("/dashboard/default")]
+pub async fn save_default(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let Some(default) = SharingDefault::ALL
+        .into_iter()
+        .find(|d| Some(d.as_str()) == fields.get("default"))
+    else {
+        let error = FieldError::new("default", "pick one of the three");
+        return failed(&state, &who, Failure::new("default", error)).await;
+    };
+    let person = state.store.person(&who.person).await?;
+    state
+        .store
+        .set_preferences(&who.person, default, &person.max_duration, &person.contact)
+        .await?;
+    done("default-saved", "default")
+}
+
+/// Sets the contact preferences.
+#[post("/dashboard/contact")]
+pub async fn save_contact(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let max_per_week = match fields.get("max_per_week").map(str::parse::<u32>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            let error = FieldError::new("max_per_week", "a whole number from 0 to 100");
+            return failed(&state, &who, Failure::new("contact", error)).await;
+        }
+    };
+    let contact = Contact {
+        channels: fields
+            .all("channel")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        hours_from: fields.get("hours_from").map(str::to_owned),
+        hours_to: fields.get("hours_to").map(str::to_owned),
+        max_per_week,
+    };
+    if let Err(problem) = check_contact(&contact) {
+        let field = problem
+            .field
+            .as_deref()
+            .unwrap_or("contact")
+            .trim_start_matches("contact.")
+            .to_owned();
+        let error = FieldError::new(&field, problem.detail);
+        return failed(&state, &who, Failure::new("contact", error)).await;
+    }
+    let person = state.store.person(&who.person).await?;
+    let contact = serde_json::to_value(&contact).map_err(|_| Problem::internal())?;
+    state
+        .store
+        .set_preferences(
+            &who.person,
+            person.sharing_default,
+            &person.max_duration,
+            &contact,
+        )
+        .await?;
+    done("contact-saved", "contact")
+}
+
+/// Reads an amount such as `0.05` into micro-units.
+fn parse_amount(text: &str) -> Option<u64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    if fraction.len() > 6 || whole.len() > 12 {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let fraction: u64 = format!("{fraction:0<6}").parse().ok()?;
+    whole.checked_mul(MICROS_PER_UNIT)?.checked_add(fraction)
+}
+
+/// The rule the plain-words form describes, or the field at fault.
+fn rule_from(fields: &Fields) -> Result<Rule, FieldError> {
+    let company = match fields.get("who") {
+        Some("company") => {
+            let id = fields
+                .get("company_id")
+                .ok_or_else(|| FieldError::new("company_id", "type the company's id"))?;
+            CompanyMatch::Only(
+                CompanyId::parse(id).map_err(|e| FieldError::new("company_id", e.to_string()))?,
+            )
+        }
+        _ => CompanyMatch::Any,
+    };
+    let attributes = match fields.get("what") {
+        Some("bucket") => AttributeMatch::Bucket(
+            fields
+                .get("bucket")
+                .and_then(parse_bucket)
+                .ok_or_else(|| FieldError::new("bucket", "pick a bucket"))?,
+        ),
+        Some("keys") => {
+            let mut keys = Vec::new();
+            for key in fields.all("key") {
+                keys.push(
+                    AttributeKey::parse(key).map_err(|e| FieldError::new("keys", e.to_string()))?,
+                );
+            }
+            if keys.is_empty() {
+                return Err(FieldError::new("keys", "tick at least one attribute"));
+            }
+            AttributeMatch::keys(keys)
+        }
+        _ => AttributeMatch::Any,
+    };
+    let mut purposes = Vec::new();
+    for purpose in fields.all("purpose") {
+        purposes
+            .push(Purpose::parse(purpose).map_err(|e| FieldError::new("purposes", e.to_string()))?);
+    }
+    let purposes = if purposes.is_empty() {
+        PurposeMatch::Any
+    } else {
+        PurposeMatch::one_of(purposes)
+    };
+    let effect = match fields.get("effect") {
+        Some("allow") => Effect::Allow,
+        Some("ask") => Effect::Ask,
+        Some("deny") => Effect::Deny,
+        _ => return Err(FieldError::new("effect", "pick allow, ask me or refuse")),
+    };
+    let mut rule = Rule::new(company, purposes, attributes, effect);
+    if let Some(amount) = fields.get("min_amount") {
+        let micros = parse_amount(amount).ok_or_else(|| {
+            FieldError::new(
+                "min_amount",
+                "an amount such as 0.05, with at most 6 decimals",
+            )
+        })?;
+        let currency = Currency::parse(fields.get("currency").unwrap_or_default())
+            .map_err(|e| FieldError::new("currency", e.to_string()))?;
+        rule = rule.with_min_offer(Money::new(micros, currency));
+    }
+    if let Some(count) = fields.get("max_for") {
+        let unit = match fields.get("max_unit") {
+            Some("days") => "D",
+            Some("weeks") => "W",
+            Some("months") => "M",
+            Some("years") => "Y",
+            _ => {
+                return Err(FieldError::new(
+                    "max_unit",
+                    "pick days, weeks, months or years",
+                ));
+            }
+        };
+        if !count.chars().all(|c| c.is_ascii_digit()) || count.len() > 6 {
+            return Err(FieldError::new("max_for", "a whole number"));
+        }
+        let duration = GrantDuration::parse(&format!("P{count}{unit}"))
+            .map_err(|e| FieldError::new("max_for", e.to_string()))?;
+        rule = rule.with_max_duration(duration);
+    }
+    Ok(rule)
+}
+
+/// Adds a rule, written in plain words, at the end of the list.
+#[post("/dashboard/rules")]
+pub async fn add_rule(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let rule = match rule_from(&fields) {
+        Ok(rule) => rule,
+        Err(error) => return failed(&state, &who, Failure::new("rule", error)).await,
+    };
+    match state.store.add_rule(&who.person, &rule).await {
+        Ok(_) => done("rule-added", "rules"),
+        Err(e) => problem_on(&state, &who, "rule", "effect", e.into()).await,
+    }
+}
+
+/// Deletes a rule.
+#[post("/dashboard/rules/delete")]
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    state
+        .store
+        .delete_rule(&who.person, fields.get("id").unwrap_or_default())
+        .await?;
+    done("rule-deleted", "rules")
+}
+
+/// Moves a rule one place up or down.
+#[post("/dashboard/rules/move")]
+pub async fn move_rule(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let mut order: Vec<String> = state
+        .store
+        .rules(&who.person)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let id = fields.get("id").unwrap_or_default();
+    let at = order
+        .iter()
+        .position(|r| r == id)
+        .ok_or_else(|| Problem::not_found("there is no such rule").with_field("id"))?;
+    let to = match fields.get("direction") {
+        Some("up") => at.checked_sub(1),
+        Some("down") => Some(at + 1).filter(|to| *to < order.len()),
+        _ => None,
+    };
+    if let Some(to) = to {
+        order.swap(at, to);
+        state.store.reorder_rules(&who.person, &order).await?;
+    }
+    done("rule-moved", "rules")
+}
+
+/// Blocks a company by its id.
+#[post("/dashboard/blocked")]
+pub async fn block(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let company = match CompanyId::parse(fields.get("company_id").unwrap_or_default()) {
+        Ok(company) => company,
+        Err(e) => {
+            let error = FieldError::new("company_id", e.to_string());
+            return failed(&state, &who, Failure::new("block", error)).await;
+        }
+    };
+    match state.store.block_company(&who.person, &company).await {
+        Ok(_) => done("company-blocked", "blocked"),
+        Err(e) => problem_on(&state, &who, "block", "company_id", e.into()).await,
+    }
+}
+
+/// Lifts a block.
+#[post("/dashboard/blocked/remove")]
+pub async fn unblock(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let company = CompanyId::parse(fields.get("company_id").unwrap_or_default())
+        .map_err(|e| Problem::invalid("company_id", e.to_string()))?;
+    state.store.unblock_company(&who.person, &company).await?;
+    done("company-unblocked", "blocked")
+}
+
+/// Renames a passkey.
+#[post("/dashboard/passkeys/rename")]
+pub async fn rename_passkey(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let id = fields.get("id").unwrap_or_default();
+    let name = fields.get("name").unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        let mut failure = Failure::new(
+            "passkey",
+            FieldError::new("name", "a name of 1 to 64 characters"),
+        );
+        failure.key = id.to_owned();
+        return failed(&state, &who, failure).await;
+    }
+    state.store.rename_passkey(&who.person, id, name).await?;
+    done("passkey-renamed", "passkeys")
+}
+
+/// Removes a passkey, never the last way in.
+#[post("/dashboard/passkeys/remove")]
+pub async fn remove_passkey(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    match state
+        .store
+        .remove_passkey(&who.person, fields.get("id").unwrap_or_default())
+        .await
+    {
+        Ok(()) => done("passkey-removed", "passkeys"),
+        Err(e) => problem_on(&state, &who, "passkeys", "passkeys", e.into()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_micro_units() {
+        assert_eq!(parse_amount("0.05"), Some(50_000));
+        assert_eq!(parse_amount("1"), Some(1_000_000));
+        assert_eq!(parse_amount(".5"), Some(500_000));
+        assert_eq!(parse_amount("0.000001"), Some(1));
+        assert_eq!(parse_amount("0.0000001"), None);
+        assert_eq!(parse_amount("-1"), None);
+        assert_eq!(parse_amount("1e3"), None);
+        assert_eq!(parse_amount("."), None);
+    }
+
+    #[test]
+    fn typed_values_take_their_key_shape() {
+        assert_eq!(
+            parse_value(ValueShape::TextList, "music, hiking ,"),
+            Ok(serde_json::json!(["music", "hiking"]))
+        );
+        assert_eq!(
+            parse_value(ValueShape::Integer, "3"),
+            Ok(serde_json::json!(3))
+        );
+        assert!(parse_value(ValueShape::Integer, "three").is_err());
+        assert_eq!(
+            editable(&serde_json::json!(["music", "hiking"])),
+            "music, hiking"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! RFC 9457 problem details: every error of the JSON API, in one place.
+//!
+//! Each kind of error has a stable `type` URI, `urn:apiome:problem:<kind>`,
+//! that clients may match on; `title` is the kind in words, `detail` this
+//! occurrence, and `field` (when an input was wrong) names the input.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of a problem document.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem details document (RFC 9457).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:apiome:problem:<kind>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:apiome:problem:not-found")]
+    pub kind: String,
+    /// The kind of problem, in words.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// The input at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Problem {
+    /// A problem of `kind` (a short kebab-case slug) with the given status.
+    pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: format!("urn:apiome:problem:{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    /// Names the input at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Problem {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// 404: nothing at this path.
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// 400: a body, query or path that could not be read.
+    pub fn malformed(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "Malformed request",
+            detail,
+        )
+    }
+
+    /// 503: the database does not answer.
+    pub fn database_unavailable() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "Database unavailable",
+            "the database did not answer; try again shortly",
+        )
+    }
+
+    /// 500: a fault of ours. The detail never carries internals.
+    pub fn internal() -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server failed to handle this request; it has been logged",
+        )
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type(PROBLEM_JSON)
+            .json(self)
+    }
+}
+
+impl Problem {
+    /// 422: an input that was read but is not acceptable; `field` names it.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-input",
+            "Invalid input",
+            detail,
+        )
+        .with_field(field)
+    }
+
+    /// 409: the request conflicts with what is stored.
+    pub fn conflict(kind: &str, title: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::CONFLICT, kind, title, detail)
+    }
+}
+
+impl From<store::StoreError> for Problem {
+    fn from(error: store::StoreError) -> Problem {
+        use store::StoreError as E;
+        let detail = error.to_string();
+        match error {
+            E::Unreachable { .. } => Problem::database_unavailable(),
+            E::HandleTaken(_) => {
+                Problem::conflict("handle-taken", "Handle taken", detail).with_field("handle")
+            }
+            E::PersonNotFound => Problem::not_found(detail),
+            E::CompanyNotFound(_) => Problem::not_found(detail).with_field("company_id"),
+            E::AttributeNotFound(_) => Problem::not_found(detail).with_field("key"),
+            E::RuleNotFound(_) => Problem::not_found(detail).with_field("id"),
+            E::PasskeyNotFound => Problem::not_found(detail).with_field("id"),
+            E::ValueTooLarge { .. } => Problem::invalid("value", detail),
+            E::BadRuleOrder { .. } => Problem::invalid("order", detail),
+            E::TooManyAttributes { .. }
+            | E::TooManyRules { .. }
+            | E::TooManyBlocked { .. }
+            | E::TooManyPasskeys { .. } => {
+                Problem::conflict("limit-reached", "Limit reached", detail)
+            }
+            E::PasskeyTaken => {
+                Problem::conflict("passkey-taken", "Passkey registered already", detail)
+            }
+            E::LastWayIn => Problem::conflict("last-way-in", "Last way in", detail),
+            E::CompanyExists(_) => Problem::conflict("company-exists", "Company exists", detail),
+            E::RequestNotFound(_) | E::GrantNotFound(_) => {
+                Problem::not_found(detail).with_field("id")
+            }
+            E::RequestNotPending(_) => {
+                Problem::conflict("request-decided", "Request decided already", detail)
+            }
+            E::GrantNotLive(_) => {
+                Problem::conflict("grant-over", "Grant revoked or expired", detail)
+            }
+            E::NotGrantable(_) | E::NothingToGrant => Problem::invalid("attributes", detail),
+            other => {
+                tracing::error!(error = %other, "store error");
+                Problem::internal()
+            }
+        }
+    }
+}

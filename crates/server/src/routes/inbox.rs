@@ -1,0 +1,256 @@
+//! The person's side of requests and grants: the inbox of requests waiting
+//! for them (approve all, approve some, decline) and the grants they gave
+//! (see, revoke). A revocation holds from the company's very next read.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use consent_policy::{AttributeKey, Decision};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authenticated;
+use crate::problem::Problem;
+use crate::startup::AppState;
+
+/// A request as its person sees it: who, what, why, how long, how much,
+/// and what the policy said about each attribute and why.
+#[derive(Serialize, ToSchema)]
+pub struct InboxRequest {
+    /// Its id.
+    pub id: String,
+    /// The company's id.
+    pub company_id: String,
+    /// The company's name.
+    pub company_name: String,
+    /// `pending`, `approved`, `denied` or `expired`.
+    #[schema(example = "pending")]
+    pub status: String,
+    /// What was asked, as the RFC 9396 `apiome_data` entry.
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    /// The purpose in plain words.
+    pub purpose_in_words: String,
+    /// Per attribute: outcome (`allow`, `ask`, `deny`) and reason.
+    #[schema(value_type = Object)]
+    pub decision: Decision,
+    /// The grant it became, if approved.
+    pub grant_id: Option<String>,
+    /// When it arrived.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// When it expires if undecided.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+async fn company_name(state: &AppState, id: &consent_policy::CompanyId) -> String {
+    state
+        .store
+        .company(id)
+        .await
+        .map(|c| c.name)
+        .unwrap_or_else(|_| id.to_string())
+}
+
+async fn view(state: &AppState, r: store::StoredRequest) -> Result<InboxRequest, Problem> {
+    Ok(InboxRequest {
+        company_name: company_name(state, &r.company_id).await,
+        company_id: r.company_id.to_string(),
+        status: serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        request: serde_json::to_value(&r.request).map_err(|_| Problem::internal())?,
+        purpose_in_words: r.request.purpose().plain_words().to_owned(),
+        decision: r.decision,
+        grant_id: r.grant_id,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        id: r.id,
+    })
+}
+
+/// Which requests to list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InboxQuery {
+    /// `pending` (the default) or `all`.
+    pub status: Option<String>,
+}
+
+/// The person's requests: pending ones by default, newest first.
+#[utoipa::path(tag = "people", params(InboxQuery), responses((status = 200, body = Vec<InboxRequest>)))]
+#[get("/v1/me/requests")]
+pub async fn list_requests(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    query: web::Query<InboxQuery>,
+) -> Result<HttpResponse, Problem> {
+    let pending_only = match query.status.as_deref() {
+        None | Some("pending") => true,
+        Some("all") => false,
+        Some(other) => {
+            return Err(Problem::invalid(
+                "status",
+                format!("{other:?}: use pending or all"),
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    for r in state
+        .store
+        .requests_for_person(&who.person, pending_only)
+        .await?
+    {
+        out.push(view(&state, r).await?);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// An approval, of everything the policy left open or of a subset.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The attributes to grant; all that may be granted when left out.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub attributes: Option<Vec<AttributeKey>>,
+}
+
+/// Approves a pending request (optionally only some attributes): a grant
+/// is created. Attributes the policy withheld can never be granted.
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path)),
+    request_body = Approval,
+    responses(
+        (status = 201, body = GrantView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An attribute that cannot be granted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/requests/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+    body: Option<web::Json<Approval>>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let grant = state
+        .store
+        .approve_request(&who.person, &id, body.attributes.as_deref())
+        .await?;
+    Ok(HttpResponse::Created().json(grant_view(&state, grant).await))
+}
+
+/// Declines a pending request.
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path)),
+    responses((status = 200, body = InboxRequest), (status = 409, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/v1/me/requests/{id}/decline")]
+pub async fn decline(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let request = state.store.decline_request(&who.person, &id).await?;
+    Ok(HttpResponse::Ok().json(view(&state, request).await?))
+}
+
+/// A grant as its person sees it.
+#[derive(Serialize, ToSchema)]
+pub struct GrantView {
+    /// Its id.
+    pub id: String,
+    /// The request it answered.
+    pub request_id: String,
+    /// The company's id.
+    pub company_id: String,
+    /// The company's name.
+    pub company_name: String,
+    /// Exactly the attributes the company may read.
+    pub attributes: Vec<String>,
+    /// For what.
+    pub purpose: String,
+    /// For how long (ISO 8601).
+    pub duration: String,
+    /// The price paid, if any.
+    #[schema(value_type = Option<Object>)]
+    pub price: Option<consent_policy::Money>,
+    /// `live`, `revoked` or `expired`.
+    #[schema(example = "live")]
+    pub status: &'static str,
+    /// Granted at.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// Ends at.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+    /// Revoked at.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<time::OffsetDateTime>,
+}
+
+async fn grant_view(state: &AppState, g: store::Grant) -> GrantView {
+    let status = if g.revoked_at.is_some() {
+        "revoked"
+    } else if g.is_live(time::OffsetDateTime::now_utc()) {
+        "live"
+    } else {
+        "expired"
+    };
+    GrantView {
+        company_name: company_name(state, &g.company_id).await,
+        company_id: g.company_id.to_string(),
+        attributes: g.attributes.iter().map(ToString::to_string).collect(),
+        purpose: g.purpose.to_string(),
+        duration: g.duration.to_string(),
+        price: g.price,
+        status,
+        created_at: g.created_at,
+        expires_at: g.expires_at,
+        revoked_at: g.revoked_at,
+        request_id: g.request_id,
+        id: g.id,
+    }
+}
+
+/// The grants the person gave, newest first.
+#[utoipa::path(tag = "people", responses((status = 200, body = Vec<GrantView>)))]
+#[get("/v1/me/grants")]
+pub async fn list_grants(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let mut out = Vec::new();
+    for g in state.store.grants_for_person(&who.person).await? {
+        out.push(grant_view(&state, g).await);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Revokes a grant: the company's next read under it is refused.
+#[utoipa::path(
+    tag = "people",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = GrantView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Revoked or expired already", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/me/grants/{id}")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let grant = state.store.revoke_grant(&who.person, &id).await?;
+    Ok(HttpResponse::Ok().json(grant_view(&state, grant).await))
+}

@@ -1,0 +1,530 @@
+//! The person's own API: who they are, their attributes and buckets, their
+//! sharing preferences, rules, blocked companies, passkeys and recovery
+//! codes. Every handler acts on the signed-in person only.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use consent_policy::{AttributeKey, Bucket, CompanyId, GrantDuration, Rule, SharingDefault};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authenticated;
+use crate::problem::Problem;
+use crate::routes::session::PasskeyView;
+use crate::startup::AppState;
+
+/// The signed-in person.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// Their handle.
+    pub handle: String,
+    /// Whether they have a password.
+    pub has_password: bool,
+    /// How many passkeys they have.
+    pub passkeys: usize,
+    /// Unused recovery codes.
+    pub recovery_codes_left: u64,
+    /// Sign-up time.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// Who is signed in.
+#[utoipa::path(tag = "people", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
+#[get("/v1/me")]
+pub async fn me(state: web::Data<AppState>, who: Authenticated) -> Result<HttpResponse, Problem> {
+    let person = state.store.person(&who.person).await?;
+    Ok(HttpResponse::Ok().json(Me {
+        handle: person.handle.to_string(),
+        has_password: state.store.password_hash(&person.id).await?.is_some(),
+        passkeys: state.store.passkeys(&person.id).await?.len(),
+        recovery_codes_left: state.store.recovery_codes_left(&person.id).await?,
+        created_at: person.created_at,
+    }))
+}
+
+/// One attribute.
+#[derive(Serialize, ToSchema)]
+pub struct AttributeView {
+    /// Its key.
+    #[schema(example = "email")]
+    pub key: String,
+    /// Its value.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// Its bucket: `private`, `semi_private` or `public`.
+    #[schema(value_type = String, example = "semi_private")]
+    pub bucket: Bucket,
+    /// Last change.
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: time::OffsetDateTime,
+}
+
+impl From<store::StoredAttribute> for AttributeView {
+    fn from(a: store::StoredAttribute) -> Self {
+        AttributeView {
+            key: a.key.to_string(),
+            value: a.value,
+            bucket: a.bucket,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// A value and its bucket.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutAttribute {
+    /// The value; its shape depends on the key (see `/v1/catalogue`).
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// `private`, `semi_private` or `public`; the key's default bucket when
+    /// left out on a new attribute, the current bucket on an existing one.
+    #[schema(value_type = Option<String>)]
+    pub bucket: Option<Bucket>,
+}
+
+fn parse_key(text: &str) -> Result<AttributeKey, Problem> {
+    AttributeKey::parse(text).map_err(|e| Problem::invalid("key", e.to_string()))
+}
+
+/// Every attribute of the person, by key.
+#[utoipa::path(tag = "people", responses((status = 200, body = Vec<AttributeView>)))]
+#[get("/v1/me/attributes")]
+pub async fn list_attributes(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let attributes: Vec<AttributeView> = state
+        .store
+        .attributes(&who.person)
+        .await?
+        .into_iter()
+        .map(AttributeView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(attributes))
+}
+
+/// Sets an attribute's value and bucket.
+#[utoipa::path(
+    tag = "people",
+    params(("key" = String, Path, description = "A catalogue key or an x- custom key")),
+    request_body = PutAttribute,
+    responses(
+        (status = 200, body = AttributeView),
+        (status = 422, description = "Unknown key, value of the wrong shape or too large", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/me/attributes/{key}")]
+pub async fn put_attribute(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    key: web::Path<String>,
+    body: web::Json<PutAttribute>,
+) -> Result<HttpResponse, Problem> {
+    let key = parse_key(&key)?;
+    let body = body.into_inner();
+    key.shape()
+        .check(&body.value)
+        .map_err(|e| Problem::invalid("value", e.to_string()))?;
+    let bucket = match body.bucket {
+        Some(bucket) => bucket,
+        None => match state.store.attribute(&who.person, &key).await {
+            Ok(existing) => existing.bucket,
+            Err(store::StoreError::AttributeNotFound(_)) => key.default_bucket(),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let stored = state
+        .store
+        .put_attribute(&who.person, &key, &body.value, bucket)
+        .await?;
+    Ok(HttpResponse::Ok().json(AttributeView::from(stored)))
+}
+
+/// Deletes an attribute.
+#[utoipa::path(
+    tag = "people",
+    params(("key" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[delete("/v1/me/attributes/{key}")]
+pub async fn delete_attribute(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    key: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let key = parse_key(&key)?;
+    state.store.delete_attribute(&who.person, &key).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Contact preferences: which channels, which hours, how often.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Channels companies may use: `email`, `sms`, `phone`, `post`, `app`.
+    #[schema(example = json!(["email"]))]
+    pub channels: Vec<String>,
+    /// From when in the day (`HH:MM`, the person's local time).
+    #[schema(example = "09:00")]
+    pub hours_from: Option<String>,
+    /// Until when in the day (`HH:MM`).
+    #[schema(example = "18:00")]
+    pub hours_to: Option<String>,
+    /// At most this many contacts a week (0 = never).
+    #[schema(example = 2)]
+    pub max_per_week: Option<u32>,
+}
+
+/// Sharing preferences.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// What happens where no rule speaks.
+    #[schema(value_type = String, example = "ask_me")]
+    pub default: SharingDefault,
+    /// The longest grant accepted at all (ISO 8601 duration).
+    #[schema(value_type = Option<String>, example = "P1Y")]
+    pub max_duration: Option<GrantDuration>,
+    /// How companies may contact the person.
+    pub contact: Option<Contact>,
+}
+
+pub(crate) const CHANNELS: [&str; 5] = ["email", "sms", "phone", "post", "app"];
+
+pub(crate) fn check_contact(contact: &Contact) -> Result<(), Problem> {
+    for channel in &contact.channels {
+        if !CHANNELS.contains(&channel.as_str()) {
+            return Err(Problem::invalid(
+                "contact.channels",
+                format!("unknown channel {channel:?}; use {}", CHANNELS.join(", ")),
+            ));
+        }
+    }
+    for (field, value) in [
+        ("contact.hours_from", &contact.hours_from),
+        ("contact.hours_to", &contact.hours_to),
+    ] {
+        if let Some(v) = value {
+            let ok = v.len() == 5
+                && v.as_bytes()[2] == b':'
+                && v[..2].parse::<u8>().is_ok_and(|h| h < 24)
+                && v[3..].parse::<u8>().is_ok_and(|m| m < 60);
+            if !ok {
+                return Err(Problem::invalid(
+                    field,
+                    format!("{v:?} is not a time of day HH:MM"),
+                ));
+            }
+        }
+    }
+    if contact.max_per_week.is_some_and(|n| n > 100) {
+        return Err(Problem::invalid(
+            "contact.max_per_week",
+            "at most 100 a week",
+        ));
+    }
+    Ok(())
+}
+
+fn preferences_of(person: &store::Person) -> Preferences {
+    Preferences {
+        default: person.sharing_default,
+        max_duration: Some(person.max_duration.clone()),
+        contact: serde_json::from_value(person.contact.clone()).ok(),
+    }
+}
+
+/// The person's sharing preferences.
+#[utoipa::path(tag = "people", responses((status = 200, body = Preferences)))]
+#[get("/v1/me/preferences")]
+pub async fn get_preferences(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let person = state.store.person(&who.person).await?;
+    Ok(HttpResponse::Ok().json(preferences_of(&person)))
+}
+
+/// Replaces the person's sharing preferences.
+#[utoipa::path(
+    tag = "people",
+    request_body = Preferences,
+    responses((status = 200, body = Preferences), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[put("/v1/me/preferences")]
+pub async fn put_preferences(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    body: web::Json<Preferences>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let current = state.store.person(&who.person).await?;
+    let max = body.max_duration.unwrap_or(current.max_duration);
+    let contact = match body.contact {
+        Some(contact) => {
+            check_contact(&contact)?;
+            serde_json::to_value(&contact).map_err(|_| Problem::internal())?
+        }
+        None => current.contact,
+    };
+    let person = state
+        .store
+        .set_preferences(&who.person, body.default, &max, &contact)
+        .await?;
+    Ok(HttpResponse::Ok().json(preferences_of(&person)))
+}
+
+/// One of the person's rules.
+#[derive(Serialize, ToSchema)]
+pub struct RuleView {
+    /// Its id.
+    pub id: String,
+    /// Its place; the first rule that matches decides.
+    pub position: u32,
+    /// The rule.
+    #[schema(value_type = Object)]
+    pub rule: Rule,
+    /// The rule in plain words.
+    pub description: String,
+}
+
+impl From<store::StoredRule> for RuleView {
+    fn from(r: store::StoredRule) -> Self {
+        RuleView {
+            description: r.rule.describe(),
+            id: r.id,
+            position: r.position,
+            rule: r.rule,
+        }
+    }
+}
+
+/// The person's rules, first to last.
+#[utoipa::path(tag = "people", responses((status = 200, body = Vec<RuleView>)))]
+#[get("/v1/me/rules")]
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let rules: Vec<RuleView> = state
+        .store
+        .rules(&who.person)
+        .await?
+        .into_iter()
+        .map(RuleView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(rules))
+}
+
+/// Adds a rule at the end of the list.
+#[utoipa::path(
+    tag = "people",
+    request_body(content = Object, description = "A rule: {company, purposes, attributes, min_offer, max_duration, effect}"),
+    responses((status = 201, body = RuleView), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/v1/me/rules")]
+pub async fn add_rule(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, Problem> {
+    let rule: Rule = serde_json::from_value(body.into_inner())
+        .map_err(|e| Problem::invalid("rule", e.to_string()))?;
+    let stored = state.store.add_rule(&who.person, &rule).await?;
+    Ok(HttpResponse::Created().json(RuleView::from(stored)))
+}
+
+/// A new order of the person's rules.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOrder {
+    /// Every rule id, once, in the new order.
+    pub order: Vec<String>,
+}
+
+/// Reorders the rules.
+#[utoipa::path(
+    tag = "people",
+    request_body = RuleOrder,
+    responses((status = 200, body = Vec<RuleView>), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[put("/v1/me/rules/order")]
+pub async fn reorder_rules(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    body: web::Json<RuleOrder>,
+) -> Result<HttpResponse, Problem> {
+    let rules: Vec<RuleView> = state
+        .store
+        .reorder_rules(&who.person, &body.order)
+        .await?
+        .into_iter()
+        .map(RuleView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(rules))
+}
+
+/// Deletes a rule.
+#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[delete("/v1/me/rules/{id}")]
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    state.store.delete_rule(&who.person, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A blocked company.
+#[derive(Serialize, ToSchema)]
+pub struct BlockedView {
+    /// The company's id.
+    pub company_id: String,
+    /// Its name.
+    pub name: String,
+}
+
+fn parse_company(text: &str) -> Result<CompanyId, Problem> {
+    CompanyId::parse(text).map_err(|e| Problem::invalid("company_id", e.to_string()))
+}
+
+/// The companies the person blocks.
+#[utoipa::path(tag = "people", responses((status = 200, body = Vec<BlockedView>)))]
+#[get("/v1/me/blocked")]
+pub async fn list_blocked(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let mut blocked = Vec::new();
+    for id in state.store.blocked_companies(&who.person).await? {
+        let name = state
+            .store
+            .company(&id)
+            .await
+            .map(|c| c.name)
+            .unwrap_or_default();
+        blocked.push(BlockedView {
+            company_id: id.to_string(),
+            name,
+        });
+    }
+    Ok(HttpResponse::Ok().json(blocked))
+}
+
+/// Blocks a company: it gets nothing from this person, whatever the rules.
+#[utoipa::path(tag = "people", params(("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[put("/v1/me/blocked/{company_id}")]
+pub async fn block(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    company_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let company = parse_company(&company_id)?;
+    state.store.block_company(&who.person, &company).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Lifts a block.
+#[utoipa::path(tag = "people", params(("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[delete("/v1/me/blocked/{company_id}")]
+pub async fn unblock(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    company_id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let company = parse_company(&company_id)?;
+    if !state.store.unblock_company(&who.person, &company).await? {
+        return Err(
+            Problem::not_found(format!("{company} is not blocked")).with_field("company_id")
+        );
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The person's passkeys.
+#[utoipa::path(tag = "people", responses((status = 200, body = Vec<PasskeyView>)))]
+#[get("/v1/me/passkeys")]
+pub async fn list_passkeys(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let passkeys: Vec<PasskeyView> = state
+        .store
+        .passkeys(&who.person)
+        .await?
+        .into_iter()
+        .map(PasskeyView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(passkeys))
+}
+
+/// A new name for a passkey.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenamePasskey {
+    /// 1 to 64 characters.
+    pub name: String,
+}
+
+/// Renames a passkey.
+#[utoipa::path(tag = "people", params(("id" = String, Path)), request_body = RenamePasskey, responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[patch("/v1/me/passkeys/{id}")]
+pub async fn rename_passkey(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<RenamePasskey>,
+) -> Result<HttpResponse, Problem> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(Problem::invalid(
+            "name",
+            "a passkey name is 1 to 64 characters",
+        ));
+    }
+    state.store.rename_passkey(&who.person, &id, name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes a passkey, never the last way in.
+#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 409, description = "It is the last way in", body = Problem, content_type = "application/problem+json")))]
+#[delete("/v1/me/passkeys/{id}")]
+pub async fn remove_passkey(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    state.store.remove_passkey(&who.person, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// New recovery codes.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten one-time codes, shown only now; the old ones stop working.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Replaces the person's recovery codes with ten new ones.
+#[utoipa::path(tag = "people", responses((status = 201, body = RecoveryCodes)))]
+#[post("/v1/me/recovery-codes")]
+pub async fn new_recovery_codes(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    let codes = identity::new_recovery_codes();
+    state
+        .store
+        .replace_recovery_codes(
+            &who.person,
+            codes.iter().map(identity::RecoveryCode::hash).collect(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(RecoveryCodes {
+        recovery_codes: codes.iter().map(identity::RecoveryCode::display).collect(),
+    }))
+}

@@ -1,0 +1,13 @@
+//! HTTP routes: each parses, calls the core, and renders. No domain logic
+//! lives here.
+
+pub mod catalogue;
+pub mod data;
+pub mod health;
+pub mod home;
+pub mod inbox;
+pub mod ledger;
+pub mod me;
+pub mod oauth;
+pub mod requests;
+pub mod session;

@@ -1,0 +1,579 @@
+//! The OAuth 2 endpoints a company's software calls without a person:
+//! metadata (RFC 8414), JWKS, token (`client_credentials`,
+//! `authorization_code` with PKCE, `refresh_token` with rotation, the
+//! CIBA-style poll of asynchronous requests), introspection (RFC 7662),
+//! revocation (RFC 7009), dynamic registration (RFC 7591) and pushed
+//! authorization requests (RFC 9126). Errors are RFC 6749 error objects.
+//!
+//! Revoking an access token (RFC 7009) puts its `jti` on a deny list until
+//! it expires; every read also checks that the token's grant is still live,
+//! so a person's revocation needs no deny list.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use authz::code::CodeError;
+use authz::metadata::LEDGER_READ_SCOPE;
+use authz::token_request::{PollState, poll};
+use authz::{
+    AuthorizationRequest, ClientMetadata, ClientRecord, CodeRecord, ErrorCode,
+    IntrospectionResponse, OAuthError, OsRandom, Params, PushedRequest, RefreshRecord,
+    RefreshStatus, TokenHash, TokenRequest, TokenResponse, TokenTypeHint,
+};
+use serde::Serialize;
+use store::{ClientKind, RequestStatus, StoreError, StoredClient};
+use utoipa::ToSchema;
+
+use crate::oauth_keys::unix_now;
+use crate::oauth_server::{
+    OAuthReply, authenticate_client, form_params, live_grant, no_store_json, store_fault, unix_time,
+};
+use crate::startup::AppState;
+
+/// An RFC 6749 §5.2 error object.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    /// The error code (`invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`,
+    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, ...).
+    #[schema(example = "invalid_grant")]
+    pub error: String,
+    /// What went wrong, for the developer.
+    pub error_description: Option<String>,
+}
+
+/// A token endpoint answer (RFC 6749 §5.1, RFC 9396 §7).
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponseBody {
+    /// The RFC 9068 JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires (at most 600).
+    #[schema(example = 300)]
+    pub expires_in: u64,
+    /// A rotating refresh token (grant-bound tokens only).
+    pub refresh_token: Option<String>,
+    /// Granted attribute keys, or client scopes, space-separated.
+    pub scope: Option<String>,
+    /// The granted `apiome_data` entry (grant-bound tokens only).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub authorization_details: Option<serde_json::Value>,
+}
+
+/// A pushed authorization request's answer (RFC 9126 §2.2).
+#[derive(Serialize, ToSchema)]
+pub struct PushedResponseBody {
+    /// Pass as `request_uri` to the authorization endpoint, once.
+    #[schema(example = "urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c")]
+    pub request_uri: String,
+    /// Seconds it stays usable.
+    #[schema(example = 60)]
+    pub expires_in: u64,
+}
+
+/// The form of token, introspection, revocation and PAR requests.
+#[derive(ToSchema)]
+#[schema(example = "grant_type=client_credentials&client_id=c_...&client_secret=...")]
+pub struct OAuthForm(#[allow(dead_code)] String);
+
+fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
+    OAuthReply(OAuthError::new(code, text))
+}
+
+/// The authorization server's metadata (RFC 8414): every endpoint, grant
+/// type, client authentication method and `authorization_details` type.
+#[utoipa::path(
+    tag = "oauth",
+    responses((status = 200, description = "The metadata document", body = Object))
+)]
+#[get("/.well-known/oauth-authorization-server")]
+pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=300"))
+        .json(state.oauth.metadata())
+}
+
+/// The public keys access tokens are signed with (EdDSA, newest first).
+#[utoipa::path(
+    tag = "oauth",
+    responses((status = 200, description = "A JWK set", body = Object))
+)]
+#[get("/oauth/jwks")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=60"))
+        .json(state.oauth.keys().jwks())
+}
+
+/// The token endpoint: `client_credentials`, `authorization_code` (PKCE
+/// S256), `refresh_token` (rotated on every use; reuse revokes the
+/// family) and `urn:openid:params:grant-type:ciba` with `auth_req_id` =
+/// an asynchronous request's id.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponseBody),
+        (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling)", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    )
+)]
+#[post("/oauth/token")]
+pub async fn token_endpoint(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let params = form_params(&body)?;
+    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    let request = TokenRequest::parse(&params)?;
+    request.check_allowed(&client.record)?;
+    let now = unix_now();
+    let response = match request {
+        TokenRequest::ClientCredentials { scopes } => {
+            client_credentials(&state, &client, &scopes, now)?
+        }
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code(
+                &state,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+                now,
+            )
+            .await?
+        }
+        TokenRequest::RefreshToken { refresh_token } => {
+            refresh(&state, &client, &refresh_token, now).await?
+        }
+        TokenRequest::Ciba { auth_req_id } => ciba(&state, &client, &auth_req_id, now).await?,
+    };
+    Ok(no_store_json(StatusCode::OK, &response))
+}
+
+fn client_credentials(
+    state: &AppState,
+    client: &StoredClient,
+    scopes: &[&'static str],
+    now: authz::UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    if scopes.contains(&LEDGER_READ_SCOPE) && client.kind != ClientKind::Auditor {
+        return Err(OAuthError::invalid_scope(
+            "`ledger:read` is for auditor clients",
+        ));
+    }
+    let scope = scopes.join(" ");
+    let claims = state.oauth.settings.client_claims(
+        &client.record.client_id,
+        Some(&scope),
+        now,
+        &mut OsRandom,
+    )?;
+    let token = state.oauth.sign(&claims)?;
+    Ok(TokenResponse::new(token, &claims, None))
+}
+
+async fn authorization_code(
+    state: &AppState,
+    client: &StoredClient,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: authz::UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let store = &state.store;
+    let hash = TokenHash::of(code);
+    let record = store.code(&hash).await.map_err(store_fault)?;
+    let client_id = &client.record.client_id;
+    let redeemed =
+        match CodeRecord::redeem(record.as_ref(), client_id, redirect_uri, code_verifier, now) {
+            Ok(redeemed) => redeemed,
+            Err(e @ CodeError::Replayed { .. }) => {
+                store.revoke_code_tokens(&hash).await.map_err(store_fault)?;
+                return Err(e.to_oauth());
+            }
+            Err(e) => return Err(e.to_oauth()),
+        };
+    let grant = live_grant(store, &redeemed.grant_id, client_id.as_str())
+        .await
+        .map_err(store_fault)?
+        .ok_or_else(|| OAuthError::invalid_grant("the grant behind this code is no longer live"))?;
+    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
+    let (refresh_token, refresh_record) = state.oauth.new_refresh_family(&grant, client_id)?;
+    let won = store
+        .consume_code(
+            &hash,
+            now,
+            &refresh_record,
+            &claims.jti,
+            authz::UnixTime::from_secs(claims.exp),
+        )
+        .await
+        .map_err(store_fault)?;
+    if !won {
+        store.revoke_code_tokens(&hash).await.map_err(store_fault)?;
+        return Err(CodeError::Replayed {
+            grant_id: grant.id,
+            family_id: None,
+        }
+        .to_oauth());
+    }
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(refresh_token.expose().to_owned()),
+    ))
+}
+
+async fn refresh(
+    state: &AppState,
+    client: &StoredClient,
+    refresh_token: &str,
+    now: authz::UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let store = &state.store;
+    let record = store
+        .refresh_token(&TokenHash::of(refresh_token))
+        .await
+        .map_err(store_fault)?;
+    let client_id = &client.record.client_id;
+    let rotation = match RefreshRecord::rotate(record.as_ref(), client_id, now, &mut OsRandom) {
+        Ok(rotation) => rotation,
+        Err(e) => {
+            if let Some(family) = e.family_to_revoke() {
+                store
+                    .revoke_refresh_family(family)
+                    .await
+                    .map_err(store_fault)?;
+            }
+            return Err(e.into());
+        }
+    };
+    let family = rotation.consumed.family_id;
+    let Some(grant) = live_grant(store, &rotation.consumed.grant_id, client_id.as_str())
+        .await
+        .map_err(store_fault)?
+    else {
+        store
+            .revoke_refresh_family(family)
+            .await
+            .map_err(store_fault)?;
+        return Err(OAuthError::invalid_grant(
+            "the grant behind this refresh token was revoked or has expired",
+        ));
+    };
+    if !store.rotate_refresh(&rotation).await.map_err(store_fault)? {
+        store
+            .revoke_refresh_family(family)
+            .await
+            .map_err(store_fault)?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; its family is revoked",
+        ));
+    }
+    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(rotation.token.expose().to_owned()),
+    ))
+}
+
+async fn ciba(
+    state: &AppState,
+    client: &StoredClient,
+    auth_req_id: &str,
+    now: authz::UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let store = &state.store;
+    let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
+    let request = match store.request(auth_req_id).await {
+        Ok(request) => request,
+        Err(StoreError::RequestNotFound(_)) => return Err(unknown()),
+        Err(e) => return Err(store_fault(e)),
+    };
+    if request.company_id.as_str() != client.record.client_id.as_str() {
+        return Err(unknown());
+    }
+    let last_poll = store
+        .ciba_poll(&request.id, now)
+        .await
+        .map_err(store_fault)?;
+    let poll_state = match request.status {
+        RequestStatus::Pending if unix_time(request.expires_at) > now => PollState::Pending,
+        RequestStatus::Pending | RequestStatus::Expired => PollState::Expired,
+        RequestStatus::Approved => PollState::Approved,
+        RequestStatus::Denied => PollState::Denied,
+    };
+    poll(poll_state, last_poll, now)?;
+    let grant_id = request
+        .grant_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::server_error("an approved request has no grant"))?;
+    let grant = live_grant(store, grant_id, client.record.client_id.as_str())
+        .await
+        .map_err(store_fault)?
+        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked or has expired"))?;
+    if !store
+        .ciba_issue_once(&request.id, now)
+        .await
+        .map_err(store_fault)?
+    {
+        return Err(OAuthError::invalid_grant(
+            "tokens for this `auth_req_id` were issued already; refresh them instead",
+        ));
+    }
+    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
+    let (refresh_token, refresh_record) = state
+        .oauth
+        .new_refresh_family(&grant, &client.record.client_id)?;
+    store
+        .save_refresh(&refresh_record)
+        .await
+        .map_err(store_fault)?;
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(refresh_token.expose().to_owned()),
+    ))
+}
+
+/// Token introspection (RFC 7662). A client learns only about its own
+/// tokens; an access token whose grant was revoked is inactive.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "`{\"active\": false}` or the token's claims", body = Object),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    )
+)]
+#[post("/oauth/introspect")]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let params = form_params(&body)?;
+    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    let token = params.require("token")?;
+    let caller = &client.record.client_id;
+    let now = unix_now();
+    let store = &state.store;
+    let answer = match TokenTypeHint::of(token) {
+        TokenTypeHint::AccessToken => match state.oauth.verify(token, now) {
+            Err(_) => IntrospectionResponse::Inactive,
+            Ok(claims) => {
+                let revoked = store
+                    .access_token_revoked(&claims.jti)
+                    .await
+                    .map_err(store_fault)?;
+                let grant_live = match &claims.grant_id {
+                    Some(grant_id) => live_grant(store, grant_id, &claims.client_id)
+                        .await
+                        .map_err(store_fault)?
+                        .is_some(),
+                    None => true,
+                };
+                if revoked || !grant_live {
+                    IntrospectionResponse::Inactive
+                } else {
+                    IntrospectionResponse::for_access_token(&claims, caller)
+                }
+            }
+        },
+        TokenTypeHint::RefreshToken => {
+            match store
+                .refresh_token(&TokenHash::of(token))
+                .await
+                .map_err(store_fault)?
+            {
+                None => IntrospectionResponse::Inactive,
+                Some(record) => {
+                    match live_grant(store, &record.grant_id, record.client_id.as_str())
+                        .await
+                        .map_err(store_fault)?
+                    {
+                        None => IntrospectionResponse::Inactive,
+                        Some(grant) => {
+                            let subject = state.oauth.subject(&grant.company_id, &grant.person_id);
+                            IntrospectionResponse::for_refresh_token(
+                                &record,
+                                caller,
+                                &state.oauth.issuer,
+                                Some(subject.as_str()),
+                                now,
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(no_store_json(StatusCode::OK, &answer))
+}
+
+/// Token revocation (RFC 7009): a refresh token revokes its whole family;
+/// an access token is denied until it expires. Answers 200 whether or not
+/// the token was known, as the RFC asks.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked (or nothing to revoke)"),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    )
+)]
+#[post("/oauth/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let params = form_params(&body)?;
+    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    let token = params.require("token")?;
+    let caller = client.record.client_id.as_str();
+    let store = &state.store;
+    match TokenTypeHint::of(token) {
+        TokenTypeHint::AccessToken => {
+            if let Ok(claims) = state.oauth.verify(token, unix_now())
+                && claims.client_id == caller
+            {
+                store
+                    .revoke_access_token(&claims.jti, authz::UnixTime::from_secs(claims.exp))
+                    .await?;
+            }
+        }
+        TokenTypeHint::RefreshToken => {
+            if let Some(record) = store.refresh_token(&TokenHash::of(token)).await?
+                && record.client_id.as_str() == caller
+                && record.status != RefreshStatus::Revoked
+            {
+                store.revoke_refresh_family(record.family_id).await?;
+            }
+        }
+    }
+    Ok(no_store_json(StatusCode::OK, &serde_json::json!({})))
+}
+
+/// Dynamic client registration (RFC 7591) behind an initial access token
+/// from `apiome company registration-token`. The client becomes a company.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`"),
+    responses(
+        (status = 201, description = "The registered client; `client_secret` is shown once", body = Object),
+        (status = 400, description = "`invalid_client_metadata` or `invalid_redirect_uri`", body = OAuthErrorBody),
+        (status = 401, description = "No valid initial access token", body = OAuthErrorBody),
+    ),
+    security(("initial_access_token" = []))
+)]
+#[post("/oauth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .ok_or_else(|| {
+            oauth_error(
+                ErrorCode::InvalidToken,
+                "registration needs `Authorization: Bearer <initial access token>`",
+            )
+        })?;
+    let now = unix_now();
+    if !state
+        .store
+        .registration_token_is_valid(&TokenHash::of(token), now)
+        .await?
+    {
+        return Err(oauth_error(
+            ErrorCode::InvalidToken,
+            "the initial access token is unknown or has expired",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        oauth_error(
+            ErrorCode::InvalidClientMetadata,
+            "the registration body must be a JSON object",
+        )
+    })?;
+    let metadata = ClientMetadata::parse(&value)?;
+    let (record, secret) =
+        ClientRecord::register(metadata, &state.oauth.server_key, &mut OsRandom, now)
+            .map_err(OAuthError::from)?;
+    state
+        .store
+        .create_client(&record, ClientKind::Company)
+        .await?;
+    Ok(no_store_json(
+        StatusCode::CREATED,
+        &record.registration_response(secret.as_ref()),
+    ))
+}
+
+/// Pushed authorization requests (RFC 9126): the client sends the
+/// authorization request here, authenticated, and gets a one-time
+/// `request_uri` for the authorization endpoint.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "The request URI", body = PushedResponseBody),
+        (status = 400, description = "An RFC 6749 / 9396 error", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+    )
+)]
+#[post("/oauth/par")]
+pub async fn par(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let params = form_params(&body)?;
+    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    if client.kind != ClientKind::Company {
+        return Err(oauth_error(
+            ErrorCode::UnauthorizedClient,
+            "only company clients make authorization requests",
+        ));
+    }
+    // With Basic authentication the form may leave `client_id` out.
+    let params = if params.contains("client_id") {
+        params
+    } else {
+        let mut pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        pairs.push((
+            "client_id".to_owned(),
+            client.record.client_id.as_str().to_owned(),
+        ));
+        Params::from_pairs(pairs)?
+    };
+    let request = AuthorizationRequest::parse_pushed(&params, &client.record)?;
+    let (record, response) =
+        PushedRequest::new(request, &mut OsRandom, unix_now()).map_err(OAuthError::from)?;
+    state.store.save_par(&record).await?;
+    Ok(no_store_json(
+        StatusCode::CREATED,
+        &PushedResponseBody {
+            request_uri: response.request_uri,
+            expires_in: response.expires_in,
+        },
+    ))
+}

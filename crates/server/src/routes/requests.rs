@@ -1,0 +1,231 @@
+//! Asynchronous requests: a company asks for a person who is not at the
+//! consent screen, naming them by public handle or by the pairwise subject
+//! it already holds. The policy answers at once per attribute; what it
+//! leaves open waits in the person's inbox. The company polls the token
+//! endpoint (`urn:openid:params:grant-type:ciba`, `auth_req_id` = the
+//! request id) for tokens. The company sees "withheld", never which rule,
+//! bucket or block withheld it.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use consent_policy::{CompanyId, DataRequest, Outcome, decide};
+use serde::{Deserialize, Serialize};
+use store::{Channel, ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
+use utoipa::ToSchema;
+
+use crate::oauth_server::{BearerRejection, bearer_claims};
+use crate::problem::Problem;
+use crate::startup::AppState;
+
+/// Whom a request is for.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PersonRef {
+    /// By their public handle.
+    Handle {
+        /// The handle.
+        handle: String,
+    },
+    /// By the pairwise subject this company was given for them.
+    Subject {
+        /// The subject.
+        subject: String,
+    },
+}
+
+/// A new asynchronous request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// Whom.
+    pub person: PersonRef,
+    /// Exactly one RFC 9396 entry of type `apiome_data`.
+    #[schema(value_type = Vec<Object>, example = json!([{"type": "apiome_data", "attributes": ["display_name", "email"], "purpose": "marketing", "duration": "P30D"}]))]
+    pub authorization_details: Vec<serde_json::Value>,
+}
+
+/// Where a request stands, as the company sees it.
+#[derive(Serialize, ToSchema)]
+pub struct RequestBody {
+    /// The request's id; the `auth_req_id` to poll the token endpoint with.
+    pub request_id: String,
+    /// `pending`, `approved`, `denied` or `expired`.
+    #[schema(example = "pending")]
+    pub status: String,
+    /// Per attribute asked for: `allowed`, `pending` or `withheld`.
+    #[schema(value_type = Object, example = json!({"display_name": "allowed", "email": "pending", "birth_date": "withheld"}))]
+    pub attributes: BTreeMap<String, String>,
+    /// The grant, once approved.
+    pub grant_id: Option<String>,
+}
+
+/// The calling company, from a client-credentials access token.
+async fn calling_company(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<CompanyId, BearerRejection> {
+    let claims = bearer_claims(&state.store, &state.oauth, req).await?;
+    if claims.grant_id.is_some() || claims.sub != claims.client_id {
+        return Err(BearerRejection::forbidden(
+            "use a token from the client_credentials grant",
+        ));
+    }
+    let client_id = authz::ClientId::parse(&claims.client_id)
+        .map_err(|_| BearerRejection::invalid("the token names no client of this server"))?;
+    let client = state
+        .store
+        .client(&client_id)
+        .await?
+        .ok_or_else(|| BearerRejection::invalid("the token's client is not registered"))?;
+    if client.kind != ClientKind::Company {
+        return Err(BearerRejection::forbidden("only companies make requests"));
+    }
+    Ok(client_id.to_company_id())
+}
+
+fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]>) -> RequestBody {
+    let now = time::OffsetDateTime::now_utc();
+    let status = match request.status {
+        RequestStatus::Pending if request.expires_at <= now => RequestStatus::Expired,
+        other => other,
+    };
+    let attributes = request
+        .decision
+        .attributes()
+        .iter()
+        .map(|d| {
+            let word = match status {
+                RequestStatus::Pending => match d.outcome {
+                    Outcome::Allow => "allowed",
+                    Outcome::Ask => "pending",
+                    Outcome::Deny => "withheld",
+                },
+                RequestStatus::Approved if granted.is_some_and(|g| g.contains(&d.key)) => "allowed",
+                _ => "withheld",
+            };
+            (d.key.to_string(), word.to_owned())
+        })
+        .collect();
+    RequestBody {
+        request_id: request.id.clone(),
+        status: match status {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Denied => "denied",
+            RequestStatus::Expired => "expired",
+        }
+        .to_owned(),
+        attributes,
+        grant_id: request.grant_id.clone(),
+    }
+}
+
+async fn render(state: &AppState, request: &StoredRequest) -> Result<RequestBody, Problem> {
+    let granted = match (&request.grant_id, request.status) {
+        (Some(id), RequestStatus::Approved) => Some(state.store.grant(id).await?.attributes),
+        _ => None,
+    };
+    Ok(view(request, granted.as_deref()))
+}
+
+fn not_found() -> Problem {
+    Problem::not_found("no such person").with_field("person")
+}
+
+/// Asks a person for data asynchronously. The answer says at once what the
+/// person's policy allows (`allowed`), what waits for them (`pending`) and
+/// what will not be given (`withheld`).
+#[utoipa::path(
+    tag = "companies",
+    request_body = NewRequest,
+    responses(
+        (status = 201, description = "The request and the policy's answer", body = RequestBody),
+        (status = 400, description = "A body that could not be read", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, or a duration longer than the person accepts", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/requests")]
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<NewRequest>,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let body = body.into_inner();
+    let store = &state.store;
+    let person = match &body.person {
+        PersonRef::Handle { handle } => {
+            let handle = Handle::parse(handle)
+                .map_err(|e| Problem::invalid("person.handle", e.to_string()))?;
+            match store.person_by_handle(&handle).await {
+                Ok(person) => person,
+                Err(StoreError::PersonNotFound) => return Err(not_found().into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        PersonRef::Subject { subject } => {
+            let id = store
+                .person_for_subject(&company, subject)
+                .await?
+                .ok_or_else(not_found)?;
+            store.person(&id).await?
+        }
+    };
+    let [entry] = <[serde_json::Value; 1]>::try_from(body.authorization_details).map_err(|_| {
+        Problem::invalid(
+            "authorization_details",
+            "`authorization_details` must hold exactly one entry of type `apiome_data`",
+        )
+    })?;
+    let request = DataRequest::from_json_value(entry, &person.max_duration).map_err(|e| {
+        Problem::invalid(
+            &format!("authorization_details.{}", e.field()),
+            e.to_string(),
+        )
+    })?;
+    let profile = store.profile(&person.id).await?;
+    let decision = decide(&profile, &company, &request);
+    let stored = store
+        .record_request(&person.id, &company, &request, &decision, Channel::Async)
+        .await?;
+    let body = render(&state, &stored).await?;
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/v1/requests/{}", stored.id),
+        ))
+        .json(body))
+}
+
+/// Where one of the calling company's requests stands.
+#[utoipa::path(
+    tag = "companies",
+    params(("id" = String, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "The request", body = RequestBody),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request of this company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/requests/{id}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<web::Json<RequestBody>, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let missing = || Problem::not_found("no such request").with_field("id");
+    let request = match state.store.request(&id).await {
+        Ok(request) if request.company_id == company => request,
+        Ok(_) | Err(StoreError::RequestNotFound(_)) => return Err(missing().into()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(web::Json(render(&state, &request).await?))
+}

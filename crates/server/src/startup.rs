@@ -1,0 +1,219 @@
+//! Building the application from a [`Config`], so that `main` and the tests
+//! start exactly the same server (tests on port 0).
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header;
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{App, HttpServer, web};
+use store::Store;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::ledger_signer::{self, CheckpointTask, LedgerKeyError, LedgerSigner};
+use crate::problem::Problem;
+use crate::{data_dir, openapi, routes};
+
+/// The largest JSON body any endpoint reads.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// How long in-flight requests get to finish on SIGTERM/SIGINT.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Stops a running server (`stop(true)` lets requests finish).
+pub type StopHandle = actix_web::dev::ServerHandle;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The repositories.
+    pub store: Store,
+    /// The URL the server is reached at (issuer, relying party, links).
+    pub public_url: url::Url,
+    /// The passkey relying party for that URL.
+    pub passkeys: std::sync::Arc<identity::Passkeys>,
+    /// The transparency log's signing key.
+    pub ledger: LedgerSigner,
+    /// The OAuth authorization server's keys and settings.
+    pub oauth: std::sync::Arc<crate::oauth_server::OAuthServer>,
+}
+
+/// The server failed to start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] data_dir::DataDirError),
+    /// The database cannot be opened or migrated.
+    #[error("{0} (check --database-url / DATABASE_URL and that the database is running)")]
+    Store(#[from] store::StoreError),
+    /// Passkeys cannot work at the public URL.
+    #[error("{0} (set --public-url or APIOME_PUBLIC_URL)")]
+    Passkeys(identity::PasskeyError),
+    /// The transparency log's key cannot be made or read.
+    #[error(transparent)]
+    LedgerKey(#[from] LedgerKeyError),
+    /// The OAuth keys cannot be made or read.
+    #[error(transparent)]
+    OAuthKeys(#[from] crate::oauth_keys::OAuthKeyError),
+    /// The address cannot be listened on.
+    #[error("cannot listen on {addr}: {source} (set --bind or APIOME_BIND to a free address)")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A built server, listening but not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+    checkpoints: CheckpointTask,
+}
+
+impl Application {
+    /// Prepares the data directory, opens and migrates the database, and
+    /// binds the listener.
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        data_dir::prepare(&config.data_dir)?;
+        let store = Store::open(&config.database).await?;
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
+            addr: config.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen {
+                addr: config.bind,
+                source,
+            })?
+            .port();
+        let public_url = config.public_url_for(port);
+        let passkeys = identity::Passkeys::new(&public_url).map_err(StartError::Passkeys)?;
+        let ledger =
+            LedgerSigner::load_or_create(&config.data_dir, &ledger_signer::log_name(&public_url))?;
+        ledger_signer::check_key_matches_log(&store, &ledger).await;
+        let oauth = crate::oauth_server::OAuthServer::load(&config.data_dir, &public_url)?;
+        let state = AppState {
+            store: store.clone(),
+            passkeys: std::sync::Arc::new(passkeys),
+            public_url,
+            ledger: ledger.clone(),
+            oauth: std::sync::Arc::new(oauth),
+        };
+        let server = HttpServer::new(move || app(state.clone()))
+            .listen(listener)
+            .map_err(|source| StartError::Listen {
+                addr: config.bind,
+                source,
+            })?
+            .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+            .run();
+        tracing::info!(
+            address = %config.bind, port, database = %config.database.display(),
+            "apiome is serving"
+        );
+        let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
+        Ok(Application {
+            port,
+            server,
+            store,
+            checkpoints,
+        })
+    }
+
+    /// The port it listens on (the real one when the config said 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or [`Self::handle`]) stops it, lets
+    /// in-flight requests finish, then closes the database.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.checkpoints.stop().await;
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "closing the database");
+        }
+        tracing::info!("apiome stopped");
+        result
+    }
+}
+
+/// The application: routes, limits, error shapes and headers.
+fn app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, document) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::document_base())
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(MAX_JSON_BYTES)
+                .error_handler(|err, _| Problem::malformed(err.to_string()).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| Problem::malformed(err.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| Problem::malformed(err.to_string()).into()),
+        )
+        .configure(openapi::api)
+        .split_for_parts();
+    app.service(routes::home::home)
+        .configure(crate::pages::configure)
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", document)
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
+        .service(web::redirect("/docs", "/docs/"))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(Problem::not_found("there is nothing at this path"))
+        }))
+        .wrap(Compress::default())
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                .add((header::X_FRAME_OPTIONS, "DENY")),
+        )
+        .wrap_fn(|req, srv| {
+            // Method, path and status only: query strings can carry codes
+            // and tokens, and no value of a person's may reach the logs.
+            let method = req.method().clone();
+            let path = req.path().to_owned();
+            let started = Instant::now();
+            let response = srv.call(req);
+            async move {
+                let response = response.await?;
+                tracing::info!(
+                    %method, %path, status = response.status().as_u16(),
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "request"
+                );
+                Ok(response)
+            }
+        })
+}
