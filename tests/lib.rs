@@ -1,0 +1,163 @@
+//! End-to-end test support: the real server, started in-process on a random
+//! loopback port over a database of its own (SQLite, or a PostgreSQL schema
+//! when `APIOME_TEST_POSTGRES_URL` is set), and a real headless Chromium
+//! where one is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use server::config::Config;
+use server::startup::Application;
+use store::testing::{self, TestDb};
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://localhost:PORT` (a host name, as browsers and WebAuthn need).
+    pub base_url: String,
+    /// The port.
+    pub port: u16,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    db: Option<TestDb>,
+    handle: server::startup::StopHandle,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts the server on `db`.
+    pub async fn spawn(db: TestDb) -> TestApp {
+        server::telemetry::init_for_tests();
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let config = Config::for_tests(data_dir.path().join("data"), db.url.clone());
+        let app = Application::build(config).await.expect("the server starts");
+        let port = app.port();
+        let handle = app.stop_handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base_url: format!("http://localhost:{port}"),
+            port,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            db: Some(db),
+            handle,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Starts the server on SQLite.
+    pub async fn sqlite() -> TestApp {
+        TestApp::spawn(testing::sqlite().await).await
+    }
+
+    /// Starts the server on PostgreSQL, or `None` when it is not configured.
+    pub async fn postgres() -> Option<TestApp> {
+        Some(TestApp::spawn(testing::postgres().await?).await)
+    }
+
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// The server's data directory (its keys live there).
+    pub fn data_dir(&self) -> PathBuf {
+        self._data_dir.path().join("data")
+    }
+
+    /// The store the server runs on, for checking what it wrote.
+    pub fn store(&self) -> &store::Store {
+        &self
+            .db
+            .as_ref()
+            .expect("the database lives as long as the app")
+            .store
+    }
+
+    /// Stops the server and drops its database.
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(db) = self.db.take() {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// Defines an end-to-end test that runs on SQLite (`NAME::sqlite`) and on
+/// PostgreSQL (`NAME::postgres`). The body sees `app: &TestApp`.
+#[macro_export]
+macro_rules! app_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::sqlite().await;
+                {
+                    let $app: &$crate::TestApp = &app;
+                    $body
+                }
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::TestApp::postgres().await else {
+                    return;
+                };
+                {
+                    let $app: &$crate::TestApp = &app;
+                    $body
+                }
+                app.stop().await;
+            }
+        }
+    };
+}
+
+/// Debian's Chromium, if installed. Browser tests print a notice and pass
+/// without it, except under `CI=true`, where CI installs it and its absence
+/// is a failure.
+pub fn chromium() -> Option<PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "Chromium is required in CI (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("notice: no Chromium found; skipping the browser test");
+    }
+    found
+}
+
+/// A headless Chromium command with the flags that keep it off the network
+/// and a fresh profile in `profile_dir`.
+pub fn headless_chromium(binary: &Path, profile_dir: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-default-apps",
+        "--disable-features=AutofillServerCommunication,MediaRouter,OptimizationHints,Translate",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile_dir.display()));
+    command
+}
+
+/// Where tests leave artifacts (screenshots) for people to look at.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    std::fs::create_dir_all(&dir).expect("create tests/artifacts");
+    dir
+}
