@@ -11,6 +11,7 @@ mod m20261123_000002_identity;
 mod m20261123_000003_ledger;
 mod m20261123_000004_requests_and_grants;
 mod m20261123_000005_oauth;
+mod m20261123_000006_money;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_ledger::Migration),
             Box::new(m20261123_000004_requests_and_grants::Migration),
             Box::new(m20261123_000005_oauth::Migration),
+            Box::new(m20261123_000006_money::Migration),
         ]
     }
 }

@@ -113,6 +113,20 @@ pub enum StoreError {
     /// The grant was revoked or expired already.
     #[error("grant {0:?} is revoked or expired")]
     GrantNotLive(String),
+    /// The company's wallet cannot cover the offer.
+    #[error("the wallet has {available} available; the offer needs {missing} more")]
+    InsufficientFunds {
+        /// How much more the wallet would need.
+        missing: consent_policy::Money,
+        /// What the wallet can still reserve.
+        available: consent_policy::Money,
+    },
+    /// A transfer of nothing.
+    #[error("an amount must be greater than zero")]
+    ZeroAmount,
+    /// The transfer id was used before for a different transfer.
+    #[error("transfer id {0:?} is already used by a different transfer")]
+    TransferIdReused(String),
     /// A row that cannot be turned back into a domain value.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

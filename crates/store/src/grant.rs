@@ -9,6 +9,7 @@ use consent_policy::{
 };
 use ledger::{Entry, EntryKind, NameList, ShortText};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -17,12 +18,24 @@ use time::{Duration, OffsetDateTime};
 
 use crate::entity::{data_request, grant, person};
 use crate::ledger::{append_entries, now_unix_ms};
+use crate::money::{reserve_offer, settle_offer};
 use crate::{Backend, PersonId, Store, StoreError, new_id, now};
 
 /// An undecided request expires after this long.
 pub const REQUEST_TTL: Duration = Duration::days(7);
 /// Most requests or grants one listing returns.
 pub const MAX_LISTED: u64 = 500;
+/// Most expired requests, and most expired grants, one sweep records.
+pub const SWEEP_BATCH: u64 = 200;
+
+/// What one sweep recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Requests that ran out of time undecided (their offers voided).
+    pub requests: u64,
+    /// Grants whose end the ledger now records.
+    pub grants: u64,
+}
 
 /// How a request reached the person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,12 +322,30 @@ impl Store {
         }
         .insert(&txn)
         .await?;
+        // An offer is held from the wallet while the answer may still be
+        // yes; a request the policy refused outright holds nothing.
+        let offer = request.offer().filter(|o| o.amount_micros > 0);
+        if let (Some(offer), false) = (offer, status == RequestStatus::Denied) {
+            entries.push(
+                reserve_offer(
+                    &txn,
+                    self.backend(),
+                    company,
+                    person,
+                    &pseudonym,
+                    &id,
+                    offer,
+                )
+                .await?,
+            );
+        }
         if status == RequestStatus::Approved {
             let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
             let grant_entry = self
                 .insert_grant(&txn, &id, person, company, request, &granted, &pseudonym)
                 .await?;
             entries.push(grant_entry);
+            entries.extend(settle_offer(&txn, self.backend(), &id, true).await?);
         }
         append_entries(&txn, self.backend(), &entries).await?;
         let stored = data_request::Entity::find_by_id(id.clone())
@@ -357,6 +388,7 @@ impl Store {
             created_at: Set(now),
             expires_at: Set(now + lifetime),
             revoked_at: Set(None),
+            expiry_recorded_at: Set(None),
         }
         .insert(txn)
         .await?;
@@ -460,7 +492,9 @@ impl Store {
             .filter(data_request::Column::Id.eq(request_id))
             .exec(&txn)
             .await?;
-        append_entries(&txn, self.backend(), &[decided, created]).await?;
+        let mut entries = vec![decided, created];
+        entries.extend(settle_offer(&txn, self.backend(), request_id, true).await?);
+        append_entries(&txn, self.backend(), &entries).await?;
         let grant_row = grant::Entity::find()
             .filter(grant::Column::RequestId.eq(request_id))
             .one(&txn)
@@ -494,7 +528,9 @@ impl Store {
             .filter(data_request::Column::Id.eq(request_id))
             .exec(&txn)
             .await?;
-        append_entries(&txn, self.backend(), &[entry]).await?;
+        let mut entries = vec![entry];
+        entries.extend(settle_offer(&txn, self.backend(), request_id, false).await?);
+        append_entries(&txn, self.backend(), &entries).await?;
         txn.commit().await?;
         self.request(request_id).await
     }
@@ -588,6 +624,88 @@ impl Store {
         append_entries(&txn, self.backend(), &[entry]).await?;
         txn.commit().await?;
         self.grant(grant_id).await
+    }
+
+    /// Records what time has ended: undecided requests past their expiry
+    /// become `expired` and their offers go back to the wallet; grants past
+    /// their end get their `grant_expired` entry. At most [`SWEEP_BATCH`]
+    /// of each per call; several servers may sweep at once (PostgreSQL
+    /// skips rows another sweeper holds). Reads never wait for a sweep:
+    /// a grant past its end is refused whether or not it was swept.
+    pub async fn sweep_expired(&self) -> Result<Swept, StoreError> {
+        let at = now();
+        let due_requests = data_request::Entity::find()
+            .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
+            .filter(data_request::Column::ExpiresAt.lte(at));
+        let due_grants = grant::Entity::find()
+            .filter(grant::Column::ExpiresAt.lte(at))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiryRecordedAt.is_null());
+        // Nothing due is the common case: find out without the write lock.
+        if due_requests.clone().one(&self.db).await?.is_none()
+            && due_grants.clone().one(&self.db).await?.is_none()
+        {
+            return Ok(Swept::default());
+        }
+        let lock = |backend| match backend {
+            Backend::Postgres => Some((LockType::Update, LockBehavior::SkipLocked)),
+            Backend::Sqlite => None,
+        };
+        let txn = self.write_txn().await?;
+        let mut requests = due_requests
+            .order_by_asc(data_request::Column::ExpiresAt)
+            .limit(SWEEP_BATCH);
+        let mut grants = due_grants
+            .order_by_asc(grant::Column::ExpiresAt)
+            .limit(SWEEP_BATCH);
+        if let Some((kind, behavior)) = lock(self.backend()) {
+            requests = requests.lock_with_behavior(kind, behavior);
+            grants = grants.lock_with_behavior(kind, behavior);
+        }
+        let requests = requests.all(&txn).await?;
+        let grants = grants.all(&txn).await?;
+        let mut entries = Vec::new();
+        for request in &requests {
+            data_request::Entity::update_many()
+                .col_expr(data_request::Column::Status, Expr::value("expired"))
+                .col_expr(data_request::Column::DecidedAt, Expr::value(Some(at)))
+                .filter(data_request::Column::Id.eq(&request.id))
+                .exec(&txn)
+                .await?;
+            entries.extend(settle_offer(&txn, self.backend(), &request.id, false).await?);
+        }
+        let people: Vec<&str> = grants.iter().map(|g| g.person_id.as_str()).collect();
+        let pseudonyms: std::collections::HashMap<String, String> = person::Entity::find()
+            .filter(person::Column::Id.is_in(people))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.pseudonym))
+            .collect();
+        for row in &grants {
+            grant::Entity::update_many()
+                .col_expr(grant::Column::ExpiryRecordedAt, Expr::value(Some(at)))
+                .filter(grant::Column::Id.eq(&row.id))
+                .exec(&txn)
+                .await?;
+            let pseudonym = pseudonyms
+                .get(&row.person_id)
+                .ok_or_else(|| StoreError::corrupt("a grant of nobody"))?;
+            entries.push(Entry::new(
+                now_unix_ms(),
+                EntryKind::GrantExpired {
+                    grant_id: text(&row.id)?,
+                    company_id: text(&row.company_id)?,
+                    person: text(pseudonym)?,
+                },
+            ));
+        }
+        append_entries(&txn, self.backend(), &entries).await?;
+        txn.commit().await?;
+        Ok(Swept {
+            requests: requests.len() as u64,
+            grants: grants.len() as u64,
+        })
     }
 
     /// Records that the company read `attributes` under a live grant.
@@ -838,5 +956,38 @@ mod tests {
                 assert!(!bytes.contains(value), "{value:?} in entry {}", entry.index);
             }
         }
+    });
+
+    store_test!(a_grant_past_its_end_is_recorded_as_expired_once, |store| {
+        let w = world(store).await;
+        let ending = ask(store, &w, &["display_name"], Channel::Async).await;
+        let revoked = ask(store, &w, &["display_name"], Channel::Async).await;
+        let ending = ending.grant_id.unwrap();
+        let revoked = revoked.grant_id.unwrap();
+        store.revoke_grant(&w.person, &revoked).await.unwrap();
+        grant::Entity::update_many()
+            .col_expr(
+                grant::Column::ExpiresAt,
+                Expr::value(now() - Duration::seconds(1)),
+            )
+            .exec(&store.db)
+            .await
+            .unwrap();
+        assert!(!store.grant(&ending).await.unwrap().is_live(now()));
+        let before = store.ledger_size().await.unwrap();
+        let swept = store.sweep_expired().await.unwrap();
+        assert_eq!(
+            (swept.requests, swept.grants),
+            (0, 1),
+            "a revoked grant ended already"
+        );
+        assert_eq!(store.ledger_size().await.unwrap(), before + 1);
+        let last = store.ledger_entries(before, before + 1).await.unwrap();
+        assert!(matches!(
+            &last[0].entry.kind,
+            EntryKind::GrantExpired { grant_id, .. } if grant_id.as_str() == ending
+        ));
+        assert_eq!(store.sweep_expired().await.unwrap(), Swept::default());
+        assert_eq!(store.ledger_size().await.unwrap(), before + 1);
     });
 }

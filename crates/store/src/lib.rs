@@ -18,6 +18,7 @@ mod entity;
 mod error;
 mod grant;
 mod ledger;
+mod money;
 mod oauth;
 mod person;
 mod rule;
@@ -32,10 +33,16 @@ pub use company::Company;
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use credential::{MAX_PASSKEYS_PER_PERSON, NewAccount, NewPasskeyRow, StoredPasskeyRow};
 pub use error::StoreError;
-pub use grant::{Channel, Grant, MAX_LISTED, REQUEST_TTL, RequestStatus, StoredRequest};
+pub use grant::{
+    Channel, Grant, MAX_LISTED, REQUEST_TTL, RequestStatus, SWEEP_BATCH, StoredRequest, Swept,
+};
 // `self::` because the `ledger` crate shares the name.
 pub use self::ledger::{
     InclusionProof, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, StoredCheckpoint, StoredEntry,
+};
+pub use money::{
+    Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
+    WalletBalance,
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{Handle, HandleError, Person, PersonId};

@@ -29,6 +29,8 @@ pub struct Model {
     pub expires_at: TimeDateTimeWithTimeZone,
     /// Revoked at.
     pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+    /// When the ledger recorded the grant's expiry.
+    pub expiry_recorded_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 /// Relations of `data_grant`.

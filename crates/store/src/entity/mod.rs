@@ -10,6 +10,8 @@ pub mod ledger_checkpoint;
 pub mod ledger_entry;
 pub mod ledger_head;
 pub mod ledger_node;
+pub mod money_account;
+pub mod money_transfer;
 pub mod oauth_ciba_poll;
 pub mod oauth_client;
 pub mod oauth_code;
