@@ -145,6 +145,44 @@ impl Money {
     }
 }
 
+/// Why a decimal amount was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Not digits with at most one decimal point.
+    #[error("`{0}` is not an amount: write digits with an optional decimal point, e.g. 10 or 0.05")]
+    NotDecimal(String),
+    /// More than six decimals: finer than a micro-unit.
+    #[error("`{0}` has more than 6 decimals; a micro-unit is the smallest amount")]
+    TooPrecise(String),
+    /// Beyond 64 bits of micro-units.
+    #[error("`{0}` is too large")]
+    TooLarge(String),
+}
+
+impl Money {
+    /// Reads a decimal amount in whole units of `currency` (`10`, `10.50`,
+    /// `0.000001`) — the way an operator types a payment received. No sign,
+    /// no exponent, no thousands separators, at most six decimals.
+    pub fn parse_units(text: &str, currency: Currency) -> Result<Self, AmountError> {
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
+            return Err(AmountError::NotDecimal(text.to_owned()));
+        }
+        if fraction.len() > 6 {
+            return Err(AmountError::TooPrecise(text.to_owned()));
+        }
+        let too_large = || AmountError::TooLarge(text.to_owned());
+        let whole: u64 = whole.parse().map_err(|_| too_large())?;
+        let fraction: u64 = format!("{fraction:0<6}").parse().map_err(|_| too_large())?;
+        let micros = whole
+            .checked_mul(MICROS_PER_UNIT)
+            .and_then(|w| w.checked_add(fraction))
+            .ok_or_else(too_large)?;
+        Ok(Self::new(micros, currency))
+    }
+}
+
 impl fmt::Display for Money {
     /// `0.05 USD`, `1.00 EUR`, `100 JPY`, `0.000001 USD`: the currency's everyday
     /// decimals, and more only when the amount has them.
@@ -214,6 +252,49 @@ mod tests {
         );
         assert_eq!(Money::new(500_000, Currency::JPY).to_string(), "0.5 JPY");
         assert_eq!(Money::new(0, Currency::USD).to_string(), "0.00 USD");
+    }
+
+    #[test]
+    fn decimal_amounts_become_micro_units() {
+        let eur = |text| Money::parse_units(text, Currency::EUR).map(|m| m.amount_micros);
+        assert_eq!(eur("10"), Ok(10_000_000));
+        assert_eq!(eur("10.5"), Ok(10_500_000));
+        assert_eq!(eur("0.05"), Ok(50_000));
+        assert_eq!(eur("0.000001"), Ok(1));
+        assert_eq!(eur("0"), Ok(0));
+        assert_eq!(eur("007.10"), Ok(7_100_000));
+        assert_eq!(eur("18446744073709.551615"), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn malformed_amounts_say_why() {
+        let eur = |text| Money::parse_units(text, Currency::EUR);
+        for bad in [
+            "", ".5", "5.", "-1", "+1", "1e3", "1,000", "1.2.3", " 1", "ten", "1.-5",
+        ] {
+            assert_eq!(
+                eur(bad),
+                Err(AmountError::NotDecimal(bad.to_owned())),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            eur("0.0000001"),
+            Err(AmountError::TooPrecise("0.0000001".to_owned()))
+        );
+        for big in ["18446744073709.551616", "99999999999999999999"] {
+            assert_eq!(eur(big), Err(AmountError::TooLarge(big.to_owned())));
+        }
+    }
+
+    #[test]
+    fn display_and_parse_agree() {
+        for micros in [0, 1, 50_000, 1_000_000, 1_234_567, u64::MAX] {
+            let money = Money::new(micros, Currency::USD);
+            let shown = money.to_string();
+            let number = shown.trim_end_matches(" USD");
+            assert_eq!(Money::parse_units(number, Currency::USD), Ok(money));
+        }
     }
 
     #[test]

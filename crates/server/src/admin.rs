@@ -214,3 +214,74 @@ pub async fn issue_registration_token(store: &Store) -> Result<RegistrationToken
 pub fn server_key(data_dir: &Path) -> Result<ServerKey, AdminError> {
     Ok(oauth_keys::load_server_key(data_dir)?)
 }
+
+/// What `apiome company fund` did, and the wallet after it.
+#[derive(Debug, serde::Serialize)]
+pub struct FundReport {
+    /// The company's client id.
+    pub client_id: String,
+    /// The idempotency id of the funding transfer.
+    pub transfer_id: String,
+    /// `credited`, or `already_credited` when this transfer id was applied before.
+    pub status: &'static str,
+    /// The amount credited, e.g. `10.00 EUR`.
+    pub amount: String,
+    /// Micro-units credited.
+    pub amount_micros: u64,
+    /// What the wallet can now reserve in this currency, e.g. `12.50 EUR`.
+    pub available: String,
+}
+
+/// Credits a company's wallet: the operator's record of a payment received.
+/// `amount` is in whole units (`10`, `0.05`); `transfer_id` (a bank
+/// reference, say) makes a retry harmless — a random one when absent.
+pub async fn fund_company(
+    store: &Store,
+    client_id: &str,
+    amount: &str,
+    currency: &str,
+    transfer_id: Option<String>,
+) -> Result<FundReport, AdminError> {
+    let unknown = || {
+        AdminError::Invalid(format!(
+            "no company with client id {client_id} (see `apiome company list`)"
+        ))
+    };
+    let client = authz::ClientId::parse(client_id).map_err(|_| unknown())?;
+    match store.client(&client).await? {
+        Some(found) if found.kind == ClientKind::Company => {}
+        Some(_) => {
+            return Err(AdminError::Invalid(format!(
+                "{client_id} is not a company (auditors have no wallet)"
+            )));
+        }
+        None => return Err(unknown()),
+    }
+    let currency = consent_policy::Currency::parse(currency)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let money = consent_policy::Money::parse_units(amount, currency)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let transfer_id = match transfer_id {
+        Some(id) => id,
+        None => format!("fund:{}", uuid::Uuid::new_v4()),
+    };
+    let company = client.to_company_id();
+    let funded = store.fund_wallet(&company, &money, &transfer_id).await?;
+    let available = store
+        .wallet(&company)
+        .await?
+        .into_iter()
+        .find(|b| b.currency == currency)
+        .map_or(0, |b| b.available);
+    Ok(FundReport {
+        client_id: client_id.to_owned(),
+        transfer_id,
+        status: match funded {
+            store::Funded::Credited => "credited",
+            store::Funded::AlreadyCredited => "already_credited",
+        },
+        amount: money.to_string(),
+        amount_micros: money.amount_micros,
+        available: consent_policy::Money::new(available, currency).to_string(),
+    })
+}

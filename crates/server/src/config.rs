@@ -73,6 +73,20 @@ pub enum CompanyCommand {
     },
     /// List the companies, one JSON object per line (no secrets).
     List,
+    /// Credit a company's wallet with a payment received, e.g. `fund CLIENT_ID 10.00 EUR`.
+    Fund {
+        /// The company's client id.
+        client_id: String,
+        /// Whole units with up to six decimals: `10`, `10.50`, `0.05`.
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        /// ISO 4217 code, e.g. `EUR`.
+        currency: String,
+        /// An idempotency id (a bank reference, say): funding twice with
+        /// the same id credits once. Random when absent.
+        #[arg(long)]
+        transfer_id: Option<String>,
+    },
     /// Print an initial access token for dynamic registration (RFC 7591),
     /// valid for 24 hours.
     RegistrationToken,

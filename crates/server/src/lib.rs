@@ -13,4 +13,5 @@ pub mod pages;
 pub mod problem;
 pub mod routes;
 pub mod startup;
+pub mod sweeper;
 pub mod telemetry;

@@ -100,6 +100,17 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                     println!("{}", serde_json::to_string(&company)?);
                 }
             }
+            CompanyCommand::Fund {
+                client_id,
+                amount,
+                currency,
+                transfer_id,
+            } => {
+                let report =
+                    admin::fund_company(&store, &client_id, &amount, &currency, transfer_id)
+                        .await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
             CompanyCommand::RegistrationToken => {
                 let token = admin::issue_registration_token(&store).await?;
                 println!("{}", serde_json::to_string_pretty(&token)?);

@@ -7,7 +7,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
-use crate::routes::{catalogue, data, health, inbox, ledger, me, oauth, requests, session};
+use crate::routes::{catalogue, data, health, inbox, ledger, me, money, oauth, requests, session};
 
 /// Document-level information; paths come from [`api`].
 #[derive(OpenApi)]
@@ -113,7 +113,9 @@ pub fn api(config: &mut ServiceConfig) {
         .service(oauth::par)
         .service(data::data)
         .service(requests::create)
-        .service(requests::show);
+        .service(requests::show)
+        .service(money::wallet)
+        .service(money::earnings);
 }
 
 /// The document's info, tags and shared schemas, before paths are added.

@@ -28,6 +28,34 @@ pub struct Problem {
     /// The input at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `insufficient-funds`: how much more the wallet needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Box<Amount>>,
+}
+
+/// An amount of money as the API writes it: integer micro-units (millionths
+/// of one unit) of an ISO 4217 currency, the shape of an offer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Amount {
+    /// Micro-units: 50000 is 0.05 of the currency.
+    #[schema(example = 50000)]
+    pub amount: u64,
+    /// ISO 4217 code.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// The amount in words, e.g. `0.05 EUR`.
+    #[schema(example = "0.05 EUR")]
+    pub display: String,
+}
+
+impl From<&consent_policy::Money> for Amount {
+    fn from(money: &consent_policy::Money) -> Self {
+        Amount {
+            amount: money.amount_micros,
+            currency: money.currency.code().to_owned(),
+            display: money.to_string(),
+        }
+    }
 }
 
 impl Problem {
@@ -39,7 +67,14 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            missing: None,
         }
+    }
+
+    /// Says how much money is missing.
+    pub fn with_missing(mut self, missing: &consent_policy::Money) -> Problem {
+        self.missing = Some(Box::new(missing.into()));
+        self
     }
 
     /// Names the input at fault.
@@ -157,6 +192,18 @@ impl From<store::StoreError> for Problem {
                 Problem::conflict("grant-over", "Grant revoked or expired", detail)
             }
             E::NotGrantable(_) | E::NothingToGrant => Problem::invalid("attributes", detail),
+            E::InsufficientFunds { missing, .. } => Problem::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient-funds",
+                "The wallet cannot cover the offer",
+                format!("{detail}; fund the wallet with at least {missing} more, or offer less"),
+            )
+            .with_field("authorization_details.offer")
+            .with_missing(&missing),
+            E::ZeroAmount => Problem::invalid("amount", detail),
+            E::TransferIdReused(_) => {
+                Problem::conflict("transfer-id-reused", "Transfer id used before", detail)
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 Problem::internal()

@@ -74,6 +74,7 @@ pub struct Application {
     server: Server,
     store: Store,
     checkpoints: CheckpointTask,
+    sweeper: crate::sweeper::Periodic,
 }
 
 impl Application {
@@ -119,11 +120,13 @@ impl Application {
             "apiome is serving"
         );
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
+        let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
         Ok(Application {
             port,
             server,
             store,
             checkpoints,
+            sweeper,
         })
     }
 
@@ -141,6 +144,7 @@ impl Application {
     /// in-flight requests finish, then closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.sweeper.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");

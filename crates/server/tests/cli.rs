@@ -347,3 +347,91 @@ fn registration_tokens_auditors_and_key_rotation() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+#[test]
+fn company_fund_credits_once_per_transfer_id_and_explains_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "create",
+            "--name",
+            "Acme Corp",
+            "--redirect-uri",
+            "https://acme.example/cb",
+        ],
+    ))
+    .unwrap();
+    let client_id = created["client_id"].as_str().unwrap();
+    let fund = |amount: &str| {
+        let report: serde_json::Value = serde_json::from_str(&apiome_ok(
+            &data,
+            &[
+                "company",
+                "fund",
+                client_id,
+                amount,
+                "EUR",
+                "--transfer-id",
+                "bank-ref-1",
+            ],
+        ))
+        .unwrap();
+        report
+    };
+    let first = fund("12.50");
+    assert_eq!(first["status"], "credited", "{first}");
+    assert_eq!(first["amount"], "12.50 EUR");
+    assert_eq!(first["amount_micros"], 12_500_000);
+    assert_eq!(first["available"], "12.50 EUR");
+    let retry = fund("12.50");
+    assert_eq!(
+        retry["status"], "already_credited",
+        "a retry credits nothing"
+    );
+    assert_eq!(retry["available"], "12.50 EUR");
+
+    let random: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["company", "fund", client_id, "0.05", "EUR"],
+    ))
+    .unwrap();
+    assert!(random["transfer_id"].as_str().unwrap().starts_with("fund:"));
+    assert_eq!(random["available"], "12.55 EUR");
+
+    let data_dir = data.to_str().unwrap();
+    for (args, expected) in [
+        (vec![client_id, "12.50", "EUR"], ""),
+        (vec![client_id, "1,000", "EUR"], "not an amount"),
+        (vec![client_id, "-1", "EUR"], "not an amount"),
+        (vec![client_id, "0", "EUR"], "greater than zero"),
+        (vec![client_id, "1", "XYZ"], "ISO 4217"),
+        (vec!["c_nobody", "1", "EUR"], "apiome company list"),
+    ] {
+        if expected.is_empty() {
+            // same transfer id, different amount: refused
+            let output = apiome(
+                &[
+                    "company",
+                    "fund",
+                    args[0],
+                    "99",
+                    "EUR",
+                    "--transfer-id",
+                    "bank-ref-1",
+                    "--data-dir",
+                    data_dir,
+                ],
+                &[],
+            );
+            assert_one_line_failure(&output, "different transfer");
+            continue;
+        }
+        let mut all = vec!["company", "fund"];
+        all.extend(args);
+        all.extend(["--data-dir", data_dir]);
+        assert_one_line_failure(&apiome(&all, &[]), expected);
+    }
+}

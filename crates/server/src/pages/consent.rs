@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use authz::{AuthorizationRequest, CodeRecord, OAuthError, OsRandom, Params, RequestUri};
-use consent_policy::{AttributeKey, Outcome, decide};
+use consent_policy::{AttributeKey, Money, Outcome, decide};
 use store::Channel;
 
 use crate::pages::{PageError, PageSession, SignedInForm, html};
@@ -54,6 +54,35 @@ fn local(error: &OAuthError) -> PageError {
         "This sign-in link is not valid",
         format!("{}: {}", error.code, error.description),
     ))
+}
+
+/// How much the company's wallet lacks to cover the request's offer, if
+/// anything: the person is never asked to accept money that cannot be paid.
+async fn shortfall(
+    state: &AppState,
+    company: &consent_policy::CompanyId,
+    request: &consent_policy::DataRequest,
+) -> Result<Option<Money>, PageError> {
+    let Some(offer) = request.offer().filter(|o| o.amount_micros > 0) else {
+        return Ok(None);
+    };
+    let available = state
+        .store
+        .wallet(company)
+        .await?
+        .iter()
+        .find(|b| b.currency == offer.currency)
+        .map_or(0, |b| b.available);
+    Ok((available < offer.amount_micros)
+        .then(|| Money::new(offer.amount_micros - available, offer.currency)))
+}
+
+/// The error the company gets back when its wallet cannot cover its offer.
+fn cannot_pay(missing: &Money) -> OAuthError {
+    OAuthError::new(
+        authz::ErrorCode::InvalidRequest,
+        format!("the wallet cannot cover the offer: {missing} missing; fund it and try again"),
+    )
 }
 
 fn redirect(location: &str) -> HttpResponse {
@@ -103,6 +132,11 @@ pub async fn authorize(
             "the duration is longer than this person accepts",
         );
         return Ok(redirect(&request.error_redirect(&error, &issuer)));
+    }
+    if let Some(missing) = shortfall(&state, &company, &request.data_request).await? {
+        return Ok(redirect(
+            &request.error_redirect(&cannot_pay(&missing), &issuer),
+        ));
     }
     let decision = decide(&profile, &company, &request.data_request);
     let id = identity::new_session_token();
@@ -168,7 +202,7 @@ pub async fn answer(
     let company = request.client_id.to_company_id();
     let profile = state.store.profile(person).await?;
     let decision = decide(&profile, &company, &request.data_request);
-    let recorded = state
+    let recorded = match state
         .store
         .record_request(
             person,
@@ -177,7 +211,15 @@ pub async fn answer(
             &decision,
             Channel::Interactive,
         )
-        .await?;
+        .await
+    {
+        Err(store::StoreError::InsufficientFunds { missing, .. }) => {
+            return Ok(redirect(
+                &request.error_redirect(&cannot_pay(&missing), &issuer),
+            ));
+        }
+        other => other?,
+    };
     let approve = form.fields.get("decision") == Some("approve");
     let chosen: Vec<AttributeKey> = form
         .fields

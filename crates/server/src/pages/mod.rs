@@ -10,6 +10,7 @@ pub mod account;
 pub mod assets;
 pub mod consent;
 pub mod dashboard;
+pub mod earnings;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,6 +49,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::sign_out)
         .service(account::sign_out_everywhere);
     config.service(consent::authorize).service(consent::answer);
+    config.service(earnings::earnings);
     dashboard::configure(config);
 }
 

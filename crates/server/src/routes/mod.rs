@@ -8,6 +8,7 @@ pub mod home;
 pub mod inbox;
 pub mod ledger;
 pub mod me;
+pub mod money;
 pub mod oauth;
 pub mod requests;
 pub mod session;

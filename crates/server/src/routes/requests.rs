@@ -62,7 +62,7 @@ pub struct RequestBody {
 }
 
 /// The calling company, from a client-credentials access token.
-async fn calling_company(
+pub(crate) async fn calling_company(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<CompanyId, BearerRejection> {
@@ -145,6 +145,7 @@ fn not_found() -> Problem {
         (status = 400, description = "A body that could not be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, or a duration longer than the person accepts", body = Problem, content_type = "application/problem+json"),
     ),

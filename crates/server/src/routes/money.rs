@@ -1,0 +1,183 @@
+//! Money as its two sides see it: a company's wallet (what it funded, paid,
+//! holds for open offers, and can still offer) and a person's earnings
+//! (what they were paid and what waits for their answer). Amounts are
+//! integer micro-units of an ISO 4217 currency, the shape of an offer.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use consent_policy::Money;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::Authenticated;
+use crate::oauth_server::BearerRejection;
+use crate::problem::{Amount, Problem};
+use crate::routes::requests::calling_company;
+use crate::startup::AppState;
+
+/// One currency of a company's wallet.
+#[derive(Serialize, ToSchema)]
+pub struct WalletBalanceView {
+    /// ISO 4217 code.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Everything ever funded.
+    pub funded: Amount,
+    /// Paid to people for granted requests.
+    pub spent: Amount,
+    /// Held for offers still waiting for an answer.
+    pub reserved: Amount,
+    /// What new offers can still reserve.
+    pub available: Amount,
+}
+
+/// The calling company's wallet.
+#[derive(Serialize, ToSchema)]
+pub struct WalletView {
+    /// The company.
+    pub company_id: String,
+    /// One per currency it was ever funded in.
+    pub balances: Vec<WalletBalanceView>,
+}
+
+/// The calling company's wallet, per currency. Funds come from the operator
+/// (`apiome company fund`); offers reserve from `available`.
+#[utoipa::path(
+    tag = "companies",
+    responses(
+        (status = 200, description = "The wallet", body = WalletView),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/wallet")]
+pub async fn wallet(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let balances = state
+        .store
+        .wallet(&company)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let amount = |micros| Amount::from(&Money::new(micros, b.currency));
+            WalletBalanceView {
+                currency: b.currency.code().to_owned(),
+                funded: amount(b.funded),
+                spent: amount(b.spent),
+                reserved: amount(b.reserved),
+                available: amount(b.available),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(WalletView {
+        company_id: company.to_string(),
+        balances,
+    }))
+}
+
+/// One currency of the person's earnings.
+#[derive(Serialize, ToSchema)]
+pub struct EarningsBalanceView {
+    /// ISO 4217 code.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// Paid to the person.
+    pub earned: Amount,
+    /// Offered and held; paid if the person approves.
+    pub pending: Amount,
+}
+
+/// One payment, as the person sees it.
+#[derive(Serialize, ToSchema)]
+pub struct PaymentView {
+    /// The transfer's id (as in the ledger).
+    pub id: String,
+    /// The paying company.
+    pub company_id: String,
+    /// Its name.
+    pub company_name: String,
+    /// How much.
+    pub amount: Amount,
+    /// `pending` (waiting for the person's answer), `posted` (paid) or
+    /// `voided` (declined or expired; nothing paid).
+    #[schema(example = "posted")]
+    pub state: String,
+    /// The request the offer came with.
+    pub request_id: Option<String>,
+    /// Offered at (RFC 3339).
+    pub created_at: String,
+    /// Paid or cancelled at (RFC 3339).
+    pub settled_at: Option<String>,
+}
+
+/// What the person earned, and the latest payments.
+#[derive(Serialize, ToSchema)]
+pub struct EarningsView {
+    /// One per currency the person was ever offered.
+    pub balances: Vec<EarningsBalanceView>,
+    /// Newest first, at most 500.
+    pub payments: Vec<PaymentView>,
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The person's earnings, as data for the API and the page.
+pub(crate) async fn earnings_view(
+    state: &AppState,
+    person: &store::PersonId,
+) -> Result<EarningsView, Problem> {
+    let stored = state.store.earnings(person).await?;
+    Ok(EarningsView {
+        balances: stored
+            .balances
+            .into_iter()
+            .map(|b| EarningsBalanceView {
+                currency: b.currency.code().to_owned(),
+                earned: Amount::from(&Money::new(b.earned, b.currency)),
+                pending: Amount::from(&Money::new(b.pending, b.currency)),
+            })
+            .collect(),
+        payments: stored
+            .transfers
+            .into_iter()
+            .map(|t| PaymentView {
+                amount: Amount::from(&t.amount),
+                company_id: t.company_id.to_string(),
+                company_name: t.company_name,
+                state: match t.state {
+                    store::TransferState::Pending => "pending",
+                    store::TransferState::Posted => "posted",
+                    store::TransferState::Voided => "voided",
+                }
+                .to_owned(),
+                request_id: t.request_id,
+                created_at: rfc3339(t.created_at),
+                settled_at: t.settled_at.map(rfc3339),
+                id: t.id,
+            })
+            .collect(),
+    })
+}
+
+/// What the person has earned from the offers they accepted, what waits
+/// for their answer, and each payment.
+#[utoipa::path(
+    tag = "people",
+    responses(
+        (status = 200, description = "The earnings", body = EarningsView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/earnings")]
+pub async fn earnings(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(earnings_view(&state, &who.person).await?))
+}

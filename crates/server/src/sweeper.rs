@@ -1,0 +1,83 @@
+//! Housekeeping on a timer: [`Periodic`] runs one job every period until
+//! stopped, and [`spawn_expiry_sweeper`] uses it to record what time has
+//! ended — expired requests (their offers voided) and expired grants (their
+//! `grant_expired` entries). Reads never depend on it: a grant past its end
+//! is refused at once; the sweep only writes the record down.
+
+use std::future::Future;
+use std::time::Duration;
+
+use store::Store;
+use tokio::sync::watch;
+
+/// How often the expiry sweep looks for what has ended.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A job run every period on the runtime, until [`Periodic::stop`].
+pub struct Periodic {
+    stop: watch::Sender<()>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Periodic {
+    /// Runs `job` every `period` (the first run at once); a run that takes
+    /// longer than the period delays the next rather than piling up.
+    pub fn spawn<F, Fut>(period: Duration, mut job: F) -> Periodic
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let (stop, mut stopped) = watch::channel(());
+        let handle = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stopped.changed() => break,
+                }
+                job().await;
+            }
+        });
+        Periodic { stop, handle }
+    }
+
+    /// Stops the job, letting a run in progress finish.
+    pub async fn stop(self) {
+        self.stop.send(()).ok();
+        if let Err(e) = self.handle.await {
+            tracing::warn!(error = %e, "a periodic task failed");
+        }
+    }
+}
+
+/// Sweeps expired requests and grants every [`SWEEP_INTERVAL`]; a full
+/// batch sweeps again at once, so a backlog drains without waiting.
+pub fn spawn_expiry_sweeper(store: Store) -> Periodic {
+    Periodic::spawn(SWEEP_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            loop {
+                match store.sweep_expired().await {
+                    Ok(swept) => {
+                        if swept.requests + swept.grants > 0 {
+                            tracing::info!(
+                                requests = swept.requests,
+                                grants = swept.grants,
+                                "recorded expiries"
+                            );
+                        }
+                        if swept.requests < store::SWEEP_BATCH && swept.grants < store::SWEEP_BATCH
+                        {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sweeping expired requests and grants");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}

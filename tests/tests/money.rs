@@ -1,0 +1,322 @@
+//! Money end to end: an operator funds a company's wallet, the company's
+//! offer is held when it asks, paid when the person approves, returned when
+//! they decline; a company that cannot pay gets 402 saying how much is
+//! missing; the person sees what they earned in the API and on a page; and
+//! the books an auditor rebuilds from the ledger balance.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test steps: a failed unwrap is a failed test"
+)]
+
+use apiome_tests::{TestApp, app_test};
+use oauth2::TokenResponse as _;
+use oauth2::basic::BasicClient;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Company {
+    id: String,
+    secret: String,
+}
+
+struct Person {
+    token: String,
+    cookie: String,
+}
+
+async fn company(app: &TestApp) -> Company {
+    let key = server::admin::server_key(&app.data_dir()).unwrap();
+    let made = server::admin::create_company(
+        app.store(),
+        &key,
+        "Acme Rewards",
+        &["http://localhost:9/cb".to_owned()],
+    )
+    .await
+    .unwrap();
+    Company {
+        id: made.client_id,
+        secret: made.client_secret,
+    }
+}
+
+async fn company_token(app: &TestApp, company: &Company) -> String {
+    let http = oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    BasicClient::new(oauth2::ClientId::new(company.id.clone()))
+        .set_client_secret(oauth2::ClientSecret::new(company.secret.clone()))
+        .set_token_uri(oauth2::TokenUrl::new(app.url("/oauth/token")).unwrap())
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone()
+}
+
+async fn person(app: &TestApp, handle: &str) -> Person {
+    let response = app
+        .http
+        .post(app.url("/v1/accounts"))
+        .json(&json!({"handle": handle, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    let response = app
+        .http
+        .put(app.url("/v1/me/attributes/email"))
+        .bearer_auth(&token)
+        .json(&json!({"value": "marie@example.org", "bucket": "semi_private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    Person { token, cookie }
+}
+
+/// Asks for the email with an offer of `micros` EUR micro-units.
+async fn ask(app: &TestApp, token: &str, handle: &str, micros: u64) -> reqwest::Response {
+    app.http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(token)
+        .json(&json!({
+            "person": {"handle": handle},
+            "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
+                "purpose": "marketing", "duration": "P30D",
+                "offer": {"amount": micros, "currency": "EUR"}}]
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wallet(app: &TestApp, token: &str) -> Value {
+    let response = app
+        .http
+        .get(app.url("/v1/wallet"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["balances"][0].clone()
+}
+
+async fn earnings(app: &TestApp, person: &Person) -> Value {
+    let response = app
+        .http
+        .get(app.url("/v1/me/earnings"))
+        .bearer_auth(&person.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+app_test!(
+    offers_are_held_paid_and_returned_and_the_books_balance,
+    |app| {
+        let acme = company(app).await;
+        let marie = person(app, "marie_curie").await;
+        let token = company_token(app, &acme).await;
+
+        // Nothing funded: the offer cannot be held, and the answer says by how much.
+        let refused = ask(app, &token, "marie_curie", 50_000).await;
+        assert_eq!(refused.status(), 402);
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["type"], "urn:apiome:problem:insufficient-funds");
+        assert_eq!(problem["missing"]["amount"], 50_000);
+        assert_eq!(problem["missing"]["currency"], "EUR");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("0.05 EUR"),
+            "{problem}"
+        );
+
+        let funded = server::admin::fund_company(app.store(), &acme.id, "0.20", "EUR", None)
+            .await
+            .unwrap();
+        assert_eq!(funded.status, "credited");
+        let balance = wallet(app, &token).await;
+        assert_eq!(balance["funded"]["amount"], 200_000);
+        assert_eq!(balance["available"]["display"], "0.20 EUR");
+
+        // Held while the person decides.
+        let paid = ask(app, &token, "marie_curie", 50_000).await;
+        assert_eq!(paid.status(), 201);
+        let paid: Value = paid.json().await.unwrap();
+        assert_eq!(paid["status"], "pending");
+        let declined: Value = ask(app, &token, "marie_curie", 120_000)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let balance = wallet(app, &token).await;
+        assert_eq!(balance["reserved"]["amount"], 170_000);
+        assert_eq!(balance["available"]["amount"], 30_000);
+        // More than is left: 402 with the exact shortfall.
+        let short: Value = ask(app, &token, "marie_curie", 40_000)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(short["missing"]["amount"], 10_000);
+        let mine = earnings(app, &marie).await;
+        assert_eq!(mine["balances"][0]["pending"]["amount"], 170_000);
+        assert_eq!(mine["balances"][0]["earned"]["amount"], 0);
+
+        // Approve one, decline the other.
+        let approve = app
+            .http
+            .post(app.url(&format!(
+                "/v1/me/requests/{}/approve",
+                paid["request_id"].as_str().unwrap()
+            )))
+            .bearer_auth(&marie.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(approve.status().is_success(), "{}", approve.status());
+        let decline = app
+            .http
+            .post(app.url(&format!(
+                "/v1/me/requests/{}/decline",
+                declined["request_id"].as_str().unwrap()
+            )))
+            .bearer_auth(&marie.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(decline.status().is_success(), "{}", decline.status());
+
+        let balance = wallet(app, &token).await;
+        assert_eq!(balance["spent"]["amount"], 50_000);
+        assert_eq!(balance["reserved"]["amount"], 0);
+        assert_eq!(balance["available"]["amount"], 150_000);
+        let mine = earnings(app, &marie).await;
+        assert_eq!(mine["balances"][0]["earned"]["display"], "0.05 EUR");
+        assert_eq!(mine["balances"][0]["pending"]["amount"], 0);
+        let states: Vec<&str> = mine["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states.len(), 2);
+        assert!(
+            states.contains(&"posted") && states.contains(&"voided"),
+            "{states:?}"
+        );
+        assert_eq!(mine["payments"][0]["company_name"], "Acme Rewards");
+
+        // The page says the same, to the person only.
+        let page = app
+            .http
+            .get(app.url("/earnings"))
+            .header("cookie", &marie.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("0.05 EUR") && html.contains("Acme Rewards"),
+            "{html}"
+        );
+        assert!(html.contains("Not paid (declined or expired)"));
+        let anonymous = app.http.get(app.url("/earnings")).send().await.unwrap();
+        assert_eq!(anonymous.status(), 303);
+
+        // A person's token is not a company's: no wallet for it.
+        let wrong = app
+            .http
+            .get(app.url("/v1/wallet"))
+            .bearer_auth(&marie.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+
+        // The books an auditor rebuilds from the log balance and agree.
+        let store = app.store();
+        let size = store.ledger_size().await.unwrap();
+        let mut entries = Vec::new();
+        while (entries.len() as u64) < size {
+            let page = store
+                .ledger_entries(entries.len() as u64, size)
+                .await
+                .unwrap();
+            entries.extend(page.into_iter().map(|e| e.entry));
+        }
+        let books = ledger::Books::replay(&entries).unwrap();
+        books.check_invariants().unwrap();
+        let company_id = ledger::ShortText::new(acme.id.clone()).unwrap();
+        let eur = ledger::Currency::new("EUR").unwrap();
+        assert_eq!(books.wallet_available(&company_id, eur), 150_000);
+    }
+);
+
+app_test!(
+    the_consent_screen_never_offers_money_the_company_lacks,
+    |app| {
+        let acme = company(app).await;
+        let marie = person(app, "marie_curie").await;
+        let details = json!([{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
+                          "duration": "P30D", "offer": {"amount": 1_000_000, "currency": "EUR"}}]);
+        let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &acme.id)
+            .append_pair("redirect_uri", "http://localhost:9/cb")
+            .append_pair("state", "s1")
+            .append_pair(
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            )
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("authorization_details", &details.to_string());
+        let screen = |url: url::Url| {
+            app.http
+                .get(url.as_str())
+                .header("cookie", &marie.cookie)
+                .send()
+        };
+        let response = screen(url.clone()).await.unwrap();
+        assert_eq!(response.status(), 302);
+        let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+        let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(query["error"], "invalid_request");
+        assert_eq!(query["state"], "s1");
+        assert!(
+            query["error_description"].contains("1.00 EUR missing"),
+            "{query:?}"
+        );
+
+        // Funded, the same link shows the screen with the offer.
+        server::admin::fund_company(app.store(), &acme.id, "1", "EUR", None)
+            .await
+            .unwrap();
+        let response = screen(url).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.text().await.unwrap().contains("1.00 EUR"));
+    }
+);
