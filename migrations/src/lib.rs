@@ -12,6 +12,7 @@ mod m20261123_000003_ledger;
 mod m20261123_000004_requests_and_grants;
 mod m20261123_000005_oauth;
 mod m20261123_000006_money;
+mod m20261123_000007_webhooks;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_requests_and_grants::Migration),
             Box::new(m20261123_000005_oauth::Migration),
             Box::new(m20261123_000006_money::Migration),
+            Box::new(m20261123_000007_webhooks::Migration),
         ]
     }
 }

@@ -242,21 +242,7 @@ pub async fn fund_company(
     currency: &str,
     transfer_id: Option<String>,
 ) -> Result<FundReport, AdminError> {
-    let unknown = || {
-        AdminError::Invalid(format!(
-            "no company with client id {client_id} (see `apiome company list`)"
-        ))
-    };
-    let client = authz::ClientId::parse(client_id).map_err(|_| unknown())?;
-    match store.client(&client).await? {
-        Some(found) if found.kind == ClientKind::Company => {}
-        Some(_) => {
-            return Err(AdminError::Invalid(format!(
-                "{client_id} is not a company (auditors have no wallet)"
-            )));
-        }
-        None => return Err(unknown()),
-    }
+    let client = company_client(store, client_id).await?;
     let currency = consent_policy::Currency::parse(currency)
         .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let money = consent_policy::Money::parse_units(amount, currency)
@@ -283,5 +269,58 @@ pub async fn fund_company(
         amount: money.to_string(),
         amount_micros: money.amount_micros,
         available: consent_policy::Money::new(available, currency).to_string(),
+    })
+}
+
+/// The client of a registered company, or why there is none.
+async fn company_client(store: &Store, client_id: &str) -> Result<authz::ClientId, AdminError> {
+    let unknown = || {
+        AdminError::Invalid(format!(
+            "no company with client id {client_id} (see `apiome company list`)"
+        ))
+    };
+    let client = authz::ClientId::parse(client_id).map_err(|_| unknown())?;
+    match store.client(&client).await? {
+        Some(found) if found.kind == ClientKind::Company => Ok(client),
+        Some(_) => Err(AdminError::Invalid(format!(
+            "{client_id} is an auditor, not a company"
+        ))),
+        None => Err(unknown()),
+    }
+}
+
+/// A company's webhook as `apiome company webhook` prints it.
+#[derive(Debug, serde::Serialize)]
+pub struct WebhookReport {
+    /// The company's client id.
+    pub client_id: String,
+    /// The URL called, or `None` when removed.
+    pub webhook_url: Option<String>,
+    /// The key of `Apiome-Signature`.
+    pub webhook_secret: Option<String>,
+}
+
+/// Sets (or with `None` removes) a company's webhook URL.
+pub async fn set_webhook(
+    store: &Store,
+    server_key: &ServerKey,
+    client_id: &str,
+    url: Option<&str>,
+    allow_loopback: bool,
+) -> Result<WebhookReport, AdminError> {
+    let client = company_client(store, client_id).await?;
+    let company = client.to_company_id();
+    let url = url
+        .map(|u| crate::webhooks::check_url(u, allow_loopback).map_err(AdminError::Invalid))
+        .transpose()?;
+    store
+        .set_webhook(&company, url.as_ref().map(url::Url::as_str))
+        .await?;
+    Ok(WebhookReport {
+        client_id: client_id.to_owned(),
+        webhook_secret: url
+            .is_some()
+            .then(|| crate::webhooks::secret(server_key, &company)),
+        webhook_url: url.map(String::from),
     })
 }

@@ -70,6 +70,20 @@ pub enum CompanyCommand {
         /// A redirect URI (exact match); repeat for several.
         #[arg(long = "redirect-uri", required = true)]
         redirect_uris: Vec<String>,
+        /// An `https://` URL called (signed) when a request is decided or a grant revoked.
+        #[arg(long)]
+        webhook_url: Option<String>,
+    },
+    /// Set or remove a company's webhook URL; prints the signing secret.
+    Webhook {
+        /// The company's client id.
+        client_id: String,
+        /// The `https://` URL to call.
+        #[arg(long, conflicts_with = "remove", required_unless_present = "remove")]
+        url: Option<String>,
+        /// Stop calling.
+        #[arg(long)]
+        remove: bool,
     },
     /// List the companies, one JSON object per line (no secrets).
     List,
@@ -143,6 +157,11 @@ pub struct Settings {
     /// Log format.
     #[arg(long, env = "APIOME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Allow webhook URLs on this machine (`http://localhost`, `127.0.0.1`,
+    /// `[::1]`), for development; otherwise webhooks must be `https://` to
+    /// another host.
+    #[arg(long, env = "APIOME_WEBHOOK_ALLOW_LOOPBACK", global = true)]
+    pub webhook_allow_loopback: bool,
 }
 
 /// How log lines are written.
@@ -168,6 +187,8 @@ pub struct Config {
     pub public_url: Option<Url>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Whether webhook URLs may point at this machine.
+    pub webhook_allow_loopback: bool,
 }
 
 /// A configuration that cannot work, with what to change.
@@ -211,6 +232,7 @@ impl Config {
             database,
             public_url,
             log_format: settings.log_format,
+            webhook_allow_loopback: settings.webhook_allow_loopback,
         })
     }
 
@@ -222,6 +244,7 @@ impl Config {
             database,
             public_url: None,
             log_format: LogFormat::Text,
+            webhook_allow_loopback: true,
         }
     }
 
@@ -271,6 +294,7 @@ mod tests {
             database_url: database_url.map(str::to_owned),
             public_url: None,
             log_format: LogFormat::Text,
+            webhook_allow_loopback: true,
         }
     }
 

@@ -10,7 +10,7 @@ use server::config::{
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
-use server::{admin, data_dir, oauth_keys, openapi, telemetry};
+use server::{admin, data_dir, oauth_keys, openapi, telemetry, webhooks};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -90,10 +90,45 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
             CompanyCommand::Create {
                 name,
                 redirect_uris,
+                webhook_url,
             } => {
                 let key = admin::server_key(&config.data_dir)?;
+                if let Some(url) = &webhook_url {
+                    webhooks::check_url(url, config.webhook_allow_loopback)
+                        .map_err(admin::AdminError::Invalid)?;
+                }
                 let created = admin::create_company(&store, &key, &name, &redirect_uris).await?;
-                println!("{}", serde_json::to_string_pretty(&created)?);
+                let mut printed = serde_json::to_value(&created)?;
+                if let Some(url) = webhook_url {
+                    let hook = admin::set_webhook(
+                        &store,
+                        &key,
+                        &created.client_id,
+                        Some(&url),
+                        config.webhook_allow_loopback,
+                    )
+                    .await?;
+                    printed["webhook_url"] = hook.webhook_url.into();
+                    printed["webhook_secret"] = hook.webhook_secret.into();
+                }
+                println!("{}", serde_json::to_string_pretty(&printed)?);
+            }
+            CompanyCommand::Webhook {
+                client_id,
+                url,
+                remove,
+            } => {
+                let key = admin::server_key(&config.data_dir)?;
+                let url = if remove { None } else { url };
+                let hook = admin::set_webhook(
+                    &store,
+                    &key,
+                    &client_id,
+                    url.as_deref(),
+                    config.webhook_allow_loopback,
+                )
+                .await?;
+                println!("{}", serde_json::to_string_pretty(&hook)?);
             }
             CompanyCommand::List => {
                 for company in admin::list_companies(&store).await? {

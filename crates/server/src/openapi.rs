@@ -7,7 +7,9 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
-use crate::routes::{catalogue, data, health, inbox, ledger, me, money, oauth, requests, session};
+use crate::routes::{
+    catalogue, data, health, inbox, ledger, me, money, oauth, requests, session, webhook,
+};
 
 /// Document-level information; paths come from [`api`].
 #[derive(OpenApi)]
@@ -115,7 +117,10 @@ pub fn api(config: &mut ServiceConfig) {
         .service(requests::create)
         .service(requests::show)
         .service(money::wallet)
-        .service(money::earnings);
+        .service(money::earnings)
+        .service(webhook::set)
+        .service(webhook::show)
+        .service(webhook::remove);
 }
 
 /// The document's info, tags and shared schemas, before paths are added.

@@ -38,6 +38,8 @@ pub struct AppState {
     pub ledger: LedgerSigner,
     /// The OAuth authorization server's keys and settings.
     pub oauth: std::sync::Arc<crate::oauth_server::OAuthServer>,
+    /// Whether webhook URLs may point at this machine.
+    pub webhook_allow_loopback: bool,
 }
 
 /// The server failed to start.
@@ -58,6 +60,9 @@ pub enum StartError {
     /// The OAuth keys cannot be made or read.
     #[error(transparent)]
     OAuthKeys(#[from] crate::oauth_keys::OAuthKeyError),
+    /// The webhook worker has no HTTP client.
+    #[error("cannot make the webhook HTTP client: {0}")]
+    Webhooks(reqwest::Error),
     /// The address cannot be listened on.
     #[error("cannot listen on {addr}: {source} (set --bind or APIOME_BIND to a free address)")]
     Listen {
@@ -75,6 +80,7 @@ pub struct Application {
     store: Store,
     checkpoints: CheckpointTask,
     sweeper: crate::sweeper::Periodic,
+    webhooks: crate::sweeper::Periodic,
 }
 
 impl Application {
@@ -106,7 +112,11 @@ impl Application {
             public_url,
             ledger: ledger.clone(),
             oauth: std::sync::Arc::new(oauth),
+            webhook_allow_loopback: config.webhook_allow_loopback,
         };
+        let webhooks =
+            crate::webhooks::spawn_delivery_worker(store.clone(), state.oauth.server_key.clone())
+                .map_err(StartError::Webhooks)?;
         let server = HttpServer::new(move || app(state.clone()))
             .listen(listener)
             .map_err(|source| StartError::Listen {
@@ -127,6 +137,7 @@ impl Application {
             store,
             checkpoints,
             sweeper,
+            webhooks,
         })
     }
 
@@ -145,6 +156,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.sweeper.stop().await;
+        self.webhooks.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");

@@ -19,6 +19,7 @@ use time::{Duration, OffsetDateTime};
 use crate::entity::{data_request, grant, person};
 use crate::ledger::{append_entries, now_unix_ms};
 use crate::money::{reserve_offer, settle_offer};
+use crate::webhook::{WebhookEvent, enqueue, request_data};
 use crate::{Backend, PersonId, Store, StoreError, new_id, now};
 
 /// An undecided request expires after this long.
@@ -500,6 +501,16 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::corrupt("grant vanished"))?;
+        if request.channel == Channel::Async {
+            let data = request_data(request_id, "approved", Some((&grant_row.id, &granted)));
+            enqueue(
+                &txn,
+                request.company_id.as_str(),
+                WebhookEvent::RequestApproved,
+                data,
+            )
+            .await?;
+        }
         txn.commit().await?;
         Grant::try_from(grant_row)
     }
@@ -531,6 +542,16 @@ impl Store {
         let mut entries = vec![entry];
         entries.extend(settle_offer(&txn, self.backend(), request_id, false).await?);
         append_entries(&txn, self.backend(), &entries).await?;
+        if request.channel == Channel::Async {
+            let data = request_data(request_id, "denied", None);
+            enqueue(
+                &txn,
+                request.company_id.as_str(),
+                WebhookEvent::RequestDeclined,
+                data,
+            )
+            .await?;
+        }
         txn.commit().await?;
         self.request(request_id).await
     }
@@ -622,6 +643,14 @@ impl Store {
             },
         );
         append_entries(&txn, self.backend(), &[entry]).await?;
+        let data = serde_json::json!({"grant_id": grant_id, "request_id": grant.request_id});
+        enqueue(
+            &txn,
+            grant.company_id.as_str(),
+            WebhookEvent::GrantRevoked,
+            data,
+        )
+        .await?;
         txn.commit().await?;
         self.grant(grant_id).await
     }
@@ -673,6 +702,16 @@ impl Store {
                 .exec(&txn)
                 .await?;
             entries.extend(settle_offer(&txn, self.backend(), &request.id, false).await?);
+            if request.channel == Channel::Async.as_str() {
+                let data = request_data(&request.id, "expired", None);
+                enqueue(
+                    &txn,
+                    &request.company_id,
+                    WebhookEvent::RequestExpired,
+                    data,
+                )
+                .await?;
+            }
         }
         let people: Vec<&str> = grants.iter().map(|g| g.person_id.as_str()).collect();
         let pseudonyms: std::collections::HashMap<String, String> = person::Entity::find()

@@ -26,6 +26,7 @@ mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
+mod webhook;
 
 pub use attribute::{MAX_VALUE_BYTES, StoredAttribute};
 pub use ceremony::{CEREMONY_TTL, PendingCeremony};
@@ -48,6 +49,10 @@ pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{Handle, HandleError, Person, PersonId};
 pub use rule::StoredRule;
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+pub use webhook::{
+    MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,
+    webhook_backoff,
+};
 
 /// A new random id for a row, as text (UUID v4).
 fn new_id() -> String {

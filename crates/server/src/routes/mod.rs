@@ -12,3 +12,4 @@ pub mod money;
 pub mod oauth;
 pub mod requests;
 pub mod session;
+pub mod webhook;

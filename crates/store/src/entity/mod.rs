@@ -4,6 +4,7 @@
 pub mod attribute;
 pub mod blocked_company;
 pub mod company;
+pub mod company_webhook;
 pub mod data_request;
 pub mod grant;
 pub mod ledger_checkpoint;
@@ -30,3 +31,4 @@ pub mod rule;
 pub mod session;
 pub mod sign_in_throttle;
 pub mod webauthn_ceremony;
+pub mod webhook_delivery;
