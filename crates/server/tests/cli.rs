@@ -435,3 +435,87 @@ fn company_fund_credits_once_per_transfer_id_and_explains_bad_input() {
         assert_one_line_failure(&apiome(&all, &[]), expected);
     }
 }
+
+#[test]
+fn company_webhooks_are_set_shown_with_their_secret_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "create",
+            "--name",
+            "Acme Corp",
+            "--redirect-uri",
+            "https://acme.example/cb",
+            "--webhook-url",
+            "https://acme.example/hooks/apiome",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(created["webhook_url"], "https://acme.example/hooks/apiome");
+    let secret = created["webhook_secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_"), "{created}");
+    let client_id = created["client_id"].as_str().unwrap();
+
+    // The secret is derived, not stored: the same company gets the same one.
+    let moved: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "webhook",
+            client_id,
+            "--url",
+            "https://hooks.acme.example/v2",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(moved["webhook_url"], "https://hooks.acme.example/v2");
+    assert_eq!(moved["webhook_secret"], secret);
+
+    let removed: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["company", "webhook", client_id, "--remove"],
+    ))
+    .unwrap();
+    assert!(removed["webhook_url"].is_null(), "{removed}");
+
+    let data_dir = data.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec![
+                "company",
+                "webhook",
+                client_id,
+                "--url",
+                "http://acme.example/h",
+            ],
+            "https://",
+        ),
+        (
+            vec![
+                "company",
+                "webhook",
+                client_id,
+                "--url",
+                "https://192.168.1.9/h",
+            ],
+            "private",
+        ),
+        (
+            vec![
+                "company",
+                "webhook",
+                "c_nobody",
+                "--url",
+                "https://acme.example/h",
+            ],
+            "apiome company list",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--data-dir", data_dir]);
+        assert_one_line_failure(&apiome(&all, &[]), expected);
+    }
+}

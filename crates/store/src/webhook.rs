@@ -17,7 +17,8 @@ use crate::entity::{company, company_webhook, webhook_delivery};
 use crate::{Backend, Store, StoreError, new_id, now};
 
 /// Calls made before a delivery is given up.
-pub const MAX_WEBHOOK_ATTEMPTS: i32 = 10;
+/// With [`webhook_backoff`] that is about six hours of trying.
+pub const MAX_WEBHOOK_ATTEMPTS: i32 = 18;
 /// How long a claimed delivery is held by its worker before another may
 /// take it (a worker that crashed mid-call).
 pub const WEBHOOK_LEASE: Duration = Duration::seconds(30);

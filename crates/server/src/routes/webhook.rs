@@ -44,6 +44,7 @@ pub struct DeliveryView {
     /// Calls made.
     pub attempts: i32,
     /// `delivered`, `retrying` or `failed` (gave up).
+    /// `queued`, `retrying`, `delivered`, or `failed` (gave up).
     #[schema(example = "delivered")]
     pub state: String,
     /// What went wrong last.
@@ -115,6 +116,7 @@ pub async fn show(
         .map(|d| DeliveryView {
             state: match (d.delivered_at, d.next_attempt_at) {
                 (Some(_), _) => "delivered",
+                (None, Some(_)) if d.attempts == 0 => "queued",
                 (None, Some(_)) => "retrying",
                 (None, None) => "failed",
             }

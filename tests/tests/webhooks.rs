@@ -1,0 +1,398 @@
+//! Webhooks end to end: a company registers a URL, a person decides and
+//! revokes, and the company's own little HTTP server on loopback receives
+//! signed calls — retried after it fails once — that it can check with
+//! nothing but the secret it was given.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test steps: a failed unwrap is a failed test"
+)]
+
+use std::time::Duration;
+
+use apiome_tests::{TestApp, app_test};
+use hmac::{Hmac, Mac as _};
+use oauth2::TokenResponse as _;
+use oauth2::basic::BasicClient;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::mpsc;
+
+const PASSWORD: &str = "correct horse battery staple";
+const EMAIL: &str = "grace.hopper.webhooks@example.org";
+
+/// One call the receiver got.
+#[derive(Debug)]
+struct Call {
+    headers: Vec<(String, String)>,
+    body: String,
+    /// The status the receiver answered.
+    answered: u16,
+}
+
+impl Call {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// A company's webhook endpoint on loopback: answers 500 to the first
+/// `fail_first` calls and 200 after, and reports every call.
+async fn receiver(fail_first: usize) -> (String, mpsc::UnboundedReceiver<Call>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/apiome", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let Some((headers, body)) = read_request(&mut socket).await else {
+                continue;
+            };
+            seen += 1;
+            let answered = if seen <= fail_first { 500 } else { 200 };
+            let reply = format!(
+                "HTTP/1.1 {answered} {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                if answered == 200 { "OK" } else { "Oops" }
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+            let _ = socket.shutdown().await;
+            if tx
+                .send(Call {
+                    headers,
+                    body,
+                    answered,
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// Reads one HTTP/1.1 request with a `content-length` body.
+async fn read_request(
+    socket: &mut tokio::net::TcpStream,
+) -> Option<(Vec<(String, String)>, String)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let head_end = loop {
+        let read = socket.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8(buffer[..head_end].to_vec()).ok()?;
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())?;
+    while buffer.len() < head_end + length {
+        let read = socket.read(&mut chunk).await.ok()?;
+        if read == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+    let body = String::from_utf8(buffer[head_end..head_end + length].to_vec()).ok()?;
+    Some((headers, body))
+}
+
+async fn next_call(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
+    tokio::time::timeout(Duration::from_secs(30), calls.recv())
+        .await
+        .expect("a webhook call within 30 s")
+        .unwrap()
+}
+
+/// Checks `Apiome-Signature: t=..,v1=..` the way a company would: HMAC-SHA256
+/// of `t.body` under the secret, compared in constant time, timestamp fresh.
+fn signature_holds(secret: &str, call: &Call) -> bool {
+    let header = call.header("apiome-signature");
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", v)) => signatures.push(hex::decode(v).unwrap_or_default()),
+            _ => {}
+        }
+    }
+    let Some(timestamp) = timestamp else {
+        return false;
+    };
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp;
+    if !(-60..=300).contains(&age) {
+        return false;
+    }
+    signatures.iter().any(|signature| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{timestamp}.").as_bytes());
+        mac.update(call.body.as_bytes());
+        mac.verify_slice(signature).is_ok()
+    })
+}
+
+async fn company_token(app: &TestApp) -> String {
+    let key = server::admin::server_key(&app.data_dir()).unwrap();
+    let made = server::admin::create_company(
+        app.store(),
+        &key,
+        "Acme Hooks",
+        &["http://localhost:9/cb".to_owned()],
+    )
+    .await
+    .unwrap();
+    let http = oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    BasicClient::new(oauth2::ClientId::new(made.client_id))
+        .set_client_secret(oauth2::ClientSecret::new(made.client_secret))
+        .set_token_uri(oauth2::TokenUrl::new(app.url("/oauth/token")).unwrap())
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone()
+}
+
+/// A person under the "ask me" default with a semi-private email; their token.
+async fn person(app: &TestApp, handle: &str) -> String {
+    let response = app
+        .http
+        .post(app.url("/v1/accounts"))
+        .json(&json!({"handle": handle, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let token = body["token"].as_str().unwrap().to_owned();
+    let response = app
+        .http
+        .put(app.url("/v1/me/attributes/email"))
+        .bearer_auth(&token)
+        .json(&json!({"value": EMAIL, "bucket": "semi_private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    token
+}
+
+async fn ask(app: &TestApp, token: &str, handle: &str) -> String {
+    let response = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(token)
+        .json(&json!({
+            "person": {"handle": handle},
+            "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
+                "purpose": "service_provision", "duration": "P30D"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "pending", "{body}");
+    body["request_id"].as_str().unwrap().to_owned()
+}
+
+async fn set_webhook(app: &TestApp, token: &str, url: &str) -> reqwest::Response {
+    app.http
+        .put(app.url("/v1/webhook"))
+        .bearer_auth(token)
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .unwrap()
+}
+
+app_test!(
+    decisions_and_revocations_reach_the_company_signed_and_retried,
+    |app| {
+        let company = company_token(app).await;
+        let person = person(app, "grace_hopper").await;
+
+        // Only https to a public host, or loopback when the operator allows it.
+        for bad in [
+            "http://acme.example/hook",
+            "https://10.0.0.7/hook",
+            "https://user:pw@acme.example/hook",
+            "not a url",
+        ] {
+            let refused = set_webhook(app, &company, bad).await;
+            assert_eq!(refused.status(), 422, "{bad}");
+            assert_eq!(
+                refused.headers()["content-type"],
+                "application/problem+json"
+            );
+        }
+        // A person's session token is not a company.
+        assert_eq!(
+            set_webhook(app, &person, "https://acme.example/hook")
+                .await
+                .status(),
+            401
+        );
+
+        let (url, mut calls) = receiver(1).await;
+        let set = set_webhook(app, &company, &url).await;
+        assert_eq!(set.status(), 200);
+        let set: Value = set.json().await.unwrap();
+        let secret = set["secret"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("whsec_"), "{secret}");
+
+        // The person approves: the first call fails, the retry succeeds with
+        // the same event, both signed.
+        let request_id = ask(app, &company, "grace_hopper").await;
+        let approved = app
+            .http
+            .post(app.url(&format!("/v1/me/requests/{request_id}/approve")))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap();
+        assert!(approved.status().is_success(), "{}", approved.status());
+
+        let first = next_call(&mut calls).await;
+        let retry = next_call(&mut calls).await;
+        assert_eq!((first.answered, retry.answered), (500, 200));
+        assert_eq!(
+            first.header("apiome-event-id"),
+            retry.header("apiome-event-id")
+        );
+        assert_eq!(first.body, retry.body, "a retry resends the same event");
+        assert!(signature_holds(&secret, &first), "{first:?}");
+        assert!(signature_holds(&secret, &retry), "{retry:?}");
+        assert!(
+            !signature_holds("whsec_not-the-secret", &retry),
+            "the check can fail"
+        );
+        let event = retry.json();
+        assert_eq!(event["type"], "request.approved");
+        assert_eq!(retry.header("apiome-event"), "request.approved");
+        assert_eq!(event["id"], retry.header("apiome-event-id"));
+        assert_eq!(event["data"]["request_id"], request_id.as_str());
+        assert_eq!(event["data"]["status"], "approved");
+        assert_eq!(event["data"]["attributes"], json!(["email"]));
+        assert!(
+            !retry.body.contains(EMAIL),
+            "a webhook never carries a value"
+        );
+        let grant_id = event["data"]["grant_id"].as_str().unwrap().to_owned();
+
+        // The person revokes: the company hears at once.
+        let revoked = app
+            .http
+            .delete(app.url(&format!("/v1/me/grants/{grant_id}")))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap();
+        assert!(revoked.status().is_success(), "{}", revoked.status());
+        let call = next_call(&mut calls).await;
+        assert!(signature_holds(&secret, &call));
+        let event = call.json();
+        assert_eq!(event["type"], "grant.revoked");
+        assert_eq!(event["data"]["grant_id"], grant_id.as_str());
+
+        // A decline too.
+        let request_id = ask(app, &company, "grace_hopper").await;
+        let declined = app
+            .http
+            .post(app.url(&format!("/v1/me/requests/{request_id}/decline")))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap();
+        assert!(declined.status().is_success());
+        let call = next_call(&mut calls).await;
+        assert_eq!(call.json()["type"], "request.declined");
+        assert_eq!(call.json()["data"]["request_id"], request_id.as_str());
+
+        // The company can see what was delivered and how many tries it took
+        // (the last outcome is recorded just after the call returns).
+        let mut shown = Value::Null;
+        for _ in 0..50 {
+            shown = app
+                .http
+                .get(app.url("/v1/webhook"))
+                .bearer_auth(&company)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if shown["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["state"] == "delivered")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(shown["url"], url.as_str());
+        let deliveries = shown["deliveries"].as_array().unwrap();
+        assert_eq!(deliveries.len(), 3, "{shown}");
+        assert!(
+            deliveries.iter().all(|d| d["state"] == "delivered"),
+            "{shown}"
+        );
+        let approved = deliveries
+            .iter()
+            .find(|d| d["event"] == "request.approved")
+            .unwrap();
+        assert_eq!(approved["attempts"], 2, "{shown}");
+
+        // Removed: nothing more is queued or called.
+        let removed = app
+            .http
+            .delete(app.url("/v1/webhook"))
+            .bearer_auth(&company)
+            .send()
+            .await
+            .unwrap();
+        assert!(removed.status().is_success());
+        let request_id = ask(app, &company, "grace_hopper").await;
+        app.http
+            .post(app.url(&format!("/v1/me/requests/{request_id}/decline")))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            calls.try_recv().is_err(),
+            "no call after the webhook is removed"
+        );
+    }
+);
