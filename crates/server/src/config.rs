@@ -123,6 +123,10 @@ pub enum KeysCommand {
     /// Add a new access-token signing key (the newest signs; older keys keep
     /// verifying until no unexpired token can use them, then are pruned).
     Rotate,
+    /// Seal every attribute value under a new data key and retire the old
+    /// ones (stop every `apiome serve` first). With `APIOME_MASTER_KEY`, put
+    /// the new key first in it before running this.
+    RotateData,
 }
 
 /// Subcommands of `apiome ledger`.

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod data_dir;
+pub mod data_keys;
 pub mod ledger_signer;
 pub mod oauth_keys;
 pub mod oauth_server;

@@ -1,6 +1,6 @@
 //! The `apiome` command: `serve` (the default), `migrate`, `openapi`,
 //! `ledger public-key`, `company create|list|registration-token`,
-//! `auditor create`, `keys rotate`.
+//! `auditor create`, `keys rotate`, `keys rotate-data`.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,13 @@ use server::config::{
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
-use server::{admin, data_dir, oauth_keys, openapi, telemetry, webhooks};
+use server::{admin, data_dir, data_keys, oauth_keys, openapi, telemetry, webhooks};
+
+/// The store, with the keys that seal attribute values.
+async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
+    let keys = data_keys::load(&config.data_dir)?;
+    Ok(store::Store::open(&config.database, keys).await?)
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Migrate => {
                 data_dir::prepare(&config.data_dir)?;
-                let store = store::Store::open(&config.database).await?;
+                let store = open_store(&config).await?;
                 store.close().await?;
                 tracing::info!(database = %config.database.display(), "schema is up to date");
             }
@@ -63,10 +69,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } => {
                 data_dir::prepare(&config.data_dir)?;
                 let key = admin::server_key(&config.data_dir)?;
-                let store = store::Store::open(&config.database).await?;
+                let store = open_store(&config).await?;
                 let created = admin::create_auditor(&store, &key, &name).await;
                 store.close().await?;
                 println!("{}", serde_json::to_string_pretty(&created?)?);
+            }
+            Command::Keys {
+                command: KeysCommand::RotateData,
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let rotated = data_keys::rotate(&config.data_dir, &config.database).await?;
+                println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
             Command::Keys {
                 command: KeysCommand::Rotate,
@@ -84,7 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// `apiome company ...`: each opens the database, acts, prints JSON.
 async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()> {
     data_dir::prepare(&config.data_dir)?;
-    let store = store::Store::open(&config.database).await?;
+    let store = open_store(config).await?;
     let result = async {
         match command {
             CompanyCommand::Create {

@@ -31,7 +31,7 @@ pub const SIGNING_KEYS_FILE: &str = "oauth-signing.json";
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthKeyError {
     /// A key file or its directory cannot be written or read.
-    #[error("cannot use the OAuth key file {}: {source} (check that the data directory is writable)", path.display())]
+    #[error("cannot use the key file {}: {source} (check that the data directory is writable)", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -67,7 +67,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> OAuthKeyError + '_ {
     }
 }
 
-fn key_dir(data_dir: &Path) -> Result<PathBuf, OAuthKeyError> {
+pub(crate) fn key_dir(data_dir: &Path) -> Result<PathBuf, OAuthKeyError> {
     let dir = data_dir.join(KEY_DIR);
     fs::DirBuilder::new()
         .recursive(true)
@@ -77,13 +77,13 @@ fn key_dir(data_dir: &Path) -> Result<PathBuf, OAuthKeyError> {
     Ok(dir)
 }
 
-fn read_text(path: &Path) -> Result<Option<String>, OAuthKeyError> {
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, OAuthKeyError> {
     match fs::read_to_string(path) {
         Ok(text) => {
             if let Ok(meta) = fs::metadata(path)
                 && meta.permissions().mode() & 0o077 != 0
             {
-                tracing::warn!(key = %path.display(), "an OAuth key file is readable by others; chmod 600 it");
+                tracing::warn!(key = %path.display(), "a key file is readable by others; chmod 600 it");
             }
             Ok(Some(text))
         }
@@ -98,7 +98,11 @@ fn read_text(path: &Path) -> Result<Option<String>, OAuthKeyError> {
 /// Writes `text` to `path` whole or not at all: a private temporary file,
 /// synced, then renamed over (or, with `exclusive`, hard-linked into
 /// place, failing when the file exists).
-fn write_private(path: &Path, text: &str, exclusive: bool) -> Result<bool, OAuthKeyError> {
+pub(crate) fn write_private(
+    path: &Path,
+    text: &str,
+    exclusive: bool,
+) -> Result<bool, OAuthKeyError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|e| OAuthKeyError::Random(e.to_string()))?;

@@ -60,6 +60,9 @@ pub enum StartError {
     /// The OAuth keys cannot be made or read.
     #[error(transparent)]
     OAuthKeys(#[from] crate::oauth_keys::OAuthKeyError),
+    /// The keys sealing attribute values cannot be had.
+    #[error(transparent)]
+    DataKeys(#[from] crate::data_keys::DataKeysError),
     /// The webhook worker has no HTTP client.
     #[error("cannot make the webhook HTTP client: {0}")]
     Webhooks(reqwest::Error),
@@ -88,7 +91,8 @@ impl Application {
     /// binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartError> {
         data_dir::prepare(&config.data_dir)?;
-        let store = Store::open(&config.database).await?;
+        let keys = crate::data_keys::load(&config.data_dir)?;
+        let store = Store::open(&config.database, keys).await?;
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
             addr: config.bind,
             source,

@@ -1,10 +1,14 @@
 //! A person's attributes: one value per key, each in a bucket.
 
 use consent_policy::{AttributeKey, Bucket, MAX_ATTRIBUTES_PER_PERSON};
+use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use crate::entity::attribute;
+use crate::sealed::{self, DataKeys};
 use crate::{PersonId, Store, StoreError, now};
 
 /// The largest value, measured as compact JSON.
@@ -23,18 +27,48 @@ pub struct StoredAttribute {
     pub updated_at: time::OffsetDateTime,
 }
 
-impl TryFrom<attribute::Model> for StoredAttribute {
-    type Error = StoreError;
-    fn try_from(row: attribute::Model) -> Result<Self, StoreError> {
+impl StoredAttribute {
+    /// A row, its value opened with `keys`.
+    fn open(keys: &DataKeys, row: attribute::Model) -> Result<Self, StoreError> {
         Ok(StoredAttribute {
+            value: open_value(keys, &row.person_id, &row.key, &row.value)?,
             key: AttributeKey::parse(&row.key).map_err(StoreError::corrupt)?,
-            value: serde_json::from_str(&row.value)
-                .map_err(|_| StoreError::corrupt("attribute.value"))?,
             bucket: crate::parse_column(&row.bucket, "attribute.bucket")?,
             updated_at: row.updated_at,
         })
     }
 }
+
+/// The JSON value of a stored cell: opened when sealed; a row written
+/// before values were sealed is plain JSON until `apiome keys rotate-data`
+/// reseals it.
+fn open_value(
+    keys: &DataKeys,
+    person_id: &str,
+    key: &str,
+    stored: &str,
+) -> Result<serde_json::Value, StoreError> {
+    let json = if sealed::is_sealed(stored) {
+        keys.open(person_id, key, stored).map_err(|e| {
+            StoreError::corrupt(format!("attribute {key} of person {person_id}: {e}"))
+        })?
+    } else {
+        stored.as_bytes().to_vec()
+    };
+    serde_json::from_slice(&json).map_err(|_| StoreError::corrupt("attribute.value"))
+}
+
+/// What [`Store::reseal_attributes`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Values looked at.
+    pub values: u64,
+    /// Values sealed again under the current key (or for the first time).
+    pub resealed: u64,
+}
+
+/// Rows resealed per transaction.
+const RESEAL_BATCH: u64 = 500;
 
 impl Store {
     /// Sets (creates or replaces) one attribute's value and bucket.
@@ -52,6 +86,10 @@ impl Store {
                 max: MAX_VALUE_BYTES,
             });
         }
+        let sealed = self
+            .keys
+            .seal(person.as_str(), key.as_str(), text.as_bytes())
+            .map_err(StoreError::corrupt)?;
         let txn = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let exists = attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
@@ -72,7 +110,7 @@ impl Store {
         let row = attribute::ActiveModel {
             person_id: Set(person.0.clone()),
             key: Set(key.to_string()),
-            value: Set(text),
+            value: Set(sealed),
             bucket: Set(bucket.to_string()),
             updated_at: Set(now()),
         };
@@ -93,7 +131,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::corrupt("attribute vanished after upsert"))?;
         txn.commit().await?;
-        StoredAttribute::try_from(stored)
+        StoredAttribute::open(&self.keys, stored)
     }
 
     /// All of a person's attributes, by key.
@@ -104,7 +142,7 @@ impl Store {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(StoredAttribute::try_from)
+            .map(|row| StoredAttribute::open(&self.keys, row))
             .collect()
     }
 
@@ -118,7 +156,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::AttributeNotFound(key.to_string()))
-            .and_then(StoredAttribute::try_from)
+            .and_then(|row| StoredAttribute::open(&self.keys, row))
     }
 
     /// Deletes one attribute.
@@ -134,6 +172,59 @@ impl Store {
             return Err(StoreError::AttributeNotFound(key.to_string()));
         }
         Ok(())
+    }
+
+    /// Seals every attribute value under the current data key: values under
+    /// an older key, and plain values from before sealing. Runs in batches,
+    /// each its own transaction; a row changed meanwhile is left to its
+    /// writer (who sealed it with the current key). Safe to rerun after a
+    /// crash: what is done is current and skipped.
+    pub async fn reseal_attributes(&self) -> Result<Resealed, StoreError> {
+        let mut done = Resealed::default();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let mut query = attribute::Entity::find()
+                .order_by_asc(attribute::Column::PersonId)
+                .order_by_asc(attribute::Column::Key)
+                .limit(RESEAL_BATCH);
+            if let Some((person, key)) = &after {
+                query = query.filter(
+                    Condition::any()
+                        .add(attribute::Column::PersonId.gt(person.as_str()))
+                        .add(
+                            Condition::all()
+                                .add(attribute::Column::PersonId.eq(person.as_str()))
+                                .add(attribute::Column::Key.gt(key.as_str())),
+                        ),
+                );
+            }
+            let rows = query.all(&self.db).await?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = Some((last.person_id.clone(), last.key.clone()));
+            let txn = self.write_txn().await?;
+            for row in rows {
+                done.values += 1;
+                if self.keys.is_current(&row.value) {
+                    continue;
+                }
+                let value = open_value(&self.keys, &row.person_id, &row.key, &row.value)?;
+                let sealed = self
+                    .keys
+                    .seal(&row.person_id, &row.key, value.to_string().as_bytes())
+                    .map_err(StoreError::corrupt)?;
+                let changed = attribute::Entity::update_many()
+                    .col_expr(attribute::Column::Value, Expr::value(sealed))
+                    .filter(attribute::Column::PersonId.eq(row.person_id.as_str()))
+                    .filter(attribute::Column::Key.eq(row.key.as_str()))
+                    .filter(attribute::Column::Value.eq(row.value.as_str()))
+                    .exec(&txn)
+                    .await?;
+                done.resealed += changed.rows_affected;
+            }
+            txn.commit().await?;
+        }
     }
 }
 
@@ -314,4 +405,139 @@ mod tests {
         );
         assert!(store.execute_unprepared(&sql).await.is_err());
     });
+
+    /// The stored cell, as a database dump would show it.
+    async fn raw_value(store: &Store, person: &PersonId, key: &str) -> String {
+        attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_owned()))
+            .one(&store.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+    }
+
+    store_test!(values_are_sealed_at_rest_and_bound_to_their_row, |store| {
+        let ada = store
+            .create_person(&Handle::parse("ada").unwrap())
+            .await
+            .unwrap();
+        let bob = store
+            .create_person(&Handle::parse("bob").unwrap())
+            .await
+            .unwrap();
+        store
+            .put_attribute(
+                &ada.id,
+                &key("email"),
+                &json!("ada.lovelace@example.org"),
+                Bucket::Private,
+            )
+            .await
+            .unwrap();
+        store
+            .put_attribute(
+                &bob.id,
+                &key("email"),
+                &json!("bob@example.org"),
+                Bucket::Public,
+            )
+            .await
+            .unwrap();
+        let cell = raw_value(store, &ada.id, "email").await;
+        assert!(sealed::is_sealed(&cell), "{cell}");
+        assert!(!cell.contains("lovelace"), "{cell}");
+
+        // Ada's sealed email copied onto Bob's row does not open as Bob's.
+        let sql = format!(
+            "UPDATE attribute SET value = '{cell}' WHERE person_id = '{}' AND key = 'email'",
+            bob.id
+        );
+        store.execute_unprepared(&sql).await.unwrap();
+        let err = store.attribute(&bob.id, &key("email")).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        assert!(store.attributes(&bob.id).await.is_err());
+        assert_eq!(
+            store.attribute(&ada.id, &key("email")).await.unwrap().value,
+            json!("ada.lovelace@example.org")
+        );
+    });
+
+    store_test!(
+        rotation_reseals_everything_and_the_old_key_can_go,
+        |store| {
+            let old_key = DataKeys::generate().unwrap();
+            let before = Store {
+                db: store.db.clone(),
+                keys: DataKeys::new(&[old_key]).unwrap(),
+            };
+            let store = &before;
+            let ada = store
+                .create_person(&Handle::parse("ada").unwrap())
+                .await
+                .unwrap();
+            for (k, v) in [
+                ("email", json!("ada@example.org")),
+                ("phone", json!("+44 20 7946 0000")),
+            ] {
+                store
+                    .put_attribute(&ada.id, &key(k), &v, Bucket::SemiPrivate)
+                    .await
+                    .unwrap();
+            }
+            // A row from before sealing existed: plain JSON.
+            let sql = format!(
+                "INSERT INTO attribute (person_id, key, value, bucket, updated_at) \
+             VALUES ('{}', 'display_name', '\"Ada\"', 'public', CURRENT_TIMESTAMP)",
+                ada.id
+            );
+            store.execute_unprepared(&sql).await.unwrap();
+
+            let new_key = DataKeys::generate().unwrap();
+            let both = Store {
+                db: store.db.clone(),
+                keys: DataKeys::new(&[new_key, old_key]).unwrap(),
+            };
+            assert_eq!(both.attributes(&ada.id).await.unwrap().len(), 3);
+            let done = both.reseal_attributes().await.unwrap();
+            assert_eq!(
+                done,
+                Resealed {
+                    values: 3,
+                    resealed: 3
+                }
+            );
+            assert_eq!(
+                both.reseal_attributes().await.unwrap(),
+                Resealed {
+                    values: 3,
+                    resealed: 0
+                },
+                "a rerun has nothing to do"
+            );
+            let only_new = Store {
+                db: store.db.clone(),
+                keys: DataKeys::new(&[new_key]).unwrap(),
+            };
+            let values: Vec<_> = only_new
+                .attributes(&ada.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.value)
+                .collect();
+            assert_eq!(
+                values,
+                vec![
+                    json!("Ada"),
+                    json!("ada@example.org"),
+                    json!("+44 20 7946 0000")
+                ]
+            );
+            assert!(sealed::is_sealed(
+                &raw_value(store, &ada.id, "display_name").await
+            ));
+            // And the old key alone no longer opens anything.
+            assert!(store.attributes(&ada.id).await.is_err());
+        }
+    );
 }

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use crate::StoreError;
+use crate::sealed::DataKeys;
 
 /// SQLite allows one writer at a time; a few readers beside it is plenty.
 const SQLITE_POOL_SIZE: u32 = 8;
@@ -89,13 +90,15 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: DatabaseConnection,
+    /// Seal and open attribute values (see [`crate::sealed`]).
+    pub(crate) keys: DataKeys,
 }
 
 impl Store {
     /// Connects (creating a SQLite file with owner-only permissions if it
     /// is missing) and brings the schema up to date.
-    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
-        let store = Self::connect(url, None).await?;
+    pub async fn open(url: &DatabaseUrl, keys: DataKeys) -> Result<Store, StoreError> {
+        let store = Self::connect(url, None, keys).await?;
         store.migrate().await?;
         Ok(store)
     }
@@ -105,6 +108,7 @@ impl Store {
     pub(crate) async fn connect(
         url: &DatabaseUrl,
         schema: Option<&str>,
+        keys: DataKeys,
     ) -> Result<Store, StoreError> {
         let mut options = match url {
             DatabaseUrl::Sqlite(path) => {
@@ -140,7 +144,7 @@ impl Store {
                 target: url.display(),
                 source,
             })?;
-        Ok(Store { db })
+        Ok(Store { db, keys })
     }
 
     /// Applies every migration not yet applied.

@@ -22,13 +22,14 @@ mod money;
 mod oauth;
 mod person;
 mod rule;
+pub mod sealed;
 mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
 mod webhook;
 
-pub use attribute::{MAX_VALUE_BYTES, StoredAttribute};
+pub use attribute::{MAX_VALUE_BYTES, Resealed, StoredAttribute};
 pub use ceremony::{CEREMONY_TTL, PendingCeremony};
 pub use company::Company;
 pub use connect::{Backend, DatabaseUrl, Store};
@@ -48,6 +49,7 @@ pub use money::{
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{Handle, HandleError, Person, PersonId};
 pub use rule::StoredRule;
+pub use sealed::{DataKeyError, DataKeys};
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
 pub use webhook::{
     MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,

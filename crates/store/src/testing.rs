@@ -42,11 +42,17 @@ impl TestDb {
     }
 }
 
+/// A fresh random data key for one test's store.
+pub fn test_keys() -> crate::DataKeys {
+    let key = crate::DataKeys::generate().expect("randomness");
+    crate::DataKeys::new(&[key]).expect("one key")
+}
+
 /// A migrated SQLite database in a new temporary directory.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let url = DatabaseUrl::Sqlite(dir.path().join("apiome.db"));
-    let store = Store::open(&url).await.expect("open SQLite");
+    let store = Store::open(&url, test_keys()).await.expect("open SQLite");
     TestDb {
         store,
         url,
@@ -89,9 +95,13 @@ pub async fn postgres() -> Option<TestDb> {
     let url = DatabaseUrl::Postgres(format!(
         "{base}{separator}options=-c%20search_path%3D{schema}"
     ));
-    let store = Store::connect(&DatabaseUrl::Postgres(base.clone()), Some(&schema))
-        .await
-        .expect("connect to PostgreSQL");
+    let store = Store::connect(
+        &DatabaseUrl::Postgres(base.clone()),
+        Some(&schema),
+        test_keys(),
+    )
+    .await
+    .expect("connect to PostgreSQL");
     store.migrate().await.expect("migrate PostgreSQL");
     Some(TestDb {
         store,

@@ -1,0 +1,193 @@
+//! Where the keys that seal attribute values at rest come from, and their
+//! rotation.
+//!
+//! `APIOME_MASTER_KEY`, when set, is the list of keys (base64, comma
+//! separated, the first seals, all open) and nothing is written to disk:
+//! the choice for deployments whose secrets come from a vault. Otherwise
+//! `DATA_DIR/keys/data.key` holds the list, made with one fresh key on
+//! first start (mode 0600). Lose it and no attribute value can be read
+//! again: back it up apart from the database.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use store::{DataKeyError, DataKeys, Store};
+
+use crate::oauth_keys::{self, OAuthKeyError};
+
+/// The environment variable holding the data keys.
+pub const MASTER_KEY_ENV: &str = "APIOME_MASTER_KEY";
+/// The data key file's name inside the key directory.
+pub const DATA_KEY_FILE: &str = "data.key";
+
+const FILE_HEADER: &str = "# apiome data keys: the first seals attribute values, all open them.\n\
+# Without this file no stored attribute value can be read. Back it up apart from the database.\n";
+
+/// The data keys cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DataKeysError {
+    /// `APIOME_MASTER_KEY` is set but unusable.
+    #[error("{MASTER_KEY_ENV}: {0}")]
+    Env(DataKeyError),
+    /// The key file is unusable.
+    #[error("the data key file {} is unusable: {source} (restore it from a backup; without it no attribute value can be read)", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: DataKeyError,
+    },
+    /// The key file cannot be read or written.
+    #[error(transparent)]
+    Io(#[from] OAuthKeyError),
+    /// No randomness for a new key.
+    #[error("cannot make a data key: {0}")]
+    Random(DataKeyError),
+    /// Values are still sealed under a key about to be retired (a server
+    /// kept writing during the rotation).
+    #[error(
+        "{0} values are still sealed under an old key (stop every apiome serve, then run `apiome keys rotate-data` again)"
+    )]
+    Unfinished(u64),
+    /// The store failed during resealing.
+    #[error("{0}")]
+    Store(#[from] store::StoreError),
+}
+
+fn key_path(data_dir: &Path) -> Result<PathBuf, DataKeysError> {
+    Ok(oauth_keys::key_dir(data_dir)?.join(DATA_KEY_FILE))
+}
+
+fn from_env() -> Option<String> {
+    std::env::var(MASTER_KEY_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The data keys: from `APIOME_MASTER_KEY`, or the data directory's key
+/// file, made on first use.
+///
+/// # Errors
+/// An unusable variable or file, or a file that cannot be made.
+pub fn load(data_dir: &Path) -> Result<DataKeys, DataKeysError> {
+    if let Some(text) = from_env() {
+        return DataKeys::parse(&text).map_err(DataKeysError::Env);
+    }
+    let path = key_path(data_dir)?;
+    if let Some(text) = oauth_keys::read_text(&path)? {
+        return DataKeys::parse(&text).map_err(|source| DataKeysError::File { path, source });
+    }
+    let key = DataKeys::generate().map_err(DataKeysError::Random)?;
+    let text = format!("{FILE_HEADER}{}\n", DataKeys::encode(&key));
+    if oauth_keys::write_private(&path, &text, true)? {
+        tracing::info!(key = %path.display(), "made a new data key file; back it up");
+        return DataKeys::new(&[key]).map_err(DataKeysError::Random);
+    }
+    // Another process made it first: use theirs.
+    let text = oauth_keys::read_text(&path)?.unwrap_or_default();
+    DataKeys::parse(&text).map_err(|source| DataKeysError::File { path, source })
+}
+
+/// What `apiome keys rotate-data` did.
+#[derive(Debug, Serialize)]
+pub struct RotatedData {
+    /// The key that now seals every value.
+    pub key_id: String,
+    /// Keys no longer needed (dropped from the file; with
+    /// `APIOME_MASTER_KEY`, remove them from the variable yourself).
+    pub retired: Vec<String>,
+    /// Values looked at.
+    pub values: u64,
+    /// Values sealed again.
+    pub resealed: u64,
+    /// Where the keys live.
+    pub source: &'static str,
+}
+
+/// Seals every attribute value under a new key and retires the old ones.
+///
+/// With the key file: a new key is put first in the file (the old ones
+/// kept, so a crash midway loses nothing), every value is resealed, and
+/// then the file is rewritten with the new key alone. With
+/// `APIOME_MASTER_KEY`: the operator has put the new key first in the
+/// variable; every value is resealed under it.
+///
+/// Run it with every `apiome serve` stopped: a running server holds the old
+/// keys and would go on sealing with them.
+///
+/// # Errors
+/// Keys or store unusable, or values left under an old key.
+pub async fn rotate(
+    data_dir: &Path,
+    database: &store::DatabaseUrl,
+) -> Result<RotatedData, DataKeysError> {
+    let (keys, path) = if let Some(text) = from_env() {
+        (DataKeys::parse(&text).map_err(DataKeysError::Env)?, None)
+    } else {
+        let path = key_path(data_dir)?;
+        let old = load(data_dir)?;
+        let old_text = oauth_keys::read_text(&path)?.unwrap_or_default();
+        let new_key = DataKeys::generate().map_err(DataKeysError::Random)?;
+        let old_lines: String = old_text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let both = format!("{FILE_HEADER}{}\n{old_lines}", DataKeys::encode(&new_key));
+        oauth_keys::write_private(&path, &both, false)?;
+        drop(old);
+        let keys = DataKeys::parse(&both).map_err(|source| DataKeysError::File {
+            path: path.clone(),
+            source,
+        })?;
+        (keys, Some((path, new_key)))
+    };
+    let store = Store::open(database, keys.clone()).await?;
+    let done = store.reseal_attributes().await?;
+    let again = store.reseal_attributes().await?;
+    store.close().await.ok();
+    if again.resealed > 0 {
+        return Err(DataKeysError::Unfinished(again.resealed));
+    }
+    let retired: Vec<String> = keys.ids().into_iter().skip(1).collect();
+    let source = match path {
+        Some((path, new_key)) => {
+            let text = format!("{FILE_HEADER}{}\n", DataKeys::encode(&new_key));
+            oauth_keys::write_private(&path, &text, false)?;
+            "file"
+        }
+        None => "env",
+    };
+    Ok(RotatedData {
+        key_id: keys.current_id().to_owned(),
+        retired,
+        values: done.values,
+        resealed: done.resealed,
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_made_once_privately_and_read_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let first = load(&data).unwrap();
+        let again = load(&data).unwrap();
+        assert_eq!(first.ids(), again.ids());
+        let path = data.join("keys").join(DATA_KEY_FILE);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        std::fs::write(&path, "not a key\n").unwrap();
+        let err = load(&data).unwrap_err().to_string();
+        assert!(err.contains("data.key") && err.contains("backup"), "{err}");
+    }
+}
