@@ -414,7 +414,12 @@ app_test!(
 app_test!(the_dashboard_sends_strangers_to_sign_in, |app| {
     let response = app.http.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/signin");
+    assert_eq!(
+        response.headers()["location"],
+        "/signin?next=%2Fdashboard",
+        "a page opened signed out comes back after sign-in"
+    );
+    // a form POST is not replayed after sign-in
     let response = app
         .http
         .post(app.url("/dashboard/rules"))
