@@ -248,12 +248,15 @@ async fn a_person_signs_up_and_back_in_with_a_passkey_and_sets_what_they_share()
     click(&page, "form[action='/signout'] button").await;
     path_is(&page, "/signin").await;
     text_shows(&page, "You are signed out.").await;
-    page.goto(app.url("/dashboard")).await.unwrap();
+    page.goto(app.url("/grants")).await.unwrap();
     path_is(&page, "/signin").await;
 
-    // Back in with the passkey alone: no handle typed (discoverable).
+    // Back in with the passkey alone: no handle typed (discoverable), and
+    // back to the page that was opened.
     click(&page, "#passkey-signin").await;
-    path_is(&page, "/dashboard").await;
+    path_is(&page, "/grants").await;
+    text_shows(&page, "Who may read your data").await;
+    page.goto(app.url("/dashboard")).await.unwrap();
     text_shows(&page, "Your data, your rules").await;
     let used = app.store().passkeys(&person.id).await.unwrap();
     assert!(
@@ -702,6 +705,53 @@ async fn a_person_approves_part_of_a_request_in_the_browser_and_revokes_it_on_th
         serde_json::json!({"display_name": "Ada"}),
         "only the ticked attribute"
     );
+
+    // A request that waits: the navigation counts it, the inbox shows it,
+    // and its Decline button (a second submit of the approve form, by
+    // `formaction`) declines it.
+    let company_token = oauth
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let asked: Value = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(&company_token)
+        .json(&serde_json::json!({
+            "person": {"handle": "ada_consent"},
+            "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
+                "purpose": "marketing", "duration": "P30D"}]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_id = asked["request_id"].as_str().unwrap().to_owned();
+    page.goto(app.url("/dashboard")).await.unwrap();
+    path_is(&page, "/dashboard").await;
+    wait_for(
+        &page,
+        "the inbox link to count one request",
+        "(document.querySelector('#nav-pending') || {}).textContent === '1 waiting for your answer'",
+    )
+    .await;
+    click(&page, "#nav-inbox").await;
+    path_is(&page, "/inbox").await;
+    text_shows(&page, "Acme Browser Co asks for your data").await;
+    click(
+        &page,
+        &format!("li[data-request='{request_id}'] button[formaction$='/decline']"),
+    )
+    .await;
+    text_shows(&page, "Declined. Nothing was shared.").await;
+    let declined = app.store().request(&request_id).await.unwrap();
+    assert_eq!(declined.status, store::RequestStatus::Denied);
 
     // The grants page, reached through the site navigation.
     page.goto(app.url("/dashboard")).await.unwrap();
