@@ -165,7 +165,21 @@ async fn page(app: &TestApp, who: &Person, path: &str) -> String {
             .unwrap()
             .contains("script-src 'self'")
     );
-    response.text().await.unwrap()
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains(" onclick="),
+        "{path}: inline script"
+    );
+    for attr in ["src=\"", "href=\"", "action=\""] {
+        for part in html.split(attr).skip(1) {
+            let link = part.split('"').next().unwrap();
+            assert!(
+                (link.starts_with('/') && !link.starts_with("//")) || link.starts_with('#'),
+                "{path} links to {link}"
+            );
+        }
+    }
+    html
 }
 
 async fn post_form(
