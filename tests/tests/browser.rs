@@ -741,9 +741,24 @@ async fn a_person_approves_part_of_a_request_in_the_browser_and_revokes_it_on_th
         "(document.querySelector('#nav-pending') || {}).textContent === '1 waiting for your answer'",
     )
     .await;
+    // From here on, a phone's width: nothing may scroll sideways.
+    page.execute(SetDeviceMetricsOverrideParams::new(375, 800, 1.0, true))
+        .await
+        .unwrap();
     click(&page, "#nav-inbox").await;
     path_is(&page, "/inbox").await;
     text_shows(&page, "Acme Browser Co asks for your data").await;
+    let inbox = screenshot(&page, "inbox-375.png", true).await;
+    eprintln!("screenshot (375 px wide): {}", inbox.display());
+    assert_eq!(
+        eval(
+            &page,
+            "document.documentElement.scrollWidth <= window.innerWidth + 1"
+        )
+        .await,
+        Some(Value::from(true)),
+        "the inbox scrolls sideways at 375 px"
+    );
     click(
         &page,
         &format!("li[data-request='{request_id}'] button[formaction$='/decline']"),
@@ -765,9 +780,6 @@ async fn a_person_approves_part_of_a_request_in_the_browser_and_revokes_it_on_th
         "document.querySelectorAll('#live-grants li').length === 1 && document.querySelector('#live-grants .attributes').textContent === 'display name' && document.querySelector(\"header.site nav a[aria-current=page]\").getAttribute('href') === '/grants'",
     )
     .await;
-    page.execute(SetDeviceMetricsOverrideParams::new(375, 800, 1.0, true))
-        .await
-        .unwrap();
     let phone = screenshot(&page, "grants-375.png", true).await;
     eprintln!("screenshot (375 px wide): {}", phone.display());
     assert_eq!(
