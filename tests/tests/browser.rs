@@ -248,12 +248,15 @@ async fn a_person_signs_up_and_back_in_with_a_passkey_and_sets_what_they_share()
     click(&page, "form[action='/signout'] button").await;
     path_is(&page, "/signin").await;
     text_shows(&page, "You are signed out.").await;
-    page.goto(app.url("/dashboard")).await.unwrap();
+    page.goto(app.url("/grants")).await.unwrap();
     path_is(&page, "/signin").await;
 
-    // Back in with the passkey alone: no handle typed (discoverable).
+    // Back in with the passkey alone: no handle typed (discoverable), and
+    // back to the page that was opened.
     click(&page, "#passkey-signin").await;
-    path_is(&page, "/dashboard").await;
+    path_is(&page, "/grants").await;
+    text_shows(&page, "Who may read your data").await;
+    page.goto(app.url("/dashboard")).await.unwrap();
     text_shows(&page, "Your data, your rules").await;
     let used = app.store().passkeys(&person.id).await.unwrap();
     assert!(
@@ -414,7 +417,12 @@ app_test!(
 app_test!(the_dashboard_sends_strangers_to_sign_in, |app| {
     let response = app.http.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/signin");
+    assert_eq!(
+        response.headers()["location"],
+        "/signin?next=%2Fdashboard",
+        "a page opened signed out comes back after sign-in"
+    );
+    // a form POST is not replayed after sign-in
     let response = app
         .http
         .post(app.url("/dashboard/rules"))
@@ -592,3 +600,215 @@ app_test!(the_forms_work_without_script, |app| {
             .contains("Add a new passkey")
     );
 });
+
+/// A company's authorization code flow met in the browser: the person is
+/// sent to sign in and back to the consent screen, unticks one attribute
+/// and approves; the company reads only what stayed ticked; the person
+/// finds the grant on the grants page (through the navigation) and
+/// revokes it there, and the company's next read is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_approves_part_of_a_request_in_the_browser_and_revokes_it_on_the_grants_page() {
+    use oauth2::basic::BasicClient;
+    use oauth2::{
+        AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl, TokenResponse as _,
+        TokenUrl,
+    };
+
+    let Some(binary) = chromium() else { return };
+    let app = TestApp::sqlite().await;
+    let callback = app.url("/callback");
+    let key = server::admin::server_key(&app.data_dir()).unwrap();
+    let company = server::admin::create_company(
+        app.store(),
+        &key,
+        "Acme Browser Co",
+        std::slice::from_ref(&callback),
+    )
+    .await
+    .unwrap();
+    let (token, _) = password_person(&app, "ada_consent").await;
+    for (key, value, bucket) in [
+        ("display_name", "Ada", "public"),
+        ("email", "ada@example.org", "semi_private"),
+    ] {
+        let response = app
+            .http
+            .put(app.url(&format!("/v1/me/attributes/{key}")))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"value": value, "bucket": bucket}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let oauth = BasicClient::new(oauth2::ClientId::new(company.client_id.clone()))
+        .set_client_secret(oauth2::ClientSecret::new(company.client_secret.clone()))
+        .set_auth_uri(AuthUrl::new(app.url("/oauth/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(callback.clone()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let details = serde_json::json!([{"type": "apiome_data",
+        "attributes": ["display_name", "email"], "purpose": "personalisation", "duration": "P30D"}]);
+    let (authorize, _) = oauth
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge)
+        .add_extra_param("authorization_details", details.to_string())
+        .url();
+
+    let chromium = Chromium::launch(&binary).await;
+    let page = chromium.page_with_authenticator().await;
+
+    // Signed out: the company's link goes to sign-in, then back to consent.
+    page.goto(authorize.as_str()).await.unwrap();
+    path_is(&page, "/signin").await;
+    fill(&page, "#handle", "ada_consent").await;
+    fill(&page, "#password", "correct horse battery").await;
+    click(&page, "form[action='/signin'] button[type=submit]").await;
+    path_is(&page, "/oauth/authorize").await;
+    text_shows(&page, "Acme Browser Co asks for your data").await;
+
+    // Untick the email with a real click, then share the rest.
+    click(&page, "#attr-email").await;
+    assert_eq!(
+        eval(&page, "document.querySelector('#attr-email').checked").await,
+        Some(Value::from(false))
+    );
+    click(&page, "button[name=decision][value=approve]").await;
+    path_is(&page, "/callback").await;
+    let code = eval(&page, "new URLSearchParams(location.search).get('code')")
+        .await
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("the company got a code");
+
+    let http = oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let access = oauth
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let read = || {
+        app.http
+            .get(app.url("/v1/data"))
+            .bearer_auth(&access)
+            .send()
+    };
+    let data: Value = read().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        data["attributes"],
+        serde_json::json!({"display_name": "Ada"}),
+        "only the ticked attribute"
+    );
+
+    // A request that waits: the navigation counts it, the inbox shows it,
+    // and its Decline button (a second submit of the approve form, by
+    // `formaction`) declines it.
+    let company_token = oauth
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let asked: Value = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(&company_token)
+        .json(&serde_json::json!({
+            "person": {"handle": "ada_consent"},
+            "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
+                "purpose": "marketing", "duration": "P30D"}]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_id = asked["request_id"].as_str().unwrap().to_owned();
+    page.goto(app.url("/dashboard")).await.unwrap();
+    path_is(&page, "/dashboard").await;
+    wait_for(
+        &page,
+        "the inbox link to count one request",
+        "(document.querySelector('#nav-pending') || {}).textContent === '1 waiting for your answer'",
+    )
+    .await;
+    // From here on, a phone's width: nothing may scroll sideways.
+    page.execute(SetDeviceMetricsOverrideParams::new(375, 800, 1.0, true))
+        .await
+        .unwrap();
+    click(&page, "#nav-inbox").await;
+    path_is(&page, "/inbox").await;
+    text_shows(&page, "Acme Browser Co asks for your data").await;
+    let inbox = screenshot(&page, "inbox-375.png", true).await;
+    eprintln!("screenshot (375 px wide): {}", inbox.display());
+    assert_eq!(
+        eval(
+            &page,
+            "document.documentElement.scrollWidth <= window.innerWidth + 1"
+        )
+        .await,
+        Some(Value::from(true)),
+        "the inbox scrolls sideways at 375 px"
+    );
+    click(
+        &page,
+        &format!("li[data-request='{request_id}'] button[formaction$='/decline']"),
+    )
+    .await;
+    text_shows(&page, "Declined. Nothing was shared.").await;
+    let declined = app.store().request(&request_id).await.unwrap();
+    assert_eq!(declined.status, store::RequestStatus::Denied);
+
+    // The grants page, reached through the site navigation.
+    page.goto(app.url("/dashboard")).await.unwrap();
+    path_is(&page, "/dashboard").await;
+    click(&page, "header.site nav a[href='/grants']").await;
+    path_is(&page, "/grants").await;
+    text_shows(&page, "Acme Browser Co").await;
+    wait_for(
+        &page,
+        "the grant among the live ones, its page marked current",
+        "document.querySelectorAll('#live-grants li').length === 1 && document.querySelector('#live-grants .attributes').textContent === 'display name' && document.querySelector(\"header.site nav a[aria-current=page]\").getAttribute('href') === '/grants'",
+    )
+    .await;
+    let phone = screenshot(&page, "grants-375.png", true).await;
+    eprintln!("screenshot (375 px wide): {}", phone.display());
+    assert_eq!(
+        eval(
+            &page,
+            "document.documentElement.scrollWidth <= window.innerWidth + 1"
+        )
+        .await,
+        Some(Value::from(true)),
+        "the grants page scrolls sideways at 375 px"
+    );
+
+    click(&page, "#live-grants form button[type=submit]").await;
+    text_shows(&page, "Revoked. The company's next read is refused.").await;
+    wait_for(
+        &page,
+        "the grant among the past ones",
+        "!!document.getElementById('no-live-grants') && document.querySelectorAll('#past-grants li').length === 1",
+    )
+    .await;
+    let refused = read().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+
+    chromium.close().await;
+    app.stop().await;
+}

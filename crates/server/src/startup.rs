@@ -216,7 +216,12 @@ fn app(
         .wrap(
             DefaultHeaders::new()
                 .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .add((header::REFERRER_POLICY, "no-referrer"))
+                // Never a referrer to another site (a consent screen's URL
+                // carries the OAuth request), but a form posted to this
+                // site keeps its `Origin`: under `no-referrer` browsers
+                // send `Origin: null`, and the sign-in forms' login-CSRF
+                // check refuses that.
+                .add((header::REFERRER_POLICY, "same-origin"))
                 .add((header::X_FRAME_OPTIONS, "DENY")),
         )
         .wrap_fn(|req, srv| {

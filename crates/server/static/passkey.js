@@ -180,6 +180,16 @@
     });
   }
 
+  // Where to go after signing in: the page's `data-next` (the server
+  // renders only a checked path on this server), checked again here so
+  // nothing but a same-origin path is ever followed.
+  function landing(button) {
+    var next = button && button.getAttribute('data-next');
+    var safe = typeof next === 'string' && next.length > 0 && next.length <= 2048 &&
+      next.charAt(0) === '/' && next.charAt(1) !== '/' && next.indexOf('\\') === -1;
+    return safe ? next : '/dashboard';
+  }
+
   function signInWith(ceremony, errorId, button) {
     clearError(errorId);
     busy(button, true);
@@ -192,7 +202,7 @@
         });
       })
       .then(function () {
-        window.location.assign('/dashboard');
+        window.location.assign(landing(button));
       })
       .catch(function (error) {
         showError(errorId, error);

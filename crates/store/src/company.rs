@@ -54,6 +54,15 @@ impl Store {
             .and_then(Company::try_from)
     }
 
+    /// The display names of the given companies, by id, in one query
+    /// (pages listing many rows name their companies without a query each).
+    pub async fn company_names<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a CompanyId>,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        crate::money::company_names(&self.db, ids.map(CompanyId::as_str)).await
+    }
+
     /// Every company, by id.
     pub async fn companies(&self) -> Result<Vec<Company>, StoreError> {
         company::Entity::find()

@@ -11,8 +11,8 @@ use ledger::{Entry, EntryKind, NameList, ShortText};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -233,6 +233,22 @@ fn grantable(decision: &Decision) -> Vec<AttributeKey> {
         .collect()
 }
 
+/// Whether the live grant `g` covers `request` at `at`: the same purpose,
+/// every attribute asked for granted, and a grant made now for the
+/// request's duration would end no later than `g` does.
+fn covers(g: &Grant, request: &DataRequest, at: OffsetDateTime) -> bool {
+    let Ok(secs) = i64::try_from(request.duration().as_secs()) else {
+        return false;
+    };
+    g.is_live(at)
+        && g.purpose == request.purpose()
+        && request
+            .attributes()
+            .iter()
+            .all(|k| g.attributes.contains(k))
+        && at + Duration::seconds(secs) <= g.expires_at
+}
+
 fn decided_entry(
     request_id: &str,
     company: &CompanyId,
@@ -280,7 +296,117 @@ impl Store {
     ) -> Result<StoredRequest, StoreError> {
         let txn = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
-        let pseudonym = pseudonym(&txn, person).await?;
+        let status = if decision.is_fully_denied() {
+            RequestStatus::Denied
+        } else if channel == Channel::Async && decision.is_fully_allowed() {
+            RequestStatus::Approved
+        } else {
+            RequestStatus::Pending
+        };
+        let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
+        let id = self
+            .record_in(
+                &txn, person, company, request, decision, channel, status, &granted,
+            )
+            .await?;
+        let stored = data_request::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("request vanished"))?;
+        txn.commit().await?;
+        StoredRequest::try_from(stored)
+    }
+
+    /// Remembered consent: records an interactive request that a live
+    /// grant of the person already covers and approves it without showing
+    /// the consent screen again. Returns `None` (nothing written) when no
+    /// live grant covers it or the policy now denies any attribute asked
+    /// for: then the person must see the screen.
+    ///
+    /// A grant covers a request when it is the same company's, for the same
+    /// purpose, grants every attribute asked for, and ends no sooner than a
+    /// grant made now for the request's duration would. The request becomes
+    /// a *new* grant of exactly what was asked (not the covering grant
+    /// reused), through the same steps as an approval on the screen: the
+    /// request, the decision and the grant are written to the ledger in
+    /// one transaction, and an offer is reserved and posted to the person
+    /// like any approved offer. Why a new grant: the company's token then
+    /// reads exactly the attributes this request named, never the rest of
+    /// the covering grant; each request the company makes is its own line
+    /// in the ledger and its own payment (a company that offers money for
+    /// a request pays it, even when the answer is remembered); and the
+    /// person sees and can revoke each grant on their grants page. The new
+    /// grant never outlives the covering one, so remembering never widens
+    /// what the person agreed to.
+    pub async fn record_remembered_request(
+        &self,
+        person: &PersonId,
+        company: &CompanyId,
+        request: &DataRequest,
+        decision: &Decision,
+    ) -> Result<Option<Grant>, StoreError> {
+        if decision.denied().next().is_some() {
+            return Ok(None);
+        }
+        let txn = self.write_txn().await?;
+        self.lock_person(&txn, person).await?;
+        // Checked again under the person's lock: a revocation that won the
+        // race ends remembering too.
+        let at = now();
+        let live = grant::Entity::find()
+            .filter(grant::Column::PersonId.eq(person.as_str()))
+            .filter(grant::Column::CompanyId.eq(company.to_string()))
+            .filter(grant::Column::Purpose.eq(request.purpose().to_string()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(at))
+            .limit(MAX_LISTED)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(Grant::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        if !live.iter().any(|g| covers(g, request, at)) {
+            return Ok(None);
+        }
+        let granted = grantable(decision);
+        debug_assert_eq!(granted.len(), request.attributes().len());
+        let id = self
+            .record_in(
+                &txn,
+                person,
+                company,
+                request,
+                decision,
+                Channel::Interactive,
+                RequestStatus::Approved,
+                &granted,
+            )
+            .await?;
+        let row = grant::Entity::find()
+            .filter(grant::Column::RequestId.eq(&id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("grant vanished"))?;
+        txn.commit().await?;
+        Grant::try_from(row).map(Some)
+    }
+
+    /// Writes a request with its `status`, its ledger entries, its offer's
+    /// reservation and, when approved, the grant of `granted` and the
+    /// offer's payment; all inside `txn`, the person locked by the caller.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_in(
+        &self,
+        txn: &DatabaseTransaction,
+        person: &PersonId,
+        company: &CompanyId,
+        request: &DataRequest,
+        decision: &Decision,
+        channel: Channel,
+        status: RequestStatus,
+        granted: &[AttributeKey],
+    ) -> Result<String, StoreError> {
+        let pseudonym = pseudonym(txn, person).await?;
         let id = new_id();
         let now = now();
         let mut entries = vec![Entry::new(
@@ -295,17 +421,14 @@ impl Store {
                 offer: request.offer().map(ledger_money).transpose()?,
             },
         )];
-        let status = if decision.is_fully_denied() {
-            RequestStatus::Denied
-        } else if channel == Channel::Async && decision.is_fully_allowed() {
-            RequestStatus::Approved
-        } else {
-            RequestStatus::Pending
-        };
         if status != RequestStatus::Pending {
-            let allowed: Vec<AttributeKey> = decision.allowed().cloned().collect();
+            let allowed = if status == RequestStatus::Approved {
+                granted
+            } else {
+                &[]
+            };
             entries.push(decided_entry(
-                &id, company, &pseudonym, &allowed, decision, true,
+                &id, company, &pseudonym, allowed, decision, true,
             )?);
         }
         data_request::ActiveModel {
@@ -321,40 +444,26 @@ impl Store {
             decided_at: Set((status != RequestStatus::Pending).then_some(now)),
             expires_at: Set(now + REQUEST_TTL),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         // An offer is held from the wallet while the answer may still be
         // yes; a request the policy refused outright holds nothing.
         let offer = request.offer().filter(|o| o.amount_micros > 0);
         if let (Some(offer), false) = (offer, status == RequestStatus::Denied) {
             entries.push(
-                reserve_offer(
-                    &txn,
-                    self.backend(),
-                    company,
-                    person,
-                    &pseudonym,
-                    &id,
-                    offer,
-                )
-                .await?,
+                reserve_offer(txn, self.backend(), company, person, &pseudonym, &id, offer).await?,
             );
         }
         if status == RequestStatus::Approved {
-            let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
+            debug_assert!(!granted.is_empty(), "an approval grants something");
             let grant_entry = self
-                .insert_grant(&txn, &id, person, company, request, &granted, &pseudonym)
+                .insert_grant(txn, &id, person, company, request, granted, &pseudonym)
                 .await?;
             entries.push(grant_entry);
-            entries.extend(settle_offer(&txn, self.backend(), &id, true).await?);
+            entries.extend(settle_offer(txn, self.backend(), &id, true).await?);
         }
-        append_entries(&txn, self.backend(), &entries).await?;
-        let stored = data_request::Entity::find_by_id(id.clone())
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::corrupt("request vanished"))?;
-        txn.commit().await?;
-        StoredRequest::try_from(stored)
+        append_entries(txn, self.backend(), &entries).await?;
+        Ok(id)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -586,6 +695,16 @@ impl Store {
             .into_iter()
             .map(StoredRequest::try_from)
             .collect()
+    }
+
+    /// How many requests wait for the person's answer (for the inbox link).
+    pub async fn pending_request_count(&self, person: &PersonId) -> Result<u64, StoreError> {
+        Ok(data_request::Entity::find()
+            .filter(data_request::Column::PersonId.eq(person.as_str()))
+            .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
+            .filter(data_request::Column::ExpiresAt.gt(now()))
+            .count(&self.db)
+            .await?)
     }
 
     /// A grant by id.
@@ -995,6 +1114,124 @@ mod tests {
                 assert!(!bytes.contains(value), "{value:?} in entry {}", entry.index);
             }
         }
+    });
+
+    fn request_for(keys: &[&str], purpose: &str, duration: &str) -> DataRequest {
+        DataRequest::from_json_value(
+            json!({"type": "apiome_data", "attributes": keys, "purpose": purpose, "duration": duration}),
+            &GrantDuration::parse("P1Y").unwrap(),
+        )
+        .unwrap()
+    }
+
+    async fn remember(store: &Store, w: &World, req: &DataRequest) -> Option<Grant> {
+        let profile: Profile = store.profile(&w.person).await.unwrap();
+        let decision = decide(&profile, &w.company, req);
+        store
+            .record_remembered_request(&w.person, &w.company, req, &decision)
+            .await
+            .unwrap()
+    }
+
+    store_test!(
+        a_request_a_live_grant_covers_is_remembered_as_a_grant_of_exactly_what_was_asked,
+        |store| {
+            let w = world(store).await;
+            let first = ask(store, &w, &["display_name", "email"], Channel::Interactive).await;
+            let covering = store
+                .approve_request(&w.person, &first.id, None)
+                .await
+                .unwrap();
+            let before = store.ledger_size().await.unwrap();
+            let again = request_for(&["email"], "marketing", "P7D");
+            let grant = remember(store, &w, &again).await.expect("remembered");
+            assert_ne!(grant.id, covering.id);
+            assert_eq!(grant.attributes, keys(&["email"]), "only what was asked");
+            assert!(grant.is_live(now()));
+            assert!(grant.expires_at <= covering.expires_at);
+            let recorded = store.request(&grant.request_id).await.unwrap();
+            assert_eq!(recorded.status, RequestStatus::Approved);
+            assert_eq!(recorded.channel, Channel::Interactive);
+            assert_eq!(recorded.grant_id.as_deref(), Some(grant.id.as_str()));
+            // made, decided, granted: in the ledger like any approval
+            assert_eq!(store.ledger_size().await.unwrap(), before + 3);
+            let entries = store.ledger_entries(before, before + 3).await.unwrap();
+            assert!(
+                matches!(&entries[0].entry.kind, EntryKind::RequestMade { request_id, .. } if request_id.as_str() == grant.request_id)
+            );
+            assert!(
+                matches!(&entries[1].entry.kind, EntryKind::RequestDecided { allowed, .. } if allowed.names().len() == 1 && allowed.names()[0].as_str() == "email")
+            );
+            assert!(
+                matches!(&entries[2].entry.kind, EntryKind::GrantCreated { grant_id, .. } if grant_id.as_str() == grant.id)
+            );
+        }
+    );
+
+    store_test!(
+        remembering_needs_a_live_covering_grant_and_a_policy_that_still_allows,
+        |store| {
+            let w = world(store).await;
+            let first = ask(store, &w, &["display_name", "email"], Channel::Interactive).await;
+            let covering = store
+                .approve_request(&w.person, &first.id, None)
+                .await
+                .unwrap();
+            let before = store.ledger_size().await.unwrap();
+            for (what, req) in [
+                (
+                    "another purpose",
+                    request_for(&["email"], "analytics", "P7D"),
+                ),
+                (
+                    "an attribute not granted",
+                    request_for(&["email", "phone"], "marketing", "P7D"),
+                ),
+                (
+                    "longer than the grant",
+                    request_for(&["email"], "marketing", "P60D"),
+                ),
+                (
+                    "a private attribute",
+                    request_for(&["birth_date"], "marketing", "P7D"),
+                ),
+            ] {
+                assert!(remember(store, &w, &req).await.is_none(), "{what}");
+            }
+            // the person moves email to private: the policy denies it now
+            let email = AttributeKey::parse("email").unwrap();
+            store
+                .put_attribute(
+                    &w.person,
+                    &email,
+                    &json!("ada@example.org"),
+                    Bucket::Private,
+                )
+                .await
+                .unwrap();
+            let req = request_for(&["email"], "marketing", "P7D");
+            assert!(remember(store, &w, &req).await.is_none(), "now private");
+            // a revoked grant covers nothing
+            let name = request_for(&["display_name"], "marketing", "P7D");
+            store.revoke_grant(&w.person, &covering.id).await.unwrap();
+            assert!(remember(store, &w, &name).await.is_none(), "revoked");
+            assert_eq!(
+                store.ledger_size().await.unwrap(),
+                before + 1,
+                "nothing recorded but the revocation"
+            );
+        }
+    );
+
+    store_test!(the_inbox_counts_only_pending_requests, |store| {
+        let w = world(store).await;
+        assert_eq!(store.pending_request_count(&w.person).await.unwrap(), 0);
+        let a = ask(store, &w, &["email"], Channel::Async).await;
+        ask(store, &w, &["email"], Channel::Async).await;
+        ask(store, &w, &["display_name"], Channel::Async).await; // granted at once
+        assert_eq!(store.pending_request_count(&w.person).await.unwrap(), 2);
+        store.decline_request(&w.person, &a.id).await.unwrap();
+        assert_eq!(store.pending_request_count(&w.person).await.unwrap(), 1);
     });
 
     store_test!(a_grant_past_its_end_is_recorded_as_expired_once, |store| {

@@ -502,7 +502,7 @@ impl Store {
 }
 
 /// The display names of the given companies, in one query.
-async fn company_names<'a>(
+pub(crate) async fn company_names<'a>(
     db: &impl ConnectionTrait,
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<std::collections::HashMap<String, String>, StoreError> {
@@ -737,6 +737,52 @@ mod tests {
         assert!(earnings.transfers[0].settled_at.is_some());
         assert_books_match(store, &w).await;
     });
+
+    store_test!(
+        a_remembered_request_pays_its_offer_like_an_approval,
+        |store| {
+            let w = world(store).await;
+            store
+                .fund_wallet(&w.company, &eur(1_000_000), "bank-1")
+                .await
+                .unwrap();
+            let first = ask(store, &w, "email", 250_000).await.unwrap();
+            store
+                .approve_request(&w.person, &first.id, None)
+                .await
+                .unwrap();
+            let again = DataRequest::from_json_value(
+                json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
+                   "duration": "P7D", "offer": {"amount": 100_000, "currency": "EUR"}}),
+                &GrantDuration::parse("P1Y").unwrap(),
+            )
+            .unwrap();
+            let profile: Profile = store.profile(&w.person).await.unwrap();
+            let decision = decide(&profile, &w.company, &again);
+            let grant = store
+                .record_remembered_request(&w.person, &w.company, &again, &decision)
+                .await
+                .unwrap()
+                .expect("a live grant covers it");
+            assert_eq!(grant.price, Some(eur(100_000)));
+            let paid = wallet(store, &w).await;
+            assert_eq!(
+                (paid.spent, paid.reserved, paid.available),
+                (350_000, 0, 650_000)
+            );
+            let earnings = store.earnings(&w.person).await.unwrap();
+            assert_eq!(
+                (earnings.balances[0].earned, earnings.balances[0].pending),
+                (350_000, 0)
+            );
+            assert_eq!(earnings.transfers[0].state, TransferState::Posted);
+            assert_eq!(
+                earnings.transfers[0].request_id.as_deref(),
+                Some(grant.request_id.as_str())
+            );
+            assert_books_match(store, &w).await;
+        }
+    );
 
     store_test!(a_policy_approved_offer_is_paid_at_once, |store| {
         let w = world(store).await;

@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 use store::{Handle, PersonId};
 
+use super::return_to::{self, landing};
 use super::{Fields, PageError, SignedInForm, html, see_other};
 use crate::auth;
 use crate::problem::Problem;
@@ -23,6 +24,8 @@ pub struct StatusQuery {
     pub status: Option<String>,
     /// A handle to fill in.
     pub handle: Option<String>,
+    /// Where to go after signing in (checked by [`return_to::safe_next`]).
+    pub next: Option<String>,
 }
 
 /// An input that was not accepted, and why.
@@ -163,6 +166,8 @@ struct SecondStep {
 #[template(path = "signin.html")]
 struct SigninPage {
     handle: String,
+    /// Where to go after signing in, already checked; empty for the dashboard.
+    next: String,
     status: Option<&'static str>,
     error: Option<String>,
     second: Option<SecondStep>,
@@ -183,11 +188,19 @@ pub async fn signin_page(query: web::Query<StatusQuery>) -> Result<HttpResponse,
         StatusCode::OK,
         &SigninPage {
             handle: query.handle.clone().unwrap_or_default(),
+            next: checked_next(query.next.as_deref()),
             status: signin_status(query.status.as_deref()),
             error: None,
             second: None,
         },
     )
+}
+
+/// `next` when it is a safe path on this server, or empty.
+fn checked_next(next: Option<&str>) -> String {
+    next.and_then(return_to::safe_next)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A signed-in response: the session cookie and a redirect to `location`.
@@ -214,8 +227,10 @@ pub async fn signin_with_password(
     same_origin(&req, &state)?;
     let fields = Fields::parse(&body);
     let handle = fields.get("handle").unwrap_or_default().to_owned();
+    let next = checked_next(fields.get("next"));
     let page = |error: Option<String>, second: Option<SecondStep>| SigninPage {
         handle: handle.clone(),
+        next: next.clone(),
         status: None,
         error,
         second,
@@ -230,7 +245,9 @@ pub async fn signin_with_password(
         recovery_code: None,
     };
     match session::password_sign_in(&state, &req, attempt).await? {
-        PasswordSignIn::SignedIn { token, .. } => signed_in(&state, &token, "/dashboard"),
+        PasswordSignIn::SignedIn { token, .. } => {
+            signed_in(&state, &token, landing(Some(next.as_str())))
+        }
         PasswordSignIn::PasskeyRequired(ceremony) => {
             let options =
                 serde_json::to_string(&ceremony.options).map_err(|_| Problem::internal())?;

@@ -4,6 +4,13 @@
 //! denies are shown as withheld and cannot be ticked; the person can untick
 //! any other; approving records the request and its grant and sends the
 //! company a single-use code.
+//!
+//! The screen is shown the first time a company asks, even when the policy
+//! allows everything: the person sees who is asking and why. When the same
+//! company asks again for what a live grant already covers (same purpose,
+//! no attribute beyond it, ending no later) and the policy still denies
+//! nothing asked, the answer is remembered: the request is recorded and
+//! granted without the screen and the company gets its code at once.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -19,12 +26,28 @@ use crate::startup::AppState;
 /// How long a consent screen stays answerable.
 const CONSENT_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
-struct Item {
-    key: String,
-    label: String,
-    bucket: String,
-    reason: String,
-    grantable: bool,
+/// One attribute asked for, as the consent screen and the inbox show it:
+/// its bucket, the reason for the policy's outcome, and whether it can be
+/// ticked (never when the policy denies it).
+pub(super) struct Item {
+    pub(super) key: String,
+    pub(super) label: String,
+    pub(super) bucket: String,
+    pub(super) reason: String,
+    pub(super) grantable: bool,
+}
+
+impl Item {
+    /// The attribute of one line of a decision.
+    pub(super) fn of(d: &consent_policy::AttributeDecision) -> Item {
+        Item {
+            key: d.key.to_string(),
+            label: d.key.label().to_owned(),
+            bucket: d.bucket.to_string().replace('_', "-"),
+            reason: d.reason.explain(),
+            grantable: d.outcome != Outcome::Deny,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -139,22 +162,29 @@ pub async fn authorize(
         ));
     }
     let decision = decide(&profile, &company, &request.data_request);
+    // Remembered consent: a live grant of this person to this company
+    // already covers the request, and the policy still denies nothing
+    // asked; see `Store::record_remembered_request`.
+    match state
+        .store
+        .record_remembered_request(&who.person, &company, &request.data_request, &decision)
+        .await
+    {
+        Ok(Some(grant)) => return send_code(&state, &request, &who.person, &grant.id).await,
+        Ok(None) => {}
+        Err(store::StoreError::InsufficientFunds { missing, .. }) => {
+            return Ok(redirect(
+                &request.error_redirect(&cannot_pay(&missing), &issuer),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let id = identity::new_session_token();
     state
         .store
         .save_pending_authorization(&id, &request, CONSENT_TTL)
         .await?;
-    let items: Vec<Item> = decision
-        .attributes()
-        .iter()
-        .map(|d| Item {
-            key: d.key.to_string(),
-            label: d.key.label().to_owned(),
-            bucket: d.bucket.to_string().replace('_', "-"),
-            reason: d.reason.explain(),
-            grantable: d.outcome != Outcome::Deny,
-        })
-        .collect();
+    let items: Vec<Item> = decision.attributes().iter().map(Item::of).collect();
     let company_name = state
         .store
         .company(&company)
@@ -238,14 +268,26 @@ pub async fn answer(
         .store
         .approve_request(person, &recorded.id, Some(&chosen))
         .await?;
+    send_code(&state, &request, person, &grant.id).await
+}
+
+/// Sends the company back with a single-use code for `grant_id`.
+async fn send_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    person: &store::PersonId,
+    grant_id: &str,
+) -> Result<HttpResponse, PageError> {
     let (code, record) = CodeRecord::issue(
-        &request,
+        request,
         person.as_str(),
-        &grant.id,
+        grant_id,
         &mut OsRandom,
         now_unix(),
     )
     .map_err(|_| PageError::Failed(Problem::internal()))?;
     state.store.save_code(&record).await?;
-    Ok(redirect(&request.success_redirect(&code, &issuer)))
+    Ok(redirect(
+        &request.success_redirect(&code, &state.oauth.issuer),
+    ))
 }

@@ -14,7 +14,7 @@ use consent_policy::{
 use serde_json::Value;
 
 use super::account::{FieldError, StatusQuery};
-use super::{Fields, PageError, PageSession, SignedInForm, html, see_other};
+use super::{Fields, Nav, PageError, PageSession, SignedInForm, html, see_other, time_words};
 use crate::problem::Problem;
 use crate::routes::me::{CHANNELS, Contact, check_contact};
 use crate::startup::AppState;
@@ -87,6 +87,7 @@ struct PasskeyRow {
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
+    nav: Nav,
     handle: String,
     csrf: String,
     status: Option<&'static str>,
@@ -214,11 +215,6 @@ fn parse_value(shape: ValueShape, text: &str) -> Result<Value, String> {
 
 fn parse_bucket(text: &str) -> Option<Bucket> {
     Bucket::ALL.into_iter().find(|b| b.as_str() == text)
-}
-
-fn time_words(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.format(&format).unwrap_or_default()
 }
 
 /// What a failed form gives back to the page.
@@ -359,14 +355,15 @@ async fn render(
             checked: false,
         })
         .collect();
-    let mut blocked = Vec::new();
-    for id in store.blocked_companies(&who.person).await? {
-        let name = store.company(&id).await.map(|c| c.name).unwrap_or_default();
-        blocked.push(BlockedRow {
+    let blocked_ids = store.blocked_companies(&who.person).await?;
+    let names = store.company_names(blocked_ids.iter()).await?;
+    let blocked = blocked_ids
+        .iter()
+        .map(|id| BlockedRow {
             id: id.to_string(),
-            name,
-        });
-    }
+            name: names.get(id.as_str()).cloned().unwrap_or_default(),
+        })
+        .collect();
     let contact: Option<Contact> = serde_json::from_value(person.contact.clone()).ok();
     let channels = CHANNELS
         .iter()
@@ -400,6 +397,7 @@ async fn render(
         })
         .collect();
     let page = DashboardPage {
+        nav: Nav::load(state, who, "dashboard").await?,
         handle: person.handle.to_string(),
         csrf: who.csrf_token(),
         status,

@@ -5,14 +5,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 
-use crate::pages::{PageError, PageSession, html};
+use crate::pages::{Nav, PageError, PageSession, html};
 use crate::routes::money::{EarningsView, earnings_view};
 use crate::startup::AppState;
 
 #[derive(Template)]
 #[template(path = "earnings.html")]
 struct EarningsPage {
-    csrf: String,
+    nav: Nav,
     view: EarningsView,
 }
 
@@ -26,7 +26,7 @@ pub async fn earnings(
     html(
         StatusCode::OK,
         &EarningsPage {
-            csrf: who.csrf_token(),
+            nav: Nav::load(&state, &who, "earnings").await?,
             view,
         },
     )

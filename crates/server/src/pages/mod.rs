@@ -11,6 +11,9 @@ pub mod assets;
 pub mod consent;
 pub mod dashboard;
 pub mod earnings;
+pub mod grants;
+pub mod inbox;
+pub mod return_to;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +53,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::sign_out_everywhere);
     config.service(consent::authorize).service(consent::answer);
     config.service(earnings::earnings);
+    config
+        .service(inbox::inbox)
+        .service(inbox::approve)
+        .service(inbox::decline);
+    config.service(grants::grants).service(grants::revoke);
     dashboard::configure(config);
 }
 
@@ -76,8 +84,9 @@ pub fn see_other(location: &str) -> HttpResponse {
 /// Why a page could not be shown.
 #[derive(Debug)]
 pub enum PageError {
-    /// Not signed in: go to the sign-in page.
-    SignInFirst,
+    /// Not signed in: go to the sign-in page, and back to this path (a
+    /// page opened with GET) afterwards.
+    SignInFirst(Option<String>),
     /// A form without the session's CSRF token.
     Csrf,
     /// Anything else, as a problem (status and words).
@@ -99,7 +108,7 @@ impl From<store::StoreError> for PageError {
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PageError::SignInFirst => f.write_str("not signed in"),
+            PageError::SignInFirst(_) => f.write_str("not signed in"),
             PageError::Csrf => f.write_str("missing or wrong CSRF token"),
             PageError::Failed(problem) => write!(f, "{problem}"),
         }
@@ -117,7 +126,7 @@ struct ErrorPage<'a> {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PageError::SignInFirst => StatusCode::SEE_OTHER,
+            PageError::SignInFirst(_) => StatusCode::SEE_OTHER,
             PageError::Csrf => StatusCode::FORBIDDEN,
             PageError::Failed(problem) => problem.status_code(),
         }
@@ -125,7 +134,9 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let (title, detail) = match self {
-            PageError::SignInFirst => return see_other("/signin"),
+            PageError::SignInFirst(next) => {
+                return see_other(&return_to::signin_url(next.as_deref()));
+            }
             PageError::Csrf => (
                 "This form was refused",
                 "It did not carry this session's security token, so nothing was changed. \
@@ -168,14 +179,23 @@ fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
 
 async fn page_session(req: &HttpRequest) -> Result<PageSession, PageError> {
     let state = app_state(req)?;
+    // A page opened (GET) while signed out is where sign-in comes back to;
+    // a form POST is not replayed, so it goes to plain sign-in.
+    let sign_in_first = || {
+        let here = (req.method() == actix_web::http::Method::GET)
+            .then(|| req.uri().path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten()
+            .filter(|p| return_to::safe_next(p).is_some());
+        PageError::SignInFirst(here)
+    };
     let Some((token, Via::Cookie)) = auth::presented_token(req) else {
-        return Err(PageError::SignInFirst);
+        return Err(sign_in_first());
     };
     let person = state
         .store
         .session_person(&identity::hash_secret(&token))
         .await?
-        .ok_or(PageError::SignInFirst)?;
+        .ok_or_else(sign_in_first)?;
     Ok(PageSession {
         person,
         session_token: token,
@@ -190,6 +210,45 @@ impl FromRequest for PageSession {
         let req = req.clone();
         Box::pin(async move { page_session(&req).await })
     }
+}
+
+/// The site navigation on a signed-in person's pages (`nav.html`): the
+/// pages, how many requests wait in the inbox, and the sign-out form.
+pub struct Nav {
+    /// The CSRF token of the sign-out form.
+    pub csrf: String,
+    /// Requests waiting for the person's answer.
+    pub pending: u64,
+    /// The page shown (`dashboard`, `inbox`, `grants`, `earnings`), marked
+    /// `aria-current`.
+    pub current: &'static str,
+}
+
+impl Nav {
+    /// The navigation of `who` on the page `current`.
+    pub async fn load(
+        state: &AppState,
+        who: &PageSession,
+        current: &'static str,
+    ) -> Result<Nav, PageError> {
+        Ok(Nav {
+            csrf: who.csrf_token(),
+            pending: state.store.pending_request_count(&who.person).await?,
+            current,
+        })
+    }
+}
+
+/// A person-facing date and time, to the minute, in UTC.
+pub fn time_words(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+/// A date and time for a `<time datetime>` attribute (RFC 3339).
+pub fn time_iso(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The fields of a submitted form, in order; a name may repeat

@@ -53,9 +53,20 @@ async fn company_name(state: &AppState, id: &consent_policy::CompanyId) -> Strin
         .unwrap_or_else(|_| id.to_string())
 }
 
-async fn view(state: &AppState, r: store::StoredRequest) -> Result<InboxRequest, Problem> {
+/// A company's name from a batch looked up at once (its id when unknown).
+fn name_in(
+    names: &std::collections::HashMap<String, String>,
+    id: &consent_policy::CompanyId,
+) -> String {
+    names
+        .get(id.as_str())
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
+}
+
+fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, Problem> {
     Ok(InboxRequest {
-        company_name: company_name(state, &r.company_id).await,
+        company_name,
         company_id: r.company_id.to_string(),
         status: serde_json::to_value(r.status)
             .ok()
@@ -96,14 +107,21 @@ pub async fn list_requests(
             ));
         }
     };
-    let mut out = Vec::new();
-    for r in state
+    let requests = state
         .store
         .requests_for_person(&who.person, pending_only)
-        .await?
-    {
-        out.push(view(&state, r).await?);
-    }
+        .await?;
+    let names = state
+        .store
+        .company_names(requests.iter().map(|r| &r.company_id))
+        .await?;
+    let out = requests
+        .into_iter()
+        .map(|r| {
+            let name = name_in(&names, &r.company_id);
+            view(r, name)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -141,7 +159,8 @@ pub async fn approve(
         .store
         .approve_request(&who.person, &id, body.attributes.as_deref())
         .await?;
-    Ok(HttpResponse::Created().json(grant_view(&state, grant).await))
+    let name = company_name(&state, &grant.company_id).await;
+    Ok(HttpResponse::Created().json(grant_view(grant, name)))
 }
 
 /// Declines a pending request.
@@ -157,7 +176,8 @@ pub async fn decline(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let request = state.store.decline_request(&who.person, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, request).await?))
+    let name = company_name(&state, &request.company_id).await;
+    Ok(HttpResponse::Ok().json(view(request, name)?))
 }
 
 /// A grant as its person sees it.
@@ -197,7 +217,7 @@ pub struct GrantView {
     pub revoked_at: Option<time::OffsetDateTime>,
 }
 
-async fn grant_view(state: &AppState, g: store::Grant) -> GrantView {
+fn grant_view(g: store::Grant, company_name: String) -> GrantView {
     let status = if g.revoked_at.is_some() {
         "revoked"
     } else if g.is_live(time::OffsetDateTime::now_utc()) {
@@ -206,7 +226,7 @@ async fn grant_view(state: &AppState, g: store::Grant) -> GrantView {
         "expired"
     };
     GrantView {
-        company_name: company_name(state, &g.company_id).await,
+        company_name,
         company_id: g.company_id.to_string(),
         attributes: g.attributes.iter().map(ToString::to_string).collect(),
         purpose: g.purpose.to_string(),
@@ -228,10 +248,18 @@ pub async fn list_grants(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let mut out = Vec::new();
-    for g in state.store.grants_for_person(&who.person).await? {
-        out.push(grant_view(&state, g).await);
-    }
+    let grants = state.store.grants_for_person(&who.person).await?;
+    let names = state
+        .store
+        .company_names(grants.iter().map(|g| &g.company_id))
+        .await?;
+    let out: Vec<GrantView> = grants
+        .into_iter()
+        .map(|g| {
+            let name = name_in(&names, &g.company_id);
+            grant_view(g, name)
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -252,5 +280,6 @@ pub async fn revoke(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let grant = state.store.revoke_grant(&who.person, &id).await?;
-    Ok(HttpResponse::Ok().json(grant_view(&state, grant).await))
+    let name = company_name(&state, &grant.company_id).await;
+    Ok(HttpResponse::Ok().json(grant_view(grant, name)))
 }

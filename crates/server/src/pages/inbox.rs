@@ -1,0 +1,151 @@
+//! The inbox page: the requests waiting for the signed-in person, each
+//! with the company, the purpose in plain words, the duration, the offer
+//! and every attribute asked for with its bucket and the policy's reason.
+//! Approving (with any attribute unticked) and declining are CSRF-checked
+//! form POSTs that call the same store functions as `/v1/me/requests` and
+//! come back here (303) with a short status.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use consent_policy::AttributeKey;
+use store::StoreError;
+
+use super::account::StatusQuery;
+use super::consent::Item;
+use super::{
+    Nav, PageError, PageSession, SignedInForm, html, see_other, time_iso as iso, time_words,
+};
+use crate::startup::AppState;
+
+/// One pending request on the page.
+struct Row {
+    id: String,
+    company: String,
+    purpose: String,
+    duration: String,
+    offer: String,
+    created: String,
+    created_iso: String,
+    expires: String,
+    expires_iso: String,
+    items: Vec<Item>,
+    any_grantable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    nav: Nav,
+    csrf: String,
+    status: Option<&'static str>,
+    rows: Vec<Row>,
+}
+
+fn status_message(slug: Option<&str>) -> Option<&'static str> {
+    Some(match slug? {
+        "approved" => "Shared. The company can now read what you ticked, and nothing else.",
+        "declined" => "Declined. Nothing was shared.",
+        "nothing-ticked" => {
+            "Nothing was ticked, so nothing was shared. Tick at least one attribute, or decline."
+        }
+        "not-grantable" => {
+            "That attribute is withheld by your buckets or rules, so nothing was shared."
+        }
+        "not-pending" => "That request was answered already or has expired.",
+        _ => return None,
+    })
+}
+
+/// The signed-in person's pending requests, newest first.
+#[get("/inbox")]
+pub async fn inbox(
+    state: web::Data<AppState>,
+    who: PageSession,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, PageError> {
+    let requests = state.store.requests_for_person(&who.person, true).await?;
+    let names = state
+        .store
+        .company_names(requests.iter().map(|r| &r.company_id))
+        .await?;
+    let rows = requests
+        .into_iter()
+        .map(|r| {
+            let items: Vec<Item> = r.decision.attributes().iter().map(Item::of).collect();
+            Row {
+                company: names
+                    .get(r.company_id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| r.company_id.to_string()),
+                purpose: r.request.purpose().plain_words().to_owned(),
+                duration: r.request.duration().in_words(),
+                offer: r
+                    .request
+                    .offer()
+                    .map_or_else(|| "no payment".to_owned(), ToString::to_string),
+                created: time_words(r.created_at),
+                created_iso: iso(r.created_at),
+                expires: time_words(r.expires_at),
+                expires_iso: iso(r.expires_at),
+                any_grantable: items.iter().any(|i| i.grantable),
+                items,
+                id: r.id,
+            }
+        })
+        .collect();
+    let page = InboxPage {
+        nav: Nav::load(&state, &who, "inbox").await?,
+        csrf: who.csrf_token(),
+        status: status_message(query.status.as_deref()),
+        rows,
+    };
+    html(StatusCode::OK, &page)
+}
+
+fn back(status: &str) -> Result<HttpResponse, PageError> {
+    Ok(see_other(&format!("/inbox?status={status}")))
+}
+
+/// Approves a pending request for the ticked attributes only (none ticked
+/// grants nothing; a withheld one is refused).
+#[post("/inbox/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let mut chosen = Vec::new();
+    for raw in form.fields.all("attribute") {
+        match AttributeKey::parse(raw) {
+            Ok(key) => chosen.push(key),
+            Err(_) => return back("not-grantable"),
+        }
+    }
+    // Always a list, never `None`: an empty form must not mean "all".
+    match state
+        .store
+        .approve_request(&form.who.person, &id, Some(&chosen))
+        .await
+    {
+        Ok(_) => back("approved"),
+        Err(StoreError::NothingToGrant) => back("nothing-ticked"),
+        Err(StoreError::NotGrantable(_)) => back("not-grantable"),
+        Err(StoreError::RequestNotPending(_)) => back("not-pending"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Declines a pending request.
+#[post("/inbox/{id}/decline")]
+pub async fn decline(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    match state.store.decline_request(&form.who.person, &id).await {
+        Ok(_) => back("declined"),
+        Err(StoreError::RequestNotPending(_)) => back("not-pending"),
+        Err(e) => Err(e.into()),
+    }
+}
