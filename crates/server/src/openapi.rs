@@ -75,6 +75,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ledger::public_key)
         .service(ledger::inclusion_proof)
         .service(ledger::consistency_proof)
+        .service(ledger::entries)
         .service(session::sign_up)
         .service(session::finish_sign_up)
         .service(session::sign_in)
