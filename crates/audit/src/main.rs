@@ -36,10 +36,15 @@ enum Command {
         #[arg(long, env = "APIOME_AUDIT_KEY")]
         key: String,
         /// The auditor's client id (from `apiome auditor create`).
-        #[arg(long, env = "APIOME_AUDIT_CLIENT_ID")]
+        #[arg(long, env = "APIOME_AUDIT_CLIENT_ID", allow_hyphen_values = true)]
         client_id: String,
-        /// The auditor's client secret.
-        #[arg(long, env = "APIOME_AUDIT_CLIENT_SECRET", hide_env_values = true)]
+        /// The auditor's client secret (it may start with `-`).
+        #[arg(
+            long,
+            env = "APIOME_AUDIT_CLIENT_SECRET",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         client_secret: String,
         /// A file holding the last verified checkpoint: read to prove the
         /// log only grew since, written with the new one on success.

@@ -2,7 +2,8 @@
 //! passes on an honest log full of grants, reads, revocations and
 //! payments; it names the entry whose stored bytes were changed behind the
 //! server's back; with `--state` it catches a log cut short and re-signed;
-//! and no attribute value ever reaches a ledger table or the entries API.
+//! no attribute value ever reaches a ledger table or the entries API; and a
+//! person's activity lists only their own entries, with proofs that verify.
 
 #![allow(
     clippy::unwrap_used,
@@ -90,9 +91,13 @@ async fn company_token(app: &TestApp, company: &Company) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
-/// Signs a person up and records `attributes` as `(key, value, bucket)`;
-/// returns their session token.
-async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)]) -> String {
+struct Person {
+    token: String,
+    cookie: String,
+}
+
+/// Signs a person up and records `attributes` as `(key, value, bucket)`.
+async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)]) -> Person {
     let response = app
         .http
         .post(app.url("/v1/accounts"))
@@ -101,6 +106,13 @@ async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)])
         .await
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     let session = body["token"].as_str().unwrap().to_owned();
     for (key, value, bucket) in attributes {
@@ -114,7 +126,10 @@ async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)])
             .unwrap();
         assert_eq!(response.status(), 200, "{key}");
     }
-    session
+    Person {
+        token: session,
+        cookie,
+    }
 }
 
 /// Asks `handle` for `keys`, with an offer of `micros` EUR when set.
@@ -178,7 +193,7 @@ const SECRET_INTEREST: &str = "underwater-basket-weaving-9921";
 
 /// Grants (at once and after approval), reads, a revocation, a decline and
 /// payments: every kind of money entry and most consent ones.
-async fn activity(app: &TestApp) -> (Company, String) {
+async fn activity(app: &TestApp) -> (Company, Person) {
     let acme = company(app, "Acme Rewards").await;
     server::admin::fund_company(app.store(), &acme.id, "5", "EUR", None)
         .await
@@ -206,13 +221,13 @@ async fn activity(app: &TestApp) -> (Company, String) {
     let paid = ask(app, &token, "ada_lovelace", &["email"], Some(50_000)).await;
     assert_eq!(paid["status"], "pending", "{paid}");
     let paid_id = paid["request_id"].as_str().unwrap();
-    decide(app, &ada, paid_id, "approve").await;
+    decide(app, &ada.token, paid_id, "approve").await;
     let data = read(app, &acme, paid_id).await;
     assert!(data.to_string().contains(SECRET_EMAIL), "{data}");
     let grants: Value = app
         .http
         .get(app.url("/v1/me/grants"))
-        .bearer_auth(&ada)
+        .bearer_auth(&ada.token)
         .send()
         .await
         .unwrap()
@@ -229,14 +244,14 @@ async fn activity(app: &TestApp) -> (Company, String) {
     let revoked = app
         .http
         .delete(app.url(&format!("/v1/me/grants/{grant_id}")))
-        .bearer_auth(&ada)
+        .bearer_auth(&ada.token)
         .send()
         .await
         .unwrap();
     assert!(revoked.status().is_success(), "{}", revoked.status());
     // A paid ask, declined: the reservation is voided.
     let declined = ask(app, &token, "ada_lovelace", &["email"], Some(70_000)).await;
-    decide(app, &ada, declined["request_id"].as_str().unwrap(), "decline").await;
+    decide(app, &ada.token, declined["request_id"].as_str().unwrap(), "decline").await;
     (acme, ada)
 }
 
@@ -247,6 +262,7 @@ async fn audit(app: &TestApp, auditor: &Auditor, state: Option<&Path>) -> Output
         .args(["--url", &app.base_url])
         .args(["--key", &auditor.key])
         .args(["--client-id", &auditor.id])
+        // Secrets are base64url and may start with '-'.
         .args(["--client-secret", &auditor.secret]);
     if let Some(state) = state {
         command.arg("--state").arg(state);
@@ -522,6 +538,169 @@ app_test!(
             .send()
             .await
             .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+);
+
+async fn my_activity(app: &TestApp, person: &Person, query: &str) -> Value {
+    let response = app
+        .http
+        .get(app.url(&format!("/v1/me/activity{query}")))
+        .bearer_auth(&person.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn b64_hash(text: &Value) -> ledger::Hash {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+app_test!(
+    a_person_sees_only_their_own_entries_with_proofs_that_verify,
+    |app| {
+        let (acme, ada) = activity(app).await;
+        let grace = person(
+            app,
+            "grace_hopper",
+            &[("location_city", json!("Arlington-Secret-Town"), "public")],
+        )
+        .await;
+        let token = company_token(app, &acme).await;
+        let asked = ask(app, &token, "grace_hopper", &["location_city"], None).await;
+        read(app, &acme, asked["request_id"].as_str().unwrap()).await;
+
+        // Which entries name whom, read from the log itself.
+        let store = app.store();
+        let size = store.ledger_size().await.unwrap();
+        let pseudonym = |handle: &str| {
+            let handle = store::Handle::parse(handle).unwrap();
+            async move { store.person_by_handle(&handle).await.unwrap().pseudonym }
+        };
+        let (ada_p, grace_p) = (pseudonym("ada_lovelace").await, pseudonym("grace_hopper").await);
+        let leaves = store.ledger_leaves(0, size).await.unwrap();
+        let about = |p: &str| -> Vec<u64> {
+            let mut indices: Vec<u64> = leaves
+                .iter()
+                .filter(|raw| {
+                    ledger::Entry::decode(&raw.leaf)
+                        .unwrap()
+                        .kind
+                        .person()
+                        .is_some_and(|q| q.as_str() == p)
+                })
+                .map(|raw| raw.index)
+                .collect();
+            indices.reverse();
+            indices
+        };
+
+        // The signed checkpoint, opened with the published key.
+        let vkey = app
+            .http
+            .get(app.url("/v1/ledger/public-key"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let verifier = ledger::NoteVerifier::from_vkey(&vkey).unwrap();
+
+        for (who, mine, theirs) in [(&ada, &ada_p, &grace_p), (&grace, &grace_p, &ada_p)] {
+            let view = my_activity(app, who, "?limit=100").await;
+            let items = view["items"].as_array().unwrap();
+            let indices: Vec<u64> = items.iter().map(|i| i["index"].as_u64().unwrap()).collect();
+            assert_eq!(indices, about(mine), "exactly their own entries, newest first");
+            assert!(indices.iter().all(|i| !about(theirs).contains(i)));
+            let note = app
+                .http
+                .get(app.url("/v1/ledger/checkpoint"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let checkpoint = ledger::open_checkpoint(&note, &verifier).unwrap();
+            assert_eq!(view["checkpoint"]["tree_size"], checkpoint.tree_size());
+            assert_eq!(b64_hash(&view["checkpoint"]["root_hash"]), *checkpoint.root_hash());
+            for item in items {
+                let index = item["index"].as_u64().unwrap();
+                let leaf = &leaves[index as usize].leaf;
+                assert_eq!(b64_hash(&item["leaf_hash"]), ledger::leaf_hash(leaf));
+                let proof: Vec<ledger::Hash> =
+                    item["proof"].as_array().unwrap().iter().map(b64_hash).collect();
+                ledger::verify_inclusion(
+                    &ledger::leaf_hash(leaf),
+                    index,
+                    checkpoint.tree_size(),
+                    &proof,
+                    checkpoint.root_hash(),
+                )
+                .expect("the proof verifies against the signed checkpoint");
+                assert_eq!(item["verified"], true);
+            }
+            let text = view.to_string();
+            for value in [SECRET_EMAIL, SECRET_CITY, SECRET_INTEREST, "Arlington-Secret-Town"] {
+                assert!(!text.contains(value), "{value} in the activity");
+            }
+        }
+        let view = my_activity(app, &ada, "?limit=100").await;
+        let kinds = view.to_string();
+        for kind in ["disclosure", "grant_created", "grant_revoked", "request_made", "transfer_pending"] {
+            assert!(kinds.contains(kind), "{kind} in {kinds}");
+        }
+        assert!(kinds.contains("Acme Rewards") && kinds.contains("marketing"));
+        assert!(kinds.contains("0.05 EUR"));
+
+        // Pages of two, newest first, without repeats.
+        let all = about(&ada_p);
+        let mut seen = Vec::new();
+        let mut query = "?limit=2".to_owned();
+        loop {
+            let page = my_activity(app, &ada, &query).await;
+            seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["index"].as_u64().unwrap()));
+            match page["next_before"].as_u64() {
+                Some(before) => query = format!("?limit=2&before={before}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
+
+        // The page: a timeline with the server's verified marks, no script.
+        let page = app
+            .http
+            .get(app.url("/activity"))
+            .header("cookie", &ada.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Acme Rewards") && html.contains("verified"), "{html}");
+        assert_eq!(html.matches("&#10003; verified").count(), all.len().min(50));
+        assert!(!html.contains("<script"), "no inline or external script");
+        assert!(!html.contains(SECRET_CITY));
+        let dashboard = app
+            .http
+            .get(app.url("/dashboard"))
+            .header("cookie", &ada.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(dashboard.contains("href=\"/activity\""));
+        let anonymous = app.http.get(app.url("/v1/me/activity")).send().await.unwrap();
         assert_eq!(anonymous.status(), 401);
     }
 );

@@ -10,6 +10,7 @@ pub mod account;
 pub mod assets;
 pub mod consent;
 pub mod dashboard;
+pub mod activity;
 pub mod earnings;
 
 use std::future::Future;
@@ -50,6 +51,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::sign_out_everywhere);
     config.service(consent::authorize).service(consent::answer);
     config.service(earnings::earnings);
+    config.service(activity::activity);
     dashboard::configure(config);
 }
 
