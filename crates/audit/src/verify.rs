@@ -173,7 +173,10 @@ pub async fn run(args: &Args) -> anyhow::Result<Summary> {
         let response = http
             .post(format!("{base}/oauth/token"))
             .basic_auth(&args.client_id, Some(&args.client_secret))
-            .form(&[("grant_type", "client_credentials"), ("scope", "ledger:read")])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "ledger:read"),
+            ])
             .send()
             .await
             .context("asking /oauth/token for an access token")?;
@@ -182,7 +185,10 @@ pub async fn run(args: &Args) -> anyhow::Result<Summary> {
             let body = response.text().await.unwrap_or_default();
             bail!("the token endpoint refused the auditor credentials ({status}): {body}");
         }
-        response.json().await.context("reading the token response")?
+        response
+            .json()
+            .await
+            .context("reading the token response")?
     };
     let client = Client {
         http,
@@ -238,7 +244,10 @@ pub async fn run(args: &Args) -> anyhow::Result<Summary> {
         let mut leaves = Vec::with_capacity(page.entries.len());
         for (expected, body) in (start..end).zip(&page.entries) {
             if body.index != expected {
-                bail!("entry {expected}: the server sent index {} in its place", body.index);
+                bail!(
+                    "entry {expected}: the server sent index {} in its place",
+                    body.index
+                );
             }
             let leaf = BASE64
                 .decode(&body.leaf)
@@ -279,9 +288,9 @@ pub async fn run(args: &Args) -> anyhow::Result<Summary> {
             BASE64.encode(root)
         );
     }
-    books
-        .check_invariants()
-        .map_err(|e| anyhow!("the books rebuilt from all {tree_size} entries break an invariant: {e}"))?;
+    books.check_invariants().map_err(|e| {
+        anyhow!("the books rebuilt from all {tree_size} entries break an invariant: {e}")
+    })?;
 
     if let Some(path) = &args.state {
         let tmp = path.with_extension("tmp");

@@ -133,7 +133,13 @@ async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)])
 }
 
 /// Asks `handle` for `keys`, with an offer of `micros` EUR when set.
-async fn ask(app: &TestApp, token: &str, handle: &str, keys: &[&str], micros: Option<u64>) -> Value {
+async fn ask(
+    app: &TestApp,
+    token: &str,
+    handle: &str,
+    keys: &[&str],
+    micros: Option<u64>,
+) -> Value {
     let mut details = json!({"type": "apiome_data", "attributes": keys,
         "purpose": "marketing", "duration": "P30D"});
     if let Some(micros) = micros {
@@ -211,7 +217,14 @@ async fn activity(app: &TestApp) -> (Company, Person) {
     let token = company_token(app, &acme).await;
     // Public attributes: granted at once, read twice.
     for _ in 0..3 {
-        let asked = ask(app, &token, "ada_lovelace", &["location_city", "interests"], None).await;
+        let asked = ask(
+            app,
+            &token,
+            "ada_lovelace",
+            &["location_city", "interests"],
+            None,
+        )
+        .await;
         assert_eq!(asked["status"], "approved", "{asked}");
         let request_id = asked["request_id"].as_str().unwrap();
         let data = read(app, &acme, request_id).await;
@@ -251,7 +264,13 @@ async fn activity(app: &TestApp) -> (Company, Person) {
     assert!(revoked.status().is_success(), "{}", revoked.status());
     // A paid ask, declined: the reservation is voided.
     let declined = ask(app, &token, "ada_lovelace", &["email"], Some(70_000)).await;
-    decide(app, &ada.token, declined["request_id"].as_str().unwrap(), "decline").await;
+    decide(
+        app,
+        &ada.token,
+        declined["request_id"].as_str().unwrap(),
+        "decline",
+    )
+    .await;
     (acme, ada)
 }
 
@@ -413,17 +432,25 @@ app_test!(
         // Every column of every row of every ledger table, as text; binary
         // columns as hex, so a value is looked for as its hex too.
         let concat = match store.backend() {
-            Backend::Sqlite => "hex(leaf) || ' ' || hex(leaf_hash) \
+            Backend::Sqlite => {
+                "hex(leaf) || ' ' || hex(leaf_hash) \
                  || ' ' || kind || ' ' || CAST(idx AS TEXT) || ' ' || CAST(time_unix_ms AS TEXT) \
-                 || ' ' || COALESCE(person, '')",
-            Backend::Postgres => "encode(leaf, 'hex') || ' ' || encode(leaf_hash, 'hex') || ' ' || kind || ' ' || CAST(idx AS TEXT) || ' ' \
-                 || CAST(time_unix_ms AS TEXT) || ' ' || COALESCE(person, '')",
+                 || ' ' || COALESCE(person, '')"
+            }
+            Backend::Postgres => {
+                "encode(leaf, 'hex') || ' ' || encode(leaf_hash, 'hex') || ' ' || kind || ' ' || CAST(idx AS TEXT) || ' ' \
+                 || CAST(time_unix_ms AS TEXT) || ' ' || COALESCE(person, '')"
+            }
         };
         let (agg, hex_of) = match store.backend() {
             Backend::Sqlite => ("group_concat", "hex"),
             Backend::Postgres => ("string_agg", "encode"),
         };
-        let sep = if agg == "group_concat" { "char(10)" } else { "E'\\n'" };
+        let sep = if agg == "group_concat" {
+            "char(10)"
+        } else {
+            "E'\\n'"
+        };
         let hash_col = |col: &str| {
             if hex_of == "hex" {
                 format!("hex({col})")
@@ -441,14 +468,19 @@ app_test!(
                 "SELECT {agg}(CAST(tree_size AS TEXT) || ' ' || {} || ' ' || note || ' ' || CAST(created_at AS TEXT), {sep}) FROM ledger_checkpoint",
                 hash_col("root_hash")
             ),
-            format!("SELECT {agg}(CAST(id AS TEXT) || ' ' || CAST(tree_size AS TEXT), {sep}) FROM ledger_head"),
+            format!(
+                "SELECT {agg}(CAST(id AS TEXT) || ' ' || CAST(tree_size AS TEXT), {sep}) FROM ledger_head"
+            ),
         ];
         let mut dump = String::new();
         for sql in &dumps {
             dump.push_str(&store.query_text(sql).await.unwrap().unwrap_or_default());
             dump.push('\n');
         }
-        assert!(dump.lines().count() as u64 >= size, "the dump has every entry");
+        assert!(
+            dump.lines().count() as u64 >= size,
+            "the dump has every entry"
+        );
         let (status, body) = token(
             app,
             &auditor.id,
@@ -468,7 +500,10 @@ app_test!(
             .unwrap();
         assert_eq!(api.status(), 200);
         let api = api.text().await.unwrap();
-        assert!(api.contains("disclosure") && api.contains("location_city"), "{api}");
+        assert!(
+            api.contains("disclosure") && api.contains("location_city"),
+            "{api}"
+        );
         let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
         for value in [SECRET_EMAIL, SECRET_CITY, SECRET_INTEREST] {
             for haystack in [&dump, &api] {
@@ -500,7 +535,10 @@ app_test!(
             app,
             &acme.id,
             &acme.secret,
-            &[("grant_type", "client_credentials"), ("scope", "ledger:read")],
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "ledger:read"),
+            ],
         )
         .await;
         assert_eq!(status, 400, "{body}");
@@ -520,7 +558,10 @@ app_test!(
                 .await
                 .unwrap();
             assert_eq!(response.status(), 400, "{query}");
-            assert_eq!(response.headers()["content-type"], "application/problem+json");
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
             let problem: Value = response.json().await.unwrap();
             assert!(problem.to_string().contains(field), "{query}: {problem}");
         }
@@ -584,7 +625,10 @@ app_test!(
             let handle = store::Handle::parse(handle).unwrap();
             async move { store.person_by_handle(&handle).await.unwrap().pseudonym }
         };
-        let (ada_p, grace_p) = (pseudonym("ada_lovelace").await, pseudonym("grace_hopper").await);
+        let (ada_p, grace_p) = (
+            pseudonym("ada_lovelace").await,
+            pseudonym("grace_hopper").await,
+        );
         let leaves = store.ledger_leaves(0, size).await.unwrap();
         let about = |p: &str| -> Vec<u64> {
             let mut indices: Vec<u64> = leaves
@@ -618,7 +662,11 @@ app_test!(
             let view = my_activity(app, who, "?limit=100").await;
             let items = view["items"].as_array().unwrap();
             let indices: Vec<u64> = items.iter().map(|i| i["index"].as_u64().unwrap()).collect();
-            assert_eq!(indices, about(mine), "exactly their own entries, newest first");
+            assert_eq!(
+                indices,
+                about(mine),
+                "exactly their own entries, newest first"
+            );
             assert!(indices.iter().all(|i| !about(theirs).contains(i)));
             let note = app
                 .http
@@ -631,13 +679,20 @@ app_test!(
                 .unwrap();
             let checkpoint = ledger::open_checkpoint(&note, &verifier).unwrap();
             assert_eq!(view["checkpoint"]["tree_size"], checkpoint.tree_size());
-            assert_eq!(b64_hash(&view["checkpoint"]["root_hash"]), *checkpoint.root_hash());
+            assert_eq!(
+                b64_hash(&view["checkpoint"]["root_hash"]),
+                *checkpoint.root_hash()
+            );
             for item in items {
                 let index = item["index"].as_u64().unwrap();
                 let leaf = &leaves[index as usize].leaf;
                 assert_eq!(b64_hash(&item["leaf_hash"]), ledger::leaf_hash(leaf));
-                let proof: Vec<ledger::Hash> =
-                    item["proof"].as_array().unwrap().iter().map(b64_hash).collect();
+                let proof: Vec<ledger::Hash> = item["proof"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(b64_hash)
+                    .collect();
                 ledger::verify_inclusion(
                     &ledger::leaf_hash(leaf),
                     index,
@@ -649,13 +704,24 @@ app_test!(
                 assert_eq!(item["verified"], true);
             }
             let text = view.to_string();
-            for value in [SECRET_EMAIL, SECRET_CITY, SECRET_INTEREST, "Arlington-Secret-Town"] {
+            for value in [
+                SECRET_EMAIL,
+                SECRET_CITY,
+                SECRET_INTEREST,
+                "Arlington-Secret-Town",
+            ] {
                 assert!(!text.contains(value), "{value} in the activity");
             }
         }
         let view = my_activity(app, &ada, "?limit=100").await;
         let kinds = view.to_string();
-        for kind in ["disclosure", "grant_created", "grant_revoked", "request_made", "transfer_pending"] {
+        for kind in [
+            "disclosure",
+            "grant_created",
+            "grant_revoked",
+            "request_made",
+            "transfer_pending",
+        ] {
             assert!(kinds.contains(kind), "{kind} in {kinds}");
         }
         assert!(kinds.contains("Acme Rewards") && kinds.contains("marketing"));
@@ -667,7 +733,13 @@ app_test!(
         let mut query = "?limit=2".to_owned();
         loop {
             let page = my_activity(app, &ada, &query).await;
-            seen.extend(page["items"].as_array().unwrap().iter().map(|i| i["index"].as_u64().unwrap()));
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["index"].as_u64().unwrap()),
+            );
             match page["next_before"].as_u64() {
                 Some(before) => query = format!("?limit=2&before={before}"),
                 None => break,
@@ -685,7 +757,10 @@ app_test!(
             .unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        assert!(html.contains("Acme Rewards") && html.contains("verified"), "{html}");
+        assert!(
+            html.contains("Acme Rewards") && html.contains("verified"),
+            "{html}"
+        );
         assert_eq!(html.matches("&#10003; verified").count(), all.len().min(50));
         assert!(!html.contains("<script"), "no inline or external script");
         assert!(!html.contains(SECRET_CITY));
@@ -700,7 +775,12 @@ app_test!(
             .await
             .unwrap();
         assert!(dashboard.contains("href=\"/activity\""));
-        let anonymous = app.http.get(app.url("/v1/me/activity")).send().await.unwrap();
+        let anonymous = app
+            .http
+            .get(app.url("/v1/me/activity"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(anonymous.status(), 401);
     }
 );

@@ -356,9 +356,9 @@ impl EntryKind {
             | Self::TransferPending { person, .. }
             | Self::CompanyBlocked { person, .. }
             | Self::CompanyUnblocked { person, .. } => Some(person),
-            Self::TransferPosted { .. } | Self::TransferVoided { .. } | Self::WalletFunded { .. } => {
-                None
-            }
+            Self::TransferPosted { .. }
+            | Self::TransferVoided { .. }
+            | Self::WalletFunded { .. } => None,
         }
     }
 

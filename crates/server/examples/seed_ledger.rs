@@ -64,8 +64,13 @@ fn entry(i: u64, eur: Currency) -> Entry {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let data_dir = std::path::PathBuf::from(args.next().expect("usage: seed_ledger DATA_DIR COUNT"));
-    let count: u64 = args.next().expect("usage: seed_ledger DATA_DIR COUNT").parse().unwrap();
+    let data_dir =
+        std::path::PathBuf::from(args.next().expect("usage: seed_ledger DATA_DIR COUNT"));
+    let count: u64 = args
+        .next()
+        .expect("usage: seed_ledger DATA_DIR COUNT")
+        .parse()
+        .unwrap();
     let proofs: u64 = args.next().map_or(20_000, |n| n.parse().unwrap());
     std::fs::create_dir_all(&data_dir).unwrap();
     let url = DatabaseUrl::Sqlite(data_dir.join("apiome.db"));

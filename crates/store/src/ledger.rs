@@ -535,10 +535,9 @@ impl Store {
             .column(ledger_entry::Column::Leaf)
             .filter(ledger_entry::Column::Person.eq(pseudonym));
         if let Some(before) = before {
-            query = query.filter(ledger_entry::Column::Idx.lt(to_i64(
-                before.min(i64::MAX as u64),
-                "before",
-            )?));
+            query = query.filter(
+                ledger_entry::Column::Idx.lt(to_i64(before.min(i64::MAX as u64), "before")?),
+            );
         }
         let rows: Vec<(i64, Vec<u8>)> = query
             .order_by_desc(ledger_entry::Column::Idx)
@@ -933,50 +932,53 @@ mod tests {
         )
     }
 
-    store_test!(a_persons_entries_come_from_the_index_newest_first, |store| {
-        // p-a, p-b and entries naming no one, interleaved.
-        let mut log = Vec::new();
-        for n in 0..30u64 {
-            log.push(match n % 3 {
-                0 => blocked("p-a", n),
-                1 => blocked("p-b", n),
-                _ => entry(&format!("t-{n}")),
-            });
+    store_test!(
+        a_persons_entries_come_from_the_index_newest_first,
+        |store| {
+            // p-a, p-b and entries naming no one, interleaved.
+            let mut log = Vec::new();
+            for n in 0..30u64 {
+                log.push(match n % 3 {
+                    0 => blocked("p-a", n),
+                    1 => blocked("p-b", n),
+                    _ => entry(&format!("t-{n}")),
+                });
+            }
+            store.append_standalone(&log).await.unwrap();
+            let of = |person: &'static str, before: Option<u64>, limit: u64| async move {
+                store
+                    .person_ledger_entries(person, before, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|raw| raw.index)
+                    .collect::<Vec<_>>()
+            };
+            let a: Vec<u64> = (0..30).filter(|n| n % 3 == 0).rev().collect();
+            assert_eq!(of("p-a", None, 100).await, a);
+            assert_eq!(of("p-a", None, 3).await, a[..3]);
+            assert_eq!(of("p-a", Some(a[2]), 3).await, a[3..6]);
+            assert_eq!(of("p-b", Some(2), 100).await, vec![1]);
+            assert!(of("p-nobody", None, 100).await.is_empty());
+            // Each row's person is the entry's own, read back from the leaf.
+            for raw in store.person_ledger_entries("p-b", None, 100).await.unwrap() {
+                let entry = Entry::decode(&raw.leaf).unwrap();
+                assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p-b"));
+            }
+            assert_eq!(
+                count(store, "ledger_entry WHERE person IS NULL").await,
+                10,
+                "entries naming no one have no person"
+            );
+            // The limit is bounded.
+            let many: Vec<Entry> = (0..150).map(|n| blocked("p-c", n)).collect();
+            store.append_standalone(&many).await.unwrap();
+            assert_eq!(
+                of("p-c", None, u64::MAX).await.len() as u64,
+                MAX_ACTIVITY_PAGE
+            );
         }
-        store.append_standalone(&log).await.unwrap();
-        let of = |person: &'static str, before: Option<u64>, limit: u64| async move {
-            store
-                .person_ledger_entries(person, before, limit)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|raw| raw.index)
-                .collect::<Vec<_>>()
-        };
-        let a: Vec<u64> = (0..30).filter(|n| n % 3 == 0).rev().collect();
-        assert_eq!(of("p-a", None, 100).await, a);
-        assert_eq!(of("p-a", None, 3).await, a[..3]);
-        assert_eq!(of("p-a", Some(a[2]), 3).await, a[3..6]);
-        assert_eq!(of("p-b", Some(2), 100).await, vec![1]);
-        assert!(of("p-nobody", None, 100).await.is_empty());
-        // Each row's person is the entry's own, read back from the leaf.
-        for raw in store.person_ledger_entries("p-b", None, 100).await.unwrap() {
-            let entry = Entry::decode(&raw.leaf).unwrap();
-            assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p-b"));
-        }
-        assert_eq!(
-            count(store, "ledger_entry WHERE person IS NULL").await,
-            10,
-            "entries naming no one have no person"
-        );
-        // The limit is bounded.
-        let many: Vec<Entry> = (0..150).map(|n| blocked("p-c", n)).collect();
-        store.append_standalone(&many).await.unwrap();
-        assert_eq!(
-            of("p-c", None, u64::MAX).await.len() as u64,
-            MAX_ACTIVITY_PAGE
-        );
-    });
+    );
 
     store_test!(leaves_are_served_byte_for_byte_and_bounded, |store| {
         let log = entries(0, 1005);
@@ -987,7 +989,10 @@ mod tests {
             assert_eq!(raw.leaf, log[raw.index as usize].encode());
         }
         let rest = store.ledger_leaves(1000, 2000).await.unwrap();
-        assert_eq!(rest.iter().map(|r| r.index).collect::<Vec<_>>(), (1000..1005).collect::<Vec<_>>());
+        assert_eq!(
+            rest.iter().map(|r| r.index).collect::<Vec<_>>(),
+            (1000..1005).collect::<Vec<_>>()
+        );
         assert!(store.ledger_leaves(1005, 2000).await.unwrap().is_empty());
         assert!(store.ledger_leaves(7, 3).await.unwrap().is_empty());
     });

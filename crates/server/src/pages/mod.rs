@@ -7,10 +7,10 @@
 //! refuses (403) a POST without it, before the handler runs.
 
 pub mod account;
+pub mod activity;
 pub mod assets;
 pub mod consent;
 pub mod dashboard;
-pub mod activity;
 pub mod earnings;
 
 use std::future::Future;

@@ -309,10 +309,10 @@ pub async fn entries(
     query: web::Query<EntriesQuery>,
 ) -> Result<web::Json<LedgerEntriesBody>, BearerRejection> {
     let claims = bearer_claims(&state.store, &state.oauth, &req).await?;
-    let scoped = claims
-        .scope
-        .as_deref()
-        .is_some_and(|s| s.split(' ').any(|s| s == authz::metadata::LEDGER_READ_SCOPE));
+    let scoped = claims.scope.as_deref().is_some_and(|s| {
+        s.split(' ')
+            .any(|s| s == authz::metadata::LEDGER_READ_SCOPE)
+    });
     if !scoped {
         return Err(BearerRejection::forbidden(
             "reading the ledger's entries needs the `ledger:read` scope, which only auditor clients get",
@@ -336,9 +336,11 @@ pub async fn entries(
     }
     let size = state.store.ledger_size().await?;
     if end > size {
-        return Err(
-            beyond_the_log("end", format!("end {end} is beyond the log's {size} entries")).into(),
-        );
+        return Err(beyond_the_log(
+            "end",
+            format!("end {end} is beyond the log's {size} entries"),
+        )
+        .into());
     }
     let leaves = state.store.ledger_leaves(start, end).await?;
     let entries = leaves
