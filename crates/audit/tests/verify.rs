@@ -342,6 +342,25 @@ app_test!(
             message.contains(&format!("entry {victim}:")),
             "the failure names entry {victim}: {message}"
         );
+        assert!(message.contains("altered after it was logged"), "{message}");
+
+        // An earlier entry made undecodable (its version byte): the first
+        // damaged entry is the one named, and the server still serves it.
+        let mut leaf = app.store().ledger_leaves(3, 4).await.unwrap()[0]
+            .leaf
+            .clone();
+        leaf[0] = 0x09;
+        app.store()
+            .execute_unprepared(&format!(
+                "UPDATE ledger_entry SET leaf = {} WHERE idx = 3",
+                blob(app.store().backend(), &leaf)
+            ))
+            .await
+            .unwrap();
+        let failed = audit(app, &auditor, None).await;
+        assert!(!failed.status.success(), "{}", stdout(&failed));
+        let message = stderr(&failed);
+        assert!(message.contains("entry 3:"), "{message}");
     }
 );
 
