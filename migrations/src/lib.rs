@@ -13,6 +13,7 @@ mod m20261123_000004_requests_and_grants;
 mod m20261123_000005_oauth;
 mod m20261123_000006_money;
 mod m20261123_000007_webhooks;
+mod m20261123_000008_ledger_person;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_oauth::Migration),
             Box::new(m20261123_000006_money::Migration),
             Box::new(m20261123_000007_webhooks::Migration),
+            Box::new(m20261123_000008_ledger_person::Migration),
         ]
     }
 }

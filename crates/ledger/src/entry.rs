@@ -343,6 +343,25 @@ impl EntryKind {
         }
     }
 
+    /// The person's pseudonym, when the event names one (transfer
+    /// postings, voids and wallet top-ups name none).
+    pub fn person(&self) -> Option<&ShortText> {
+        match self {
+            Self::RequestMade { person, .. }
+            | Self::RequestDecided { person, .. }
+            | Self::GrantCreated { person, .. }
+            | Self::GrantRevoked { person, .. }
+            | Self::GrantExpired { person, .. }
+            | Self::Disclosure { person, .. }
+            | Self::TransferPending { person, .. }
+            | Self::CompanyBlocked { person, .. }
+            | Self::CompanyUnblocked { person, .. } => Some(person),
+            Self::TransferPosted { .. }
+            | Self::TransferVoided { .. }
+            | Self::WalletFunded { .. } => None,
+        }
+    }
+
     /// The snake_case name of the kind, as in JSON.
     pub fn name(&self) -> &'static str {
         match self {

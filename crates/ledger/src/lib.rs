@@ -52,7 +52,7 @@ pub use books::{Applied, Books, BooksError, InvariantError, ReplayError};
 pub use checkpoint::{Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint};
 pub use entry::{Entry, EntryError, EntryKind, NameList, ShortText};
 pub use merkle::{
-    EMPTY_ROOT, Hash, HashStore, Tree, leaf_hash, node_hash, root_at, root_from_leaves,
+    EMPTY_ROOT, Frontier, Hash, HashStore, Tree, leaf_hash, node_hash, root_at, root_from_leaves,
 };
 pub use money::{Currency, Money};
 pub use note::{NoteError, NoteSigner, NoteVerifier, open};

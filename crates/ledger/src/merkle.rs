@@ -141,6 +141,70 @@ pub fn root_at<S: HashStore + ?Sized>(store: &S, tree_size: u64) -> Result<Hash,
     range_hash(store, 0, tree_size)
 }
 
+/// The right edge of an append-only Merkle tree: one hash per perfect
+/// subtree of the current size (at most 64), enough to append and to compute
+/// the root, in O(log n) memory. For streaming a whole log (an auditor's
+/// check) without holding its leaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    /// `(level, hash)`, largest (leftmost) subtree first.
+    subtrees: Vec<(u32, Hash)>,
+    size: u64,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves appended.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether no leaf was appended.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Appends raw leaf bytes (hashed with [`leaf_hash`]); returns the leaf's index.
+    pub fn append(&mut self, leaf: &[u8]) -> u64 {
+        self.push_leaf_hash(leaf_hash(leaf))
+    }
+
+    /// Appends a leaf hash; returns the leaf's index.
+    pub fn push_leaf_hash(&mut self, hash: Hash) -> u64 {
+        let index = self.size;
+        assert!(index < crate::proof::MAX_TREE_SIZE, "tree is full");
+        let mut node = (0u32, hash);
+        while let Some(&(level, left)) = self.subtrees.last() {
+            if level != node.0 {
+                break;
+            }
+            self.subtrees.pop();
+            node = (level + 1, node_hash(&left, &node.1));
+        }
+        self.subtrees.push(node);
+        self.size += 1;
+        // The subtrees decompose the size exactly: one per set bit.
+        debug_assert_eq!(self.subtrees.len() as u32, self.size.count_ones());
+        index
+    }
+
+    /// The tree head of the leaves appended so far.
+    pub fn root(&self) -> Hash {
+        let mut iter = self.subtrees.iter().rev();
+        let Some(&(_, mut root)) = iter.next() else {
+            return EMPTY_ROOT;
+        };
+        for (_, left) in iter {
+            root = node_hash(left, &root);
+        }
+        root
+    }
+}
+
 /// An in-memory append-only Merkle tree that keeps every perfect subtree hash.
 ///
 /// `levels[k][i]` is the hash of leaves `[i * 2^k, (i + 1) * 2^k)`. Appending
@@ -405,6 +469,23 @@ mod tests {
             for (size, root) in roots.iter().enumerate() {
                 prop_assert_eq!(tree.root_at(size as u64).unwrap(), *root);
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn frontier_root_equals_reference_mth_at_every_size(n in 0u64..300) {
+            let leaves = synthetic_leaves(n);
+            let mut frontier = Frontier::new();
+            let mut tree = Tree::new();
+            prop_assert_eq!(frontier.root(), EMPTY_ROOT);
+            for (i, leaf) in leaves.iter().enumerate() {
+                prop_assert_eq!(frontier.push_leaf_hash(*leaf), i as u64);
+                tree.push_leaf_hash(*leaf);
+                prop_assert_eq!(frontier.root(), tree.root());
+            }
+            prop_assert_eq!(frontier.len(), n);
+            prop_assert_eq!(frontier.root(), root_from_leaves(&leaves));
         }
     }
 }

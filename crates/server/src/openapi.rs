@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
 use crate::routes::{
-    catalogue, data, health, inbox, ledger, me, money, oauth, requests, session, webhook,
+    activity, catalogue, data, health, inbox, ledger, me, money, oauth, requests, session, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -75,6 +75,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ledger::public_key)
         .service(ledger::inclusion_proof)
         .service(ledger::consistency_proof)
+        .service(ledger::entries)
         .service(session::sign_up)
         .service(session::finish_sign_up)
         .service(session::sign_in)
@@ -118,6 +119,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(requests::show)
         .service(money::wallet)
         .service(money::earnings)
+        .service(activity::activity)
         .service(webhook::set)
         .service(webhook::show)
         .service(webhook::remove);

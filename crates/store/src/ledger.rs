@@ -4,9 +4,11 @@
 //!
 //! # Tables
 //!
-//! * `ledger_entry (idx, time_unix_ms, kind, leaf, leaf_hash)`: the leaves;
-//!   `leaf` is the exact [`Entry::encode`] bytes and `leaf_hash` its RFC 9162
-//!   leaf hash, which is also level 0 of the tree (it is not stored twice).
+//! * `ledger_entry (idx, time_unix_ms, kind, leaf, leaf_hash, person)`: the
+//!   leaves; `leaf` is the exact [`Entry::encode`] bytes and `leaf_hash` its
+//!   RFC 9162 leaf hash, which is also level 0 of the tree (it is not stored
+//!   twice). `person` is the pseudonym the entry names, indexed with `idx`
+//!   so one person's entries are found without a scan; it is not hashed.
 //! * `ledger_node (level, idx, hash)`: every completed perfect subtree of
 //!   level 1 and up. An append writes the nodes its leaves complete, so a
 //!   root or a proof reads O(log n) rows and never hashes a range of leaves.
@@ -69,6 +71,19 @@ pub struct StoredEntry {
     /// The decoded entry.
     pub entry: Entry,
 }
+
+/// One leaf of the log exactly as stored, not decoded and not checked: what
+/// an auditor downloads and verifies for itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawLeaf {
+    /// Its index in the log.
+    pub index: u64,
+    /// The stored leaf bytes.
+    pub leaf: Vec<u8>,
+}
+
+/// Most entries one [`Store::person_ledger_entries`] page returns.
+pub const MAX_ACTIVITY_PAGE: u64 = 100;
 
 /// A signed checkpoint, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,6 +282,7 @@ pub(crate) async fn append_entries(
             kind: Set(entry.kind.name().to_owned()),
             leaf: Set(leaf),
             leaf_hash: Set(leaf_hash.to_vec()),
+            person: Set(entry.kind.person().map(|p| p.as_str().to_owned())),
         });
         stack.push((NodeId { level: 0, index }, leaf_hash));
         while stack.len() >= 2 && stack[stack.len() - 1].0.level == stack[stack.len() - 2].0.level {
@@ -460,6 +476,80 @@ impl Store {
                     leaf: row.leaf,
                     leaf_hash,
                     entry,
+                })
+            })
+            .collect()
+    }
+
+    /// Leaves `[start, end)` byte for byte, cut like [`Store::ledger_entries`].
+    /// Unlike it, nothing is decoded or checked against `leaf_hash`: the
+    /// bytes go to auditors as stored, so damage is theirs to find (and to
+    /// name by index) rather than a server error that hides it.
+    pub async fn ledger_leaves(&self, start: u64, end: u64) -> Result<Vec<RawLeaf>, StoreError> {
+        let txn = self.read_txn().await?;
+        let size = head_size(&txn, self.backend(), false).await?;
+        let end = end.min(size).min(start.saturating_add(MAX_ENTRIES_PAGE));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, Vec<u8>)> = ledger_entry::Entity::find()
+            .select_only()
+            .column(ledger_entry::Column::Idx)
+            .column(ledger_entry::Column::Leaf)
+            .filter(ledger_entry::Column::Idx.gte(to_i64(start, "start")?))
+            .filter(ledger_entry::Column::Idx.lt(to_i64(end, "end")?))
+            .order_by_asc(ledger_entry::Column::Idx)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let mut leaves = Vec::with_capacity(rows.len());
+        for ((idx, leaf), index) in rows.into_iter().zip(start..end) {
+            if to_u64(idx, "ledger_entry.idx")? != index {
+                return Err(StoreError::corrupt(format!(
+                    "ledger: entry {index} is missing"
+                )));
+            }
+            leaves.push(RawLeaf { index, leaf });
+        }
+        if leaves.len() as u64 != end - start {
+            return Err(StoreError::corrupt(format!(
+                "ledger: entries {start}..{end} have gaps"
+            )));
+        }
+        Ok(leaves)
+    }
+
+    /// The entries naming `pseudonym`, newest first: those with an index
+    /// below `before` (all when `None`), at most `limit` (itself capped at
+    /// [`MAX_ACTIVITY_PAGE`]). Reads the `(person, idx)` index, not the log.
+    pub async fn person_ledger_entries(
+        &self,
+        pseudonym: &str,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<RawLeaf>, StoreError> {
+        let limit = limit.clamp(1, MAX_ACTIVITY_PAGE);
+        let mut query = ledger_entry::Entity::find()
+            .select_only()
+            .column(ledger_entry::Column::Idx)
+            .column(ledger_entry::Column::Leaf)
+            .filter(ledger_entry::Column::Person.eq(pseudonym));
+        if let Some(before) = before {
+            query = query.filter(
+                ledger_entry::Column::Idx.lt(to_i64(before.min(i64::MAX as u64), "before")?),
+            );
+        }
+        let rows: Vec<(i64, Vec<u8>)> = query
+            .order_by_desc(ledger_entry::Column::Idx)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|(idx, leaf)| {
+                Ok(RawLeaf {
+                    index: to_u64(idx, "ledger_entry.idx")?,
+                    leaf,
                 })
             })
             .collect()
@@ -830,5 +920,80 @@ mod tests {
             StoreError::LedgerProof(ProofError::SizeOutOfRange { .. })
         ));
         assert_eq!(count(store, "ledger_checkpoint").await, 2);
+    });
+
+    fn blocked(person: &str, n: u64) -> Entry {
+        Entry::new(
+            1_700_000_000_000 + n as i64,
+            EntryKind::CompanyBlocked {
+                company_id: ShortText::new(format!("co-{n}")).unwrap(),
+                person: ShortText::new(person).unwrap(),
+            },
+        )
+    }
+
+    store_test!(
+        a_persons_entries_come_from_the_index_newest_first,
+        |store| {
+            // p-a, p-b and entries naming no one, interleaved.
+            let mut log = Vec::new();
+            for n in 0..30u64 {
+                log.push(match n % 3 {
+                    0 => blocked("p-a", n),
+                    1 => blocked("p-b", n),
+                    _ => entry(&format!("t-{n}")),
+                });
+            }
+            store.append_standalone(&log).await.unwrap();
+            let of = |person: &'static str, before: Option<u64>, limit: u64| async move {
+                store
+                    .person_ledger_entries(person, before, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|raw| raw.index)
+                    .collect::<Vec<_>>()
+            };
+            let a: Vec<u64> = (0..30).filter(|n| n % 3 == 0).rev().collect();
+            assert_eq!(of("p-a", None, 100).await, a);
+            assert_eq!(of("p-a", None, 3).await, a[..3]);
+            assert_eq!(of("p-a", Some(a[2]), 3).await, a[3..6]);
+            assert_eq!(of("p-b", Some(2), 100).await, vec![1]);
+            assert!(of("p-nobody", None, 100).await.is_empty());
+            // Each row's person is the entry's own, read back from the leaf.
+            for raw in store.person_ledger_entries("p-b", None, 100).await.unwrap() {
+                let entry = Entry::decode(&raw.leaf).unwrap();
+                assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p-b"));
+            }
+            assert_eq!(
+                count(store, "ledger_entry WHERE person IS NULL").await,
+                10,
+                "entries naming no one have no person"
+            );
+            // The limit is bounded.
+            let many: Vec<Entry> = (0..150).map(|n| blocked("p-c", n)).collect();
+            store.append_standalone(&many).await.unwrap();
+            assert_eq!(
+                of("p-c", None, u64::MAX).await.len() as u64,
+                MAX_ACTIVITY_PAGE
+            );
+        }
+    );
+
+    store_test!(leaves_are_served_byte_for_byte_and_bounded, |store| {
+        let log = entries(0, 1005);
+        store.append_standalone(&log).await.unwrap();
+        let page = store.ledger_leaves(0, u64::MAX).await.unwrap();
+        assert_eq!(page.len() as u64, MAX_ENTRIES_PAGE);
+        for raw in &page {
+            assert_eq!(raw.leaf, log[raw.index as usize].encode());
+        }
+        let rest = store.ledger_leaves(1000, 2000).await.unwrap();
+        assert_eq!(
+            rest.iter().map(|r| r.index).collect::<Vec<_>>(),
+            (1000..1005).collect::<Vec<_>>()
+        );
+        assert!(store.ledger_leaves(1005, 2000).await.unwrap().is_empty());
+        assert!(store.ledger_leaves(7, 3).await.unwrap().is_empty());
     });
 }

@@ -40,7 +40,8 @@ pub use grant::{
 };
 // `self::` because the `ledger` crate shares the name.
 pub use self::ledger::{
-    InclusionProof, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, StoredCheckpoint, StoredEntry,
+    InclusionProof, MAX_ACTIVITY_PAGE, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, RawLeaf,
+    StoredCheckpoint, StoredEntry,
 };
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,

@@ -7,6 +7,7 @@
 //! refuses (403) a POST without it, before the handler runs.
 
 pub mod account;
+pub mod activity;
 pub mod assets;
 pub mod consent;
 pub mod dashboard;
@@ -58,6 +59,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(inbox::approve)
         .service(inbox::decline);
     config.service(grants::grants).service(grants::revoke);
+    config.service(activity::activity);
     dashboard::configure(config);
 }
 

@@ -3,7 +3,7 @@
 //! verifiable with nothing but the `ledger` crate or any RFC 9162 client.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use store::StoreError;
 use utoipa::ToSchema;
 
 use crate::ledger_signer;
+use crate::oauth_server::{BearerRejection, bearer_claims};
 use crate::problem::Problem;
 use crate::startup::AppState;
 
@@ -44,6 +45,46 @@ pub struct ConsistencyProofBody {
     pub second: u64,
     /// The proof hashes, lowest level first, each base64.
     pub proof: Vec<String>,
+}
+
+/// One leaf of the log: the exact bytes hashed into the tree, and what they say.
+#[derive(Serialize, ToSchema)]
+pub struct LedgerEntryBody {
+    /// The entry's index, from 0.
+    #[schema(example = 0)]
+    pub index: u64,
+    /// The leaf bytes, base64: RFC 9162 hashes exactly these
+    /// (SHA-256(0x00 || bytes)). Verify these, not `entry`.
+    #[schema(example = "AQgAAAGasBsz6AAGdHgtMDAx")]
+    pub leaf: String,
+    /// The leaf decoded (entry encoding version 1): `version`,
+    /// `time_unix_ms`, `kind` and the kind's fields. Null when the bytes do
+    /// not decode (see `decode_error`).
+    #[schema(value_type = Option<Object>, example = json!({"version": 1, "time_unix_ms": 1764000000000u64, "kind": "transfer_posted", "transfer_id": "tx-001"}))]
+    pub entry: Option<ledger::Entry>,
+    /// Why the bytes do not decode, when they do not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decode_error: Option<String>,
+}
+
+/// A page of the log: entries `[start, end)` in index order.
+#[derive(Serialize, ToSchema)]
+pub struct LedgerEntriesBody {
+    /// The first index of the page.
+    #[schema(example = 0)]
+    pub start: u64,
+    /// One past the last index of the page.
+    #[schema(example = 1)]
+    pub end: u64,
+    /// The entries, in index order.
+    pub entries: Vec<LedgerEntryBody>,
+}
+
+/// The query of a page of entries.
+#[derive(Deserialize)]
+pub struct EntriesQuery {
+    start: Option<String>,
+    end: Option<String>,
 }
 
 /// The query of an inclusion proof, as text so a missing or bad number can
@@ -235,5 +276,91 @@ pub async fn consistency_proof(
         first,
         second,
         proof: proof.iter().map(b64).collect(),
+    }))
+}
+
+/// A page of the log's entries, `[start, end)`, at most
+/// [`store::MAX_ENTRIES_PAGE`] at a time, each as its exact leaf bytes and
+/// decoded. For auditors: needs a client-credentials access token with the
+/// `ledger:read` scope (`apiome auditor create`).
+#[utoipa::path(
+    tag = "ledger",
+    params(
+        ("start" = u64, Query, description = "The first index, from 0"),
+        ("end" = u64, Query, description = "One past the last index: at most `start` + 1000 and at most the log's size"),
+    ),
+    security(("bearer" = ["ledger:read"])),
+    responses(
+        (status = 200, description = "The entries", body = LedgerEntriesBody),
+        (status = 400, description = "A parameter is missing or not a number, `end` is below `start`, or the range is longer than 1000",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the `ledger:read` scope (`insufficient_scope`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`end` is beyond the log", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/ledger/entries")]
+pub async fn entries(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<EntriesQuery>,
+) -> Result<web::Json<LedgerEntriesBody>, BearerRejection> {
+    let claims = bearer_claims(&state.store, &state.oauth, &req).await?;
+    let scoped = claims.scope.as_deref().is_some_and(|s| {
+        s.split(' ')
+            .any(|s| s == authz::metadata::LEDGER_READ_SCOPE)
+    });
+    if !scoped {
+        return Err(BearerRejection::forbidden(
+            "reading the ledger's entries needs the `ledger:read` scope, which only auditor clients get",
+        ));
+    }
+    let start = number(query.start.as_deref(), "start")?;
+    let end = number(query.end.as_deref(), "end")?;
+    if end < start {
+        return Err(out_of_range("end", format!("end {end} is below start {start}")).into());
+    }
+    if end - start > store::MAX_ENTRIES_PAGE {
+        return Err(out_of_range(
+            "end",
+            format!(
+                "the range {start}..{end} has {} entries; a page has at most {}",
+                end - start,
+                store::MAX_ENTRIES_PAGE
+            ),
+        )
+        .into());
+    }
+    let size = state.store.ledger_size().await?;
+    if end > size {
+        return Err(beyond_the_log(
+            "end",
+            format!("end {end} is beyond the log's {size} entries"),
+        )
+        .into());
+    }
+    let leaves = state.store.ledger_leaves(start, end).await?;
+    let entries = leaves
+        .into_iter()
+        .map(|raw| {
+            let (entry, decode_error) = match ledger::Entry::decode(&raw.leaf) {
+                Ok(entry) => (Some(entry), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            LedgerEntryBody {
+                index: raw.index,
+                leaf: BASE64.encode(&raw.leaf),
+                entry,
+                decode_error,
+            }
+        })
+        .collect();
+    Ok(web::Json(LedgerEntriesBody {
+        start,
+        end,
+        entries,
     }))
 }

@@ -1,6 +1,7 @@
 //! HTTP routes: each parses, calls the core, and renders. No domain logic
 //! lives here.
 
+pub mod activity;
 pub mod catalogue;
 pub mod data;
 pub mod health;

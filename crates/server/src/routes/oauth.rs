@@ -168,7 +168,12 @@ fn client_credentials(
             "`ledger:read` is for auditor clients",
         ));
     }
-    let scope = scopes.join(" ");
+    // An auditor exists to read the ledger: asking for no scope means that one.
+    let scope = if scopes.is_empty() && client.kind == ClientKind::Auditor {
+        LEDGER_READ_SCOPE.to_owned()
+    } else {
+        scopes.join(" ")
+    };
     let claims = state.oauth.settings.client_claims(
         &client.record.client_id,
         Some(&scope),

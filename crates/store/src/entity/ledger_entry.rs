@@ -17,6 +17,8 @@ pub struct Model {
     pub leaf: Vec<u8>,
     /// RFC 9162 leaf hash of `leaf` (level 0 of the tree).
     pub leaf_hash: Vec<u8>,
+    /// The pseudonym the entry names, if any: a lookup aid, not part of the leaf.
+    pub person: Option<String>,
 }
 
 /// Relations of `ledger_entry`.

@@ -1,0 +1,343 @@
+//! A person's own activity from the ledger: who asked for, received or read
+//! which of their attributes (names, never values), for what, when and for
+//! how much — each entry with its inclusion proof against the latest signed
+//! checkpoint, checked here with the `ledger` verifier.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ledger::{Entry, EntryKind, NameList};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Authenticated;
+use crate::ledger_signer;
+use crate::problem::{Amount, Problem};
+use crate::startup::AppState;
+
+/// Entries per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u64 = 50;
+
+/// The checkpoint the proofs are against.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityCheckpoint {
+    /// Its tree size.
+    #[schema(example = 42)]
+    pub tree_size: u64,
+    /// Its root hash, base64.
+    pub root_hash: String,
+}
+
+/// One ledger entry about the person.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityItem {
+    /// The entry's index in the log.
+    #[schema(example = 17)]
+    pub index: u64,
+    /// The entry kind, e.g. `disclosure`, `grant_created`, `request_made`.
+    #[schema(example = "disclosure")]
+    pub kind: String,
+    /// What happened, in a sentence.
+    #[schema(example = "read location_city, interests")]
+    pub summary: String,
+    /// The company involved.
+    pub company_id: Option<String>,
+    /// Its name (the id when the company is gone).
+    pub company_name: Option<String>,
+    /// Names of the attributes involved (never their values).
+    pub attributes: Vec<String>,
+    /// The stated purpose, when the entry has one.
+    pub purpose: Option<String>,
+    /// The offer, price or payment, when the entry has one.
+    pub amount: Option<Amount>,
+    /// When (RFC 3339).
+    pub time: String,
+    /// When, in ms since the Unix epoch.
+    pub time_unix_ms: i64,
+    /// The leaf's RFC 9162 hash, base64.
+    pub leaf_hash: String,
+    /// The inclusion proof against `checkpoint`, lowest level first, base64
+    /// (null for an entry newer than the checkpoint).
+    pub proof: Option<Vec<String>>,
+    /// Whether the proof verifies this entry's bytes against the checkpoint root.
+    pub verified: bool,
+}
+
+/// A page of the person's activity, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ActivityView {
+    /// The latest signed checkpoint.
+    pub checkpoint: ActivityCheckpoint,
+    /// The entries, newest first.
+    pub items: Vec<ActivityItem>,
+    /// Pass as `before` for the next (older) page; null on the last page.
+    pub next_before: Option<u64>,
+}
+
+/// Paging of the activity.
+#[derive(Deserialize)]
+pub struct ActivityQuery {
+    /// Only entries with an index below this.
+    pub before: Option<u64>,
+    /// At most this many (1..=100).
+    pub limit: Option<u64>,
+}
+
+fn names(list: &NameList) -> Vec<String> {
+    list.names().iter().map(|n| n.to_string()).collect()
+}
+
+fn amount(money: &ledger::Money) -> Option<Amount> {
+    let currency = consent_policy::Currency::parse(money.currency.as_str()).ok()?;
+    Some(Amount::from(&consent_policy::Money::new(
+        money.amount_micros,
+        currency,
+    )))
+}
+
+/// The company, attributes, purpose, amount and a sentence, from an entry.
+struct Described {
+    company_id: Option<String>,
+    attributes: Vec<String>,
+    purpose: Option<String>,
+    amount: Option<Amount>,
+    summary: String,
+}
+
+fn describe(entry: &Entry) -> Described {
+    let mut d = Described {
+        company_id: None,
+        attributes: Vec::new(),
+        purpose: None,
+        amount: None,
+        summary: String::new(),
+    };
+    match &entry.kind {
+        EntryKind::RequestMade {
+            company_id,
+            attributes,
+            purpose,
+            offer,
+            ..
+        } => {
+            d.company_id = Some(company_id.to_string());
+            d.attributes = names(attributes);
+            d.purpose = Some(purpose.to_string());
+            d.amount = offer.as_ref().and_then(amount);
+            d.summary = format!("asked for {}", d.attributes.join(", "));
+        }
+        EntryKind::RequestDecided {
+            company_id,
+            allowed,
+            asked,
+            withheld,
+            ..
+        } => {
+            d.company_id = Some(company_id.to_string());
+            d.attributes = names(allowed);
+            let mut parts = Vec::new();
+            for (label, list) in [
+                ("released", allowed),
+                ("waiting for you", asked),
+                ("withheld", withheld),
+            ] {
+                if !list.names().is_empty() {
+                    parts.push(format!("{label}: {}", names(list).join(", ")));
+                }
+            }
+            d.summary = format!("request decided ({})", parts.join("; "));
+        }
+        EntryKind::GrantCreated {
+            company_id,
+            attributes,
+            purpose,
+            price,
+            ..
+        } => {
+            d.company_id = Some(company_id.to_string());
+            d.attributes = names(attributes);
+            d.purpose = Some(purpose.to_string());
+            d.amount = price.as_ref().and_then(amount);
+            d.summary = format!("was granted {}", d.attributes.join(", "));
+        }
+        EntryKind::GrantRevoked { company_id, .. } => {
+            d.company_id = Some(company_id.to_string());
+            d.summary = "grant revoked by you".to_owned();
+        }
+        EntryKind::GrantExpired { company_id, .. } => {
+            d.company_id = Some(company_id.to_string());
+            d.summary = "grant expired".to_owned();
+        }
+        EntryKind::Disclosure {
+            company_id,
+            attributes,
+            ..
+        } => {
+            d.company_id = Some(company_id.to_string());
+            d.attributes = names(attributes);
+            d.summary = format!("read {}", d.attributes.join(", "));
+        }
+        EntryKind::TransferPending {
+            company_id,
+            amount: money,
+            ..
+        } => {
+            d.company_id = Some(company_id.to_string());
+            d.amount = amount(money);
+            d.summary = "offered a payment, held until you answer".to_owned();
+        }
+        EntryKind::CompanyBlocked { company_id, .. } => {
+            d.company_id = Some(company_id.to_string());
+            d.summary = "blocked by you".to_owned();
+        }
+        EntryKind::CompanyUnblocked { company_id, .. } => {
+            d.company_id = Some(company_id.to_string());
+            d.summary = "unblocked by you".to_owned();
+        }
+        EntryKind::TransferPosted { .. }
+        | EntryKind::TransferVoided { .. }
+        | EntryKind::WalletFunded { .. } => {
+            d.summary = entry.kind.name().replace('_', " ");
+        }
+    }
+    d
+}
+
+fn rfc3339(time_unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_unix_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The person's activity page, as data for the API and the page.
+pub(crate) async fn activity_view(
+    state: &AppState,
+    person: &store::PersonId,
+    query: &ActivityQuery,
+) -> Result<ActivityView, Problem> {
+    let store = &state.store;
+    let pseudonym = store.person(person).await?.pseudonym;
+    let checkpoint = ledger_signer::current_checkpoint(store, &state.ledger).await?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, store::MAX_ACTIVITY_PAGE);
+    let leaves = store
+        .person_ledger_entries(&pseudonym, query.before, limit)
+        .await?;
+    let next_before = match leaves.last() {
+        Some(last) if leaves.len() as u64 == limit && last.index > 0 => Some(last.index),
+        _ => None,
+    };
+    let mut company_names: HashMap<String, String> = HashMap::new();
+    let mut items = Vec::with_capacity(leaves.len());
+    for raw in leaves {
+        // A leaf that does not decode is damage; it shows, unverified.
+        let entry = Entry::decode(&raw.leaf).ok();
+        let leaf_hash = ledger::leaf_hash(&raw.leaf);
+        let (proof, verified) = if raw.index < checkpoint.tree_size {
+            let proof = store
+                .inclusion_proof(raw.index, checkpoint.tree_size)
+                .await?;
+            let verified = ledger::verify_inclusion(
+                &leaf_hash,
+                raw.index,
+                checkpoint.tree_size,
+                &proof.proof,
+                &checkpoint.root_hash,
+            )
+            .is_ok();
+            (
+                Some(proof.proof.iter().map(|h| BASE64.encode(h)).collect()),
+                verified,
+            )
+        } else {
+            (None, false)
+        };
+        let described = entry.as_ref().map(describe);
+        let company_id = described.as_ref().and_then(|d| d.company_id.clone());
+        let company_name = match &company_id {
+            Some(id) => Some(match company_names.get(id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = match consent_policy::CompanyId::parse(id) {
+                        Ok(parsed) => store
+                            .company(&parsed)
+                            .await
+                            .map(|c| c.name)
+                            .unwrap_or_else(|_| id.clone()),
+                        Err(_) => id.clone(),
+                    };
+                    company_names.insert(id.clone(), name.clone());
+                    name
+                }
+            }),
+            None => None,
+        };
+        let (attributes, purpose, amount, summary) = match described {
+            Some(d) => (d.attributes, d.purpose, d.amount, d.summary),
+            None => (
+                Vec::new(),
+                None,
+                None,
+                "this entry's stored bytes do not decode".to_owned(),
+            ),
+        };
+        let time_unix_ms = entry.as_ref().map_or(0, |e| e.time_unix_ms);
+        items.push(ActivityItem {
+            index: raw.index,
+            kind: entry
+                .as_ref()
+                .map_or("unreadable", |e| e.kind.name())
+                .to_owned(),
+            summary,
+            company_id,
+            company_name,
+            attributes,
+            purpose,
+            amount,
+            time: rfc3339(time_unix_ms),
+            time_unix_ms,
+            leaf_hash: BASE64.encode(leaf_hash),
+            proof,
+            verified,
+        });
+    }
+    Ok(ActivityView {
+        checkpoint: ActivityCheckpoint {
+            tree_size: checkpoint.tree_size,
+            root_hash: BASE64.encode(checkpoint.root_hash),
+        },
+        items,
+        next_before,
+    })
+}
+
+/// The signed-in person's own ledger entries, newest first, each with an
+/// inclusion proof against the latest signed checkpoint. Attribute names
+/// only, never values.
+#[utoipa::path(
+    tag = "people",
+    params(
+        ("before" = Option<u64>, Query, description = "Only entries with an index below this (from `next_before`)"),
+        ("limit" = Option<u64>, Query, description = "At most this many entries, 1 to 100 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "The activity", body = ActivityView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/activity")]
+pub async fn activity(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    query: web::Query<ActivityQuery>,
+) -> Result<HttpResponse, Problem> {
+    Ok(HttpResponse::Ok().json(activity_view(&state, &who.person, &query).await?))
+}
