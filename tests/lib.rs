@@ -25,11 +25,15 @@ pub struct TestApp {
 
 impl TestApp {
     /// Starts the server on `db`.
-    pub async fn spawn(db: TestDb) -> TestApp {
+    pub async fn spawn(mut db: TestDb) -> TestApp {
         server::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let config = Config::for_tests(data_dir.path().join("data"), db.url.clone());
         let app = Application::build(config).await.expect("the server starts");
+        // Read what the server wrote with the keys it sealed it with.
+        let keys =
+            server::data_keys::load(&data_dir.path().join("data")).expect("the server's data keys");
+        db.store = db.store.with_data_keys(keys);
         let port = app.port();
         let handle = app.stop_handle();
         tokio::spawn(app.run_until_stopped());

@@ -803,3 +803,117 @@ app_test!(
         assert_eq!(anonymous.status(), 401);
     }
 );
+
+/// Revoke one grant of `person`'s through the API.
+async fn revoke(app: &TestApp, session: &str, grant_id: &str) {
+    let revoked = app
+        .http
+        .delete(app.url(&format!("/v1/me/grants/{grant_id}")))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+}
+
+/// One person's day: every company asks for public data (granted at once,
+/// read, every fifth grant revoked) and makes a paid offer for the email
+/// (two of three approved, the third declined).
+async fn a_persons_day(app: &TestApp, companies: &[(Company, String)], p: usize) -> (u64, u64) {
+    let handle = format!("day_person_{p}");
+    let me = person(
+        app,
+        &handle,
+        &[
+            (
+                "email",
+                json!(format!("day{p}@example.org")),
+                "semi_private",
+            ),
+            ("location_city", json!("Lyon"), "public"),
+        ],
+    )
+    .await;
+    let (mut grants, mut payments) = (0, 0);
+    for round in 0..4 {
+        for (c, (company, token)) in companies.iter().enumerate() {
+            let asked = ask(app, token, &handle, &["location_city"], None).await;
+            assert_eq!(asked["status"], "approved", "{asked}");
+            let data = read(app, company, asked["request_id"].as_str().unwrap()).await;
+            grants += 1;
+            if (round + c + p) % 5 == 0 {
+                revoke(app, &me.token, data["grant_id"].as_str().unwrap()).await;
+            }
+            let paid = ask(
+                app,
+                token,
+                &handle,
+                &["email"],
+                Some(10_000 + 1_000 * c as u64),
+            )
+            .await;
+            assert_eq!(paid["status"], "pending", "{paid}");
+            let paid_id = paid["request_id"].as_str().unwrap();
+            if (round + c) % 3 == 2 {
+                decide(app, &me.token, paid_id, "decline").await;
+            } else {
+                decide(app, &me.token, paid_id, "approve").await;
+                read(app, company, paid_id).await;
+                grants += 1;
+                payments += 1;
+            }
+        }
+    }
+    (grants, payments)
+}
+
+app_test!(
+    a_scripted_day_of_activity_verifies_and_one_changed_byte_is_named,
+    |app| {
+        const PEOPLE: usize = 12;
+        let auditor = auditor(app).await;
+        let mut companies = Vec::new();
+        for name in ["Acme Rewards", "Globex Travel", "Initech Insurance"] {
+            let company = company(app, name).await;
+            server::admin::fund_company(app.store(), &company.id, "50", "EUR", None)
+                .await
+                .unwrap();
+            let token = company_token(app, &company).await;
+            companies.push((company, token));
+        }
+        let days = (0..PEOPLE).map(|p| a_persons_day(app, &companies, p));
+        let done = futures::future::join_all(days).await;
+        let grants: u64 = done.iter().map(|d| d.0).sum();
+        let payments: u64 = done.iter().map(|d| d.1).sum();
+        assert!(grants >= 200, "{grants} grants");
+
+        let passed = audit(app, &auditor, None).await;
+        assert!(passed.status.success(), "{}", stderr(&passed));
+        let size = app.store().ledger_size().await.unwrap();
+        let summary = stdout(&passed);
+        assert!(summary.contains(&format!("tree size {size}")), "{summary}");
+        assert!(summary.contains("balances ok"), "{summary}");
+        println!("day: {grants} grants, {payments} payments, {size} entries: {summary}");
+
+        // One byte of one entry, chosen from the middle of the day.
+        let victim = size * 2 / 3;
+        let mut leaf = app.store().ledger_leaves(victim, victim + 1).await.unwrap()[0]
+            .leaf
+            .clone();
+        leaf[9] ^= 0x40;
+        app.store()
+            .execute_unprepared(&format!(
+                "UPDATE ledger_entry SET leaf = {} WHERE idx = {victim}",
+                blob(app.store().backend(), &leaf)
+            ))
+            .await
+            .unwrap();
+        let failed = audit(app, &auditor, None).await;
+        assert!(!failed.status.success(), "{}", stdout(&failed));
+        let message = stderr(&failed);
+        assert!(
+            message.contains(&format!("entry {victim}:")),
+            "the failure names entry {victim}: {message}"
+        );
+    }
+);

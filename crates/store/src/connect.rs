@@ -103,6 +103,15 @@ impl Store {
         Ok(store)
     }
 
+    /// The same database with other data keys (a second process's view,
+    /// e.g. a test checking what a server with its own keys wrote).
+    pub fn with_data_keys(&self, keys: DataKeys) -> Store {
+        Store {
+            db: self.db.clone(),
+            keys,
+        }
+    }
+
     /// Connects without migrating. `schema` confines a PostgreSQL session to
     /// one schema (tests use one each).
     pub(crate) async fn connect(
