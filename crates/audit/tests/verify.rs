@@ -841,7 +841,7 @@ async fn a_persons_day(app: &TestApp, companies: &[(Company, String)], p: usize)
             assert_eq!(asked["status"], "approved", "{asked}");
             let data = read(app, company, asked["request_id"].as_str().unwrap()).await;
             grants += 1;
-            if (round + c + p) % 5 == 0 {
+            if (round + c + p).is_multiple_of(5) {
                 revoke(app, &me.token, data["grant_id"].as_str().unwrap()).await;
             }
             let paid = ask(
