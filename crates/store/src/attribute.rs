@@ -466,10 +466,7 @@ mod tests {
         rotation_reseals_everything_and_the_old_key_can_go,
         |store| {
             let old_key = DataKeys::generate().unwrap();
-            let before = Store {
-                db: store.db.clone(),
-                keys: DataKeys::new(&[old_key]).unwrap(),
-            };
+            let before = store.with_data_keys(DataKeys::new(&[old_key]).unwrap());
             let store = &before;
             let ada = store
                 .create_person(&Handle::parse("ada").unwrap())
@@ -493,10 +490,7 @@ mod tests {
             store.execute_unprepared(&sql).await.unwrap();
 
             let new_key = DataKeys::generate().unwrap();
-            let both = Store {
-                db: store.db.clone(),
-                keys: DataKeys::new(&[new_key, old_key]).unwrap(),
-            };
+            let both = store.with_data_keys(DataKeys::new(&[new_key, old_key]).unwrap());
             assert_eq!(both.attributes(&ada.id).await.unwrap().len(), 3);
             let done = both.reseal_attributes().await.unwrap();
             assert_eq!(
@@ -514,10 +508,7 @@ mod tests {
                 },
                 "a rerun has nothing to do"
             );
-            let only_new = Store {
-                db: store.db.clone(),
-                keys: DataKeys::new(&[new_key]).unwrap(),
-            };
+            let only_new = store.with_data_keys(DataKeys::new(&[new_key]).unwrap());
             let values: Vec<_> = only_new
                 .attributes(&ada.id)
                 .await

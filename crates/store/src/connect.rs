@@ -92,6 +92,8 @@ pub struct Store {
     pub(crate) db: DatabaseConnection,
     /// Seal and open attribute values (see [`crate::sealed`]).
     pub(crate) keys: DataKeys,
+    /// Immutable ledger hashes already read.
+    pub(crate) ledger_cache: std::sync::Arc<crate::ledger::NodeCache>,
 }
 
 impl Store {
@@ -109,6 +111,7 @@ impl Store {
         Store {
             db: self.db.clone(),
             keys,
+            ledger_cache: self.ledger_cache.clone(),
         }
     }
 
@@ -153,7 +156,11 @@ impl Store {
                 target: url.display(),
                 source,
             })?;
-        Ok(Store { db, keys })
+        Ok(Store {
+            db,
+            keys,
+            ledger_cache: std::sync::Arc::default(),
+        })
     }
 
     /// Applies every migration not yet applied.

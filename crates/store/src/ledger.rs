@@ -30,8 +30,8 @@ use std::collections::HashMap;
 use ledger::{Entry, Hash, HashStore, NodeId, ProofError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::entity::{ledger_checkpoint, ledger_entry, ledger_head, ledger_node};
@@ -115,6 +115,47 @@ impl HashStore for Loaded {
     }
 }
 
+/// Perfect subtrees at this level and above are kept in memory once read:
+/// a complete subtree's hash never changes, so the cache needs no
+/// invalidation, and at 1,000,000 leaves the levels from 6 up are ~31,000
+/// hashes (about 2 MB) that answer most of every proof's path.
+pub(crate) const CACHE_MIN_LEVEL: u32 = 6;
+/// A bound on the cache, whatever the log's size.
+const CACHE_MAX_NODES: usize = 1 << 17;
+
+/// The ledger's in-memory read cache: upper subtree hashes and the largest
+/// tree size seen committed. Shared by the clones of a [`Store`].
+#[derive(Debug, Default)]
+pub(crate) struct NodeCache {
+    nodes: std::sync::RwLock<HashMap<NodeId, Hash>>,
+    known_size: std::sync::atomic::AtomicU64,
+}
+
+impl NodeCache {
+    fn known_size(&self) -> u64 {
+        self.known_size.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn saw_size(&self, size: u64) {
+        self.known_size
+            .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn get(&self, node: NodeId) -> Option<Hash> {
+        self.nodes.read().ok()?.get(&node).copied()
+    }
+
+    fn insert(&self, loaded: &HashMap<NodeId, Hash>) {
+        if let Ok(mut nodes) = self.nodes.write() {
+            for (id, hash) in loaded {
+                if id.level >= CACHE_MIN_LEVEL && nodes.len() < CACHE_MAX_NODES {
+                    nodes.insert(*id, *hash);
+                }
+            }
+        }
+    }
+}
+
 /// A bad argument stays typed; a node the proof needs and the database
 /// lacks means the stored tree is damaged.
 fn proof_error(error: ProofError) -> StoreError {
@@ -173,8 +214,8 @@ fn frontier(tree_size: u64) -> Vec<NodeId> {
 
 /// Loads exactly `wanted`: leaf hashes from `ledger_entry`, higher levels
 /// from `ledger_node`. At most two indexed queries.
-async fn load_nodes(
-    txn: &DatabaseTransaction,
+async fn load_nodes<C: ConnectionTrait>(
+    txn: &C,
     wanted: &[NodeId],
 ) -> Result<HashMap<NodeId, Hash>, StoreError> {
     let mut nodes = HashMap::with_capacity(wanted.len());
@@ -375,14 +416,47 @@ impl Store {
         index: u64,
         tree_size: u64,
     ) -> Result<InclusionProof, StoreError> {
-        let txn = self.read_txn().await?;
-        let store = self
-            .load_for(&txn, tree_size, |size| {
-                let mut nodes = ledger::inclusion_proof_nodes(index, size)?;
-                nodes.push(NodeId { level: 0, index });
-                Ok(nodes)
-            })
-            .await?;
+        // Leaves below a size once read are committed and never change, so
+        // a proof needs no transaction: at most one query for the leaves
+        // of the (at most two) 64-leaf blocks holding its low nodes, and
+        // one for upper nodes the cache has not seen yet.
+        let leaf_count = match self.ledger_cache.known_size() {
+            known if tree_size <= known => known,
+            _ => {
+                let size = self.ledger_size().await?;
+                self.ledger_cache.saw_size(size);
+                size
+            }
+        };
+        if tree_size > leaf_count {
+            return Err(StoreError::LedgerProof(ProofError::SizeOutOfRange {
+                tree_size,
+                leaf_count,
+            }));
+        }
+        let mut wanted = ledger::inclusion_proof_nodes(index, tree_size).map_err(proof_error)?;
+        wanted.push(NodeId { level: 0, index });
+        let mut nodes = HashMap::with_capacity(wanted.len());
+        let mut low = Vec::new();
+        let mut high = Vec::new();
+        for node in wanted {
+            if node.level < CACHE_MIN_LEVEL {
+                low.push(node);
+            } else if let Some(hash) = self.ledger_cache.get(node) {
+                nodes.insert(node, hash);
+            } else {
+                high.push(node);
+            }
+        }
+        if !low.is_empty() {
+            nodes.extend(self.low_nodes(&low, tree_size).await?);
+        }
+        if !high.is_empty() {
+            let loaded = load_nodes(&self.db, &high).await?;
+            self.ledger_cache.insert(&loaded);
+            nodes.extend(loaded);
+        }
+        let store = Loaded { leaf_count, nodes };
         let proof = ledger::inclusion_proof(&store, index, tree_size).map_err(proof_error)?;
         let leaf_hash = store
             .perfect_subtree(0, index)
@@ -393,6 +467,58 @@ impl Store {
             leaf_hash,
             proof,
         })
+    }
+
+    /// Perfect subtrees below [`CACHE_MIN_LEVEL`], hashed from the leaf
+    /// hashes of the aligned blocks that hold them, read in one query.
+    async fn low_nodes(
+        &self,
+        low: &[NodeId],
+        tree_size: u64,
+    ) -> Result<HashMap<NodeId, Hash>, StoreError> {
+        let block = 1u64 << CACHE_MIN_LEVEL;
+        let mut blocks: Vec<u64> = low.iter().map(|n| (n.index << n.level) / block).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        let mut range = Condition::any();
+        for b in &blocks {
+            let start = b * block;
+            let end = (start + block).min(tree_size);
+            range = range.add(
+                Condition::all()
+                    .add(ledger_entry::Column::Idx.gte(to_i64(start, "leaf index")?))
+                    .add(ledger_entry::Column::Idx.lt(to_i64(end, "leaf index")?)),
+            );
+        }
+        let rows: Vec<(i64, Vec<u8>)> = ledger_entry::Entity::find()
+            .select_only()
+            .column(ledger_entry::Column::Idx)
+            .column(ledger_entry::Column::LeafHash)
+            .filter(range)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut leaves = HashMap::with_capacity(rows.len());
+        for (idx, hash) in rows {
+            leaves.insert(
+                to_u64(idx, "ledger_entry.idx")?,
+                to_hash(&hash, "ledger_entry.leaf_hash")?,
+            );
+        }
+        let mut nodes = HashMap::with_capacity(low.len());
+        for node in low {
+            let first = node.index << node.level;
+            let hashes: Vec<Hash> = (first..first + (1u64 << node.level))
+                .map(|i| {
+                    leaves
+                        .get(&i)
+                        .copied()
+                        .ok_or_else(|| StoreError::corrupt(format!("ledger: leaf {i} is missing")))
+                })
+                .collect::<Result<_, _>>()?;
+            nodes.insert(*node, ledger::root_from_leaves(&hashes));
+        }
+        Ok(nodes)
     }
 
     /// The consistency proof from the tree of `first` leaves to the tree of
@@ -667,7 +793,7 @@ mod tests {
         // Batches of 1, 2, 3, ... leaves, so appends start and end at every
         // kind of boundary.
         let mut batch = 1;
-        while expected.len() < 80 {
+        while expected.len() < 130 {
             let new = entries(expected.len(), batch);
             let first = store.append_standalone(&new).await.unwrap();
             assert_eq!(first, expected.len());
