@@ -7,6 +7,7 @@ pub mod config;
 pub mod data_dir;
 pub mod data_keys;
 pub mod ledger_signer;
+pub mod metrics;
 pub mod oauth_keys;
 pub mod oauth_server;
 pub mod openapi;

@@ -121,7 +121,8 @@ impl Application {
         let webhooks =
             crate::webhooks::spawn_delivery_worker(store.clone(), state.oauth.server_key.clone())
                 .map_err(StartError::Webhooks)?;
-        let server = HttpServer::new(move || app(state.clone()))
+        let metrics = web::Data::new(crate::metrics::Metrics::default());
+        let server = HttpServer::new(move || app(state.clone(), metrics.clone()))
             .listen(listener)
             .map_err(|source| StartError::Listen {
                 addr: config.bind,
@@ -173,6 +174,7 @@ impl Application {
 /// The application: routes, limits, error shapes and headers.
 fn app(
     state: AppState,
+    metrics: web::Data<crate::metrics::Metrics>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -201,7 +203,10 @@ fn app(
         )
         .configure(openapi::api)
         .split_for_parts();
-    app.service(routes::home::home)
+    let observed = metrics.clone();
+    app.app_data(metrics)
+        .service(crate::metrics::metrics)
+        .service(routes::home::home)
         .configure(crate::pages::configure)
         .service(
             SwaggerUi::new("/docs/{_:.*}")
@@ -224,15 +229,26 @@ fn app(
                 .add((header::REFERRER_POLICY, "same-origin"))
                 .add((header::X_FRAME_OPTIONS, "DENY")),
         )
-        .wrap_fn(|req, srv| {
+        .wrap_fn(move |req, srv| {
             // Method, path and status only: query strings can carry codes
             // and tokens, and no value of a person's may reach the logs.
             let method = req.method().clone();
             let path = req.path().to_owned();
             let started = Instant::now();
             let response = srv.call(req);
+            let observed = observed.clone();
             async move {
                 let response = response.await?;
+                let route = response
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".to_owned());
+                observed.observe(
+                    method.as_str(),
+                    &route,
+                    response.status().as_u16(),
+                    started.elapsed(),
+                );
                 tracing::info!(
                     %method, %path, status = response.status().as_u16(),
                     elapsed_us = started.elapsed().as_micros() as u64,

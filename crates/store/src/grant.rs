@@ -697,6 +697,15 @@ impl Store {
             .collect()
     }
 
+    /// Grants neither revoked nor expired, over everyone (for `/metrics`).
+    pub async fn live_grant_count(&self) -> Result<u64, StoreError> {
+        Ok(grant::Entity::find()
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(now()))
+            .count(&self.db)
+            .await?)
+    }
+
     /// How many requests wait for the person's answer (for the inbox link).
     pub async fn pending_request_count(&self, person: &PersonId) -> Result<u64, StoreError> {
         Ok(data_request::Entity::find()

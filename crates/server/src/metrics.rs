@@ -1,0 +1,195 @@
+//! `GET /metrics` in the Prometheus text format (version 0.0.4): request
+//! counts and latencies per route, and the state an operator watches —
+//! live grants, the ledger's size and how old its newest checkpoint is.
+//!
+//! Routes are labelled by their pattern (`/v1/me/grants/{id}`), never by
+//! the path a client sent, so the label set stays small and no id, token or
+//! value reaches the metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+
+use crate::problem::Problem;
+use crate::startup::AppState;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum_seconds: f64,
+    /// Observations at or below each of [`BUCKETS`] (cumulative on output).
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request metrics, shared by every worker.
+#[derive(Default)]
+pub struct Metrics {
+    /// (method, route, status) → series.
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let Ok(mut series) = self.series.lock() else {
+            return;
+        };
+        let entry = series
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default();
+        entry.count += 1;
+        entry.sum_seconds += seconds;
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            entry.buckets[i] += 1;
+        }
+    }
+
+    /// The request metrics as Prometheus text.
+    fn render(&self, out: &mut String) {
+        let Ok(series) = self.series.lock() else {
+            return;
+        };
+        out.push_str("# HELP apiome_http_requests_total Requests answered, by method, route pattern and status.\n");
+        out.push_str("# TYPE apiome_http_requests_total counter\n");
+        for ((method, route, status), s) in series.iter() {
+            let _ = writeln!(
+                out,
+                "apiome_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+                escape(route),
+                s.count
+            );
+        }
+        out.push_str("# HELP apiome_http_request_duration_seconds Time to answer, by method and route pattern.\n");
+        out.push_str("# TYPE apiome_http_request_duration_seconds histogram\n");
+        let mut by_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
+        for ((method, route, _), s) in series.iter() {
+            let merged = by_route.entry((method, route)).or_default();
+            merged.count += s.count;
+            merged.sum_seconds += s.sum_seconds;
+            for (m, b) in merged.buckets.iter_mut().zip(s.buckets) {
+                *m += b;
+            }
+        }
+        for ((method, route), s) in &by_route {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(s.buckets) {
+                cumulative += n;
+                let _ = writeln!(
+                    out,
+                    "apiome_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "apiome_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "apiome_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "apiome_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
+        }
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The metrics. Not in the OpenAPI document: it is for the operator's
+/// scraper, not for companies or people (block it at the proxy if the
+/// route counts are not for the public).
+#[get("/metrics")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    requests: web::Data<Metrics>,
+) -> Result<HttpResponse, Problem> {
+    let mut out = String::with_capacity(4096);
+    requests.render(&mut out);
+    let grants = state.store.live_grant_count().await?;
+    let size = state.store.ledger_size().await?;
+    let checkpoint = state.store.latest_checkpoint().await?;
+    out.push_str("# HELP apiome_grants_live Grants neither revoked nor expired.\n# TYPE apiome_grants_live gauge\n");
+    let _ = writeln!(out, "apiome_grants_live {grants}");
+    out.push_str("# HELP apiome_ledger_entries Entries in the transparency log.\n# TYPE apiome_ledger_entries gauge\n");
+    let _ = writeln!(out, "apiome_ledger_entries {size}");
+    out.push_str("# HELP apiome_ledger_checkpoint_size Tree size of the newest signed checkpoint.\n# TYPE apiome_ledger_checkpoint_size gauge\n");
+    let _ = writeln!(
+        out,
+        "apiome_ledger_checkpoint_size {}",
+        checkpoint.as_ref().map_or(0, |c| c.tree_size)
+    );
+    out.push_str("# HELP apiome_ledger_checkpoint_age_seconds Seconds since the newest checkpoint was signed (-1 before the first).\n# TYPE apiome_ledger_checkpoint_age_seconds gauge\n");
+    let age = checkpoint.map_or(-1.0, |c| {
+        (time::OffsetDateTime::now_utc() - c.created_at).as_seconds_f64()
+    });
+    let _ = writeln!(out, "apiome_ledger_checkpoint_age_seconds {age}");
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header(("cache-control", "no-store"))
+        .body(out))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_counters_per_status() {
+        let m = Metrics::default();
+        m.observe("GET", "/v1/data", 200, Duration::from_micros(300));
+        m.observe("GET", "/v1/data", 200, Duration::from_millis(3));
+        m.observe("GET", "/v1/data", 401, Duration::from_secs(5));
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(out.contains(
+            "apiome_http_requests_total{method=\"GET\",route=\"/v1/data\",status=\"200\"} 2"
+        ));
+        assert!(out.contains(
+            "apiome_http_requests_total{method=\"GET\",route=\"/v1/data\",status=\"401\"} 1"
+        ));
+        let bucket = |le: &str| {
+            let line = format!(
+                "apiome_http_request_duration_seconds_bucket{{method=\"GET\",route=\"/v1/data\",le=\"{le}\"}} "
+            );
+            out.lines()
+                .find_map(|l| l.strip_prefix(line.as_str()))
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert_eq!(bucket("0.0005"), 1);
+        assert_eq!(bucket("0.005"), 2);
+        assert_eq!(bucket("2.5"), 2);
+        assert_eq!(bucket("+Inf"), 3);
+        assert!(out.contains(
+            "apiome_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/data\"} 3"
+        ));
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
