@@ -25,10 +25,17 @@ pub struct TestApp {
 
 impl TestApp {
     /// Starts the server on `db`.
-    pub async fn spawn(mut db: TestDb) -> TestApp {
+    pub async fn spawn(db: TestDb) -> TestApp {
+        TestApp::spawn_configured(db, |_| {}).await
+    }
+
+    /// Starts the server on `db` with the test configuration changed by
+    /// `change`.
+    pub async fn spawn_configured(mut db: TestDb, change: impl FnOnce(&mut Config)) -> TestApp {
         server::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
-        let config = Config::for_tests(data_dir.path().join("data"), db.url.clone());
+        let mut config = Config::for_tests(data_dir.path().join("data"), db.url.clone());
+        change(&mut config);
         let app = Application::build(config).await.expect("the server starts");
         // Read what the server wrote with the keys it sealed it with.
         let keys =

@@ -166,6 +166,10 @@ pub struct Settings {
     /// another host.
     #[arg(long, env = "APIOME_WEBHOOK_ALLOW_LOOPBACK", global = true)]
     pub webhook_allow_loopback: bool,
+    /// Requests a second each company may make to the token endpoint and
+    /// to `POST /v1/requests` (bursts of twice that); 0 turns it off.
+    #[arg(long, env = "APIOME_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, global = true)]
+    pub rate_limit: u32,
 }
 
 /// How log lines are written.
@@ -193,7 +197,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Whether webhook URLs may point at this machine.
     pub webhook_allow_loopback: bool,
+    /// Per-client requests a second on the token and request endpoints.
+    pub rate_limit: u32,
 }
+
+/// The default per-client rate limit (requests a second).
+pub const DEFAULT_RATE_LIMIT: u32 = 500;
 
 /// A configuration that cannot work, with what to change.
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +246,7 @@ impl Config {
             public_url,
             log_format: settings.log_format,
             webhook_allow_loopback: settings.webhook_allow_loopback,
+            rate_limit: settings.rate_limit,
         })
     }
 
@@ -249,6 +259,7 @@ impl Config {
             public_url: None,
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
+            rate_limit: DEFAULT_RATE_LIMIT,
         }
     }
 
@@ -299,6 +310,7 @@ mod tests {
             public_url: None,
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
+            rate_limit: DEFAULT_RATE_LIMIT,
         }
     }
 

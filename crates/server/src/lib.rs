@@ -13,6 +13,7 @@ pub mod oauth_server;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod sweeper;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub oauth: std::sync::Arc<crate::oauth_server::OAuthServer>,
     /// Whether webhook URLs may point at this machine.
     pub webhook_allow_loopback: bool,
+    /// Per-company limits on the token and request endpoints.
+    pub rate_limit: std::sync::Arc<crate::rate_limit::RateLimiter>,
 }
 
 /// The server failed to start.
@@ -117,6 +119,7 @@ impl Application {
             ledger: ledger.clone(),
             oauth: std::sync::Arc::new(oauth),
             webhook_allow_loopback: config.webhook_allow_loopback,
+            rate_limit: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(config.rate_limit)),
         };
         let webhooks =
             crate::webhooks::spawn_delivery_worker(store.clone(), state.oauth.server_key.clone())

@@ -127,6 +127,9 @@ pub async fn token_endpoint(
 ) -> Result<HttpResponse, OAuthReply> {
     let params = form_params(&body)?;
     let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
+        return Ok(rate_limited(wait));
+    }
     let request = TokenRequest::parse(&params)?;
     request.check_allowed(&client.record)?;
     let now = unix_now();
@@ -581,4 +584,17 @@ pub async fn par(
             expires_in: response.expires_in,
         },
     ))
+}
+
+/// `429` for a client over its rate: an OAuth-shaped error body (clients
+/// parse `error`), `Retry-After` in whole seconds.
+fn rate_limited(wait: std::time::Duration) -> HttpResponse {
+    let secs = crate::rate_limit::retry_after_secs(wait);
+    HttpResponse::TooManyRequests()
+        .insert_header(("retry-after", secs.to_string()))
+        .insert_header(("cache-control", "no-store"))
+        .json(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": format!("this client is over its request rate; retry after {secs} s"),
+        }))
 }

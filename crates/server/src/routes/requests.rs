@@ -148,6 +148,7 @@ fn not_found() -> Problem {
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, or a duration longer than the person accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -158,6 +159,21 @@ pub async fn create(
     body: web::Json<NewRequest>,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
+    if let Err(wait) = state.rate_limit.check(company.as_str()) {
+        let secs = crate::rate_limit::retry_after_secs(wait);
+        let problem = Problem::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            format!("this company is over its request rate; retry after {secs} s"),
+        );
+        let mut response = actix_web::ResponseError::error_response(&problem);
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(secs),
+        );
+        return Ok(response);
+    }
     let body = body.into_inner();
     let store = &state.store;
     let person = match &body.person {
