@@ -917,3 +917,81 @@ app_test!(
         );
     }
 );
+
+async fn audit_at(base_url: &str, auditor: &Auditor, state: &Path) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_apiome-audit"))
+        .arg("verify")
+        .args(["--url", base_url])
+        .args(["--key", &auditor.key])
+        .args(["--client-id", &auditor.id])
+        .args(["--client-secret", &auditor.secret])
+        .arg("--state")
+        .arg(state)
+        .output()
+        .await
+        .unwrap()
+}
+
+/// `apiome backup` while companies keep asking and reading, then a restore
+/// into a fresh data directory (with the keys copied, as the operator is
+/// told to): the restored server's log passes `apiome-audit verify`, and is
+/// consistent with what the auditor saw before the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_restores_to_a_log_that_verifies() {
+    let app = TestApp::sqlite().await;
+    let auditor = auditor(&app).await;
+    let (acme, _) = activity(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("audit.state");
+    let before = audit_at(&app.base_url, &auditor, &state).await;
+    assert!(before.status.success(), "{}", stderr(&before));
+
+    // Load while the backup runs.
+    let token = company_token(&app, &acme).await;
+    let load = async {
+        for _ in 0..30 {
+            let asked = ask(&app, &token, "ada_lovelace", &["location_city"], None).await;
+            read(&app, &acme, asked["request_id"].as_str().unwrap()).await;
+        }
+    };
+    let file = dir.path().join("apiome.backup");
+    let url = store::DatabaseUrl::Sqlite(app.data_dir().join("apiome.db"));
+    let (_, report) = tokio::join!(load, server::backup::backup(app.store(), &url, &file));
+    let report = report.unwrap();
+    assert_eq!(report.database, "sqlite");
+    assert!(report.bytes > 0);
+    assert!(matches!(
+        server::backup::backup(app.store(), &url, &file).await,
+        Err(server::backup::BackupError::Exists(_))
+    ));
+
+    // A fresh machine: the keys copied from the old one, the backup restored.
+    let restored = dir.path().join("restored");
+    std::fs::create_dir_all(restored.join("keys")).unwrap();
+    for key in std::fs::read_dir(app.data_dir().join("keys")).unwrap() {
+        let key = key.unwrap().path();
+        std::fs::copy(&key, restored.join("keys").join(key.file_name().unwrap())).unwrap();
+    }
+    let database = store::DatabaseUrl::Sqlite(restored.join("apiome.db"));
+    server::backup::restore(&database, &file, false).unwrap();
+    assert!(matches!(
+        server::backup::restore(&database, &file, false),
+        Err(server::backup::BackupError::WouldReplace(_))
+    ));
+    assert!(matches!(
+        server::backup::restore(&database, &state, true),
+        Err(server::backup::BackupError::NotSqlite(_))
+    ));
+    let config = server::config::Config::for_tests(restored.clone(), database);
+    let server = server::startup::Application::build(config).await.unwrap();
+    let base_url = format!("http://localhost:{}", server.port());
+    let handle = server.stop_handle();
+    tokio::spawn(server.run_until_stopped());
+
+    let after = audit_at(&base_url, &auditor, &state).await;
+    assert!(after.status.success(), "{}", stderr(&after));
+    let summary = stdout(&after);
+    assert!(summary.contains("balances ok"), "{summary}");
+    handle.stop(true).await;
+    app.stop().await;
+}

@@ -33,6 +33,24 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document of the JSON API.
     Openapi,
+    /// Write a consistent copy of the database while it serves: SQLite via
+    /// `VACUUM INTO`, PostgreSQL via `pg_dump --format=custom`. Keys are not
+    /// in it: back up `DATA_DIR/keys/` (or `APIOME_MASTER_KEY`) apart.
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup back (every `apiome serve` stopped): SQLite's file into
+    /// place, or `pg_restore --clean` into the PostgreSQL database.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing SQLite database.
+        #[arg(long)]
+        force: bool,
+    },
     /// The transparency log.
     Ledger {
         /// What to do with it.

@@ -49,6 +49,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let app = Application::build(config).await?;
                 app.run_until_stopped().await?;
             }
+            Command::Backup { to } => {
+                data_dir::prepare(&config.data_dir)?;
+                let store = open_store(&config).await?;
+                let report = server::backup::backup(&store, &config.database, &to).await;
+                store.close().await?;
+                println!("{}", serde_json::to_string_pretty(&report?)?);
+            }
+            Command::Restore { from, force } => {
+                data_dir::prepare(&config.data_dir)?;
+                let report = server::backup::restore(&config.database, &from, force)?;
+                // Bring the restored schema up to date with this binary.
+                let store = open_store(&config).await?;
+                store.close().await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
             Command::Migrate => {
                 data_dir::prepare(&config.data_dir)?;
                 let store = open_store(&config).await?;

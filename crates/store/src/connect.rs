@@ -218,6 +218,25 @@ impl Store {
         Ok(self.db.begin_with_options(options).await?)
     }
 
+    /// Writes a consistent copy of a SQLite database to `to` while it
+    /// serves (`VACUUM INTO`: one read transaction, so the copy is the
+    /// database at one instant, every ledger entry with its change). The
+    /// file must not exist. PostgreSQL backups are `pg_dump`'s job (see
+    /// `apiome backup`).
+    pub async fn backup_sqlite(&self, to: &Path) -> Result<(), StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Err(StoreError::corrupt("backup_sqlite on a PostgreSQL store"));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::corrupt(format!("{} is not a UTF-8 path", to.display())))?;
+        let quoted = target.replace('\'', "''");
+        self.db
+            .execute_unprepared(&format!("VACUUM INTO '{quoted}'"))
+            .await?;
+        Ok(())
+    }
+
     /// Runs a raw statement. For tests and diagnostics only.
     #[doc(hidden)]
     pub async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
