@@ -121,9 +121,12 @@ impl Application {
             webhook_allow_loopback: config.webhook_allow_loopback,
             rate_limit: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(config.rate_limit)),
         };
-        let webhooks =
-            crate::webhooks::spawn_delivery_worker(store.clone(), state.oauth.server_key.clone())
-                .map_err(StartError::Webhooks)?;
+        let webhooks = crate::webhooks::spawn_delivery_worker(
+            store.clone(),
+            state.oauth.server_key.clone(),
+            config.webhook_allow_loopback,
+        )
+        .map_err(StartError::Webhooks)?;
         let metrics = web::Data::new(crate::metrics::Metrics::default());
         let server = HttpServer::new(move || app(state.clone(), metrics.clone()))
             .listen(listener)

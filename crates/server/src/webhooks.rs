@@ -9,6 +9,7 @@
 //! refused connection is retried after 1 s, 2 s, 4 s, … up to an hour,
 //! [`store::MAX_WEBHOOK_ATTEMPTS`] calls in all. Redirects are not followed.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use authz::ServerKey;
@@ -48,8 +49,8 @@ pub fn check_url(text: &str, allow_loopback: bool) -> Result<Url, String> {
         None => return Err("a webhook URL needs a host".to_owned()),
     };
     let private = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        Some(Host::Ipv6(ip)) => ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Some(Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
+        Some(Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
         _ => false,
     };
     match (url.scheme(), loopback) {
@@ -64,6 +65,60 @@ pub fn check_url(text: &str, allow_loopback: bool) -> Result<Url, String> {
         ("https", false) => Ok(url),
         _ => Err("a webhook URL must use https://".to_owned()),
     }
+}
+
+/// An address no webhook may reach from outside development: private,
+/// link-local, unique-local, unspecified, carrier-grade NAT, or (as IPv4
+/// mapped into IPv6) any of those. Loopback is judged separately.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private(IpAddr::V4(v4)) || v4.is_loopback(),
+            None => {
+                v6.is_unspecified()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+/// Resolves a webhook's host and checks every address it names, so a
+/// public-looking name cannot lead to a private network (SSRF through DNS);
+/// the call then goes to the checked address, not to a second lookup.
+async fn checked_address(
+    url: &Url,
+    allow_loopback: bool,
+) -> Result<Option<(String, SocketAddr)>, String> {
+    let Some(Host::Domain(name)) = url.host() else {
+        return Ok(None);
+    };
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
+        .await
+        .map_err(|e| format!("cannot resolve {name}: {e}"))?
+        .collect();
+    let Some(first) = addresses.first().copied() else {
+        return Err(format!("{name} resolves to no address"));
+    };
+    for address in &addresses {
+        let ip = address.ip();
+        if ip.is_loopback() && !allow_loopback {
+            return Err(format!("{name} resolves to this machine ({ip})"));
+        }
+        if is_private(ip) && !(allow_loopback && ip.is_loopback()) {
+            return Err(format!("{name} resolves to a private address ({ip})"));
+        }
+    }
+    Ok(Some((name.to_owned(), first)))
 }
 
 /// The company's webhook signing secret, derived from the server's key (so
@@ -93,7 +148,20 @@ async fn call(
     http: &reqwest::Client,
     server_key: &ServerKey,
     delivery: &WebhookDelivery,
+    allow_loopback: bool,
 ) -> Result<(), String> {
+    let url = check_url(&delivery.url, allow_loopback)?;
+    let pinned;
+    let http = match checked_address(&url, allow_loopback).await? {
+        None => http,
+        Some((name, address)) => {
+            pinned = client_builder()
+                .resolve(&name, address)
+                .build()
+                .map_err(|e| format!("no HTTP client: {e}"))?;
+            &pinned
+        }
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let secret = secret(server_key, &delivery.company_id);
     let event = serde_json::from_str::<serde_json::Value>(&delivery.payload)
@@ -121,6 +189,13 @@ async fn call(
     }
 }
 
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(CALL_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("apiome-webhooks/", env!("CARGO_PKG_VERSION")))
+}
+
 /// Drains the outbox every [`DELIVERY_INTERVAL`]: claims due deliveries,
 /// calls them concurrently, records each outcome.
 ///
@@ -129,12 +204,9 @@ async fn call(
 pub fn spawn_delivery_worker(
     store: Store,
     server_key: ServerKey,
+    allow_loopback: bool,
 ) -> Result<Periodic, reqwest::Error> {
-    let http = reqwest::Client::builder()
-        .timeout(CALL_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("apiome-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()?;
+    let http = client_builder().build()?;
     Ok(Periodic::spawn(DELIVERY_INTERVAL, move || {
         let store = store.clone();
         let server_key = server_key.clone();
@@ -151,7 +223,7 @@ pub fn spawn_delivery_worker(
             for delivery in claimed {
                 let (store, http, key) = (store.clone(), http.clone(), server_key.clone());
                 calls.spawn(async move {
-                    let outcome = call(&http, &key, &delivery).await;
+                    let outcome = call(&http, &key, &delivery, allow_loopback).await;
                     if let Err(error) = &outcome {
                         tracing::info!(
                             delivery = %delivery.id, company = %delivery.company_id,
@@ -225,5 +297,56 @@ mod tests {
             a,
             secret(&key, &consent_policy::CompanyId::parse("acme").unwrap())
         );
+    }
+
+    #[test]
+    fn private_addresses_are_known_in_every_form() {
+        for private in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "255.255.255.255",
+            "fd00::1",
+            "fe80::1",
+            "::",
+            "::ffff:10.1.2.3",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "203.0.113.7",
+            "8.8.8.8",
+            "2001:db8::1",
+            "100.128.0.1",
+            "::ffff:203.0.113.7",
+        ] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
+        // Literal forms are refused when the URL is set, too.
+        for url in [
+            "https://[fe80::1]/h",
+            "https://[::ffff:10.0.0.1]/h",
+            "https://169.254.169.254/latest",
+        ] {
+            assert!(check_url(url, false).is_err(), "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn names_are_resolved_and_checked_before_a_call() {
+        let url = Url::parse("https://localhost:8443/hook").unwrap();
+        let refused = checked_address(&url, false).await.unwrap_err();
+        assert!(refused.contains("this machine"), "{refused}");
+        let (name, address) = checked_address(&url, true).await.unwrap().unwrap();
+        assert_eq!(name, "localhost");
+        assert!(address.ip().is_loopback());
+        assert_eq!(address.port(), 8443);
+        let literal = Url::parse("https://203.0.113.7/hook").unwrap();
+        assert_eq!(checked_address(&literal, false).await.unwrap(), None);
     }
 }
