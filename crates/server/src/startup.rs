@@ -209,6 +209,8 @@ fn app(
         )
         .configure(openapi::api)
         .split_for_parts();
+    let mut document = document;
+    openapi::complete_responses(&mut document);
     let observed = metrics.clone();
     app.app_data(metrics)
         .service(crate::metrics::metrics)
