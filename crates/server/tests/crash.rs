@@ -17,94 +17,20 @@
 )]
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::{cli, serve};
 
-const APIOME: &str = env!("CARGO_BIN_EXE_apiome");
-const PUBLIC_URL: &str = "http://localhost:8080";
+mod support;
+
 const KILLS: usize = 20;
 const PEOPLE: usize = 6;
 const WORKERS: usize = 6;
 const PRICE: u64 = 10_000;
 const PASSWORD: &str = "correct horse battery staple";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn kill(mut self) {
-        // SIGKILL: no shutdown hook, no flush, no goodbye.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-fn serve(data: &Path, database_url: Option<&str>) -> Server {
-    let mut command = Command::new(APIOME);
-    command
-        .args(["serve", "--bind", "127.0.0.1:0", "--public-url", PUBLIC_URL])
-        .arg("--data-dir")
-        .arg(data)
-        .env("RUST_LOG", "warn,server=info")
-        .stderr(Stdio::piped());
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL"),
-    };
-    let mut child = command.spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut line = String::new();
-    let port = loop {
-        assert!(Instant::now() < deadline, "the server did not start");
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the server exited before serving"
-        );
-        if line.contains("apiome is serving")
-            && let Some(port) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("port="))
-                .and_then(|p| p.parse::<u16>().ok())
-        {
-            break port;
-        }
-    };
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
-            sink.clear();
-        }
-    });
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-fn cli(data: &Path, database_url: Option<&str>, args: &[&str]) -> Value {
-    let mut command = Command::new(APIOME);
-    command.args(args).arg("--data-dir").arg(data);
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL"),
-    };
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 /// What the server acknowledged with a 2xx, as the clients saw it.
 #[derive(Default)]

@@ -8,69 +8,15 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const APIOME: &str = env!("CARGO_BIN_EXE_apiome");
+use support::{APIOME, serve};
+
+mod support;
+
 const VALUE: &str = "sealed.at.rest@example.org";
-
-fn serve(data: &Path) -> (Running, u16) {
-    let mut child = Command::new(APIOME)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .env_remove("DATABASE_URL")
-        .env_remove("APIOME_MASTER_KEY")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut line = String::new();
-    let port = loop {
-        assert!(Instant::now() < deadline, "no start");
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "exited");
-        if let Some(port) = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("port="))
-            .and_then(|p| p.parse::<u16>().ok())
-            .filter(|_| line.contains("apiome is serving"))
-        {
-            break port;
-        }
-    };
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
-            sink.clear();
-        }
-    });
-    (Running(Some(child)), port)
-}
-
-/// Kills the server if a step panics, so no process outlives the test.
-struct Running(Option<Child>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn stop(mut running: Running) {
-    let mut child = running.0.take().unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 /// One HTTP/1.1 call; returns (status, body).
 fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
@@ -132,7 +78,8 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
-    let (server, port) = serve(&data);
+    let server = serve(&data, None);
+    let port = server.port;
     let (status, body) = call(
         port,
         "POST",
@@ -151,7 +98,7 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
         &format!(r#"{{"value":"{VALUE}","bucket":"private"}}"#),
     );
     assert_eq!(status, 200, "{body}");
-    stop(server);
+    server.terminate();
 
     let bytes = database_bytes(&data);
     assert!(
@@ -187,7 +134,8 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
     assert_ne!(after, before);
 
     // The server, with only the new key, reads the value back.
-    let (server, port) = serve(&data);
+    let server = serve(&data, None);
+    let port = server.port;
     let (status, body) = call(
         port,
         "POST",
@@ -204,7 +152,7 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
     let (status, body) = call(port, "GET", "/v1/me/attributes", Some(token), "");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(VALUE), "{body}");
-    stop(server);
+    server.terminate();
 
     // A master key that is not a key: one line, non-zero, nothing served.
     let output = Command::new(APIOME)

@@ -15,97 +15,22 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{Server, cli, serve};
 
-const APIOME: &str = env!("CARGO_BIN_EXE_apiome");
+mod support;
+
 const PROCESSES: usize = 3;
 const PEOPLE: usize = 12;
 const WORKERS: usize = 12;
 const ROUNDS: usize = 6;
 const RULES: usize = 24;
 const PASSWORD: &str = "correct horse battery staple";
-
-/// A server process; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The one origin every process answers for, as behind a load balancer:
-/// tokens are issued for it and accepted by each process.
-const PUBLIC_URL: &str = "http://localhost:8080";
-
-fn serve(data: &Path, database_url: &str) -> Server {
-    let mut child = Command::new(APIOME)
-        .args(["serve", "--bind", "127.0.0.1:0", "--public-url", PUBLIC_URL])
-        .arg("--data-dir")
-        .arg(data)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut line = String::new();
-    let port = loop {
-        assert!(Instant::now() < deadline, "the server did not start");
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "the server exited"
-        );
-        if line.contains("apiome is serving")
-            && let Some(port) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("port="))
-                .and_then(|p| p.parse::<u16>().ok())
-        {
-            break port;
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
-            sink.clear();
-        }
-    });
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-fn cli(data: &Path, database_url: &str, args: &[&str]) -> Value {
-    let output = Command::new(APIOME)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env("DATABASE_URL", database_url)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 struct Ctx {
     http: reqwest::Client,
@@ -146,7 +71,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
 
     let company = cli(
         &data,
-        &database_url,
+        Some(&database_url),
         &[
             "company",
             "create",
@@ -158,7 +83,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
     );
     cli(
         &data,
-        &database_url,
+        Some(&database_url),
         &[
             "company",
             "fund",
@@ -168,7 +93,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
         ],
     );
     let servers: Vec<Server> = (0..PROCESSES)
-        .map(|_| serve(&data, &database_url))
+        .map(|_| serve(&data, Some(&database_url)))
         .collect();
     let ctx = Arc::new(Ctx {
         http: reqwest::Client::new(),
