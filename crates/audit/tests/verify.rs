@@ -297,6 +297,22 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Changes entry `index`'s stored leaf directly in the database, as an
+/// insider with write access would, with `change`.
+async fn tamper(app: &TestApp, index: u64, change: impl FnOnce(&mut Vec<u8>)) {
+    let mut leaf = app.store().ledger_leaves(index, index + 1).await.unwrap()[0]
+        .leaf
+        .clone();
+    change(&mut leaf);
+    app.store()
+        .execute_unprepared(&format!(
+            "UPDATE ledger_entry SET leaf = {} WHERE idx = {index}",
+            blob(app.store().backend(), &leaf)
+        ))
+        .await
+        .unwrap();
+}
+
 /// A hex literal of `bytes` for this backend's SQL.
 fn blob(backend: Backend, bytes: &[u8]) -> String {
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -324,17 +340,7 @@ app_test!(
         // One byte of one stored leaf (the low byte of its timestamp, so it
         // still decodes) changed directly in the database.
         let victim = size / 2;
-        let mut leaf = app.store().ledger_leaves(victim, victim + 1).await.unwrap()[0]
-            .leaf
-            .clone();
-        leaf[9] ^= 0x01;
-        app.store()
-            .execute_unprepared(&format!(
-                "UPDATE ledger_entry SET leaf = {} WHERE idx = {victim}",
-                blob(app.store().backend(), &leaf)
-            ))
-            .await
-            .unwrap();
+        tamper(app, victim, |leaf| leaf[9] ^= 0x01).await;
         let failed = audit(app, &auditor, None).await;
         assert!(!failed.status.success(), "{}", stdout(&failed));
         let message = stderr(&failed);
@@ -346,17 +352,7 @@ app_test!(
 
         // An earlier entry made undecodable (its version byte): the first
         // damaged entry is the one named, and the server still serves it.
-        let mut leaf = app.store().ledger_leaves(3, 4).await.unwrap()[0]
-            .leaf
-            .clone();
-        leaf[0] = 0x09;
-        app.store()
-            .execute_unprepared(&format!(
-                "UPDATE ledger_entry SET leaf = {} WHERE idx = 3",
-                blob(app.store().backend(), &leaf)
-            ))
-            .await
-            .unwrap();
+        tamper(app, 3, |leaf| leaf[0] = 0x09).await;
         let failed = audit(app, &auditor, None).await;
         assert!(!failed.status.success(), "{}", stdout(&failed));
         let message = stderr(&failed);
@@ -897,17 +893,7 @@ app_test!(
 
         // One byte of one entry, chosen from the middle of the day.
         let victim = size * 2 / 3;
-        let mut leaf = app.store().ledger_leaves(victim, victim + 1).await.unwrap()[0]
-            .leaf
-            .clone();
-        leaf[9] ^= 0x40;
-        app.store()
-            .execute_unprepared(&format!(
-                "UPDATE ledger_entry SET leaf = {} WHERE idx = {victim}",
-                blob(app.store().backend(), &leaf)
-            ))
-            .await
-            .unwrap();
+        tamper(app, victim, |leaf| leaf[9] ^= 0x40).await;
         let failed = audit(app, &auditor, None).await;
         assert!(!failed.status.success(), "{}", stdout(&failed));
         let message = stderr(&failed);

@@ -137,7 +137,12 @@ pub async fn backup(
             if let Some(schema) = schema_of(url) {
                 command.arg(format!("--schema={schema}"));
             }
-            run("pg_dump", &mut command)?;
+            tokio::task::spawn_blocking(move || run("pg_dump", &mut command))
+                .await
+                .map_err(|e| BackupError::Tool {
+                    tool: "pg_dump",
+                    message: e.to_string(),
+                })??;
             "postgres"
         }
     };

@@ -125,7 +125,8 @@ pub async fn rotate(
         (DataKeys::parse(&text).map_err(DataKeysError::Env)?, None)
     } else {
         let path = key_path(data_dir)?;
-        let old = load(data_dir)?;
+        // The file must hold usable keys (or be made) before it is extended.
+        load(data_dir)?;
         let old_text = oauth_keys::read_text(&path)?.unwrap_or_default();
         let new_key = DataKeys::generate().map_err(DataKeysError::Random)?;
         let old_lines: String = old_text
@@ -135,7 +136,6 @@ pub async fn rotate(
             .collect();
         let both = format!("{FILE_HEADER}{}\n{old_lines}", DataKeys::encode(&new_key));
         oauth_keys::write_private(&path, &both, false)?;
-        drop(old);
         let keys = DataKeys::parse(&both).map_err(|source| DataKeysError::File {
             path: path.clone(),
             source,

@@ -145,10 +145,9 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
     );
     assert_eq!(status, 200, "{body}");
     let session: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let token = session["token"]
+    let token = session["session"]["token"]
         .as_str()
-        .or_else(|| session["session"]["token"].as_str())
-        .unwrap_or_else(|| panic!("no token in {body}"));
+        .unwrap_or_else(|| panic!("no session token in {body}"));
     let (status, body) = call(port, "GET", "/v1/me/attributes", Some(token), "");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(VALUE), "{body}");
