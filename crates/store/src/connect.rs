@@ -94,6 +94,8 @@ pub struct Store {
     pub(crate) keys: DataKeys,
     /// Immutable ledger hashes already read.
     pub(crate) ledger_cache: std::sync::Arc<crate::ledger::NodeCache>,
+    /// Disclosure entries waiting to be committed together.
+    pub(crate) disclosures: std::sync::Arc<crate::disclosure::DisclosureQueue>,
 }
 
 impl Store {
@@ -112,6 +114,7 @@ impl Store {
             db: self.db.clone(),
             keys,
             ledger_cache: self.ledger_cache.clone(),
+            disclosures: self.disclosures.clone(),
         }
     }
 
@@ -160,6 +163,7 @@ impl Store {
             db,
             keys,
             ledger_cache: std::sync::Arc::default(),
+            disclosures: std::sync::Arc::default(),
         })
     }
 

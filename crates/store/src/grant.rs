@@ -196,11 +196,13 @@ impl TryFrom<grant::Model> for Grant {
     }
 }
 
-fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
+pub(crate) fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
     Ok(ShortText::new(value.into())?)
 }
 
-fn names<'a>(keys: impl IntoIterator<Item = &'a AttributeKey>) -> Result<NameList, StoreError> {
+pub(crate) fn names<'a>(
+    keys: impl IntoIterator<Item = &'a AttributeKey>,
+) -> Result<NameList, StoreError> {
     let names = keys
         .into_iter()
         .map(|k| ShortText::new(k.to_string()))
@@ -874,28 +876,6 @@ impl Store {
             grants: grants.len() as u64,
         })
     }
-
-    /// Records that the company read `attributes` under a live grant.
-    pub async fn record_disclosure(
-        &self,
-        grant: &Grant,
-        attributes: &[AttributeKey],
-    ) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
-        let pseudonym = pseudonym(&txn, &grant.person_id).await?;
-        let entry = Entry::new(
-            now_unix_ms(),
-            EntryKind::Disclosure {
-                grant_id: text(&grant.id)?,
-                company_id: text(grant.company_id.to_string())?,
-                person: text(pseudonym)?,
-                attributes: names(attributes)?,
-            },
-        );
-        append_entries(&txn, self.backend(), &[entry]).await?;
-        txn.commit().await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -1124,6 +1104,48 @@ mod tests {
             }
         }
     });
+
+    store_test!(
+        concurrent_reads_each_get_their_own_committed_entry,
+        |store| {
+            let w = world(store).await;
+            let r = ask(store, &w, &["display_name"], Channel::Async).await;
+            let grant = store.grant(&r.grant_id.unwrap()).await.unwrap();
+            let before = store.ledger_size().await.unwrap();
+            // Many reads at once share transactions; each still returns only
+            // after its own entry is in the log.
+            let reads: Vec<_> = (0..300)
+                .map(|_| {
+                    let (store, grant) = (store.clone(), grant.clone());
+                    tokio::spawn(async move {
+                        store
+                            .record_disclosure(&grant, &grant.attributes)
+                            .await
+                            .unwrap();
+                        store.ledger_size().await.unwrap()
+                    })
+                })
+                .collect();
+            for read in reads {
+                assert!(read.await.unwrap() > before, "returned before its entry");
+            }
+            let size = store.ledger_size().await.unwrap();
+            assert_eq!(size, before + 300);
+            let entries = store.ledger_entries(before, size).await.unwrap();
+            assert!(
+                entries
+                    .iter()
+                    .all(|e| matches!(e.entry.kind, ledger::EntryKind::Disclosure { .. }))
+            );
+            // The tree over them is whole: every new leaf proves against the root.
+            let root = store.ledger_root(size).await.unwrap();
+            for index in [before, before + 150, size - 1] {
+                let proof = store.inclusion_proof(index, size).await.unwrap();
+                ledger::verify_inclusion(&proof.leaf_hash, index, size, &proof.proof, &root)
+                    .unwrap();
+            }
+        }
+    );
 
     fn request_for(keys: &[&str], purpose: &str, duration: &str) -> DataRequest {
         DataRequest::from_json_value(

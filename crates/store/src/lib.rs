@@ -14,6 +14,7 @@ mod ceremony;
 mod company;
 mod connect;
 mod credential;
+mod disclosure;
 mod entity;
 mod error;
 mod grant;
