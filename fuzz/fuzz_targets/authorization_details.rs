@@ -1,5 +1,6 @@
 //! One RFC 9396 `authorization_details` entry, as `POST /v1/requests` and the
-//! OAuth endpoints hand it to `DataRequest::from_json_value`.
+//! OAuth endpoints hand it to `DataRequest::from_json_value` (a one-entry
+//! array is unwrapped first, as they do).
 //!
 //! Beyond "no panic": a request that parses is within its documented bounds,
 //! a person's shorter limit only ever turns success into `DurationTooLong`,
@@ -23,9 +24,23 @@ fuzz_target!(|data: &[u8]| {
         assert!(DataRequest::parse_json(text, &ceiling).is_err());
         return;
     };
+    // The parameter is an array of exactly one entry (both the API and the
+    // OAuth endpoints unwrap it first); a bare entry is checked as it is.
+    let value = match value {
+        serde_json::Value::Array(mut entries) if entries.len() == 1 => {
+            entries.pop().expect("one entry")
+        }
+        value => {
+            let direct = DataRequest::parse_json(text, &ceiling);
+            assert_eq!(
+                direct,
+                DataRequest::from_json_value(value.clone(), &ceiling)
+            );
+            value
+        }
+    };
     let wide = DataRequest::from_json_value(value.clone(), &ceiling);
     let narrow = DataRequest::from_json_value(value, &month);
-    assert_eq!(wide, DataRequest::parse_json(text, &ceiling));
 
     let request = match wide {
         Ok(request) => request,
