@@ -188,6 +188,15 @@ pub struct Settings {
     /// to `POST /v1/requests` (bursts of twice that); 0 turns it off.
     #[arg(long, env = "APIOME_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, global = true)]
     pub rate_limit: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated
+    /// IP addresses), for sign-in throttling by the client's address.
+    #[arg(
+        long = "trusted-proxy",
+        env = "APIOME_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// How log lines are written.
@@ -217,6 +226,8 @@ pub struct Config {
     pub webhook_allow_loopback: bool,
     /// Per-client requests a second on the token and request endpoints.
     pub rate_limit: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The default per-client rate limit (requests a second).
@@ -238,6 +249,11 @@ pub enum ConfigError {
     /// The database URL does not parse.
     #[error("{0} (set --database-url or DATABASE_URL)")]
     DatabaseUrl(String),
+    /// A trusted proxy that is not an IP address.
+    #[error(
+        "invalid trusted proxy {0:?}: expected an IP address such as 10.0.0.2 (set --trusted-proxy or APIOME_TRUSTED_PROXIES)"
+    )]
+    TrustedProxy(String),
 }
 
 /// The SQLite file's name inside the data directory.
@@ -257,6 +273,16 @@ impl Config {
             Some(text) if !text.is_empty() => Some(parse_public_url(text)?),
             _ => None,
         };
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| ConfigError::TrustedProxy(p.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             bind,
             data_dir: settings.data_dir.clone(),
@@ -265,6 +291,7 @@ impl Config {
             log_format: settings.log_format,
             webhook_allow_loopback: settings.webhook_allow_loopback,
             rate_limit: settings.rate_limit,
+            trusted_proxies,
         })
     }
 
@@ -278,6 +305,7 @@ impl Config {
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
             rate_limit: DEFAULT_RATE_LIMIT,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -329,6 +357,7 @@ mod tests {
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
             rate_limit: DEFAULT_RATE_LIMIT,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -368,6 +397,23 @@ mod tests {
             default.public_url_for(4321).as_str(),
             "http://localhost:4321/"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_ip_addresses() {
+        let mut s = settings("127.0.0.1:1", None);
+        s.trusted_proxies = vec!["10.0.0.2".into(), " ::1 ".into(), String::new()];
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(
+            config.trusted_proxies,
+            [
+                "10.0.0.2".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        s.trusted_proxies = vec!["10.0.0.0/8".into()];
+        let error = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(error.contains("--trusted-proxy"), "{error}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod backup;
+pub mod client_ip;
 pub mod config;
 pub mod data_dir;
 pub mod data_keys;

@@ -42,6 +42,8 @@ pub struct AppState {
     pub webhook_allow_loopback: bool,
     /// Per-company limits on the token and request endpoints.
     pub rate_limit: std::sync::Arc<crate::rate_limit::RateLimiter>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
 }
 
 /// The server failed to start.
@@ -120,6 +122,7 @@ impl Application {
             oauth: std::sync::Arc::new(oauth),
             webhook_allow_loopback: config.webhook_allow_loopback,
             rate_limit: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(config.rate_limit)),
+            trusted_proxies: config.trusted_proxies.clone().into(),
         };
         let webhooks = crate::webhooks::spawn_delivery_worker(
             store.clone(),
@@ -178,6 +181,9 @@ impl Application {
 }
 
 /// The application: routes, limits, error shapes and headers.
+/// Two years, the value the HSTS preload list asks for.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
 fn app(
     state: AppState,
     metrics: web::Data<crate::metrics::Metrics>,
@@ -190,6 +196,20 @@ fn app(
         InitError = (),
     >,
 > {
+    let mut headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Never a referrer to another site (a consent screen's URL
+        // carries the OAuth request), but a form posted to this
+        // site keeps its `Origin`: under `no-referrer` browsers
+        // send `Origin: null`, and the sign-in forms' login-CSRF
+        // check refuses that.
+        .add((header::REFERRER_POLICY, "same-origin"))
+        .add((header::X_FRAME_OPTIONS, "DENY"));
+    if state.public_url.scheme() == "https" {
+        // Served over TLS (here or at a proxy): browsers must never come
+        // back over plain http, where a session cookie could be taken.
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS));
+    }
     let (app, document) = App::new()
         .into_utoipa_app()
         .openapi(openapi::document_base())
@@ -226,17 +246,7 @@ fn app(
             Err::<actix_web::HttpResponse, _>(Problem::not_found("there is nothing at this path"))
         }))
         .wrap(Compress::default())
-        .wrap(
-            DefaultHeaders::new()
-                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                // Never a referrer to another site (a consent screen's URL
-                // carries the OAuth request), but a form posted to this
-                // site keeps its `Origin`: under `no-referrer` browsers
-                // send `Origin: null`, and the sign-in forms' login-CSRF
-                // check refuses that.
-                .add((header::REFERRER_POLICY, "same-origin"))
-                .add((header::X_FRAME_OPTIONS, "DENY")),
-        )
+        .wrap(headers)
         .wrap_fn(move |req, srv| {
             // Method, path and status only: query strings can carry codes
             // and tokens, and no value of a person's may reach the logs.

@@ -358,10 +358,18 @@ pub async fn finish_sign_up(
     .await
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+/// The client's address; behind a trusted proxy, the one it forwarded.
+fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    crate::client_ip::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.trusted_proxies,
+    )
+    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 fn now_unix() -> i64 {
@@ -384,10 +392,10 @@ fn too_many_attempts(wait_secs: i64) -> HttpResponse {
 }
 
 /// The throttle keys of a sign-in attempt: the account and the address.
-fn throttle_keys(handle: &str, req: &HttpRequest) -> [String; 2] {
+fn throttle_keys(state: &AppState, handle: &str, req: &HttpRequest) -> [String; 2] {
     [
         format!("handle:{}", handle.to_ascii_lowercase()),
-        format!("ip:{}", client_address(req)),
+        format!("ip:{}", client_address(state, req)),
     ]
 }
 
@@ -484,7 +492,7 @@ pub(crate) async fn password_sign_in(
     req: &HttpRequest,
     body: SignIn,
 ) -> Result<PasswordSignIn, Problem> {
-    let keys = throttle_keys(&body.handle, req);
+    let keys = throttle_keys(state, &body.handle, req);
     if let Some(wait) = throttled(state, &keys).await? {
         return Ok(PasswordSignIn::Throttled(wait));
     }
