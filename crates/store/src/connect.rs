@@ -96,6 +96,8 @@ pub struct Store {
     pub(crate) ledger_cache: std::sync::Arc<crate::ledger::NodeCache>,
     /// Disclosure entries waiting to be committed together.
     pub(crate) disclosures: std::sync::Arc<crate::disclosure::DisclosureQueue>,
+    /// Synchronous reads of leaf hashes for proofs (SQLite only).
+    pub(crate) leaf_reader: Option<std::sync::Arc<crate::leaf_reader::LeafReader>>,
 }
 
 impl Store {
@@ -115,6 +117,7 @@ impl Store {
             keys,
             ledger_cache: self.ledger_cache.clone(),
             disclosures: self.disclosures.clone(),
+            leaf_reader: self.leaf_reader.clone(),
         }
     }
 
@@ -164,6 +167,12 @@ impl Store {
             keys,
             ledger_cache: std::sync::Arc::default(),
             disclosures: std::sync::Arc::default(),
+            leaf_reader: match url {
+                DatabaseUrl::Sqlite(path) => Some(std::sync::Arc::new(
+                    crate::leaf_reader::LeafReader::new(path.clone()),
+                )),
+                DatabaseUrl::Postgres(_) => None,
+            },
         })
     }
 

@@ -507,9 +507,9 @@ impl Store {
         Ok(nodes)
     }
 
-    /// The leaf hashes of `[start, end)`, by a prepared statement straight
-    /// on the pool: this read is the whole database cost of a warm proof,
-    /// and going through sea-orm's query builder and row model doubled it.
+    /// The leaf hashes of `[start, end)`: on SQLite from the synchronous
+    /// [`LeafReader`](crate::leaf_reader::LeafReader), on PostgreSQL by a
+    /// prepared statement on the pool.
     async fn leaf_hash_range(
         &self,
         start: u64,
@@ -518,15 +518,18 @@ impl Store {
         let start = to_i64(start, "leaf index")?;
         let end = to_i64(end, "leaf index")?;
         let rows = match self.backend() {
-            Backend::Sqlite => {
-                sea_orm::sqlx::query_as(
-                    "SELECT idx, leaf_hash FROM ledger_entry WHERE idx >= ?1 AND idx < ?2",
-                )
-                .bind(start)
-                .bind(end)
-                .fetch_all(self.db.get_sqlite_connection_pool())
-                .await
-            }
+            Backend::Sqlite => match &self.leaf_reader {
+                Some(reader) => return reader.leaf_hashes(start, end),
+                None => {
+                    sea_orm::sqlx::query_as(
+                        "SELECT idx, leaf_hash FROM ledger_entry WHERE idx >= ?1 AND idx < ?2",
+                    )
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(self.db.get_sqlite_connection_pool())
+                    .await
+                }
+            },
             Backend::Postgres => {
                 sea_orm::sqlx::query_as(
                     "SELECT idx, leaf_hash FROM ledger_entry WHERE idx >= $1 AND idx < $2",

@@ -18,6 +18,7 @@ mod disclosure;
 mod entity;
 mod error;
 mod grant;
+mod leaf_reader;
 mod ledger;
 mod money;
 mod oauth;

@@ -1,0 +1,355 @@
+//! The workloads: what each request is and what counts as its right answer.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::drive::{self, Settings, Stats, expect};
+use crate::peer::{self, Peer};
+use crate::seed::{self, Seeded};
+use crate::serve::Server;
+
+/// One line of the table.
+pub struct Row {
+    /// Which workload.
+    pub workload: &'static str,
+    /// What it measured.
+    pub stats: Stats,
+}
+
+impl Row {
+    /// `| workload | server | requests/s | p50 | p99 | errors | vs peer |`
+    pub fn markdown(&self, server: &str, ratio: &str) -> String {
+        let s = &self.stats;
+        let ms = |us: u32| format!("{:.2} ms", f64::from(us) / 1000.0);
+        let errors = match &s.first_error {
+            Some(why) if s.errors > 0 => format!("{} (first: {})", s.errors, why.replace('|', "/")),
+            _ => s.errors.to_string(),
+        };
+        format!(
+            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            self.workload,
+            server,
+            s.rate(),
+            ms(s.p50_us),
+            ms(s.p99_us),
+            errors,
+            ratio
+        )
+    }
+}
+
+fn report(row: &Row) {
+    eprintln!("apiome-load: {}", row.markdown("", ""));
+}
+
+/// A `client_credentials` access token.
+async fn client_token(
+    client: &reqwest::Client,
+    url: &str,
+    id: &str,
+    secret: &str,
+    extra: &[(&str, &str)],
+) -> Result<String> {
+    let mut form = extra.to_vec();
+    if !extra.iter().any(|(name, _)| *name == "grant_type") {
+        form.push(("grant_type", "client_credentials"));
+    }
+    let body = expect(
+        client.post(url).basic_auth(id, Some(secret)).form(&form),
+        StatusCode::OK,
+    )
+    .await
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("a client_credentials token from {url}"))?;
+    body.json()
+        .map_err(anyhow::Error::msg)?
+        .get("access_token")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+        .context("no access_token in the token response")
+}
+
+/// Runs the selected workloads against apiome.
+pub async fn apiome(
+    server: &Server,
+    seeded: &Seeded,
+    settings: &Settings,
+    wants: &dyn Fn(&str) -> bool,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let base: Arc<str> = server.base.as_str().into();
+    let setup = drive::client();
+    let companies = Arc::new(seeded.company_credentials.clone());
+    let mut tokens = Vec::new();
+    for company in companies.iter() {
+        tokens.push(
+            client_token(
+                &setup,
+                &format!("{base}/oauth/token"),
+                &company.client_id,
+                &company.client_secret,
+                &[],
+            )
+            .await?,
+        );
+    }
+    let tokens = Arc::new(tokens);
+    let sharing = Arc::new(seeded.sharing.clone());
+    if sharing.is_empty() {
+        bail!("the seed has nobody who shares by default");
+    }
+
+    if wants("token") {
+        let (base, companies) = (base.clone(), companies.clone());
+        let stats = drive::run(settings, move |client, connection, _| {
+            let company = companies[connection % companies.len()].clone();
+            let url = format!("{base}/oauth/token");
+            async move {
+                let body = expect(
+                    client
+                        .post(url)
+                        .basic_auth(&company.client_id, Some(&company.client_secret))
+                        .form(&[("grant_type", "client_credentials")]),
+                    StatusCode::OK,
+                )
+                .await?;
+                body.contains("access_token")
+                    .then_some(())
+                    .ok_or_else(|| "no access_token".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "token (client_credentials)",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+
+    if wants("introspect") {
+        let (base, companies, tokens) = (base.clone(), companies.clone(), tokens.clone());
+        let stats = drive::run(settings, move |client, connection, _| {
+            let i = connection % companies.len();
+            let company = companies[i].clone();
+            let token = tokens[i].clone();
+            let url = format!("{base}/oauth/introspect");
+            async move {
+                let body = expect(
+                    client
+                        .post(url)
+                        .basic_auth(&company.client_id, Some(&company.client_secret))
+                        .form(&[("token", token.as_str())]),
+                    StatusCode::OK,
+                )
+                .await?;
+                body.contains("\"active\":true")
+                    .then_some(())
+                    .ok_or_else(|| "the token was not active".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "introspection",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+
+    if wants("data") {
+        // Fresh grants through the async path, one token each.
+        let count = sharing.len().min(256);
+        let mut data_tokens = Vec::with_capacity(count);
+        for k in 0..count {
+            let c = k % companies.len();
+            let body = expect(
+                setup
+                    .post(format!("{base}/v1/requests"))
+                    .bearer_auth(&tokens[c])
+                    .json(&json!({
+                        "person": {"handle": sharing[k]},
+                        "authorization_details": [seed::request_details()],
+                    })),
+                StatusCode::CREATED,
+            )
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("an async request for the data workload")?
+            .json()
+            .map_err(anyhow::Error::msg)?;
+            if body["status"] != "approved" {
+                bail!("a seeded sharing person's request was not approved: {body}");
+            }
+            let id = body["request_id"].as_str().context("no request_id")?;
+            let company = &companies[c];
+            data_tokens.push(
+                client_token(
+                    &setup,
+                    &format!("{base}/oauth/token"),
+                    &company.client_id,
+                    &company.client_secret,
+                    &[
+                        ("grant_type", "urn:openid:params:grant-type:ciba"),
+                        ("auth_req_id", id),
+                    ],
+                )
+                .await?,
+            );
+        }
+        let data_tokens = Arc::new(data_tokens);
+        let base = base.clone();
+        let stats = drive::run(settings, move |client, connection, sequence| {
+            let token = data_tokens[(connection + sequence as usize) % data_tokens.len()].clone();
+            let url = format!("{base}/v1/data");
+            async move {
+                let body = expect(client.get(url).bearer_auth(token), StatusCode::OK).await?;
+                body.contains("\"email\"")
+                    .then_some(())
+                    .ok_or_else(|| "the granted email was not in the answer".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "GET /v1/data",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+
+    if wants("request") {
+        let (base, tokens, sharing) = (base.clone(), tokens.clone(), sharing.clone());
+        let stats = drive::run(settings, move |client, connection, sequence| {
+            let token = tokens[connection % tokens.len()].clone();
+            let handle = sharing[(sequence as usize).wrapping_mul(7919) % sharing.len()].clone();
+            let url = format!("{base}/v1/requests");
+            async move {
+                let body = expect(
+                    client.post(url).bearer_auth(token).json(&json!({
+                        "person": {"handle": handle},
+                        "authorization_details": [seed::request_details()],
+                    })),
+                    StatusCode::CREATED,
+                )
+                .await?;
+                body.contains("\"approved\"")
+                    .then_some(())
+                    .ok_or_else(|| "the policy did not approve".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "POST /v1/requests (async, decided by policy)",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+
+    if wants("proof") {
+        let checkpoint = setup
+            .get(format!("{base}/v1/ledger/checkpoint"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let size: u64 = checkpoint
+            .lines()
+            .nth(1)
+            .and_then(|l| l.parse().ok())
+            .context("no tree size in the checkpoint")?;
+        let base = base.clone();
+        let stats = drive::run(settings, move |client, _, sequence| {
+            // Spread over the whole log, not just its recent end.
+            let index = sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15) % size;
+            let url = format!("{base}/v1/ledger/proofs/inclusion?index={index}&tree_size={size}");
+            async move {
+                let body = expect(client.get(url), StatusCode::OK).await?;
+                body.contains("leaf_hash")
+                    .then_some(())
+                    .ok_or_else(|| "no leaf_hash".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "GET /v1/ledger/proofs/inclusion",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+    Ok(())
+}
+
+/// Tokens and introspection against the peer, as for apiome.
+pub async fn peer(
+    peer: &Peer,
+    settings: &Settings,
+    wants: &dyn Fn(&str) -> bool,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let base: Arc<str> = peer.base.as_str().into();
+    if wants("token") {
+        let url = format!("{base}/token");
+        let stats = drive::run(settings, move |client, _, _| {
+            let url = url.clone();
+            async move {
+                let body = expect(
+                    client
+                        .post(url)
+                        .basic_auth(peer::CLIENT_ID, Some(peer::CLIENT_SECRET))
+                        .form(&[
+                            ("grant_type", "client_credentials"),
+                            ("resource", peer::RESOURCE),
+                            ("scope", "read"),
+                        ]),
+                    StatusCode::OK,
+                )
+                .await?;
+                body.contains("access_token")
+                    .then_some(())
+                    .ok_or_else(|| "no access_token".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "token (client_credentials)",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+    if wants("introspect") {
+        let setup = drive::client();
+        let token = client_token(
+            &setup,
+            &format!("{base}/token"),
+            peer::CLIENT_ID,
+            peer::CLIENT_SECRET,
+            &[("scope", "read")],
+        )
+        .await?;
+        let url = format!("{base}/token/introspection");
+        let stats = drive::run(settings, move |client, _, _| {
+            let (url, token) = (url.clone(), token.clone());
+            async move {
+                let body = expect(
+                    client
+                        .post(url)
+                        .basic_auth(peer::CLIENT_ID, Some(peer::CLIENT_SECRET))
+                        .form(&[("token", token.as_str())]),
+                    StatusCode::OK,
+                )
+                .await?;
+                body.contains("\"active\":true")
+                    .then_some(())
+                    .ok_or_else(|| "the token was not active".to_owned())
+            }
+        })
+        .await;
+        rows.push(Row {
+            workload: "introspection",
+            stats,
+        });
+        report(rows.last().expect("just pushed"));
+    }
+    Ok(())
+}
