@@ -1,0 +1,127 @@
+//! The release `apiome`, started on a random loopback port over a seeded
+//! data directory, and its peak memory read from `/proc`.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+/// Builds `target/release/apiome` (a no-op when it is fresh) and returns it.
+pub fn build_release() -> Result<PathBuf> {
+    let root = crate::workspace_root();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "server",
+            "--bin",
+            "apiome",
+        ])
+        .current_dir(&root)
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release --bin apiome failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(target.join("release/apiome"))
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `apiome serve` on `data` with rate limits off (the load is
+    /// one company hammering on purpose) and waits until it serves.
+    pub async fn start(apiome: &Path, data: &Path) -> Result<Server> {
+        let mut child = Command::new(apiome)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data)
+            .env("APIOME_RATE_LIMIT", "0")
+            .env_remove("DATABASE_URL")
+            .env_remove("APIOME_MASTER_KEY")
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", apiome.display()))?;
+        let stderr = child.stderr.take().context("the server's stderr")?;
+        let port = tokio::task::spawn_blocking(move || -> Result<u16> {
+            let mut stderr = BufReader::new(stderr);
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut line = String::new();
+            let port = loop {
+                if Instant::now() > deadline {
+                    bail!("the server did not start within 120 s");
+                }
+                line.clear();
+                if stderr.read_line(&mut line)? == 0 {
+                    bail!("the server exited before serving");
+                }
+                if line.contains("apiome is serving")
+                    && let Some(port) = line
+                        .split_whitespace()
+                        .find_map(|w| w.strip_prefix("port="))
+                        .and_then(|p| p.parse::<u16>().ok())
+                {
+                    break port;
+                }
+            };
+            // Keep draining so the server never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
+                    sink.clear();
+                }
+            });
+            Ok(port)
+        })
+        .await??;
+        Ok(Server {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// The most resident memory the process has had, in KiB.
+    pub fn peak_memory(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        peak_memory_of(pid)
+    }
+
+    /// SIGKILL is enough: the seed is a fixture.
+    pub fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `VmHWM` of a process, in KiB.
+pub fn peak_memory_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
