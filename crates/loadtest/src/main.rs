@@ -197,5 +197,15 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
         ),
         None => println!("apiome peak resident memory: unavailable"),
     }
+    // A figure made of wrong answers is no figure.
+    let failed: Vec<&str> = rows
+        .iter()
+        .chain(&peer_rows)
+        .filter(|r| r.stats.errors > 0 || r.stats.ok == 0)
+        .map(|r| r.workload)
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("workloads with errors or no answers: {}", failed.join(", "));
+    }
     Ok(())
 }
