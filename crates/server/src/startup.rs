@@ -145,6 +145,15 @@ impl Application {
         );
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
         let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
+        // Proofs are served from a cache of the tree's upper levels; fill
+        // it in the background rather than on the first requests.
+        let warming = store.clone();
+        tokio::spawn(async move {
+            match warming.warm_ledger_cache().await {
+                Ok(nodes) => tracing::debug!(nodes, "ledger proof cache warmed"),
+                Err(error) => tracing::warn!(%error, "ledger proof cache not warmed"),
+            }
+        });
         Ok(Application {
             port,
             server,

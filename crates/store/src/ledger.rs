@@ -410,6 +410,30 @@ impl Store {
         ledger::root_at(&store, tree_size).map_err(proof_error)
     }
 
+    /// Reads every stored subtree hash the proof cache keeps (level
+    /// [`CACHE_MIN_LEVEL`] and up, at most its bound) in one query, so the
+    /// first proofs after a start are as fast as later ones. At 1,000,000
+    /// leaves: ~31,000 hashes, about 2 MB. Returns how many were loaded.
+    pub async fn warm_ledger_cache(&self) -> Result<usize, StoreError> {
+        let rows = ledger_node::Entity::find()
+            .filter(ledger_node::Column::Level.gte(CACHE_MIN_LEVEL as i32))
+            .order_by_desc(ledger_node::Column::Level)
+            .limit(CACHE_MAX_NODES as u64)
+            .all(&self.db)
+            .await?;
+        let mut loaded = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id = NodeId {
+                level: u32::try_from(row.level)
+                    .map_err(|_| StoreError::corrupt("ledger_node.level is negative"))?,
+                index: to_u64(row.idx, "ledger_node.idx")?,
+            };
+            loaded.insert(id, to_hash(&row.hash, "ledger_node.hash")?);
+        }
+        self.ledger_cache.insert(&loaded);
+        Ok(loaded.len())
+    }
+
     /// The inclusion proof of leaf `index` in the tree of `tree_size` leaves.
     pub async fn inclusion_proof(
         &self,
@@ -859,6 +883,24 @@ mod tests {
             }
         }
         assert_eq!(tree_of(store).await.root(), expected.root());
+    });
+
+    store_test!(a_warmed_cache_serves_the_same_proofs, |store| {
+        let mut expected = Tree::new();
+        let new = entries(0, 700);
+        store.append_standalone(&new).await.unwrap();
+        for e in &new {
+            expected.append(&e.encode());
+        }
+        // 700 leaves: ten complete 64-leaf subtrees, five of 128, two of
+        // 256, one of 512.
+        assert_eq!(store.warm_ledger_cache().await.unwrap(), 10 + 5 + 2 + 1);
+        for size in [1, 64, 65, 300, 700] {
+            for index in [0, size / 2, size - 1] {
+                let proof = store.inclusion_proof(index, size).await.unwrap();
+                assert_eq!(proof.proof, expected.inclusion_proof(index, size).unwrap());
+            }
+        }
     });
 
     store_test!(impossible_proof_arguments_are_typed_errors, |store| {
