@@ -171,6 +171,15 @@ pub mod bytes_body {
                 .any(|window| window == needle.as_bytes())
         }
 
+        /// `Ok` when the body holds `needle`, else `why`.
+        pub fn require(&self, needle: &str, why: &str) -> Result<(), String> {
+            if self.contains(needle) {
+                Ok(())
+            } else {
+                Err(why.to_owned())
+            }
+        }
+
         /// Parsed as JSON.
         pub fn json(&self) -> Result<serde_json::Value, String> {
             serde_json::from_slice(&self.0).map_err(|e| e.to_string())

@@ -41,8 +41,11 @@ impl Row {
     }
 }
 
-fn report(row: &Row) {
+/// Keeps a workload's figures and shows them at once.
+fn record(rows: &mut Vec<Row>, workload: &'static str, stats: Stats) {
+    let row = Row { workload, stats };
     eprintln!("apiome-load: {}", row.markdown("", ""));
+    rows.push(row);
 }
 
 /// A `client_credentials` access token.
@@ -116,17 +119,11 @@ pub async fn apiome(
                     StatusCode::OK,
                 )
                 .await?;
-                body.contains("access_token")
-                    .then_some(())
-                    .ok_or_else(|| "no access_token".to_owned())
+                body.require("access_token", "no access_token")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "token (client_credentials)",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "token (client_credentials)", stats);
     }
 
     if wants("introspect") {
@@ -145,17 +142,11 @@ pub async fn apiome(
                     StatusCode::OK,
                 )
                 .await?;
-                body.contains("\"active\":true")
-                    .then_some(())
-                    .ok_or_else(|| "the token was not active".to_owned())
+                body.require("\"active\":true", "the token was not active")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "introspection",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "introspection", stats);
     }
 
     if wants("data") {
@@ -205,17 +196,11 @@ pub async fn apiome(
             let url = format!("{base}/v1/data");
             async move {
                 let body = expect(client.get(url).bearer_auth(token), StatusCode::OK).await?;
-                body.contains("\"email\"")
-                    .then_some(())
-                    .ok_or_else(|| "the granted email was not in the answer".to_owned())
+                body.require("\"email\"", "the granted email was not in the answer")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "GET /v1/data",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "GET /v1/data", stats);
     }
 
     if wants("request") {
@@ -233,17 +218,11 @@ pub async fn apiome(
                     StatusCode::CREATED,
                 )
                 .await?;
-                body.contains("\"approved\"")
-                    .then_some(())
-                    .ok_or_else(|| "the policy did not approve".to_owned())
+                body.require("\"approved\"", "the policy did not approve")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "POST /v1/requests (async, decided by policy)",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "POST /v1/requests (async, decided by policy)", stats);
     }
 
     if wants("proof") {
@@ -265,17 +244,11 @@ pub async fn apiome(
             let url = format!("{base}/v1/ledger/proofs/inclusion?index={index}&tree_size={size}");
             async move {
                 let body = expect(client.get(url), StatusCode::OK).await?;
-                body.contains("leaf_hash")
-                    .then_some(())
-                    .ok_or_else(|| "no leaf_hash".to_owned())
+                body.require("leaf_hash", "no leaf_hash")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "GET /v1/ledger/proofs/inclusion",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "GET /v1/ledger/proofs/inclusion", stats);
     }
     Ok(())
 }
@@ -305,17 +278,11 @@ pub async fn peer(
                     StatusCode::OK,
                 )
                 .await?;
-                body.contains("access_token")
-                    .then_some(())
-                    .ok_or_else(|| "no access_token".to_owned())
+                body.require("access_token", "no access_token")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "token (client_credentials)",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "token (client_credentials)", stats);
     }
     if wants("introspect") {
         let setup = drive::client();
@@ -339,17 +306,11 @@ pub async fn peer(
                     StatusCode::OK,
                 )
                 .await?;
-                body.contains("\"active\":true")
-                    .then_some(())
-                    .ok_or_else(|| "the token was not active".to_owned())
+                body.require("\"active\":true", "the token was not active")
             }
         })
         .await;
-        rows.push(Row {
-            workload: "introspection",
-            stats,
-        });
-        report(rows.last().expect("just pushed"));
+        record(rows, "introspection", stats);
     }
     Ok(())
 }
