@@ -3,10 +3,14 @@
 //! last is answered. A second of warm-up is discarded; then every latency
 //! is recorded (microseconds) until the time or request bound is reached.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::http;
+
+/// How long one request may take before it counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How hard and how long.
 #[derive(Clone, Copy, Debug)]
@@ -45,7 +49,7 @@ impl Stats {
     }
 }
 
-/// One keep-alive connection's client.
+/// A client for setup calls (not measured).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(1)
@@ -56,12 +60,40 @@ pub fn client() -> reqwest::Client {
         .expect("a reqwest client with default TLS settings")
 }
 
-/// Runs `request(client, connection, sequence)` in a closed loop on every
-/// connection. The future resolves to `Err(why)` for an unexpected answer.
-pub async fn run<F, Fut>(settings: &Settings, request: F) -> Stats
+/// What counts as the right answer: this status and a body holding `needle`.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect {
+    /// The HTTP status.
+    pub status: u16,
+    /// Text the body must hold.
+    pub needle: &'static str,
+    /// What is wrong when it does not.
+    pub why: &'static str,
+}
+
+impl Expect {
+    fn check(&self, answer: &http::Answer<'_>) -> Result<(), String> {
+        if answer.status != self.status {
+            return Err(format!(
+                "{}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)])
+            ));
+        }
+        let needle = self.needle.as_bytes();
+        if answer.body.windows(needle.len()).any(|w| w == needle) {
+            Ok(())
+        } else {
+            Err(self.why.to_owned())
+        }
+    }
+}
+
+/// Sends `request(connection, sequence)` to `address` (`host:port`) in a
+/// closed loop on every connection and checks each answer against `expect`.
+pub async fn run<F>(settings: &Settings, address: &str, expect: Expect, request: F) -> Stats
 where
-    F: Fn(reqwest::Client, usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
+    F: Fn(usize, u64) -> http::Request + Send + Sync + 'static,
 {
     let request = Arc::new(request);
     let recorded = Arc::new(AtomicU64::new(0));
@@ -73,8 +105,8 @@ where
         .map(|connection| {
             let request = request.clone();
             let recorded = recorded.clone();
+            let mut http = http::Connection::new(address);
             tokio::spawn(async move {
-                let client = client();
                 let mut latencies = Vec::with_capacity(1 << 16);
                 let mut errors = 0u64;
                 let mut first_error = None;
@@ -88,7 +120,15 @@ where
                     if recording && recorded.fetch_add(1, Ordering::Relaxed) >= max {
                         break;
                     }
-                    let outcome = request(client.clone(), connection, sequence).await;
+                    let bytes = request(connection, sequence);
+                    let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, http.send(&bytes)).await {
+                        Ok(Ok(answer)) => expect.check(&answer),
+                        Ok(Err(why)) => Err(why),
+                        Err(_) => {
+                            http = http::Connection::new(http.address());
+                            Err(format!("no answer in {REQUEST_TIMEOUT:?}"))
+                        }
+                    };
                     sequence += 1 << 20;
                     if !recording {
                         continue;
@@ -164,22 +204,6 @@ pub mod bytes_body {
     pub struct Body(pub Vec<u8>);
 
     impl Body {
-        /// Whether the body holds `needle`.
-        pub fn contains(&self, needle: &str) -> bool {
-            self.0
-                .windows(needle.len())
-                .any(|window| window == needle.as_bytes())
-        }
-
-        /// `Ok` when the body holds `needle`, else `why`.
-        pub fn require(&self, needle: &str, why: &str) -> Result<(), String> {
-            if self.contains(needle) {
-                Ok(())
-            } else {
-                Err(why.to_owned())
-            }
-        }
-
         /// Parsed as JSON.
         pub fn json(&self) -> Result<serde_json::Value, String> {
             serde_json::from_slice(&self.0).map_err(|e| e.to_string())

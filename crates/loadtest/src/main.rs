@@ -12,6 +12,7 @@
 //! (`--max-requests`); every target is 127.0.0.1.
 
 mod drive;
+mod http;
 mod peer;
 mod seed;
 mod serve;

@@ -6,7 +6,8 @@ use anyhow::{Context as _, Result, bail};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::drive::{self, Settings, Stats, expect};
+use crate::drive::{self, Expect, Settings, Stats, expect};
+use crate::http::Builder;
 use crate::peer::{self, Peer};
 use crate::seed::{self, Seeded};
 use crate::serve::Server;
@@ -48,6 +49,13 @@ fn record(rows: &mut Vec<Row>, workload: &'static str, stats: Stats) {
     rows.push(row);
 }
 
+/// `host:port` of a `http://host:port` base URL.
+fn authority(base: &str) -> Result<String> {
+    base.strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/').to_owned())
+        .with_context(|| format!("{base} is not an http:// URL"))
+}
+
 /// A `client_credentials` access token.
 async fn client_token(
     client: &reqwest::Client,
@@ -84,6 +92,7 @@ pub async fn apiome(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let base: Arc<str> = server.base.as_str().into();
+    let host = authority(&base)?;
     let setup = drive::client();
     let companies = Arc::new(seeded.company_credentials.clone());
     let mut tokens = Vec::new();
@@ -106,44 +115,45 @@ pub async fn apiome(
     }
 
     if wants("token") {
-        let (base, companies) = (base.clone(), companies.clone());
-        let stats = drive::run(settings, move |client, connection, _| {
-            let company = companies[connection % companies.len()].clone();
-            let url = format!("{base}/oauth/token");
-            async move {
-                let body = expect(
-                    client
-                        .post(url)
-                        .basic_auth(&company.client_id, Some(&company.client_secret))
-                        .form(&[("grant_type", "client_credentials")]),
-                    StatusCode::OK,
-                )
-                .await?;
-                body.require("access_token", "no access_token")
-            }
+        let requests: Vec<_> = companies
+            .iter()
+            .map(|company| {
+                Builder::post(&host, "/oauth/token")
+                    .basic(&company.client_id, &company.client_secret)
+                    .form(&[("grant_type", "client_credentials")])
+                    .build()
+            })
+            .collect();
+        let expect = Expect {
+            status: 200,
+            needle: "access_token",
+            why: "no access_token",
+        };
+        let stats = drive::run(settings, &host, expect, move |connection, _| {
+            requests[connection % requests.len()].clone()
         })
         .await;
         record(rows, "token (client_credentials)", stats);
     }
 
     if wants("introspect") {
-        let (base, companies, tokens) = (base.clone(), companies.clone(), tokens.clone());
-        let stats = drive::run(settings, move |client, connection, _| {
-            let i = connection % companies.len();
-            let company = companies[i].clone();
-            let token = tokens[i].clone();
-            let url = format!("{base}/oauth/introspect");
-            async move {
-                let body = expect(
-                    client
-                        .post(url)
-                        .basic_auth(&company.client_id, Some(&company.client_secret))
-                        .form(&[("token", token.as_str())]),
-                    StatusCode::OK,
-                )
-                .await?;
-                body.require("\"active\":true", "the token was not active")
-            }
+        let requests: Vec<_> = companies
+            .iter()
+            .zip(tokens.iter())
+            .map(|(company, token)| {
+                Builder::post(&host, "/oauth/introspect")
+                    .basic(&company.client_id, &company.client_secret)
+                    .form(&[("token", token.as_str())])
+                    .build()
+            })
+            .collect();
+        let expect = Expect {
+            status: 200,
+            needle: "\"active\":true",
+            why: "the token was not active",
+        };
+        let stats = drive::run(settings, &host, expect, move |connection, _| {
+            requests[connection % requests.len()].clone()
         })
         .await;
         record(rows, "introspection", stats);
@@ -189,37 +199,39 @@ pub async fn apiome(
                 .await?,
             );
         }
-        let data_tokens = Arc::new(data_tokens);
-        let base = base.clone();
-        let stats = drive::run(settings, move |client, connection, sequence| {
-            let token = data_tokens[(connection + sequence as usize) % data_tokens.len()].clone();
-            let url = format!("{base}/v1/data");
-            async move {
-                let body = expect(client.get(url).bearer_auth(token), StatusCode::OK).await?;
-                body.require("\"email\"", "the granted email was not in the answer")
-            }
+        let requests: Vec<_> = data_tokens
+            .iter()
+            .map(|token| Builder::get(&host, "/v1/data").bearer(token).build())
+            .collect();
+        let expect = Expect {
+            status: 200,
+            needle: "\"email\"",
+            why: "the granted email was not in the answer",
+        };
+        let stats = drive::run(settings, &host, expect, move |connection, sequence| {
+            requests[(connection + sequence as usize) % requests.len()].clone()
         })
         .await;
         record(rows, "GET /v1/data", stats);
     }
 
     if wants("request") {
-        let (base, tokens, sharing) = (base.clone(), tokens.clone(), sharing.clone());
-        let stats = drive::run(settings, move |client, connection, sequence| {
-            let token = tokens[connection % tokens.len()].clone();
-            let handle = sharing[(sequence as usize).wrapping_mul(7919) % sharing.len()].clone();
-            let url = format!("{base}/v1/requests");
-            async move {
-                let body = expect(
-                    client.post(url).bearer_auth(token).json(&json!({
-                        "person": {"handle": handle},
-                        "authorization_details": [seed::request_details()],
-                    })),
-                    StatusCode::CREATED,
-                )
-                .await?;
-                body.require("\"approved\"", "the policy did not approve")
-            }
+        let (host, tokens, sharing) = (host.clone(), tokens.clone(), sharing.clone());
+        let expect = Expect {
+            status: 201,
+            needle: "\"approved\"",
+            why: "the policy did not approve",
+        };
+        let stats = drive::run(settings, &host.clone(), expect, move |connection, sequence| {
+            let token = &tokens[connection % tokens.len()];
+            let handle = &sharing[(sequence as usize).wrapping_mul(7919) % sharing.len()];
+            Builder::post(&host, "/v1/requests")
+                .bearer(token)
+                .json(&json!({
+                    "person": {"handle": handle},
+                    "authorization_details": [seed::request_details()],
+                }))
+                .build()
         })
         .await;
         record(rows, "POST /v1/requests (async, decided by policy)", stats);
@@ -237,15 +249,20 @@ pub async fn apiome(
             .nth(1)
             .and_then(|l| l.parse().ok())
             .context("no tree size in the checkpoint")?;
-        let base = base.clone();
-        let stats = drive::run(settings, move |client, _, sequence| {
+        let expect = Expect {
+            status: 200,
+            needle: "leaf_hash",
+            why: "no leaf_hash",
+        };
+        let target = host.clone();
+        let stats = drive::run(settings, &host, expect, move |_, sequence| {
             // Spread over the whole log, not just its recent end.
             let index = sequence.wrapping_mul(0x9E37_79B9_7F4A_7C15) % size;
-            let url = format!("{base}/v1/ledger/proofs/inclusion?index={index}&tree_size={size}");
-            async move {
-                let body = expect(client.get(url), StatusCode::OK).await?;
-                body.require("leaf_hash", "no leaf_hash")
-            }
+            Builder::get(
+                &target,
+                &format!("/v1/ledger/proofs/inclusion?index={index}&tree_size={size}"),
+            )
+            .build()
         })
         .await;
         record(rows, "GET /v1/ledger/proofs/inclusion", stats);
@@ -261,27 +278,22 @@ pub async fn peer(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     let base: Arc<str> = peer.base.as_str().into();
+    let host = authority(&base)?;
     if wants("token") {
-        let url = format!("{base}/token");
-        let stats = drive::run(settings, move |client, _, _| {
-            let url = url.clone();
-            async move {
-                let body = expect(
-                    client
-                        .post(url)
-                        .basic_auth(peer::CLIENT_ID, Some(peer::CLIENT_SECRET))
-                        .form(&[
-                            ("grant_type", "client_credentials"),
-                            ("resource", peer::RESOURCE),
-                            ("scope", "read"),
-                        ]),
-                    StatusCode::OK,
-                )
-                .await?;
-                body.require("access_token", "no access_token")
-            }
-        })
-        .await;
+        let request = Builder::post(&host, "/token")
+            .basic(peer::CLIENT_ID, peer::CLIENT_SECRET)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", peer::RESOURCE),
+                ("scope", "read"),
+            ])
+            .build();
+        let expect = Expect {
+            status: 200,
+            needle: "access_token",
+            why: "no access_token",
+        };
+        let stats = drive::run(settings, &host, expect, move |_, _| request.clone()).await;
         record(rows, "token (client_credentials)", stats);
     }
     if wants("introspect") {
@@ -294,22 +306,16 @@ pub async fn peer(
             &[("scope", "read")],
         )
         .await?;
-        let url = format!("{base}/token/introspection");
-        let stats = drive::run(settings, move |client, _, _| {
-            let (url, token) = (url.clone(), token.clone());
-            async move {
-                let body = expect(
-                    client
-                        .post(url)
-                        .basic_auth(peer::CLIENT_ID, Some(peer::CLIENT_SECRET))
-                        .form(&[("token", token.as_str())]),
-                    StatusCode::OK,
-                )
-                .await?;
-                body.require("\"active\":true", "the token was not active")
-            }
-        })
-        .await;
+        let request = Builder::post(&host, "/token/introspection")
+            .basic(peer::CLIENT_ID, peer::CLIENT_SECRET)
+            .form(&[("token", token.as_str())])
+            .build();
+        let expect = Expect {
+            status: 200,
+            needle: "\"active\":true",
+            why: "the token was not active",
+        };
+        let stats = drive::run(settings, &host, expect, move |_, _| request.clone()).await;
         record(rows, "introspection", stats);
     }
     Ok(())

@@ -136,12 +136,17 @@ impl Store {
 
     /// All of a person's attributes, by key.
     pub async fn attributes(&self, person: &PersonId) -> Result<Vec<StoredAttribute>, StoreError> {
-        attribute::Entity::find()
-            .filter(attribute::Column::PersonId.eq(person.as_str()))
-            .order_by_asc(attribute::Column::Key)
-            .all(&self.db)
-            .await?
-            .into_iter()
+        let rows = match &self.sqlite_reader {
+            Some(reader) => reader.attributes(person.as_str())?,
+            None => {
+                attribute::Entity::find()
+                    .filter(attribute::Column::PersonId.eq(person.as_str()))
+                    .order_by_asc(attribute::Column::Key)
+                    .all(&self.db)
+                    .await?
+            }
+        };
+        rows.into_iter()
             .map(|row| StoredAttribute::open(&self.keys, row))
             .collect()
     }

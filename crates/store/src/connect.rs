@@ -96,8 +96,9 @@ pub struct Store {
     pub(crate) ledger_cache: std::sync::Arc<crate::ledger::NodeCache>,
     /// Disclosure entries waiting to be committed together.
     pub(crate) disclosures: std::sync::Arc<crate::disclosure::DisclosureQueue>,
-    /// Synchronous reads of leaf hashes for proofs (SQLite only).
-    pub(crate) leaf_reader: Option<std::sync::Arc<crate::leaf_reader::LeafReader>>,
+    /// Synchronous reads for the hot path: clients, revocations, grants,
+    /// attributes and proof leaves (SQLite only; see [`crate::sqlite_reader`]).
+    pub(crate) sqlite_reader: Option<std::sync::Arc<crate::sqlite_reader::SqliteReader>>,
 }
 
 impl Store {
@@ -117,7 +118,17 @@ impl Store {
             keys,
             ledger_cache: self.ledger_cache.clone(),
             disclosures: self.disclosures.clone(),
-            leaf_reader: self.leaf_reader.clone(),
+            sqlite_reader: self.sqlite_reader.clone(),
+        }
+    }
+
+    /// The same store reading everything through the pool (tests compare
+    /// the SQLite fast path with it).
+    #[cfg(test)]
+    pub(crate) fn without_sqlite_reader(&self) -> Store {
+        Store {
+            sqlite_reader: None,
+            ..self.clone()
         }
     }
 
@@ -167,9 +178,9 @@ impl Store {
             keys,
             ledger_cache: std::sync::Arc::default(),
             disclosures: std::sync::Arc::default(),
-            leaf_reader: match url {
+            sqlite_reader: match url {
                 DatabaseUrl::Sqlite(path) => Some(std::sync::Arc::new(
-                    crate::leaf_reader::LeafReader::new(path.clone()),
+                    crate::sqlite_reader::SqliteReader::new(path.clone()),
                 )),
                 DatabaseUrl::Postgres(_) => None,
             },

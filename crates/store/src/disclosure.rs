@@ -100,7 +100,7 @@ impl Store {
             keys: self.keys.clone(),
             ledger_cache: self.ledger_cache.clone(),
             disclosures: std::sync::Arc::default(),
-            leaf_reader: None,
+            sqlite_reader: None,
         };
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);

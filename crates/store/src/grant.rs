@@ -720,10 +720,15 @@ impl Store {
 
     /// A grant by id.
     pub async fn grant(&self, grant_id: &str) -> Result<Grant, StoreError> {
-        grant::Entity::find_by_id(grant_id.to_owned())
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| StoreError::GrantNotFound(grant_id.to_owned()))
+        let row = match &self.sqlite_reader {
+            Some(reader) => reader.grant(grant_id)?,
+            None => {
+                grant::Entity::find_by_id(grant_id.to_owned())
+                    .one(&self.db)
+                    .await?
+            }
+        };
+        row.ok_or_else(|| StoreError::GrantNotFound(grant_id.to_owned()))
             .and_then(Grant::try_from)
     }
 
@@ -942,6 +947,65 @@ mod tests {
         list.iter()
             .map(|k| AttributeKey::parse(k).unwrap())
             .collect()
+    }
+
+    /// The hot-path reads on SQLite's synchronous connections return what
+    /// the pool returns, before and after every change they must see.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sqlite_fast_reads_return_what_the_pool_returns() {
+        let db = crate::testing::sqlite().await;
+        let fast = &db.store;
+        assert!(fast.sqlite_reader.is_some());
+        let pool = fast.without_sqlite_reader();
+        let w = world(fast).await;
+        let metadata = authz::ClientMetadata::parse(&json!({"client_name": "Acme",
+            "redirect_uris": ["https://acme.example/cb"]}))
+        .unwrap();
+        let key = authz::ServerKey::from_bytes([7; 32]);
+        let mut rng = authz::PredictableRandom::new(1);
+        let (client, _) =
+            authz::ClientRecord::register(metadata, &key, &mut rng, authz::UnixTime::from_secs(1))
+                .unwrap();
+        let unknown = authz::ClientId::parse("c_AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(fast.client(&client.client_id).await.unwrap(), None);
+        fast.create_client(&client, crate::ClientKind::Company)
+            .await
+            .unwrap();
+        for id in [&client.client_id, &unknown] {
+            assert_eq!(
+                fast.client(id).await.unwrap(),
+                pool.client(id).await.unwrap()
+            );
+        }
+        assert!(fast.client(&client.client_id).await.unwrap().is_some());
+
+        let r = ask(fast, &w, &["display_name"], Channel::Async).await;
+        let grant_id = r.grant_id.unwrap();
+        let live = fast.grant(&grant_id).await.unwrap();
+        assert_eq!(live, pool.grant(&grant_id).await.unwrap());
+        assert!(live.is_live(now()));
+        fast.revoke_grant(&w.person, &grant_id).await.unwrap();
+        let revoked = fast.grant(&grant_id).await.unwrap();
+        assert!(!revoked.is_live(now()), "the next read sees the revocation");
+        assert_eq!(revoked, pool.grant(&grant_id).await.unwrap());
+        assert!(matches!(
+            fast.grant("g_missing").await,
+            Err(StoreError::GrantNotFound(_))
+        ));
+
+        let attributes = fast.attributes(&w.person).await.unwrap();
+        assert_eq!(attributes.len(), 3);
+        assert_eq!(attributes, pool.attributes(&w.person).await.unwrap());
+        let nobody = PersonId("p_nobody".into());
+        assert!(fast.attributes(&nobody).await.unwrap().is_empty());
+
+        assert!(!fast.access_token_revoked("jti-1").await.unwrap());
+        fast.revoke_access_token("jti-1", authz::UnixTime::from_secs(u32::MAX.into()))
+            .await
+            .unwrap();
+        assert!(fast.access_token_revoked("jti-1").await.unwrap());
+        assert!(pool.access_token_revoked("jti-1").await.unwrap());
+        db.cleanup().await;
     }
 
     store_test!(

@@ -532,7 +532,7 @@ impl Store {
     }
 
     /// The leaf hashes of `[start, end)`: on SQLite from the synchronous
-    /// [`LeafReader`](crate::leaf_reader::LeafReader), on PostgreSQL by a
+    /// [`SqliteReader`](crate::sqlite_reader::SqliteReader), on PostgreSQL by a
     /// prepared statement on the pool.
     async fn leaf_hash_range(
         &self,
@@ -542,7 +542,7 @@ impl Store {
         let start = to_i64(start, "leaf index")?;
         let end = to_i64(end, "leaf index")?;
         let rows = match self.backend() {
-            Backend::Sqlite => match &self.leaf_reader {
+            Backend::Sqlite => match &self.sqlite_reader {
                 Some(reader) => return reader.leaf_hashes(start, end),
                 None => {
                     sea_orm::sqlx::query_as(

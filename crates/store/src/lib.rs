@@ -18,7 +18,6 @@ mod disclosure;
 mod entity;
 mod error;
 mod grant;
-mod leaf_reader;
 mod ledger;
 mod money;
 mod oauth;
@@ -26,6 +25,7 @@ mod person;
 mod rule;
 pub mod sealed;
 mod session;
+mod sqlite_reader;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;

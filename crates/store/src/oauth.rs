@@ -177,11 +177,15 @@ impl Store {
 
     /// The client with this id, if registered.
     pub async fn client(&self, id: &ClientId) -> Result<Option<StoredClient>, StoreError> {
-        oauth_client::Entity::find_by_id(id.as_str().to_owned())
-            .one(&self.db)
-            .await?
-            .map(StoredClient::try_from)
-            .transpose()
+        let row = match &self.sqlite_reader {
+            Some(reader) => reader.client(id.as_str())?,
+            None => {
+                oauth_client::Entity::find_by_id(id.as_str().to_owned())
+                    .one(&self.db)
+                    .await?
+            }
+        };
+        row.map(StoredClient::try_from).transpose()
     }
 
     /// Every client, oldest first (at most [`MAX_CLIENTS_LISTED`]).
@@ -523,6 +527,9 @@ impl Store {
 
     /// Whether an access token's `jti` is on the deny list.
     pub async fn access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        if let Some(reader) = &self.sqlite_reader {
+            return reader.access_token_revoked(jti);
+        }
         Ok(oauth_revoked_access::Entity::find_by_id(jti.to_owned())
             .one(&self.db)
             .await?
