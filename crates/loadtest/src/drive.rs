@@ -121,14 +121,15 @@ where
                         break;
                     }
                     let bytes = request(connection, sequence);
-                    let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, http.send(&bytes)).await {
-                        Ok(Ok(answer)) => expect.check(&answer),
-                        Ok(Err(why)) => Err(why),
-                        Err(_) => {
-                            http = http::Connection::new(http.address());
-                            Err(format!("no answer in {REQUEST_TIMEOUT:?}"))
-                        }
-                    };
+                    let outcome =
+                        match tokio::time::timeout(REQUEST_TIMEOUT, http.send(&bytes)).await {
+                            Ok(Ok(answer)) => expect.check(&answer),
+                            Ok(Err(why)) => Err(why),
+                            Err(_) => {
+                                http = http::Connection::new(http.address());
+                                Err(format!("no answer in {REQUEST_TIMEOUT:?}"))
+                            }
+                        };
                     sequence += 1 << 20;
                     if !recording {
                         continue;

@@ -47,7 +47,8 @@ impl Builder {
         let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let pair = format!("{}:{}", encode(id), encode(secret));
         let b64 = base64::engine::general_purpose::STANDARD.encode(pair);
-        self.head.push_str(&format!("Authorization: Basic {b64}\r\n"));
+        self.head
+            .push_str(&format!("Authorization: Basic {b64}\r\n"));
         self
     }
 
@@ -274,7 +275,10 @@ mod tests {
         assert_eq!((a.status, a.body), (201, &b"abcde"[..]));
         let a = connection.send(&request).await.unwrap();
         assert_eq!((a.status, a.body), (401, &b""[..]));
-        assert!(connection.send(&request).await.is_err(), "closed by the server");
+        assert!(
+            connection.send(&request).await.is_err(),
+            "closed by the server"
+        );
     }
 
     #[test]

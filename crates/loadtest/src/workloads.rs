@@ -222,17 +222,22 @@ pub async fn apiome(
             needle: "\"approved\"",
             why: "the policy did not approve",
         };
-        let stats = drive::run(settings, &host.clone(), expect, move |connection, sequence| {
-            let token = &tokens[connection % tokens.len()];
-            let handle = &sharing[(sequence as usize).wrapping_mul(7919) % sharing.len()];
-            Builder::post(&host, "/v1/requests")
-                .bearer(token)
-                .json(&json!({
-                    "person": {"handle": handle},
-                    "authorization_details": [seed::request_details()],
-                }))
-                .build()
-        })
+        let stats = drive::run(
+            settings,
+            &host.clone(),
+            expect,
+            move |connection, sequence| {
+                let token = &tokens[connection % tokens.len()];
+                let handle = &sharing[(sequence as usize).wrapping_mul(7919) % sharing.len()];
+                Builder::post(&host, "/v1/requests")
+                    .bearer(token)
+                    .json(&json!({
+                        "person": {"handle": handle},
+                        "authorization_details": [seed::request_details()],
+                    }))
+                    .build()
+            },
+        )
         .await;
         record(rows, "POST /v1/requests (async, decided by policy)", stats);
     }

@@ -12,7 +12,8 @@ const LOAD: &str = env!("CARGO_BIN_EXE_apiome-load");
 /// The `apiome` binary of the same build (`cargo test` of the workspace
 /// builds it for the server's own tests).
 fn apiome() -> Option<PathBuf> {
-    let path = PathBuf::from(LOAD).with_file_name(format!("apiome{}", std::env::consts::EXE_SUFFIX));
+    let path =
+        PathBuf::from(LOAD).with_file_name(format!("apiome{}", std::env::consts::EXE_SUFFIX));
     if path.exists() {
         return Some(path);
     }

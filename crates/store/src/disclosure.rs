@@ -10,9 +10,9 @@
 //! only after its entry is durable, so nothing about the promise changes:
 //! only the number of commits does.
 //!
-//! The queue's task lives on the runtime that first recorded a disclosure.
-//! If that runtime is gone (a test's runtime, say), the entry is written
-//! in a transaction of its own instead.
+//! The writer runs on a thread of its own and ends when the last clone of
+//! the store is dropped. Should it be gone, an entry is written in a
+//! transaction of its own instead.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -55,6 +55,28 @@ fn copy(error: &StoreError) -> StoreError {
     }
 }
 
+/// Commits whatever has queued, group after group, until every sender is
+/// gone, and answers each read.
+async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let (result, waiting) = store.write_disclosures(std::mem::take(&mut group)).await;
+        match result {
+            Ok(()) => {
+                for done in waiting {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, reads = waiting.len(), "disclosure entries not recorded");
+                for done in waiting {
+                    let _ = done.send(Err(copy(&error)));
+                }
+            }
+        }
+    }
+}
+
 impl Store {
     /// Records that the company read `attributes` under a live grant;
     /// returns once the entry is committed.
@@ -92,7 +114,7 @@ impl Store {
     }
 
     fn spawn_disclosure_writer(&self) -> mpsc::UnboundedSender<Pending> {
-        let (sender, mut queue) = mpsc::unbounded_channel::<Pending>();
+        let (sender, queue) = mpsc::unbounded_channel::<Pending>();
         // The task holds a store without the queue, so dropping every
         // clone of this one closes the channel and ends the task.
         let store = Store {
@@ -102,25 +124,25 @@ impl Store {
             disclosures: std::sync::Arc::default(),
             sqlite_reader: None,
         };
-        tokio::spawn(async move {
-            let mut group = Vec::with_capacity(MAX_GROUP);
-            while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-                let (result, waiting) = store.write_disclosures(std::mem::take(&mut group)).await;
-                match result {
-                    Ok(()) => {
-                        for done in waiting {
-                            let _ = done.send(Ok(()));
-                        }
-                    }
+        // The writer gets a thread and runtime of its own: on the runtime of
+        // a busy server worker, each of its statements waited behind that
+        // worker's requests, and every read waits on the writer.
+        let spawned = std::thread::Builder::new()
+            .name("apiome-disclosures".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(write_groups(store, queue)),
                     Err(error) => {
-                        tracing::warn!(%error, reads = waiting.len(), "disclosure entries not recorded");
-                        for done in waiting {
-                            let _ = done.send(Err(copy(&error)));
-                        }
+                        tracing::error!(%error, "no runtime for the disclosure writer");
                     }
                 }
-            }
-        });
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "no thread for the disclosure writer");
+        }
         sender
     }
 
