@@ -49,6 +49,20 @@ fn record(rows: &mut Vec<Row>, workload: &'static str, stats: Stats) {
     rows.push(row);
 }
 
+/// A token endpoint's right answer, apiome's and the peer's alike.
+const TOKEN_ISSUED: Expect = Expect {
+    status: 200,
+    needle: "access_token",
+    why: "no access_token",
+};
+
+/// An introspection endpoint's answer for a live token.
+const TOKEN_ACTIVE: Expect = Expect {
+    status: 200,
+    needle: "\"active\":true",
+    why: "the token was not active",
+};
+
 /// `host:port` of a `http://host:port` base URL.
 fn authority(base: &str) -> Result<String> {
     base.strip_prefix("http://")
@@ -124,12 +138,7 @@ pub async fn apiome(
                     .build()
             })
             .collect();
-        let expect = Expect {
-            status: 200,
-            needle: "access_token",
-            why: "no access_token",
-        };
-        let stats = drive::run(settings, &host, expect, move |connection, _| {
+        let stats = drive::run(settings, &host, TOKEN_ISSUED, move |connection, _| {
             requests[connection % requests.len()].clone()
         })
         .await;
@@ -147,12 +156,7 @@ pub async fn apiome(
                     .build()
             })
             .collect();
-        let expect = Expect {
-            status: 200,
-            needle: "\"active\":true",
-            why: "the token was not active",
-        };
-        let stats = drive::run(settings, &host, expect, move |connection, _| {
+        let stats = drive::run(settings, &host, TOKEN_ACTIVE, move |connection, _| {
             requests[connection % requests.len()].clone()
         })
         .await;
@@ -293,12 +297,7 @@ pub async fn peer(
                 ("scope", "read"),
             ])
             .build();
-        let expect = Expect {
-            status: 200,
-            needle: "access_token",
-            why: "no access_token",
-        };
-        let stats = drive::run(settings, &host, expect, move |_, _| request.clone()).await;
+        let stats = drive::run(settings, &host, TOKEN_ISSUED, move |_, _| request.clone()).await;
         record(rows, "token (client_credentials)", stats);
     }
     if wants("introspect") {
@@ -315,12 +314,7 @@ pub async fn peer(
             .basic(peer::CLIENT_ID, peer::CLIENT_SECRET)
             .form(&[("token", token.as_str())])
             .build();
-        let expect = Expect {
-            status: 200,
-            needle: "\"active\":true",
-            why: "the token was not active",
-        };
-        let stats = drive::run(settings, &host, expect, move |_, _| request.clone()).await;
+        let stats = drive::run(settings, &host, TOKEN_ACTIVE, move |_, _| request.clone()).await;
         record(rows, "introspection", stats);
     }
     Ok(())
