@@ -72,7 +72,10 @@ impl Server {
     /// Starts `apiome serve` on `data` with rate limits off (the load is
     /// one company hammering on purpose) and waits until it serves.
     pub async fn start(apiome: &Path, data: &Path) -> Result<Server> {
-        warm_page_cache(data)?;
+        let dir = data.to_path_buf();
+        tokio::task::spawn_blocking(move || warm_page_cache(&dir))
+            .await
+            .context("warming the page cache")??;
         let mut child = Command::new(apiome)
             .args(["serve", "--bind", "127.0.0.1:0"])
             .arg("--data-dir")
