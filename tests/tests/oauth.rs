@@ -812,3 +812,65 @@ app_test!(
         assert!(body["error"].is_string());
     }
 );
+
+/// `apiome_access_token_checks_total{signature=...}` from `/metrics`.
+async fn token_checks(app: &TestApp, signature: &str) -> u64 {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name = format!("apiome_access_token_checks_total{{signature=\"{signature}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&name))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+app_test!(
+    a_token_seen_before_skips_its_signature_check_but_not_revocation,
+    |app| {
+        let acme = company(app, "Acme", "client_secret_basic").await;
+        let token = company_token(app, &acme).await;
+        for _ in 0..3 {
+            assert_eq!(introspect(app, &acme, &token).await["active"], true);
+        }
+        assert_eq!(token_checks(app, "verified").await, 1);
+        assert_eq!(token_checks(app, "remembered").await, 2);
+
+        // One changed signature byte is another token: verified, and refused.
+        let mut forged = token.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert_eq!(
+            introspect(app, &acme, &forged).await,
+            json!({"active": false})
+        );
+        assert_eq!(token_checks(app, "verified").await, 2);
+
+        // Revocation is checked on every call, remembered signature or not.
+        let revoked = app
+            .http
+            .post(app.url("/oauth/revoke"))
+            .basic_auth(&acme.id, Some(&acme.secret))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+        assert_eq!(
+            introspect(app, &acme, &token).await,
+            json!({"active": false})
+        );
+        let (status, _) = ask(app, &token, json!({"handle": "nobody"}), &["email"]).await;
+        assert_eq!(status, 401, "a revoked token is refused");
+        assert_eq!(token_checks(app, "verified").await, 2);
+        assert_eq!(token_checks(app, "remembered").await, 5);
+    }
+);

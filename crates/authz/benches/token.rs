@@ -1,11 +1,11 @@
 //! Access tokens: the signature on every token issued and the check on
-//! every API call (`cargo bench -p authz --bench token`).
+//! every API call, first and later sight (`cargo bench -p authz --bench token`).
 
 #![allow(missing_docs, clippy::unwrap_used, reason = "a benchmark")]
 
 use std::hint::black_box;
 
-use authz::{ClientId, KeySet, OsRandom, TokenSettings, UnixTime};
+use authz::{ClientId, KeySet, OsRandom, TokenSettings, UnixTime, VerifiedTokens};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn tokens(c: &mut Criterion) {
@@ -24,6 +24,16 @@ fn tokens(c: &mut Criterion) {
     });
     c.bench_function("jwt/verify_ed25519", |b| {
         b.iter(|| keys.verify(black_box(&token), &settings, now).unwrap())
+    });
+    // A token seen before: its hash, a lookup, the time and key checks.
+    let verified = VerifiedTokens::new(authz::verified::DEFAULT_CAPACITY);
+    verified.verify(&keys, &token, &settings, now).unwrap();
+    c.bench_function("jwt/verify_remembered", |b| {
+        b.iter(|| {
+            verified
+                .verify(&keys, black_box(&token), &settings, now)
+                .unwrap()
+        })
     });
 }
 

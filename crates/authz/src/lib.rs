@@ -103,6 +103,7 @@ pub mod time;
 pub mod token;
 pub mod token_hash;
 pub mod token_request;
+pub mod verified;
 
 pub use client::{
     AuthMethod, ClientId, ClientJwks, ClientMetadata, ClientRecord, ClientSecret, GrantType,
@@ -126,6 +127,7 @@ pub use time::UnixTime;
 pub use token::{AccessTokenClaims, KeySet, TokenError, TokenResponse, TokenSettings};
 pub use token_hash::TokenHash;
 pub use token_request::{PollState, TokenRequest};
+pub use verified::VerifiedTokens;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

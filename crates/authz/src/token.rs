@@ -539,6 +539,25 @@ impl KeySet {
         settings: &TokenSettings,
         now: UnixTime,
     ) -> Result<AccessTokenClaims, TokenError> {
+        let (_, claims) = self.verify_untimed(token, settings)?;
+        check_time(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// Whether a key with this id is in the set (it verifies).
+    #[must_use]
+    pub fn knows(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid == kid)
+    }
+
+    /// Everything [`KeySet::verify`] checks that does not depend on the
+    /// time: size, header, signature, `iss`, `aud` and lifetime. Returns the
+    /// id of the key that verified, and the claims.
+    pub(crate) fn verify_untimed(
+        &self,
+        token: &str,
+        settings: &TokenSettings,
+    ) -> Result<(String, AccessTokenClaims), TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::TooLong);
         }
@@ -587,15 +606,21 @@ impl KeySet {
         if claims.aud != settings.audience {
             return Err(TokenError::WrongAudience);
         }
-        if now.as_secs() >= claims.exp {
-            return Err(TokenError::Expired);
-        }
-        if claims.iat > now.plus_secs(CLOCK_SKEW_SECS).as_secs() {
-            return Err(TokenError::IssuedInFuture);
-        }
         check_lifetime(&claims)?;
-        Ok(claims)
+        Ok((kid, claims))
     }
+}
+
+/// The checks of a verified token's claims that depend on the time:
+/// not expired, not issued in the future.
+pub(crate) fn check_time(claims: &AccessTokenClaims, now: UnixTime) -> Result<(), TokenError> {
+    if now.as_secs() >= claims.exp {
+        return Err(TokenError::Expired);
+    }
+    if claims.iat > now.plus_secs(CLOCK_SKEW_SECS).as_secs() {
+        return Err(TokenError::IssuedInFuture);
+    }
+    Ok(())
 }
 
 fn check_lifetime(claims: &AccessTokenClaims) -> Result<(), TokenError> {

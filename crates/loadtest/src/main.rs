@@ -182,7 +182,7 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
     for row in &rows {
         let ratio = peer_rows
             .iter()
-            .find(|p: &&workloads::Row| p.workload == row.workload)
+            .find(|p: &&workloads::Row| p.workload == row.compare_with)
             .map(|p| format!("{:.1}x", row.stats.rate() / p.stats.rate().max(1e-9)))
             .unwrap_or_default();
         println!("{}", row.markdown("apiome", &ratio));

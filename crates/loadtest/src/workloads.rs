@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::drive::{self, Expect, Settings, Stats, expect};
-use crate::http::Builder;
+use crate::http::{Builder, Connection, Request};
 use crate::peer::{self, Peer};
 use crate::seed::{self, Seeded};
 use crate::serve::Server;
@@ -16,6 +16,8 @@ use crate::serve::Server;
 pub struct Row {
     /// Which workload.
     pub workload: &'static str,
+    /// The peer's workload it is compared with.
+    pub compare_with: &'static str,
     /// What it measured.
     pub stats: Stats,
 }
@@ -44,7 +46,16 @@ impl Row {
 
 /// Keeps a workload's figures and shows them at once.
 fn record(rows: &mut Vec<Row>, workload: &'static str, stats: Stats) {
-    let row = Row { workload, stats };
+    compare(rows, workload, workload, stats);
+}
+
+/// As [`record`], compared with the peer's `compare_with` workload.
+fn compare(rows: &mut Vec<Row>, workload: &'static str, compare_with: &'static str, stats: Stats) {
+    let row = Row {
+        workload,
+        compare_with,
+        stats,
+    };
     eprintln!("apiome-load: {}", row.markdown("", ""));
     rows.push(row);
 }
@@ -62,6 +73,73 @@ const TOKEN_ACTIVE: Expect = Expect {
     needle: "\"active\":true",
     why: "the token was not active",
 };
+
+/// Introspection of tokens a company presents again and again, as a
+/// resource server does for each call of a session: apiome and the peer
+/// each introspect this many distinct tokens, round-robin.
+/// (The peer's in-memory store keeps its newest 1,000 tokens; more would
+/// leave it answering `active: false`.)
+pub const INTROSPECT_REUSED: &str = "introspection (1,000 tokens, each reused)";
+const REUSED_TOKENS: usize = 1_000;
+
+/// Introspection where every request brings a token never seen before:
+/// apiome's worst case (a signature check each time); the peer's lookup
+/// costs the same either way, so it is compared with the peer's row above.
+pub const INTROSPECT_NEW: &str = "introspection (every token new)";
+
+/// Tokens issued for [`INTROSPECT_NEW`] per measured second: more than
+/// apiome introspects a second on this machine, so the run ends on its
+/// request bound before any token comes round again.
+const NEW_TOKENS_PER_SECOND: u64 = 6_000;
+
+/// `count` access tokens, the `k`th asked for with `requests[k % len]`,
+/// over a few keep-alive connections at once (setup, not measured).
+async fn issue_tokens(host: &str, requests: Vec<Request>, count: usize) -> Result<Vec<String>> {
+    const WORKERS: usize = 8;
+    let requests = Arc::new(requests);
+    let tasks: Vec<_> = (0..WORKERS)
+        .map(|worker| {
+            let (host, requests) = (host.to_owned(), requests.clone());
+            tokio::spawn(async move {
+                let mut connection = Connection::new(&host);
+                let mut tokens = Vec::with_capacity(count / WORKERS + 1);
+                // Strided: the worker's `n`th token is the `worker + n * WORKERS`th.
+                for k in (worker..count).step_by(WORKERS) {
+                    let answer = connection
+                        .send(&requests[k % requests.len()])
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                    let body: serde_json::Value = serde_json::from_slice(answer.body)
+                        .with_context(|| format!("a token answer ({})", answer.status))?;
+                    let token = body["access_token"]
+                        .as_str()
+                        .with_context(|| format!("no access_token in {body}"))?;
+                    tokens.push(token.to_owned());
+                }
+                anyhow::Ok(tokens)
+            })
+        })
+        .collect();
+    let mut tokens = vec![String::new(); count];
+    for (worker, task) in tasks.into_iter().enumerate() {
+        for (n, token) in task.await??.into_iter().enumerate() {
+            tokens[worker + n * WORKERS] = token;
+        }
+    }
+    Ok(tokens)
+}
+
+/// The request a connection sends next when requests go round-robin over
+/// `len` prepared ones: consecutive requests of all connections differ.
+fn round_robin(settings: &Settings, len: usize) -> impl Fn(usize, u64) -> usize + use<> {
+    let connections = settings.connections;
+    move |connection, sequence| {
+        ((sequence >> 20) as usize)
+            .wrapping_mul(connections)
+            .wrapping_add(connection)
+            % len
+    }
+}
 
 /// `host:port` of a `http://host:port` base URL.
 fn authority(base: &str) -> Result<String> {
@@ -146,21 +224,68 @@ pub async fn apiome(
     }
 
     if wants("introspect") {
-        let requests: Vec<_> = companies
+        let per_company = REUSED_TOKENS.div_ceil(companies.len());
+        let token_requests: Vec<_> = companies
             .iter()
-            .zip(tokens.iter())
-            .map(|(company, token)| {
-                Builder::post(&host, "/oauth/introspect")
-                    .basic(&company.client_id, &company.client_secret)
-                    .form(&[("token", token.as_str())])
-                    .build()
+            .flat_map(|company| {
+                std::iter::repeat_n(
+                    Builder::post(&host, "/oauth/token")
+                        .basic(&company.client_id, &company.client_secret)
+                        .form(&[("grant_type", "client_credentials")])
+                        .build(),
+                    per_company,
+                )
             })
             .collect();
-        let stats = drive::run(settings, &host, TOKEN_ACTIVE, move |connection, _| {
-            requests[connection % requests.len()].clone()
+        let introspections = |tokens: Vec<String>| -> Vec<Request> {
+            tokens
+                .iter()
+                .enumerate()
+                .map(|(k, token)| {
+                    let company = &companies[(k / per_company) % companies.len()];
+                    Builder::post(&host, "/oauth/introspect")
+                        .basic(&company.client_id, &company.client_secret)
+                        .form(&[("token", token.as_str())])
+                        .build()
+                })
+                .collect()
+        };
+
+        let reused = issue_tokens(&host, token_requests.clone(), token_requests.len()).await?;
+        let requests = introspections(reused);
+        let next = round_robin(settings, requests.len());
+        let stats = drive::run(
+            settings,
+            &host,
+            TOKEN_ACTIVE,
+            move |connection, sequence| requests[next(connection, sequence)].clone(),
+        )
+        .await;
+        record(rows, INTROSPECT_REUSED, stats);
+
+        // Every request a token never introspected before: bounded by the
+        // number issued, not by time, so none comes round again.
+        let count = settings
+            .measure
+            .as_secs()
+            .max(1)
+            .saturating_mul(NEW_TOKENS_PER_SECOND)
+            .min(settings.max_requests);
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        let fresh = issue_tokens(&host, token_requests, count + settings.connections).await?;
+        let requests = introspections(fresh);
+        let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let once = Settings {
+            warm_up: std::time::Duration::ZERO,
+            max_requests: count as u64,
+            ..*settings
+        };
+        let stats = drive::run(&once, &host, TOKEN_ACTIVE, move |_, _| {
+            let k = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            requests[k % requests.len()].clone()
         })
         .await;
-        record(rows, "introspection", stats);
+        compare(rows, INTROSPECT_NEW, INTROSPECT_REUSED, stats);
     }
 
     if wants("data") {
@@ -301,21 +426,29 @@ pub async fn peer(
         record(rows, "token (client_credentials)", stats);
     }
     if wants("introspect") {
-        let setup = drive::client();
-        let token = client_token(
-            &setup,
-            &format!("{base}/token"),
-            peer::CLIENT_ID,
-            peer::CLIENT_SECRET,
-            &[("scope", "read")],
-        )
-        .await?;
-        let request = Builder::post(&host, "/token/introspection")
+        let token = Builder::post(&host, "/token")
             .basic(peer::CLIENT_ID, peer::CLIENT_SECRET)
-            .form(&[("token", token.as_str())])
+            .form(&[("grant_type", "client_credentials"), ("scope", "read")])
             .build();
-        let stats = drive::run(settings, &host, TOKEN_ACTIVE, move |_, _| request.clone()).await;
-        record(rows, "introspection", stats);
+        let tokens = issue_tokens(&host, vec![token], REUSED_TOKENS).await?;
+        let requests: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                Builder::post(&host, "/token/introspection")
+                    .basic(peer::CLIENT_ID, peer::CLIENT_SECRET)
+                    .form(&[("token", token.as_str())])
+                    .build()
+            })
+            .collect();
+        let next = round_robin(settings, requests.len());
+        let stats = drive::run(
+            settings,
+            &host,
+            TOKEN_ACTIVE,
+            move |connection, sequence| requests[next(connection, sequence)].clone(),
+        )
+        .await;
+        record(rows, INTROSPECT_REUSED, stats);
     }
     Ok(())
 }

@@ -50,7 +50,8 @@ fn the_harness_seeds_serves_and_checks_every_workload() {
     );
     for workload in [
         "token (client_credentials)",
-        "introspection",
+        "introspection (1,000 tokens, each reused)",
+        "introspection (every token new)",
         "GET /v1/data",
         "POST /v1/requests",
         "GET /v1/ledger/proofs/inclusion",

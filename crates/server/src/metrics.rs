@@ -143,6 +143,16 @@ pub async fn metrics(
         (time::OffsetDateTime::now_utc() - c.created_at).as_seconds_f64()
     });
     let _ = writeln!(out, "apiome_ledger_checkpoint_age_seconds {age}");
+    let (hits, misses) = state.oauth.verified.hits_and_misses();
+    out.push_str("# HELP apiome_access_token_checks_total Access-token checks, by whether the signature was verified again (miss) or remembered (hit).\n# TYPE apiome_access_token_checks_total counter\n");
+    let _ = writeln!(
+        out,
+        "apiome_access_token_checks_total{{signature=\"remembered\"}} {hits}"
+    );
+    let _ = writeln!(
+        out,
+        "apiome_access_token_checks_total{{signature=\"verified\"}} {misses}"
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("cache-control", "no-store"))

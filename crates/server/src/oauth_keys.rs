@@ -264,7 +264,7 @@ pub fn rotate_signing_keys(data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
 #[derive(Clone, Debug)]
 pub struct SigningKeys {
     data_dir: PathBuf,
-    keys: Arc<RwLock<KeySet>>,
+    keys: Arc<RwLock<Arc<KeySet>>>,
 }
 
 impl SigningKeys {
@@ -272,27 +272,28 @@ impl SigningKeys {
     pub fn load(data_dir: &Path) -> Result<SigningKeys, OAuthKeyError> {
         Ok(SigningKeys {
             data_dir: data_dir.to_owned(),
-            keys: Arc::new(RwLock::new(load_signing_keys(data_dir)?)),
+            keys: Arc::new(RwLock::new(Arc::new(load_signing_keys(data_dir)?))),
         })
     }
 
-    /// The key set as it is now.
-    pub fn current(&self) -> KeySet {
+    /// The key set as it is now (shared, not copied: every request asks).
+    pub fn current(&self) -> Arc<KeySet> {
         match self.keys.read() {
-            Ok(keys) => keys.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+            Ok(keys) => Arc::clone(&keys),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
     /// Re-reads the key file; keeps the loaded set when that fails.
-    pub fn reload(&self) -> KeySet {
+    pub fn reload(&self) -> Arc<KeySet> {
         match load_signing_keys(&self.data_dir) {
             Ok(fresh) => {
+                let fresh = Arc::new(fresh);
                 let mut guard = match self.keys.write() {
                     Ok(guard) => guard,
                     Err(poisoned) => poisoned.into_inner(),
                 };
-                *guard = fresh.clone();
+                *guard = Arc::clone(&fresh);
                 fresh
             }
             Err(e) => {

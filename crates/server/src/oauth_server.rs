@@ -4,6 +4,7 @@
 //! `Cache-Control: no-store`, `WWW-Authenticate` on 401).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -12,7 +13,7 @@ use authz::metadata::TOKEN_PATH;
 use authz::{
     AccessTokenClaims, AssertionAudience, ClientId, ErrorCode, KeySet, OAuthError, OsRandom,
     PairwiseSubject, Params, PresentedCredentials, RefreshRecord, RefreshToken, ServerKey,
-    ServerMetadata, TokenError, TokenSettings, UnixTime,
+    ServerMetadata, TokenError, TokenSettings, UnixTime, VerifiedTokens,
 };
 use consent_policy::{CompanyId, DataRequest};
 use store::{Grant, PersonId, Store, StoreError, StoredClient};
@@ -34,6 +35,9 @@ pub struct OAuthServer {
     pub signing: SigningKeys,
     /// Issuer, audience and lifetime of access tokens.
     pub settings: TokenSettings,
+    /// Access tokens whose signature checked out (time, key, revocation
+    /// and grant are still checked on every call).
+    pub verified: VerifiedTokens,
 }
 
 impl OAuthServer {
@@ -51,6 +55,7 @@ impl OAuthServer {
             signing: SigningKeys::load(data_dir)?,
             issuer,
             settings,
+            verified: VerifiedTokens::new(authz::verified::DEFAULT_CAPACITY),
         })
     }
 
@@ -72,8 +77,9 @@ impl OAuthServer {
     /// Verifies an access token's signature and claims; re-reads the key
     /// file once when the token names a key this process does not know.
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
-        match self.signing.current().verify(token, &self.settings, now) {
-            Err(TokenError::UnknownKid) => self.signing.reload().verify(token, &self.settings, now),
+        let verify = |keys: &KeySet| self.verified.verify(keys, token, &self.settings, now);
+        match verify(&self.signing.current()) {
+            Err(TokenError::UnknownKid) => verify(&self.signing.reload()),
             other => other,
         }
     }
@@ -84,7 +90,7 @@ impl OAuthServer {
     }
 
     /// The key set as loaded now.
-    pub fn keys(&self) -> KeySet {
+    pub fn keys(&self) -> Arc<KeySet> {
         self.signing.current()
     }
 
