@@ -39,7 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_settings(&cli.settings)?;
-    telemetry::init(config.log_format);
+    let _log_writer = telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
