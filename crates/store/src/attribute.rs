@@ -90,7 +90,7 @@ impl Store {
             .keys
             .seal(person.as_str(), key.as_str(), text.as_bytes())
             .map_err(StoreError::corrupt)?;
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let exists = attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
             .one(&txn)
@@ -208,7 +208,7 @@ impl Store {
                 return Ok(done);
             };
             after = Some((last.person_id.clone(), last.key.clone()));
-            let txn = self.write_txn().await?;
+            let (_turn, txn) = self.write_txn().await?;
             for row in rows {
                 done.values += 1;
                 if self.keys.is_current(&row.value) {

@@ -41,7 +41,7 @@ impl Store {
         person: &PersonId,
         company_id: &CompanyId,
     ) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         if company::Entity::find_by_id(company_id.to_string())
             .one(&txn)
@@ -87,7 +87,7 @@ impl Store {
         person: &PersonId,
         company_id: &CompanyId,
     ) -> Result<bool, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let result =
             blocked_company::Entity::delete_by_id((person.0.clone(), company_id.to_string()))
                 .exec(&txn)

@@ -99,7 +99,14 @@ pub struct Store {
     /// Synchronous reads for the hot path: clients, revocations, grants,
     /// attributes and proof leaves (SQLite only; see [`crate::sqlite_reader`]).
     pub(crate) sqlite_reader: Option<std::sync::Arc<crate::sqlite_reader::SqliteReader>>,
+    /// Whose turn it is to write (SQLite; see [`Store::write_txn`]).
+    pub(crate) write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A SQLite writer's turn at the database: held until its transaction ends.
+/// `None` on PostgreSQL, which has row locks and many writers.
+#[must_use = "the turn ends when this is dropped"]
+pub(crate) struct WriteTurn(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
 
 impl Store {
     /// Connects (creating a SQLite file with owner-only permissions if it
@@ -119,6 +126,7 @@ impl Store {
             ledger_cache: self.ledger_cache.clone(),
             disclosures: self.disclosures.clone(),
             sqlite_reader: self.sqlite_reader.clone(),
+            write_turn: self.write_turn.clone(),
         }
     }
 
@@ -184,6 +192,7 @@ impl Store {
                 )),
                 DatabaseUrl::Postgres(_) => None,
             },
+            write_turn: std::sync::Arc::default(),
         })
     }
 
@@ -230,16 +239,40 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock at
     /// once (`BEGIN IMMEDIATE`) so that a read-then-write never fails half
     /// way with "database is locked"; on PostgreSQL, callers lock the rows
-    /// they check before writing.
-    pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction, StoreError> {
-        let options = match self.backend() {
-            Backend::Postgres => TransactionOptions::default(),
-            Backend::Sqlite => TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            },
+    /// they read.
+    ///
+    /// SQLite writers of this process also queue for their turn first,
+    /// first come first served, and hold it until the transaction ends
+    /// (bind the [`WriteTurn`] *before* the transaction, so it is dropped
+    /// after it). Without the queue they met at `BEGIN IMMEDIATE`, and
+    /// SQLite's busy handler let the losers sleep 1, 2, 5 ... 100 ms while
+    /// others took the lock: async requests at 32 connections had a p99 of
+    /// 279 ms for a 50 ms median. A writer that waits longer than the busy
+    /// timeout gets the error SQLite would have given.
+    pub(crate) async fn write_txn(&self) -> Result<(WriteTurn, DatabaseTransaction), StoreError> {
+        let (turn, options) = match self.backend() {
+            Backend::Postgres => (WriteTurn(None), TransactionOptions::default()),
+            Backend::Sqlite => {
+                let turn = tokio::time::timeout(
+                    SQLITE_BUSY_TIMEOUT,
+                    self.write_turn.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| {
+                    StoreError::Database(sea_orm::DbErr::Custom(format!(
+                        "database is locked: no turn to write within {SQLITE_BUSY_TIMEOUT:?}"
+                    )))
+                })?;
+                (
+                    WriteTurn(Some(turn)),
+                    TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..TransactionOptions::default()
+                    },
+                )
+            }
         };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok((turn, self.db.begin_with_options(options).await?))
     }
 
     /// Writes a consistent copy of a SQLite database to `to` while it
@@ -326,6 +359,41 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("mysql://root@localhost/test").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[tokio::test]
+    async fn sqlite_writers_take_turns_first_come_first_served() {
+        let db = crate::testing::sqlite().await;
+        let store = db.store.clone();
+        let (first_turn, first) = store.write_txn().await.unwrap();
+        let (order, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let mut waiting = Vec::new();
+        for writer in 0..8 {
+            let (store, order) = (store.clone(), order.clone());
+            waiting.push(tokio::spawn(async move {
+                let (_turn, txn) = store.write_txn().await.unwrap();
+                order.send(writer).unwrap();
+                txn.commit().await.unwrap();
+            }));
+            // Each queues before the next one asks.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Nobody writes while the first holds its turn, however long it takes
+        // (longer than SQLite's shortest busy sleeps).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(finished.try_recv().is_err());
+        first.commit().await.unwrap();
+        drop(first_turn);
+        for writer in waiting {
+            writer.await.unwrap();
+        }
+        drop(order);
+        let mut seen = Vec::new();
+        while let Some(writer) = finished.recv().await {
+            seen.push(writer);
+        }
+        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+        db.cleanup().await;
     }
 
     #[tokio::test]

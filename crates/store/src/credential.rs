@@ -80,7 +80,7 @@ fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
 impl Store {
     /// Creates a person with their first way in, recovery codes and session.
     pub async fn sign_up(&self, account: NewAccount) -> Result<Person, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let now = now();
         let row = person::ActiveModel {
             id: Set(account.person_id.0.clone()),
@@ -167,7 +167,7 @@ impl Store {
         person: &PersonId,
         new: NewPasskeyRow,
     ) -> Result<StoredPasskeyRow, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let count = passkey::Entity::find()
             .filter(passkey::Column::PersonId.eq(person.as_str()))
@@ -209,7 +209,7 @@ impl Store {
         person: &PersonId,
         credential_id: &str,
     ) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let keys = passkey::Entity::find()
             .filter(passkey::Column::PersonId.eq(person.as_str()))

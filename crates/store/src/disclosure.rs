@@ -123,6 +123,7 @@ impl Store {
             ledger_cache: self.ledger_cache.clone(),
             disclosures: std::sync::Arc::default(),
             sqlite_reader: None,
+            write_turn: self.write_turn.clone(),
         };
         // The writer gets a thread and runtime of its own: on the runtime of
         // a busy server worker, each of its statements waited behind that
@@ -168,7 +169,7 @@ impl Store {
             ));
         }
         let result = async {
-            let txn = self.write_txn().await?;
+            let (_turn, txn) = self.write_txn().await?;
             let people: HashSet<&str> = reads.iter().map(|r| r.3.as_str()).collect();
             let pseudonyms: HashMap<String, String> = person::Entity::find()
                 .select_only()

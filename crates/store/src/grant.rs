@@ -296,7 +296,7 @@ impl Store {
         decision: &Decision,
         channel: Channel,
     ) -> Result<StoredRequest, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let status = if decision.is_fully_denied() {
             RequestStatus::Denied
@@ -350,7 +350,7 @@ impl Store {
         if decision.denied().next().is_some() {
             return Ok(None);
         }
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         // Checked again under the person's lock: a revocation that won the
         // race ends remembering too.
@@ -559,7 +559,7 @@ impl Store {
         request_id: &str,
         chosen: Option<&[AttributeKey]>,
     ) -> Result<Grant, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let request = self.pending_request(&txn, person, request_id).await?;
         let open = grantable(&request.decision);
@@ -632,7 +632,7 @@ impl Store {
         person: &PersonId,
         request_id: &str,
     ) -> Result<StoredRequest, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let request = self.pending_request(&txn, person, request_id).await?;
         let pseudonym = pseudonym(&txn, person).await?;
@@ -752,7 +752,7 @@ impl Store {
         person: &PersonId,
         grant_id: &str,
     ) -> Result<Grant, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let grant = grant::Entity::find_by_id(grant_id.to_owned())
             .filter(grant::Column::PersonId.eq(person.as_str()))
@@ -815,7 +815,7 @@ impl Store {
             Backend::Postgres => Some((LockType::Update, LockBehavior::SkipLocked)),
             Backend::Sqlite => None,
         };
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let mut requests = due_requests
             .order_by_asc(data_request::Column::ExpiresAt)
             .limit(SWEEP_BATCH);

@@ -389,7 +389,7 @@ impl Store {
     /// Appends entries that belong to no other change, in a transaction of
     /// their own; returns the index of the first.
     pub async fn append_standalone(&self, entries: &[Entry]) -> Result<u64, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let first = append_entries(&txn, self.backend(), entries).await?;
         txn.commit().await?;
         Ok(first)
@@ -755,7 +755,7 @@ impl Store {
             return Err(StoreError::CheckpointRootMismatch { tree_size });
         }
         let size = to_i64(tree_size, "tree size")?;
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let row = ledger_checkpoint::ActiveModel {
             tree_size: Set(size),
             root_hash: Set(root_hash.to_vec()),
@@ -962,7 +962,7 @@ mod tests {
         store.append_standalone(&entries(0, 3)).await.unwrap();
         let root = store.ledger_root(3).await.unwrap();
         {
-            let txn = store.write_txn().await.unwrap();
+            let (_turn, txn) = store.write_txn().await.unwrap();
             use sea_orm::ActiveModelTrait;
             crate::entity::company::ActiveModel {
                 id: Set("acme".to_owned()),

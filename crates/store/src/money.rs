@@ -367,7 +367,7 @@ impl Store {
             return Err(StoreError::ZeroAmount);
         }
         let id = text(transfer_id)?;
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         company::Entity::find_by_id(company.to_string())
             .one(&txn)
             .await?

@@ -145,7 +145,7 @@ impl Store {
         record: &ClientRecord,
         kind: ClientKind,
     ) -> Result<StoredClient, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let created_at = now();
         if kind == ClientKind::Company {
             let inserted = company::ActiveModel {
@@ -374,7 +374,7 @@ impl Store {
         access_jti: &str,
         access_exp: UnixTime,
     ) -> Result<bool, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let updated = oauth_code::Entity::update_many()
             .col_expr(oauth_code::Column::UsedAt, Expr::value(Some(secs(used_at))))
             .col_expr(
@@ -443,7 +443,7 @@ impl Store {
     /// `false`: someone rotated (or revoked) it first; nothing was written
     /// and the caller must treat it as reuse.
     pub async fn rotate_refresh(&self, rotation: &Rotation) -> Result<bool, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let updated = oauth_refresh::Entity::update_many()
             .col_expr(oauth_refresh::Column::Status, Expr::value("rotated"))
             .col_expr(
@@ -583,7 +583,7 @@ impl Store {
         request_id: &str,
         now: UnixTime,
     ) -> Result<Option<UnixTime>, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let mut query = oauth_ciba_poll::Entity::find_by_id(request_id.to_owned());
         if self.backend() == Backend::Postgres {
             query = query.lock_exclusive();

@@ -37,7 +37,7 @@ impl Store {
     /// Appends a rule at the end of the person's list.
     pub async fn add_rule(&self, person: &PersonId, new: &Rule) -> Result<StoredRule, StoreError> {
         let body = serde_json::to_string(new).map_err(StoreError::corrupt)?;
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let count = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))
@@ -75,7 +75,7 @@ impl Store {
 
     /// Deletes one rule; those after it move up one place.
     pub async fn delete_rule(&self, person: &PersonId, rule_id: &str) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let rows = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))
@@ -101,7 +101,7 @@ impl Store {
         person: &PersonId,
         order: &[String],
     ) -> Result<Vec<StoredRule>, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         self.lock_person(&txn, person).await?;
         let rows = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))

@@ -22,7 +22,7 @@ impl Store {
 
     /// Records one more failure under `key` at `now_unix`.
     pub async fn record_failure(&self, key: &str, now_unix: i64) -> Result<Throttle, StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let current = sign_in_throttle::Entity::find_by_id(key.to_owned())
             .one(&txn)
             .await?

@@ -150,7 +150,7 @@ impl Store {
         company: &CompanyId,
         url: Option<&str>,
     ) -> Result<(), StoreError> {
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         company::Entity::find_by_id(company.to_string())
             .one(&txn)
             .await?
@@ -201,7 +201,7 @@ impl Store {
         if due.clone().one(&self.db).await?.is_none() {
             return Ok(Vec::new());
         }
-        let txn = self.write_txn().await?;
+        let (_turn, txn) = self.write_txn().await?;
         let mut query = due
             .order_by_asc(webhook_delivery::Column::NextAttemptAt)
             .limit(limit);
