@@ -101,6 +101,9 @@ pub struct Store {
     pub(crate) sqlite_reader: Option<std::sync::Arc<crate::sqlite_reader::SqliteReader>>,
     /// Whose turn it is to write (SQLite; see [`Store::write_txn`]).
     pub(crate) write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Requests waiting to be recorded together (SQLite; see
+    /// [`crate::request_group`]).
+    pub(crate) requests: std::sync::Arc<crate::request_group::RequestQueue>,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -127,6 +130,7 @@ impl Store {
             disclosures: self.disclosures.clone(),
             sqlite_reader: self.sqlite_reader.clone(),
             write_turn: self.write_turn.clone(),
+            requests: self.requests.clone(),
         }
     }
 
@@ -193,6 +197,7 @@ impl Store {
                 DatabaseUrl::Postgres(_) => None,
             },
             write_turn: std::sync::Arc::default(),
+            requests: std::sync::Arc::default(),
         })
     }
 

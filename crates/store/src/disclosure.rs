@@ -48,7 +48,7 @@ pub(crate) struct DisclosureQueue {
 }
 
 /// Each waiter gets its own copy of a group's failure.
-fn copy(error: &StoreError) -> StoreError {
+pub(crate) fn copy(error: &StoreError) -> StoreError {
     match error {
         StoreError::Database(e) => StoreError::Database(e.clone()),
         other => StoreError::Database(DbErr::Custom(other.to_string())),
@@ -124,6 +124,7 @@ impl Store {
             disclosures: std::sync::Arc::default(),
             sqlite_reader: None,
             write_turn: self.write_turn.clone(),
+            requests: std::sync::Arc::default(),
         };
         // The writer gets a thread and runtime of its own: on the runtime of
         // a busy server worker, each of its statements waited behind that

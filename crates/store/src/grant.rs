@@ -296,8 +296,30 @@ impl Store {
         decision: &Decision,
         channel: Channel,
     ) -> Result<StoredRequest, StoreError> {
+        if self.backend() == Backend::Sqlite {
+            return self
+                .record_request_grouped(person, company, request, decision, channel)
+                .await;
+        }
         let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        let stored = self
+            .record_request_in(&txn, person, company, request, decision, channel)
+            .await?;
+        txn.commit().await?;
+        Ok(stored)
+    }
+
+    /// [`Store::record_request`]'s statements, in `txn`.
+    pub(crate) async fn record_request_in(
+        &self,
+        txn: &DatabaseTransaction,
+        person: &PersonId,
+        company: &CompanyId,
+        request: &DataRequest,
+        decision: &Decision,
+        channel: Channel,
+    ) -> Result<StoredRequest, StoreError> {
+        self.lock_person(txn, person).await?;
         let status = if decision.is_fully_denied() {
             RequestStatus::Denied
         } else if channel == Channel::Async && decision.is_fully_allowed() {
@@ -308,14 +330,13 @@ impl Store {
         let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
         let id = self
             .record_in(
-                &txn, person, company, request, decision, channel, status, &granted,
+                txn, person, company, request, decision, channel, status, &granted,
             )
             .await?;
         let stored = data_request::Entity::find_by_id(id)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| StoreError::corrupt("request vanished"))?;
-        txn.commit().await?;
         StoredRequest::try_from(stored)
     }
 

@@ -22,6 +22,7 @@ mod ledger;
 mod money;
 mod oauth;
 mod person;
+mod request_group;
 mod rule;
 pub mod sealed;
 mod session;
