@@ -228,7 +228,7 @@ app_test!(bad_proof_queries_are_problems_that_name_the_field, |app| {
 /// Starts a server on `data_dir` (SQLite inside it), returns its published
 /// key, and stops it.
 async fn vkey_of_a_server_on(data_dir: &std::path::Path) -> String {
-    server::telemetry::init(server::config::LogFormat::Text);
+    server::telemetry::init_for_tests();
     let config = server::config::Config::for_tests(
         data_dir.to_owned(),
         store::DatabaseUrl::Sqlite(data_dir.join("apiome.db")),

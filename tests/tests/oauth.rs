@@ -154,6 +154,19 @@ async fn introspect(app: &TestApp, company: &Company, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Revokes `token` at the revocation endpoint (RFC 7009), as `company`.
+async fn revoke(app: &TestApp, company: &Company, token: &str) {
+    let revoked = app
+        .http
+        .post(app.url("/oauth/revoke"))
+        .basic_auth(&company.id, Some(&company.secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+}
+
 /// A person under the "ask me" default with a public display name, a
 /// semi-private email and a private birth date.
 async fn person(app: &TestApp, handle: &str, name: &str) -> PersonId {
@@ -358,15 +371,7 @@ app_test!(
             introspect(app, &stranger, &token).await,
             json!({"active": false})
         );
-        let revoked = app
-            .http
-            .post(app.url("/oauth/revoke"))
-            .basic_auth(&basic.id, Some(&basic.secret))
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(revoked.status(), 200);
+        revoke(app, &basic, &token).await;
         assert_eq!(
             introspect(app, &basic, &token).await,
             json!({"active": false})
@@ -855,15 +860,7 @@ app_test!(
         assert_eq!(token_checks(app, "verified").await, 2);
 
         // Revocation is checked on every call, remembered signature or not.
-        let revoked = app
-            .http
-            .post(app.url("/oauth/revoke"))
-            .basic_auth(&acme.id, Some(&acme.secret))
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(revoked.status(), 200);
+        revoke(app, &acme, &token).await;
         assert_eq!(
             introspect(app, &acme, &token).await,
             json!({"active": false})

@@ -129,16 +129,22 @@ async fn issue_tokens(host: &str, requests: Vec<Request>, count: usize) -> Resul
     Ok(tokens)
 }
 
-/// The request a connection sends next when requests go round-robin over
-/// `len` prepared ones: consecutive requests of all connections differ.
-fn round_robin(settings: &Settings, len: usize) -> impl Fn(usize, u64) -> usize + use<> {
+/// Drives `requests` round-robin: consecutive requests of all connections
+/// differ, and each comes round again after `requests.len()` others.
+async fn round_robin(
+    settings: &Settings,
+    host: &str,
+    expect: Expect,
+    requests: Vec<Request>,
+) -> Stats {
     let connections = settings.connections;
-    move |connection, sequence| {
-        ((sequence >> 20) as usize)
+    drive::run(settings, host, expect, move |connection, sequence| {
+        let k = ((sequence >> 20) as usize)
             .wrapping_mul(connections)
-            .wrapping_add(connection)
-            % len
-    }
+            .wrapping_add(connection);
+        requests[k % requests.len()].clone()
+    })
+    .await
 }
 
 /// `host:port` of a `http://host:port` base URL.
@@ -253,14 +259,7 @@ pub async fn apiome(
 
         let reused = issue_tokens(&host, token_requests.clone(), token_requests.len()).await?;
         let requests = introspections(reused);
-        let next = round_robin(settings, requests.len());
-        let stats = drive::run(
-            settings,
-            &host,
-            TOKEN_ACTIVE,
-            move |connection, sequence| requests[next(connection, sequence)].clone(),
-        )
-        .await;
+        let stats = round_robin(settings, &host, TOKEN_ACTIVE, requests).await;
         record(rows, INTROSPECT_REUSED, stats);
 
         // Every request a token never introspected before: bounded by the
@@ -440,14 +439,7 @@ pub async fn peer(
                     .build()
             })
             .collect();
-        let next = round_robin(settings, requests.len());
-        let stats = drive::run(
-            settings,
-            &host,
-            TOKEN_ACTIVE,
-            move |connection, sequence| requests[next(connection, sequence)].clone(),
-        )
-        .await;
+        let stats = round_robin(settings, &host, TOKEN_ACTIVE, requests).await;
         record(rows, INTROSPECT_REUSED, stats);
     }
     Ok(())

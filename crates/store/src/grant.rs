@@ -81,6 +81,16 @@ impl RequestStatus {
     }
 }
 
+/// A request to record, with the policy's decision.
+#[derive(Debug)]
+pub(crate) struct NewRequest {
+    pub(crate) person: PersonId,
+    pub(crate) company: CompanyId,
+    pub(crate) request: DataRequest,
+    pub(crate) decision: Decision,
+    pub(crate) channel: Channel,
+}
+
 /// A request as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredRequest {
@@ -296,15 +306,18 @@ impl Store {
         decision: &Decision,
         channel: Channel,
     ) -> Result<StoredRequest, StoreError> {
+        let new = NewRequest {
+            person: person.clone(),
+            company: company.clone(),
+            request: request.clone(),
+            decision: decision.clone(),
+            channel,
+        };
         if self.backend() == Backend::Sqlite {
-            return self
-                .record_request_grouped(person, company, request, decision, channel)
-                .await;
+            return self.record_request_grouped(new).await;
         }
         let (_turn, txn) = self.write_txn().await?;
-        let stored = self
-            .record_request_in(&txn, person, company, request, decision, channel)
-            .await?;
+        let stored = self.record_request_in(&txn, &new).await?;
         txn.commit().await?;
         Ok(stored)
     }
@@ -313,12 +326,16 @@ impl Store {
     pub(crate) async fn record_request_in(
         &self,
         txn: &DatabaseTransaction,
-        person: &PersonId,
-        company: &CompanyId,
-        request: &DataRequest,
-        decision: &Decision,
-        channel: Channel,
+        new: &NewRequest,
     ) -> Result<StoredRequest, StoreError> {
+        let NewRequest {
+            person,
+            company,
+            request,
+            decision,
+            channel,
+        } = new;
+        let channel = *channel;
         self.lock_person(txn, person).await?;
         let status = if decision.is_fully_denied() {
             RequestStatus::Denied

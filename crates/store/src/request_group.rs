@@ -25,24 +25,19 @@
 
 use std::sync::OnceLock;
 
-use consent_policy::{CompanyId, DataRequest, Decision};
 use sea_orm::{DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::disclosure::copy;
-use crate::grant::{Channel, StoredRequest};
-use crate::{PersonId, Store, StoreError};
+use crate::grant::{NewRequest, StoredRequest};
+use crate::{Store, StoreError};
 
 /// At most this many requests share one transaction.
 const MAX_GROUP: usize = 64;
 
 /// One request waiting to be recorded.
 pub(crate) struct Pending {
-    pub(crate) person: PersonId,
-    pub(crate) company: CompanyId,
-    pub(crate) request: DataRequest,
-    pub(crate) decision: Decision,
-    pub(crate) channel: Channel,
+    new: NewRequest,
     done: oneshot::Sender<Result<StoredRequest, StoreError>>,
 }
 
@@ -62,25 +57,14 @@ async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>)
 }
 
 impl Store {
-    /// Records `pending` with the others queued on SQLite (see the module),
-    /// and returns once it is committed.
+    /// Records `new` with the others queued on SQLite (see the module), and
+    /// returns once it is committed.
     pub(crate) async fn record_request_grouped(
         &self,
-        person: &PersonId,
-        company: &CompanyId,
-        request: &DataRequest,
-        decision: &Decision,
-        channel: Channel,
+        new: NewRequest,
     ) -> Result<StoredRequest, StoreError> {
         let (done, recorded) = oneshot::channel();
-        let pending = Pending {
-            person: person.clone(),
-            company: company.clone(),
-            request: request.clone(),
-            decision: decision.clone(),
-            channel,
-            done,
-        };
+        let pending = Pending { new, done };
         let sender = self
             .requests
             .sender
@@ -93,16 +77,7 @@ impl Store {
             }),
             Err(mpsc::error::SendError(pending)) => {
                 let (_turn, txn) = self.write_txn().await?;
-                let stored = self
-                    .record_request_in(
-                        &txn,
-                        &pending.person,
-                        &pending.company,
-                        &pending.request,
-                        &pending.decision,
-                        pending.channel,
-                    )
-                    .await?;
+                let stored = self.record_request_in(&txn, &pending.new).await?;
                 txn.commit().await?;
                 Ok(stored)
             }
@@ -159,16 +134,7 @@ impl Store {
                     break;
                 }
                 Ok(savepoint) => {
-                    let recorded = self
-                        .record_request_in(
-                            &savepoint,
-                            &pending.person,
-                            &pending.company,
-                            &pending.request,
-                            &pending.decision,
-                            pending.channel,
-                        )
-                        .await;
+                    let recorded = self.record_request_in(&savepoint, &pending.new).await;
                     let ended = match &recorded {
                         Ok(_) => savepoint.commit().await,
                         Err(_) => savepoint.rollback().await,
@@ -210,11 +176,13 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use consent_policy::{AttributeKey, Bucket, GrantDuration, SharingDefault, decide};
+    use consent_policy::{
+        AttributeKey, Bucket, CompanyId, DataRequest, GrantDuration, SharingDefault, decide,
+    };
     use serde_json::json;
 
     use super::*;
-    use crate::{Handle, RequestStatus};
+    use crate::{Channel, Handle, PersonId, RequestStatus};
 
     /// Requests of many callers at once, some for nobody: each good one is
     /// recorded whole and answered with what was stored, each bad one gets
