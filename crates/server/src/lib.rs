@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_dir;
 pub mod data_keys;
 pub mod ledger_signer;
+pub mod log_writer;
 pub mod metrics;
 pub mod oauth_keys;
 pub mod oauth_server;
