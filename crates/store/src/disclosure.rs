@@ -55,6 +55,29 @@ pub(crate) fn copy(error: &StoreError) -> StoreError {
     }
 }
 
+/// Runs a group writer on a thread named `name` with a runtime of its own.
+/// Should either fail to start, the writer's queue is dropped with it, and
+/// its callers write without it.
+pub(crate) fn run_on_own_thread(
+    name: &str,
+    writer: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(writer),
+                Err(error) => tracing::error!(%error, "no runtime for a group writer"),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, name, "no thread for a group writer");
+    }
+}
+
 /// Commits whatever has queued, group after group, until every sender is
 /// gone, and answers each read.
 async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>) {
@@ -129,22 +152,7 @@ impl Store {
         // The writer gets a thread and runtime of its own: on the runtime of
         // a busy server worker, each of its statements waited behind that
         // worker's requests, and every read waits on the writer.
-        let spawned = std::thread::Builder::new()
-            .name("apiome-disclosures".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(write_groups(store, queue)),
-                    Err(error) => {
-                        tracing::error!(%error, "no runtime for the disclosure writer");
-                    }
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "no thread for the disclosure writer");
-        }
+        run_on_own_thread("apiome-disclosures", write_groups(store, queue));
         sender
     }
 

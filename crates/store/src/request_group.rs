@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 use sea_orm::{DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::disclosure::copy;
+use crate::disclosure::{copy, run_on_own_thread};
 use crate::grant::{NewRequest, StoredRequest};
 use crate::{Store, StoreError};
 
@@ -92,20 +92,7 @@ impl Store {
             requests: std::sync::Arc::default(),
             ..self.clone()
         };
-        let spawned = std::thread::Builder::new()
-            .name("apiome-requests".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(write_groups(store, queue)),
-                    Err(error) => tracing::error!(%error, "no runtime for the request writer"),
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::error!(%error, "no thread for the request writer");
-        }
+        run_on_own_thread("apiome-requests", write_groups(store, queue));
         sender
     }
 
