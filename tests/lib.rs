@@ -3,12 +3,16 @@
 //! when `APIOME_TEST_POSTGRES_URL` is set), and a real headless Chromium
 //! where one is installed.
 
+mod company;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use server::config::Config;
 use server::startup::Application;
 use store::testing::{self, TestDb};
+
+pub use company::{Company, OAuthClient, REDIRECT, oauth_http, query_param, set_cookie};
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
@@ -70,6 +74,18 @@ impl TestApp {
     /// The URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// The body of `GET path`, whatever the status.
+    pub async fn text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the server answers")
+            .text()
+            .await
+            .expect("a text body")
     }
 
     /// The server's data directory (its keys live there).

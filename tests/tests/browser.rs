@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use apiome_tests::{TestApp, app_test, artifacts_dir, chromium};
+use apiome_tests::{TestApp, app_test, artifacts_dir, chromium, set_cookie};
 use chromiumoxide::Page;
 use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
@@ -472,12 +472,6 @@ app_test!(pages_and_their_assets_come_from_this_server_only, |app| {
         assert!(response.headers().contains_key("cache-control"), "{path}");
     }
 });
-
-/// The cookie a response sets, as `name=value`.
-fn set_cookie(response: &reqwest::Response) -> String {
-    let header = response.headers()["set-cookie"].to_str().unwrap();
-    header.split(';').next().unwrap().to_owned()
-}
 
 app_test!(the_forms_work_without_script, |app| {
     let form = |path: &str, body: &str, cookie: Option<&str>| {

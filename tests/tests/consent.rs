@@ -10,15 +10,10 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{TestApp, app_test};
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl, TokenResponse as _,
-    TokenUrl,
-};
+use apiome_tests::{REDIRECT, TestApp, app_test, oauth_http, query_param};
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, TokenResponse as _};
 use serde_json::{Value, json};
 
-const REDIRECT: &str = "http://localhost:9/callback";
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Person {
@@ -67,59 +62,18 @@ async fn person(app: &TestApp, handle: &str) -> Person {
     }
 }
 
-fn client(
-    app: &TestApp,
-    id: &str,
-    secret: &str,
-) -> BasicClient<
-    oauth2::EndpointSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
-> {
-    BasicClient::new(oauth2::ClientId::new(id.to_owned()))
-        .set_client_secret(oauth2::ClientSecret::new(secret.to_owned()))
-        .set_auth_uri(AuthUrl::new(app.url("/oauth/authorize")).unwrap())
-        .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
-}
-
-fn http() -> oauth2::reqwest::Client {
-    oauth2::reqwest::Client::builder()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// The value of `name` in a consent page's form action or hidden field.
 fn form_action(html: &str) -> String {
     let start = html.find("action=\"/oauth/authorize/").unwrap() + "action=\"".len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 app_test!(
     a_company_completes_the_code_flow_reads_what_was_approved_and_loses_it_on_revocation,
     |app| {
-        let key = server::admin::server_key(&app.data_dir()).unwrap();
-        let company = server::admin::create_company(
-            app.store(),
-            &key,
-            "Acme Analytics",
-            &[REDIRECT.to_owned()],
-        )
-        .await
-        .unwrap();
+        let company = app.company("Acme Analytics").await;
         let ada = person(app, "ada").await;
-        let oauth = client(app, &company.client_id, &company.client_secret);
+        let oauth = app.oauth_client(&company);
 
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let details = json!([{"type": "apiome_data", "attributes": ["display_name", "email", "birth_date"],
@@ -189,7 +143,7 @@ app_test!(
         let tokens = oauth
             .exchange_code(AuthorizationCode::new(code.clone()))
             .set_pkce_verifier(verifier)
-            .request_async(&http())
+            .request_async(&oauth_http())
             .await
             .unwrap();
         let access = tokens.access_token().secret().to_owned();
@@ -216,7 +170,7 @@ app_test!(
         let replay = app
             .http
             .post(app.url("/oauth/token"))
-            .basic_auth(&company.client_id, Some(&company.client_secret))
+            .basic_auth(&company.id, Some(&company.secret))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),
@@ -256,13 +210,11 @@ app_test!(
 );
 
 app_test!(a_declined_consent_sends_the_company_access_denied, |app| {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let company = server::admin::create_company(app.store(), &key, "Acme", &[REDIRECT.to_owned()])
-        .await
-        .unwrap();
+    let company = app.company("Acme").await;
     let ada = person(app, "ada").await;
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = client(app, &company.client_id, &company.client_secret)
+    let (url, _) = app
+        .oauth_client(&company)
         .authorize_url(CsrfToken::new_random)
         .set_pkce_challenge(challenge)
         .add_extra_param("scope", "display_name")
@@ -305,15 +257,12 @@ app_test!(a_declined_consent_sends_the_company_access_denied, |app| {
 });
 
 app_test!(an_unregistered_redirect_uri_is_never_redirected_to, |app| {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let company = server::admin::create_company(app.store(), &key, "Acme", &[REDIRECT.to_owned()])
-        .await
-        .unwrap();
+    let company = app.company("Acme").await;
     let ada = person(app, "ada").await;
     let url = format!(
         "{}?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Fevil.example%2Fcb&scope=email&code_challenge={}&code_challenge_method=S256",
         app.url("/oauth/authorize"),
-        company.client_id,
+        company.id,
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     );
     let response = app
@@ -329,7 +278,7 @@ app_test!(an_unregistered_redirect_uri_is_never_redirected_to, |app| {
     let url = format!(
         "{}?response_type=code&client_id={}&redirect_uri={}&scope=email&state=s1",
         app.url("/oauth/authorize"),
-        company.client_id,
+        company.id,
         url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
     );
     let response = app

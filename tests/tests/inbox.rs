@@ -11,75 +11,20 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{TestApp, app_test};
-use oauth2::basic::BasicClient;
+use apiome_tests::{Company, REDIRECT, TestApp, app_test, oauth_http, query_param, set_cookie};
 use oauth2::{
-    AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    TokenResponse as _, TokenUrl,
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, TokenResponse as _,
 };
 use serde_json::{Value, json};
 
-const REDIRECT: &str = "http://localhost:9/callback";
 const PASSWORD: &str = "correct horse battery staple";
 const COMPANY: &str = "Acme Rewards";
-
-struct Company {
-    id: String,
-    secret: String,
-}
 
 struct Person {
     handle: String,
     token: String,
     cookie: String,
     csrf: String,
-}
-
-async fn company(app: &TestApp) -> Company {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let made = server::admin::create_company(app.store(), &key, COMPANY, &[REDIRECT.to_owned()])
-        .await
-        .unwrap();
-    Company {
-        id: made.client_id,
-        secret: made.client_secret,
-    }
-}
-
-fn http() -> oauth2::reqwest::Client {
-    oauth2::reqwest::Client::builder()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn oauth_client(
-    app: &TestApp,
-    company: &Company,
-) -> BasicClient<
-    oauth2::EndpointSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
-> {
-    BasicClient::new(oauth2::ClientId::new(company.id.clone()))
-        .set_client_secret(oauth2::ClientSecret::new(company.secret.clone()))
-        .set_auth_uri(AuthUrl::new(app.url("/oauth/authorize")).unwrap())
-        .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
-}
-
-/// A client-credentials token of the company (for asynchronous requests).
-async fn company_token(app: &TestApp, company: &Company) -> String {
-    oauth_client(app, company)
-        .exchange_client_credentials()
-        .request_async(&http())
-        .await
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone()
 }
 
 /// A person signed up through the API, with a public name, a somewhat
@@ -118,12 +63,6 @@ async fn person(app: &TestApp, handle: &str) -> Person {
         token,
         cookie,
     }
-}
-
-/// The cookie a response sets, as `name=value`.
-fn set_cookie(response: &reqwest::Response) -> String {
-    let header = response.headers()["set-cookie"].to_str().unwrap();
-    header.split(';').next().unwrap().to_owned()
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -217,20 +156,12 @@ async fn request_status(app: &TestApp, who: &Person, id: &str) -> Value {
         .unwrap()
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 app_test!(
     a_pending_request_is_shown_in_the_inbox_and_approved_for_the_ticked_attributes_only,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company(COMPANY).await;
         let ada = person(app, "ada").await;
-        let token = company_token(app, &acme).await;
+        let token = app.company_token(&acme).await;
         let id = ask(
             app,
             &token,
@@ -332,9 +263,9 @@ app_test!(
 );
 
 app_test!(a_request_is_declined_through_the_inbox_form, |app| {
-    let acme = company(app).await;
+    let acme = app.company(COMPANY).await;
     let ada = person(app, "ada").await;
-    let token = company_token(app, &acme).await;
+    let token = app.company_token(&acme).await;
     let id = ask(app, &token, &ada.handle, &["email"]).await;
     let decline = format!("/inbox/{id}/decline");
 
@@ -369,7 +300,8 @@ app_test!(a_request_is_declined_through_the_inbox_form, |app| {
 /// The company's authorization URL for `details` (and its PKCE verifier).
 fn authorize_url(app: &TestApp, company: &Company, details: &Value) -> (String, PkceCodeVerifier) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, _) = oauth_client(app, company)
+    let (url, _) = app
+        .oauth_client(company)
         .authorize_url(CsrfToken::new_random)
         .set_pkce_challenge(challenge)
         .add_extra_param("authorization_details", details.to_string())
@@ -384,10 +316,10 @@ async fn exchange(
     code: &str,
     verifier: PkceCodeVerifier,
 ) -> String {
-    oauth_client(app, company)
+    app.oauth_client(company)
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(verifier)
-        .request_async(&http())
+        .request_async(&oauth_http())
         .await
         .unwrap()
         .access_token()
@@ -427,7 +359,7 @@ async fn read(app: &TestApp, access: &str) -> reqwest::Response {
 app_test!(
     revoking_on_the_grants_page_refuses_the_companys_very_next_read,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company(COMPANY).await;
         let ada = person(app, "ada").await;
         let details = json!([{"type": "apiome_data", "attributes": ["display_name", "email"],
                               "purpose": "personalisation", "duration": "P30D"}]);
@@ -479,7 +411,7 @@ app_test!(
 app_test!(
     asking_again_for_what_a_live_grant_covers_skips_the_consent_screen,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company(COMPANY).await;
         let ada = person(app, "ada").await;
         // The first time, the screen is shown even for what the policy allows.
         let first = json!([{"type": "apiome_data", "attributes": ["display_name", "email"],
@@ -546,7 +478,7 @@ app_test!(
 app_test!(
     a_page_opened_signed_out_comes_back_after_signing_in,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company(COMPANY).await;
         person(app, "ada").await;
         let sign_in = |next: String| {
             app.http

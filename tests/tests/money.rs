@@ -9,54 +9,14 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{TestApp, app_test};
-use oauth2::TokenResponse as _;
-use oauth2::basic::BasicClient;
+use apiome_tests::{REDIRECT, TestApp, app_test};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-struct Company {
-    id: String,
-    secret: String,
-}
-
 struct Person {
     token: String,
     cookie: String,
-}
-
-async fn company(app: &TestApp) -> Company {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let made = server::admin::create_company(
-        app.store(),
-        &key,
-        "Acme Rewards",
-        &["http://localhost:9/cb".to_owned()],
-    )
-    .await
-    .unwrap();
-    Company {
-        id: made.client_id,
-        secret: made.client_secret,
-    }
-}
-
-async fn company_token(app: &TestApp, company: &Company) -> String {
-    let http = oauth2::reqwest::Client::builder()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    BasicClient::new(oauth2::ClientId::new(company.id.clone()))
-        .set_client_secret(oauth2::ClientSecret::new(company.secret.clone()))
-        .set_token_uri(oauth2::TokenUrl::new(app.url("/oauth/token")).unwrap())
-        .exchange_client_credentials()
-        .request_async(&http)
-        .await
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone()
 }
 
 async fn person(app: &TestApp, handle: &str) -> Person {
@@ -132,9 +92,9 @@ async fn earnings(app: &TestApp, person: &Person) -> Value {
 app_test!(
     offers_are_held_paid_and_returned_and_the_books_balance,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company("Acme Rewards").await;
         let marie = person(app, "marie_curie").await;
-        let token = company_token(app, &acme).await;
+        let token = app.company_token(&acme).await;
 
         // Nothing funded: the offer cannot be held, and the answer says by how much.
         let refused = ask(app, &token, "marie_curie", 50_000).await;
@@ -278,7 +238,7 @@ app_test!(
 app_test!(
     the_consent_screen_never_offers_money_the_company_lacks,
     |app| {
-        let acme = company(app).await;
+        let acme = app.company("Acme Rewards").await;
         let marie = person(app, "marie_curie").await;
         let details = json!([{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
                           "duration": "P30D", "offer": {"amount": 1_000_000, "currency": "EUR"}}]);
@@ -286,7 +246,7 @@ app_test!(
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &acme.id)
-            .append_pair("redirect_uri", "http://localhost:9/cb")
+            .append_pair("redirect_uri", REDIRECT)
             .append_pair("state", "s1")
             .append_pair(
                 "code_challenge",

@@ -10,7 +10,7 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{TestApp, app_test};
+use apiome_tests::{Company, REDIRECT, TestApp, app_test, oauth_http};
 use authz::{AuthorizationRequest, CodeChallenge, CodeRecord, OsRandom, RedirectUri, RequestForm};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,14 +20,7 @@ use oauth2::{AuthType, RefreshToken, TokenResponse as _, TokenUrl};
 use serde_json::{Value, json};
 use store::{Handle, PersonId};
 
-const REDIRECT: &str = "http://localhost:9/cb";
 const VERIFIER: &str = "a-verifier-of-forty-three-characters-or-more-0123";
-
-/// A registered company client.
-struct Company {
-    id: String,
-    secret: String,
-}
 
 async fn registration_token(app: &TestApp) -> String {
     server::admin::issue_registration_token(app.store())
@@ -67,40 +60,6 @@ async fn company(app: &TestApp, name: &str, method: &str) -> Company {
         id: body["client_id"].as_str().unwrap().to_owned(),
         secret: body["client_secret"].as_str().unwrap().to_owned(),
     }
-}
-
-fn oauth_http() -> oauth2::reqwest::Client {
-    oauth2::reqwest::Client::builder()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn oauth_client(
-    app: &TestApp,
-    company: &Company,
-) -> BasicClient<
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointNotSet,
-    oauth2::EndpointSet,
-> {
-    BasicClient::new(oauth2::ClientId::new(company.id.clone()))
-        .set_client_secret(oauth2::ClientSecret::new(company.secret.clone()))
-        .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
-}
-
-/// A client-credentials access token, through the `oauth2` crate.
-async fn company_token(app: &TestApp, company: &Company) -> String {
-    oauth_client(app, company)
-        .exchange_client_credentials()
-        .request_async(&oauth_http())
-        .await
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone()
 }
 
 async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
@@ -230,7 +189,7 @@ async fn granted_tokens(
     handle: &str,
     keys: &[&str],
 ) -> (String, Value) {
-    let token = company_token(app, company).await;
+    let token = app.company_token(company).await;
     let (status, body) = ask(app, &token, json!({"handle": handle}), keys).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "approved", "{body}");
@@ -284,7 +243,7 @@ app_test!(
     |app| {
         let basic = company(app, "Basic Co", "client_secret_basic").await;
         let post = company(app, "Post Co", "client_secret_post").await;
-        let token = company_token(app, &basic).await;
+        let token = app.company_token(&basic).await;
         let posted = BasicClient::new(oauth2::ClientId::new(post.id.clone()))
             .set_client_secret(oauth2::ClientSecret::new(post.secret.clone()))
             .set_auth_type(AuthType::RequestBody)
@@ -476,7 +435,7 @@ app_test!(
     |app| {
         let acme = company(app, "Acme", "client_secret_basic").await;
         let ada = person(app, "ada", "Ada").await;
-        let token = company_token(app, &acme).await;
+        let token = app.company_token(&acme).await;
         let (status, body) = ask(
             app,
             &token,
@@ -550,7 +509,8 @@ app_test!(
         assert_eq!((status, again["status"].as_str()), (201, Some("approved")));
 
         // Refresh through the oauth2 crate: a rotated pair.
-        let refreshed = oauth_client(app, &acme)
+        let refreshed = app
+            .oauth_client(&acme)
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
             .request_async(&oauth_http())
             .await
@@ -724,10 +684,10 @@ app_test!(forged_and_foreign_tokens_read_nothing, |app| {
         introspect(app, &other, &ada_access).await,
         json!({"active": false})
     );
-    let other_token = company_token(app, &other).await;
+    let other_token = app.company_token(&other).await;
     assert_eq!(read_data(app, &other_token).await.status(), 403);
     // Acme's request is not Other's to read.
-    let acme_token = company_token(app, &acme).await;
+    let acme_token = app.company_token(&acme).await;
     let (_, asked) = ask(app, &acme_token, json!({"handle": "ada"}), &["email"]).await;
     let id = asked["request_id"].as_str().unwrap();
     let response = app
@@ -820,15 +780,7 @@ app_test!(
 
 /// `apiome_access_token_checks_total{signature=...}` from `/metrics`.
 async fn token_checks(app: &TestApp, signature: &str) -> u64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.text("/metrics").await;
     let name = format!("apiome_access_token_checks_total{{signature=\"{signature}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&name))
@@ -841,7 +793,7 @@ app_test!(
     a_token_seen_before_skips_its_signature_check_but_not_revocation,
     |app| {
         let acme = company(app, "Acme", "client_secret_basic").await;
-        let token = company_token(app, &acme).await;
+        let token = app.company_token(&acme).await;
         for _ in 0..3 {
             assert_eq!(introspect(app, &acme, &token).await["active"], true);
         }

@@ -7,29 +7,8 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::TestApp;
+use apiome_tests::{Company, TestApp};
 use serde_json::{Value, json};
-
-struct Company {
-    id: String,
-    secret: String,
-}
-
-async fn company(app: &TestApp, name: &str) -> Company {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let made = server::admin::create_company(
-        app.store(),
-        &key,
-        name,
-        &["http://localhost:9/cb".to_owned()],
-    )
-    .await
-    .unwrap();
-    Company {
-        id: made.client_id,
-        secret: made.client_secret,
-    }
-}
 
 async fn token(app: &TestApp, company: &Company) -> reqwest::Response {
     app.http
@@ -45,8 +24,8 @@ async fn token(app: &TestApp, company: &Company) -> reqwest::Response {
 async fn companies_over_their_rate_get_429_with_retry_after() {
     // 2 a second, bursts of 4.
     let app = TestApp::spawn_configured(store::testing::sqlite().await, |c| c.rate_limit = 2).await;
-    let acme = company(&app, "Acme").await;
-    let globex = company(&app, "Globex").await;
+    let acme = app.company("Acme").await;
+    let globex = app.company("Globex").await;
 
     let mut access = String::new();
     for i in 0..4 {

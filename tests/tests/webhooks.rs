@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use apiome_tests::{TestApp, app_test};
 use hmac::{Hmac, Mac as _};
-use oauth2::TokenResponse as _;
-use oauth2::basic::BasicClient;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
@@ -155,32 +153,6 @@ fn signature_holds(secret: &str, call: &Call) -> bool {
     })
 }
 
-async fn company_token(app: &TestApp) -> String {
-    let key = server::admin::server_key(&app.data_dir()).unwrap();
-    let made = server::admin::create_company(
-        app.store(),
-        &key,
-        "Acme Hooks",
-        &["http://localhost:9/cb".to_owned()],
-    )
-    .await
-    .unwrap();
-    let http = oauth2::reqwest::Client::builder()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    BasicClient::new(oauth2::ClientId::new(made.client_id))
-        .set_client_secret(oauth2::ClientSecret::new(made.client_secret))
-        .set_token_uri(oauth2::TokenUrl::new(app.url("/oauth/token")).unwrap())
-        .exchange_client_credentials()
-        .request_async(&http)
-        .await
-        .unwrap()
-        .access_token()
-        .secret()
-        .clone()
-}
-
 /// A person under the "ask me" default with a semi-private email; their token.
 async fn person(app: &TestApp, handle: &str) -> String {
     let response = app
@@ -236,7 +208,7 @@ async fn set_webhook(app: &TestApp, token: &str, url: &str) -> reqwest::Response
 app_test!(
     decisions_and_revocations_reach_the_company_signed_and_retried,
     |app| {
-        let company = company_token(app).await;
+        let company = app.company_token(&app.company("Acme Hooks").await).await;
         let person = person(app, "grace_hopper").await;
 
         // Only https to a public host, or loopback when the operator allows it.
