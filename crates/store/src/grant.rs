@@ -316,8 +316,16 @@ impl Store {
         if self.backend() == Backend::Sqlite {
             return self.record_request_grouped(new).await;
         }
+        self.record_request_alone(&new).await
+    }
+
+    /// Records `new` in a transaction of its own.
+    pub(crate) async fn record_request_alone(
+        &self,
+        new: &NewRequest,
+    ) -> Result<StoredRequest, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
-        let stored = self.record_request_in(&txn, &new).await?;
+        let stored = self.record_request_in(&txn, new).await?;
         txn.commit().await?;
         Ok(stored)
     }

@@ -45,13 +45,24 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct RequestQueue {
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// The most requests one transaction has held so far.
+    largest_group: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Records whatever has queued, group after group, until every sender is
 /// gone.
-async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>) {
+async fn write_groups(
+    store: Store,
+    mut queue: mpsc::UnboundedReceiver<Pending>,
+    largest_group: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+    loop {
+        let queued = queue.recv_many(&mut group, MAX_GROUP).await;
+        if queued == 0 {
+            break;
+        }
+        largest_group.fetch_max(queued, std::sync::atomic::Ordering::Relaxed);
         store.write_request_group(std::mem::take(&mut group)).await;
     }
 }
@@ -75,12 +86,7 @@ impl Store {
                     "the request writer stopped".to_owned(),
                 )))
             }),
-            Err(mpsc::error::SendError(pending)) => {
-                let (_turn, txn) = self.write_txn().await?;
-                let stored = self.record_request_in(&txn, &pending.new).await?;
-                txn.commit().await?;
-                Ok(stored)
-            }
+            Err(mpsc::error::SendError(pending)) => self.record_request_alone(&pending.new).await,
         }
     }
 
@@ -92,7 +98,8 @@ impl Store {
             requests: std::sync::Arc::default(),
             ..self.clone()
         };
-        run_on_own_thread("apiome-requests", write_groups(store, queue));
+        let largest_group = self.requests.largest_group.clone();
+        run_on_own_thread("apiome-requests", write_groups(store, queue, largest_group));
         sender
     }
 
@@ -269,6 +276,14 @@ mod tests {
             recorded += 1;
         }
         assert_eq!(recorded, 36);
+        // They did share transactions, good and bad ones together.
+        assert!(
+            store
+                .requests
+                .largest_group
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 1
+        );
         let size = store.ledger_size().await.unwrap();
         assert_eq!(size, size_before + entries);
         let leaves: Vec<_> = store

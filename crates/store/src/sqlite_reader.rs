@@ -236,26 +236,24 @@ mod tests {
     #[test]
     fn timestamps_read_in_every_form_sqlx_reads() {
         let at = |text: &str| parse_timestamp(ValueRef::Text(text.as_bytes()));
-        assert_eq!(
-            at("2026-12-01T20:30:00.25Z"),
-            Some(datetime!(2026-12-01 20:30:00.25 UTC))
-        );
-        assert_eq!(
-            at("2026-12-01T21:30:00+01:00"),
-            Some(datetime!(2026-12-01 20:30:00 UTC))
-        );
-        assert_eq!(
-            at("2026-12-01 20:30:00.5 +00:00"),
-            Some(datetime!(2026-12-01 20:30:00.5 UTC))
-        );
-        assert_eq!(
-            at("2026-12-01 20:30:00"),
-            Some(datetime!(2026-12-01 20:30:00 UTC))
-        );
-        assert_eq!(
-            at("2026-12-01T20:30:00"),
-            Some(datetime!(2026-12-01 20:30:00 UTC))
-        );
+        for (text, expected) in [
+            (
+                "2026-12-01T20:30:00.25Z",
+                datetime!(2026-12-01 20:30:00.25 UTC),
+            ),
+            (
+                "2026-12-01T21:30:00+01:00",
+                datetime!(2026-12-01 20:30:00 UTC),
+            ),
+            (
+                "2026-12-01 20:30:00.5 +00:00",
+                datetime!(2026-12-01 20:30:00.5 UTC),
+            ),
+            ("2026-12-01 20:30:00", datetime!(2026-12-01 20:30:00 UTC)),
+            ("2026-12-01T20:30:00", datetime!(2026-12-01 20:30:00 UTC)),
+        ] {
+            assert_eq!(at(text), Some(expected), "{text}");
+        }
         assert_eq!(
             parse_timestamp(ValueRef::Integer(1_796_157_000)),
             Some(datetime!(2026-12-01 20:30:00 UTC))
