@@ -14,6 +14,7 @@ mod m20261123_000005_oauth;
 mod m20261123_000006_money;
 mod m20261123_000007_webhooks;
 mod m20261123_000008_ledger_person;
+mod m20261202_000009_ledger_node_by_position;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_money::Migration),
             Box::new(m20261123_000007_webhooks::Migration),
             Box::new(m20261123_000008_ledger_person::Migration),
+            Box::new(m20261202_000009_ledger_node_by_position::Migration),
         ]
     }
 }

@@ -20,7 +20,7 @@ const SQLITE_POOL_SIZE: u32 = 8;
 const POSTGRES_POOL_SIZE: u32 = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a SQLite writer waits for the lock before giving up.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the data lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +185,7 @@ impl Store {
                 target: url.display(),
                 source,
             })?;
+        let write_turn = std::sync::Arc::default();
         Ok(Store {
             db,
             keys,
@@ -196,7 +197,7 @@ impl Store {
                 )),
                 DatabaseUrl::Postgres(_) => None,
             },
-            write_turn: std::sync::Arc::default(),
+            write_turn,
             requests: std::sync::Arc::default(),
         })
     }
@@ -255,29 +256,31 @@ impl Store {
     /// 279 ms for a 50 ms median. A writer that waits longer than the busy
     /// timeout gets the error SQLite would have given.
     pub(crate) async fn write_txn(&self) -> Result<(WriteTurn, DatabaseTransaction), StoreError> {
-        let (turn, options) = match self.backend() {
-            Backend::Postgres => (WriteTurn(None), TransactionOptions::default()),
-            Backend::Sqlite => {
-                let turn = tokio::time::timeout(
-                    SQLITE_BUSY_TIMEOUT,
-                    self.write_turn.clone().lock_owned(),
-                )
-                .await
-                .map_err(|_| {
-                    StoreError::Database(sea_orm::DbErr::Custom(format!(
-                        "database is locked: no turn to write within {SQLITE_BUSY_TIMEOUT:?}"
-                    )))
-                })?;
-                (
-                    WriteTurn(Some(turn)),
-                    TransactionOptions {
-                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                        ..TransactionOptions::default()
-                    },
-                )
-            }
+        let turn = self.write_turn().await?;
+        let options = match self.backend() {
+            Backend::Postgres => TransactionOptions::default(),
+            Backend::Sqlite => TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            },
         };
         Ok((turn, self.db.begin_with_options(options).await?))
+    }
+
+    /// This process's turn to write to SQLite (see [`Store::write_txn`]);
+    /// on PostgreSQL, a turn that waits for nothing.
+    pub(crate) async fn write_turn(&self) -> Result<WriteTurn, StoreError> {
+        if self.backend() == Backend::Postgres {
+            return Ok(WriteTurn(None));
+        }
+        let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.write_turn.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Database(sea_orm::DbErr::Custom(format!(
+                    "database is locked: no turn to write within {SQLITE_BUSY_TIMEOUT:?}"
+                )))
+            })?;
+        Ok(WriteTurn(Some(turn)))
     }
 
     /// Writes a consistent copy of a SQLite database to `to` while it

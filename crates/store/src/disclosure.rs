@@ -11,20 +11,24 @@
 //! only the number of commits does.
 //!
 //! The writer runs on a thread of its own and ends when the last clone of
-//! the store is dropped. Should it be gone, an entry is written in a
-//! transaction of its own instead.
+//! the store is dropped. On SQLite it writes through a connection of its
+//! own ([`crate::sqlite_writer`]); on PostgreSQL, or should that connection
+//! not open, through the pool. Should the writer be gone, an entry is
+//! written in a transaction of its own instead.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use consent_policy::AttributeKey;
 use ledger::{Entry, EntryKind};
+use rusqlite::OptionalExtension;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::entity::person;
 use crate::grant::{names, text};
-use crate::ledger::{append_entries, now_unix_ms};
+use crate::ledger::{append_entries, append_entries_sqlite, now_unix_ms};
+use crate::sqlite_writer::{SqliteWriter, database_error};
 use crate::{Grant, Store, StoreError};
 
 /// At most this many reads share one transaction (under the ledger's
@@ -33,12 +37,8 @@ const MAX_GROUP: usize = 256;
 
 /// One read waiting for its entry to commit.
 struct Pending {
-    time_unix_ms: i64,
-    grant_id: String,
-    company_id: String,
-    person_id: String,
-    attributes: Vec<AttributeKey>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    read: Read,
+    done: Waiter,
 }
 
 /// The queue shared by the clones of a [`Store`].
@@ -79,11 +79,20 @@ pub(crate) fn run_on_own_thread(
 }
 
 /// Commits whatever has queued, group after group, until every sender is
-/// gone, and answers each read.
-async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>) {
+/// gone, and answers each read. `sqlite` is the writer's own connection,
+/// when it has one.
+async fn write_groups(
+    store: Store,
+    mut sqlite: Option<SqliteWriter>,
+    mut queue: mpsc::UnboundedReceiver<Pending>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let (result, waiting) = store.write_disclosures(std::mem::take(&mut group)).await;
+        let group = std::mem::take(&mut group);
+        let (result, waiting) = match sqlite.as_mut() {
+            Some(writer) => store.write_disclosures_sqlite(writer, group).await,
+            None => store.write_disclosures(group).await,
+        };
         match result {
             Ok(()) => {
                 for done in waiting {
@@ -100,6 +109,46 @@ async fn write_groups(store: Store, mut queue: mpsc::UnboundedReceiver<Pending>)
     }
 }
 
+/// What one pending read's entry says.
+struct Read {
+    time_unix_ms: i64,
+    grant_id: String,
+    company_id: String,
+    person_id: String,
+    attributes: Vec<AttributeKey>,
+}
+
+type Waiter = oneshot::Sender<Result<(), StoreError>>;
+
+/// A group's reads and, apart, whom to answer.
+fn split(group: Vec<Pending>) -> (Vec<Read>, Vec<Waiter>) {
+    group
+        .into_iter()
+        .map(|pending| (pending.read, pending.done))
+        .unzip()
+}
+
+/// The disclosure entries of `reads`, each naming its person by pseudonym.
+fn entries(reads: &[Read], pseudonyms: &HashMap<String, String>) -> Result<Vec<Entry>, StoreError> {
+    reads
+        .iter()
+        .map(|read| {
+            let pseudonym = pseudonyms
+                .get(&read.person_id)
+                .ok_or(StoreError::PersonNotFound)?;
+            Ok(Entry::new(
+                read.time_unix_ms,
+                EntryKind::Disclosure {
+                    grant_id: text(&read.grant_id)?,
+                    company_id: text(&read.company_id)?,
+                    person: text(pseudonym)?,
+                    attributes: names(&read.attributes)?,
+                },
+            ))
+        })
+        .collect()
+}
+
 impl Store {
     /// Records that the company read `attributes` under a live grant;
     /// returns once the entry is committed.
@@ -110,11 +159,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
         let pending = Pending {
-            time_unix_ms: now_unix_ms(),
-            grant_id: grant.id.clone(),
-            company_id: grant.company_id.to_string(),
-            person_id: grant.person_id.as_str().to_owned(),
-            attributes: attributes.to_vec(),
+            read: Read {
+                time_unix_ms: now_unix_ms(),
+                grant_id: grant.id.clone(),
+                company_id: grant.company_id.to_string(),
+                person_id: grant.person_id.as_str().to_owned(),
+                attributes: attributes.to_vec(),
+            },
             done,
         };
         let sender = self
@@ -149,11 +200,52 @@ impl Store {
             write_turn: self.write_turn.clone(),
             requests: std::sync::Arc::default(),
         };
+        let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of
         // a busy server worker, each of its statements waited behind that
         // worker's requests, and every read waits on the writer.
-        run_on_own_thread("apiome-disclosures", write_groups(store, queue));
+        run_on_own_thread("apiome-disclosures", async move {
+            let sqlite = path.and_then(|path| match SqliteWriter::open(&path) {
+                Ok(writer) => Some(writer),
+                Err(error) => {
+                    tracing::warn!(%error, "disclosures are written through the pool");
+                    None
+                }
+            });
+            write_groups(store, sqlite, queue).await;
+        });
         sender
+    }
+
+    /// [`Store::write_disclosures`] on the writer's own SQLite connection.
+    async fn write_disclosures_sqlite(
+        &self,
+        writer: &mut SqliteWriter,
+        group: Vec<Pending>,
+    ) -> (Result<(), StoreError>, Vec<Waiter>) {
+        let (reads, waiting) = split(group);
+        let result = writer
+            .write(self, |txn| {
+                let mut pseudonyms = HashMap::new();
+                let mut find = txn
+                    .prepare_cached("SELECT pseudonym FROM person WHERE id = ?1")
+                    .map_err(|e| database_error("reading a pseudonym", e))?;
+                for read in &reads {
+                    if !pseudonyms.contains_key(read.person_id.as_str()) {
+                        let pseudonym: Option<String> = find
+                            .query_row([&read.person_id], |row| row.get(0))
+                            .optional()
+                            .map_err(|e| database_error("reading a pseudonym", e))?;
+                        if let Some(pseudonym) = pseudonym {
+                            pseudonyms.insert(read.person_id.clone(), pseudonym);
+                        }
+                    }
+                }
+                append_entries_sqlite(txn, &entries(&reads, &pseudonyms)?)?;
+                Ok(())
+            })
+            .await;
+        (result, waiting)
     }
 
     /// Appends one entry per pending read in one transaction; the result
@@ -161,25 +253,11 @@ impl Store {
     async fn write_disclosures(
         &self,
         group: Vec<Pending>,
-    ) -> (
-        Result<(), StoreError>,
-        Vec<oneshot::Sender<Result<(), StoreError>>>,
-    ) {
-        let mut waiting = Vec::with_capacity(group.len());
-        let mut reads = Vec::with_capacity(group.len());
-        for pending in group {
-            waiting.push(pending.done);
-            reads.push((
-                pending.time_unix_ms,
-                pending.grant_id,
-                pending.company_id,
-                pending.person_id,
-                pending.attributes,
-            ));
-        }
+    ) -> (Result<(), StoreError>, Vec<Waiter>) {
+        let (reads, waiting) = split(group);
         let result = async {
             let (_turn, txn) = self.write_txn().await?;
-            let people: HashSet<&str> = reads.iter().map(|r| r.3.as_str()).collect();
+            let people: HashSet<&str> = reads.iter().map(|r| r.person_id.as_str()).collect();
             let pseudonyms: HashMap<String, String> = person::Entity::find()
                 .select_only()
                 .column(person::Column::Id)
@@ -190,26 +268,115 @@ impl Store {
                 .await?
                 .into_iter()
                 .collect();
-            let mut entries = Vec::with_capacity(reads.len());
-            for (time, grant_id, company_id, person_id, attributes) in &reads {
-                let pseudonym = pseudonyms
-                    .get(person_id)
-                    .ok_or(StoreError::PersonNotFound)?;
-                entries.push(Entry::new(
-                    *time,
-                    EntryKind::Disclosure {
-                        grant_id: text(grant_id)?,
-                        company_id: text(company_id)?,
-                        person: text(pseudonym)?,
-                        attributes: names(attributes)?,
-                    },
-                ));
-            }
-            append_entries(&txn, self.backend(), &entries).await?;
+            append_entries(&txn, self.backend(), &entries(&reads, &pseudonyms)?).await?;
             txn.commit().await?;
             Ok(())
         }
         .await;
         (result, waiting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Handle;
+    use ledger::Tree;
+
+    /// The pool's writer and the writer's own connection take turns on one
+    /// SQLite log, in groups of many sizes: every entry lands once, names
+    /// its person by pseudonym, and the subtree hashes either wrote make
+    /// the root of the leaves as they are stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_sqlite_writers_extend_one_whole_tree() {
+        let db = crate::testing::sqlite().await;
+        let store = &db.store;
+        let crate::DatabaseUrl::Sqlite(path) = &db.url else {
+            unreachable!()
+        };
+        let people = [
+            store
+                .create_person(&Handle::parse("ada_lovelace").unwrap())
+                .await
+                .unwrap(),
+            store
+                .create_person(&Handle::parse("grace_hopper").unwrap())
+                .await
+                .unwrap(),
+        ];
+        let mut writer = SqliteWriter::open(path).unwrap();
+        let mut written = 0;
+        for round in 0..12usize {
+            let group: Vec<Pending> = (0..round * 5 + 1)
+                .map(|i| Pending {
+                    read: Read {
+                        time_unix_ms: (round * 1000 + i) as i64,
+                        grant_id: format!("g{round}"),
+                        company_id: "acme".to_owned(),
+                        person_id: people[i % 2].id.as_str().to_owned(),
+                        attributes: vec![AttributeKey::parse("email").unwrap()],
+                    },
+                    done: oneshot::channel().0,
+                })
+                .collect();
+            written += group.len() as u64;
+            let (result, waiting) = if round % 2 == 0 {
+                store.write_disclosures_sqlite(&mut writer, group).await
+            } else {
+                store.write_disclosures(group).await
+            };
+            result.unwrap();
+            assert_eq!(waiting.len(), round * 5 + 1);
+        }
+        let size = store.ledger_size().await.unwrap();
+        assert_eq!(size, written);
+        let mut tree = Tree::new();
+        for (index, stored) in store
+            .ledger_entries(0, size)
+            .await
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            assert_eq!(stored.index, index as u64);
+            tree.append(&stored.leaf);
+            let EntryKind::Disclosure { person, .. } = &stored.entry.kind else {
+                panic!("entry {index} is not a disclosure");
+            };
+            assert!(
+                people
+                    .iter()
+                    .any(|p| p.pseudonym.as_str() == person.as_str()),
+                "entry {index} names {person:?}"
+            );
+        }
+        assert_eq!(store.ledger_root(size).await.unwrap(), tree.root());
+        for index in [0, size / 3, size - 1] {
+            let proof = store.inclusion_proof(index, size).await.unwrap();
+            assert_eq!(proof.proof, tree.inclusion_proof(index, size).unwrap());
+        }
+        // A read for a person who does not exist fails alone, on both paths,
+        // and leaves the log as it was.
+        for own in [true, false] {
+            let (done, _) = oneshot::channel();
+            let ghost = vec![Pending {
+                read: Read {
+                    time_unix_ms: 0,
+                    grant_id: "g".to_owned(),
+                    company_id: "acme".to_owned(),
+                    person_id: "nobody".to_owned(),
+                    attributes: vec![],
+                },
+                done,
+            }];
+            let (result, _) = if own {
+                store.write_disclosures_sqlite(&mut writer, ghost).await
+            } else {
+                store.write_disclosures(ghost).await
+            };
+            assert!(matches!(result, Err(StoreError::PersonNotFound)));
+            assert_eq!(store.ledger_size().await.unwrap(), size);
+        }
+        db.cleanup().await;
     }
 }

@@ -9,9 +9,12 @@
 //!   RFC 9162 leaf hash, which is also level 0 of the tree (it is not stored
 //!   twice). `person` is the pseudonym the entry names, indexed with `idx`
 //!   so one person's entries are found without a scan; it is not hashed.
-//! * `ledger_node (level, idx, hash)`: every completed perfect subtree of
-//!   level 1 and up. An append writes the nodes its leaves complete, so a
-//!   root or a proof reads O(log n) rows and never hashes a range of leaves.
+//! * `ledger_node (position, level, idx, hash)`: every completed perfect
+//!   subtree of level 1 and up. An append writes the nodes its leaves
+//!   complete, so a root or a proof reads O(log n) rows and never hashes a
+//!   range of leaves. The key, [`node_position`], orders nodes by the leaf
+//!   that completes them, so an append writes at the end of the table's one
+//!   B-tree instead of on one page per level.
 //! * `ledger_head (id = 1, tree_size)`: the log's size, and the lock that
 //!   keeps it linear: every append locks this row first (`FOR UPDATE` on
 //!   PostgreSQL; on SQLite the writer holds the database lock from
@@ -30,8 +33,8 @@ use std::collections::HashMap;
 use ledger::{Entry, Hash, HashStore, NodeId, ProofError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::entity::{ledger_checkpoint, ledger_entry, ledger_head, ledger_node};
@@ -195,6 +198,33 @@ async fn head_size(
     to_u64(head.tree_size, "ledger_head.tree_size")
 }
 
+/// The largest log the store keeps: [`node_position`] needs six bits for
+/// the level beside the leaf index in an `i64`.
+pub(crate) const STORE_MAX_TREE_SIZE: u64 = 1 << 57;
+
+/// The `ledger_node` key of a subtree: `(last_leaf << 6) + level`, where
+/// `last_leaf` is the subtree's rightmost leaf, the one whose append
+/// completes it. Keys grow with the log, and the nodes one leaf completes
+/// differ in level. The migration that introduced the key computes the same
+/// expression in SQL, and a CHECK holds every row to it.
+fn node_position(node: NodeId) -> Result<i64, StoreError> {
+    // The subtree ends within the largest tree: (index + 1) << level, with
+    // no bit shifted out, is at most STORE_MAX_TREE_SIZE.
+    let last_leaf = node
+        .index
+        .checked_add(1)
+        .filter(|&end| node.level <= 57 && end <= STORE_MAX_TREE_SIZE >> node.level)
+        .map(|end| end << node.level)
+        .ok_or_else(|| {
+            StoreError::corrupt(format!(
+                "ledger: no subtree {} at level {}",
+                node.index, node.level
+            ))
+        })?
+        - 1;
+    to_i64((last_leaf << 6) + u64::from(node.level), "node position")
+}
+
 /// The perfect subtrees that make up a tree of `tree_size` leaves, largest
 /// (leftmost) first: the "frontier" a new leaf is merged into.
 fn frontier(tree_size: u64) -> Vec<NodeId> {
@@ -241,18 +271,17 @@ async fn load_nodes<C: ConnectionTrait>(
             nodes.insert(id, to_hash(&hash, "ledger_entry.leaf_hash")?);
         }
     }
-    let mut higher = Condition::any();
-    let mut any_higher = false;
-    for node in wanted.iter().filter(|n| n.level > 0) {
-        any_higher = true;
-        higher = higher.add(
-            Condition::all()
-                .add(ledger_node::Column::Level.eq(node.level as i32))
-                .add(ledger_node::Column::Idx.eq(to_i64(node.index, "node index")?)),
-        );
-    }
-    if any_higher {
-        for row in ledger_node::Entity::find().filter(higher).all(txn).await? {
+    let higher: Vec<i64> = wanted
+        .iter()
+        .filter(|n| n.level > 0)
+        .map(|&n| node_position(n))
+        .collect::<Result<_, _>>()?;
+    if !higher.is_empty() {
+        let rows = ledger_node::Entity::find()
+            .filter(ledger_node::Column::Position.is_in(higher))
+            .all(txn)
+            .await?;
+        for row in rows {
             let id = NodeId {
                 level: u32::try_from(row.level)
                     .map_err(|_| StoreError::corrupt("ledger_node.level is negative"))?,
@@ -269,38 +298,50 @@ pub(crate) fn now_unix_ms() -> i64 {
     i64::try_from(now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// Appends `entries` to the log inside the caller's write transaction and
-/// returns the index of the first one (the log's size when there are none).
-///
-/// Must run in a transaction from [`Store::write_txn`]: it locks the head
-/// row, so concurrent appends (from this process or others on the same
-/// PostgreSQL) wait their turn and the log stays one gap-free sequence. The
-/// entries, the subtree hashes they complete and the new size commit or
-/// roll back with the caller's change.
-pub(crate) async fn append_entries(
-    txn: &DatabaseTransaction,
-    backend: Backend,
+/// The rows one append writes, worked out before any is written.
+struct AppendPlan {
+    /// The log's size before the append: the first entry's index.
+    size_before: u64,
+    /// The log's size after it.
+    size_after: u64,
+    /// One per entry, in index order.
+    entries: Vec<ledger_entry::Model>,
+    /// The subtrees the entries complete, in the order they are completed
+    /// (ascending [`node_position`]).
+    nodes: Vec<ledger_node::Model>,
+}
+
+/// Checks an append's size and names the frontier nodes its plan needs;
+/// `None` when there is nothing to append.
+fn append_bounds(
+    size_before: u64,
     entries: &[Entry],
-) -> Result<u64, StoreError> {
+) -> Result<Option<(u64, Vec<NodeId>)>, StoreError> {
     if entries.len() > MAX_APPEND_ENTRIES {
         return Err(StoreError::TooManyLedgerEntries {
             max: MAX_APPEND_ENTRIES,
         });
     }
-    let size_before = head_size(txn, backend, true).await?;
     if entries.is_empty() {
-        return Ok(size_before);
+        return Ok(None);
     }
-    let count = entries.len() as u64;
     let size_after = size_before
-        .checked_add(count)
-        .filter(|&s| s <= ledger::MAX_TREE_SIZE && i64::try_from(s).is_ok())
+        .checked_add(entries.len() as u64)
+        .filter(|&s| s <= STORE_MAX_TREE_SIZE)
         .ok_or_else(|| StoreError::corrupt("the ledger is full"))?;
+    Ok(Some((size_after, frontier(size_before))))
+}
 
-    // Merge each new leaf into the right edge of the tree, recording every
-    // perfect subtree it completes.
-    let edge = frontier(size_before);
-    let loaded = load_nodes(txn, &edge).await?;
+/// Merges each new leaf into the right edge of the tree (the `frontier`
+/// hashes of the log at `size_before`), recording every perfect subtree it
+/// completes.
+fn plan_append(
+    size_before: u64,
+    size_after: u64,
+    edge: Vec<NodeId>,
+    loaded: &HashMap<NodeId, Hash>,
+    entries: &[Entry],
+) -> Result<AppendPlan, StoreError> {
     let mut stack: Vec<(NodeId, Hash)> = Vec::with_capacity(64);
     for id in edge {
         let hash = loaded.get(&id).copied().ok_or_else(|| {
@@ -317,13 +358,13 @@ pub(crate) async fn append_entries(
         let index = size_before + offset as u64;
         let leaf = entry.encode();
         let leaf_hash = ledger::leaf_hash(&leaf);
-        entry_rows.push(ledger_entry::ActiveModel {
-            idx: Set(to_i64(index, "leaf index")?),
-            time_unix_ms: Set(entry.time_unix_ms),
-            kind: Set(entry.kind.name().to_owned()),
-            leaf: Set(leaf),
-            leaf_hash: Set(leaf_hash.to_vec()),
-            person: Set(entry.kind.person().map(|p| p.as_str().to_owned())),
+        entry_rows.push(ledger_entry::Model {
+            idx: to_i64(index, "leaf index")?,
+            time_unix_ms: entry.time_unix_ms,
+            kind: entry.kind.name().to_owned(),
+            leaf,
+            leaf_hash: leaf_hash.to_vec(),
+            person: entry.kind.person().map(|p| p.as_str().to_owned()),
         });
         stack.push((NodeId { level: 0, index }, leaf_hash));
         while stack.len() >= 2 && stack[stack.len() - 1].0.level == stack[stack.len() - 2].0.level {
@@ -338,10 +379,11 @@ pub(crate) async fn append_entries(
                 index: left_id.index / 2,
             };
             let hash = ledger::node_hash(&left, &right);
-            node_rows.push(ledger_node::ActiveModel {
-                level: Set(parent.level as i32),
-                idx: Set(to_i64(parent.index, "node index")?),
-                hash: Set(hash.to_vec()),
+            node_rows.push(ledger_node::Model {
+                position: node_position(parent)?,
+                level: parent.level as i32,
+                idx: to_i64(parent.index, "node index")?,
+                hash: hash.to_vec(),
             });
             stack.push((parent, hash));
         }
@@ -354,17 +396,44 @@ pub(crate) async fn append_entries(
             .map(|id| id.level)
             .collect::<Vec<_>>()
     );
+    Ok(AppendPlan {
+        size_before,
+        size_after,
+        entries: entry_rows,
+        nodes: node_rows,
+    })
+}
 
-    let mut rows = entry_rows.into_iter().peekable();
+/// Appends `entries` to the log inside the caller's write transaction and
+/// returns the index of the first one (the log's size when there are none).
+///
+/// Must run in a transaction from [`Store::write_txn`]: it locks the head
+/// row, so concurrent appends (from this process or others on the same
+/// PostgreSQL) wait their turn and the log stays one gap-free sequence. The
+/// entries, the subtree hashes they complete and the new size commit or
+/// roll back with the caller's change.
+pub(crate) async fn append_entries(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    entries: &[Entry],
+) -> Result<u64, StoreError> {
+    let size_before = head_size(txn, backend, true).await?;
+    let Some((size_after, edge)) = append_bounds(size_before, entries)? else {
+        return Ok(size_before);
+    };
+    let loaded = load_nodes(txn, &edge).await?;
+    let plan = plan_append(size_before, size_after, edge, &loaded, entries)?;
+
+    let mut rows = plan.entries.into_iter().map(Into::into).peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        let chunk: Vec<ledger_entry::ActiveModel> = rows.by_ref().take(INSERT_CHUNK).collect();
         ledger_entry::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
     }
-    let mut rows = node_rows.into_iter().peekable();
+    let mut rows = plan.nodes.into_iter().map(Into::into).peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        let chunk: Vec<ledger_node::ActiveModel> = rows.by_ref().take(INSERT_CHUNK).collect();
         ledger_node::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
@@ -373,16 +442,100 @@ pub(crate) async fn append_entries(
     let moved = ledger_head::Entity::update_many()
         .col_expr(
             ledger_head::Column::TreeSize,
-            Expr::value(to_i64(size_after, "tree size")?),
+            Expr::value(to_i64(plan.size_after, "tree size")?),
         )
         .filter(ledger_head::Column::Id.eq(HEAD_ID))
-        .filter(ledger_head::Column::TreeSize.eq(to_i64(size_before, "tree size")?))
+        .filter(ledger_head::Column::TreeSize.eq(to_i64(plan.size_before, "tree size")?))
         .exec(txn)
         .await?;
     if moved.rows_affected != 1 {
         return Err(StoreError::LedgerHeadMoved);
     }
-    Ok(size_before)
+    Ok(plan.size_before)
+}
+
+/// [`append_entries`] on a SQLite connection of the caller's own, inside
+/// its `BEGIN IMMEDIATE` transaction (see [`crate::sqlite_writer`]): the
+/// same rows, written by the same plan, without a trip through sqlx per
+/// statement.
+pub(crate) fn append_entries_sqlite(
+    txn: &rusqlite::Transaction<'_>,
+    entries: &[Entry],
+) -> Result<u64, StoreError> {
+    use rusqlite::{OptionalExtension, params};
+    let error = |e| crate::sqlite_writer::database_error("appending to the ledger", e);
+    let size: i64 = txn
+        .prepare_cached("SELECT tree_size FROM ledger_head WHERE id = ?1")
+        .and_then(|mut head| head.query_row([HEAD_ID], |row| row.get(0)))
+        .map_err(error)?;
+    let size_before = to_u64(size, "ledger_head.tree_size")?;
+    let Some((size_after, edge)) = append_bounds(size_before, entries)? else {
+        return Ok(size_before);
+    };
+    let mut loaded = HashMap::with_capacity(edge.len());
+    for &node in &edge {
+        let (sql, key) = if node.level == 0 {
+            (
+                "SELECT leaf_hash FROM ledger_entry WHERE idx = ?1",
+                to_i64(node.index, "leaf index")?,
+            )
+        } else {
+            (
+                "SELECT hash FROM ledger_node WHERE position = ?1",
+                node_position(node)?,
+            )
+        };
+        let hash: Option<Vec<u8>> = txn
+            .prepare_cached(sql)
+            .and_then(|mut read| read.query_row([key], |row| row.get(0)).optional())
+            .map_err(error)?;
+        if let Some(hash) = hash {
+            loaded.insert(node, to_hash(&hash, "a frontier hash")?);
+        }
+    }
+    let plan = plan_append(size_before, size_after, edge, &loaded, entries)?;
+    {
+        let mut insert = txn
+            .prepare_cached(
+                "INSERT INTO ledger_entry (idx, time_unix_ms, kind, leaf, leaf_hash, person) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(error)?;
+        for row in &plan.entries {
+            insert
+                .execute(params![
+                    row.idx,
+                    row.time_unix_ms,
+                    row.kind,
+                    row.leaf,
+                    row.leaf_hash,
+                    row.person
+                ])
+                .map_err(error)?;
+        }
+        let mut insert = txn
+            .prepare_cached(
+                "INSERT INTO ledger_node (position, level, idx, hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(error)?;
+        for row in &plan.nodes {
+            insert
+                .execute(params![row.position, row.level, row.idx, row.hash])
+                .map_err(error)?;
+        }
+    }
+    let (after, before) = (
+        to_i64(plan.size_after, "tree size")?,
+        to_i64(plan.size_before, "tree size")?,
+    );
+    let moved = txn
+        .prepare_cached("UPDATE ledger_head SET tree_size = ?1 WHERE id = ?2 AND tree_size = ?3")
+        .and_then(|mut head| head.execute(params![after, HEAD_ID, before]))
+        .map_err(error)?;
+    if moved != 1 {
+        return Err(StoreError::LedgerHeadMoved);
+    }
+    Ok(plan.size_before)
 }
 
 impl Store {
@@ -415,8 +568,14 @@ impl Store {
     /// first proofs after a start are as fast as later ones. At 1,000,000
     /// leaves: ~31,000 hashes, about 2 MB. Returns how many were loaded.
     pub async fn warm_ledger_cache(&self) -> Result<usize, StoreError> {
+        // A literal, not a bound parameter, so that SQLite's planner sees
+        // the condition of the partial index `ix_ledger_node_upper`.
+        const _: () = assert!(
+            CACHE_MIN_LEVEL == 6,
+            "ix_ledger_node_upper covers level >= 6"
+        );
         let rows = ledger_node::Entity::find()
-            .filter(ledger_node::Column::Level.gte(CACHE_MIN_LEVEL as i32))
+            .filter(Expr::cust("level >= 6"))
             .order_by_desc(ledger_node::Column::Level)
             .limit(CACHE_MAX_NODES as u64)
             .all(&self.db)
@@ -883,6 +1042,113 @@ mod tests {
             }
         }
         assert_eq!(tree_of(store).await.root(), expected.root());
+    });
+
+    #[test]
+    fn node_positions_grow_with_the_log_and_name_one_node_each() {
+        // Every node a tree of 1,000 leaves completes, in the order appends
+        // complete them (leaf by leaf, lowest level first).
+        let mut seen = std::collections::HashSet::new();
+        let mut previous = None;
+        for leaf in 0u64..1000 {
+            let mut level = 1;
+            while (leaf + 1).is_multiple_of(1 << level) {
+                let node = NodeId {
+                    level,
+                    index: (leaf + 1) / (1 << level) - 1,
+                };
+                let position = node_position(node).unwrap();
+                assert!(previous < Some(position), "{node:?}");
+                assert!(seen.insert(position));
+                assert_eq!(position >> 6, leaf as i64);
+                assert_eq!(position & 63, i64::from(level));
+                previous = Some(position);
+                level += 1;
+            }
+        }
+        assert_eq!(seen.len(), 1000 - 1000u32.count_ones() as usize);
+        // The largest tree the store keeps, and nothing past it.
+        let last = NodeId {
+            level: 57,
+            index: 0,
+        };
+        assert_eq!(
+            node_position(last).unwrap(),
+            (((STORE_MAX_TREE_SIZE - 1) << 6) + 57) as i64
+        );
+        for beyond in [
+            NodeId {
+                level: 57,
+                index: 1,
+            },
+            NodeId {
+                level: 58,
+                index: 0,
+            },
+            NodeId {
+                level: 64,
+                index: 0,
+            },
+            NodeId {
+                level: 1,
+                index: u64::MAX,
+            },
+            NodeId {
+                level: 10,
+                index: 1 << 60,
+            },
+        ] {
+            assert!(node_position(beyond).is_err(), "{beyond:?}");
+        }
+    }
+
+    store_test!(the_node_position_migration_keeps_every_hash, |store| {
+        use migrations::{Migrator, MigratorTrait};
+        let new = entries(0, 300);
+        store.append_standalone(&new).await.unwrap();
+        let mut expected = Tree::new();
+        for e in &new {
+            expected.append(&e.encode());
+        }
+        // Back to the table keyed by (level, idx), with the rows it held...
+        Migrator::down(&store.db, Some(1)).await.unwrap();
+        assert_eq!(count(store, "ledger_node").await, 300 - 4);
+        // ... and forward again: the rows come back under their positions,
+        // which the CHECK ties to (level, idx), and serve the same proofs.
+        Migrator::up(&store.db, None).await.unwrap();
+        assert_eq!(count(store, "ledger_node").await, 300 - 4);
+        let mismatched = store
+            .query_text(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM ledger_node \
+                 WHERE position <> ((((idx + 1) << level) - 1) * 64 + level)",
+            )
+            .await
+            .unwrap();
+        assert_eq!(mismatched.as_deref(), Some("0"));
+        let stray = store
+            .execute_unprepared(
+                "INSERT INTO ledger_node (position, level, idx, hash) \
+                 SELECT 1, 1, 0, hash FROM ledger_node WHERE position = 65",
+            )
+            .await
+            .expect_err("a position that does not match its node");
+        assert!(
+            stray.to_string().to_lowercase().contains("check"),
+            "{stray}"
+        );
+        for size in [1, 2, 64, 65, 255, 256, 300] {
+            assert_eq!(
+                store.ledger_root(size).await.unwrap(),
+                expected.root_at(size).unwrap()
+            );
+            for index in [0, size / 2, size - 1] {
+                let proof = store.inclusion_proof(index, size).await.unwrap();
+                assert_eq!(proof.proof, expected.inclusion_proof(index, size).unwrap());
+            }
+        }
+        store.append_standalone(&entries(300, 1)).await.unwrap();
+        expected.append(&entries(300, 1)[0].encode());
+        assert_eq!(store.ledger_root(301).await.unwrap(), expected.root());
     });
 
     store_test!(a_warmed_cache_serves_the_same_proofs, |store| {

@@ -27,6 +27,7 @@ mod rule;
 pub mod sealed;
 mod session;
 mod sqlite_reader;
+mod sqlite_writer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;

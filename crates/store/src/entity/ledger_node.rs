@@ -6,11 +6,14 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "ledger_node")]
 pub struct Model {
-    /// Height of the subtree (1 and up; level 0 is `ledger_entry.leaf_hash`).
+    /// When the subtree was completed: `(last_leaf << 6) + level`, where
+    /// `last_leaf` is its rightmost leaf (see [`crate::ledger`]), so rows
+    /// are appended in key order.
     #[sea_orm(primary_key, auto_increment = false)]
+    pub position: i64,
+    /// Height of the subtree (1 and up; level 0 is `ledger_entry.leaf_hash`).
     pub level: i32,
     /// Position of the subtree among those of its level.
-    #[sea_orm(primary_key, auto_increment = false)]
     pub idx: i64,
     /// The subtree's RFC 9162 hash.
     pub hash: Vec<u8>,
