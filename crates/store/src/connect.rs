@@ -104,6 +104,8 @@ pub struct Store {
     /// Requests waiting to be recorded together (SQLite; see
     /// [`crate::request_group`]).
     pub(crate) requests: std::sync::Arc<crate::request_group::RequestQueue>,
+    /// Keeps the WAL checkpointer running (SQLite; see [`crate::checkpoint`]).
+    pub(crate) checkpoints: Option<std::sync::Arc<crate::checkpoint::Running>>,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -131,6 +133,7 @@ impl Store {
             sqlite_reader: self.sqlite_reader.clone(),
             write_turn: self.write_turn.clone(),
             requests: self.requests.clone(),
+            checkpoints: self.checkpoints.clone(),
         }
     }
 
@@ -162,6 +165,9 @@ impl Store {
                             .synchronous(SqliteSynchronous::Full)
                             .foreign_keys(true)
                             .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                            // Checkpoints run off the commit path
+                            // (`checkpoint.rs`).
+                            .pragma("wal_autocheckpoint", "0")
                     });
                 options
             }
@@ -194,6 +200,13 @@ impl Store {
             sqlite_reader: match url {
                 DatabaseUrl::Sqlite(path) => Some(std::sync::Arc::new(
                     crate::sqlite_reader::SqliteReader::new(path.clone()),
+                )),
+                DatabaseUrl::Postgres(_) => None,
+            },
+            checkpoints: match url {
+                DatabaseUrl::Sqlite(path) => Some(crate::checkpoint::start(
+                    path.clone(),
+                    std::sync::Arc::clone(&write_turn),
                 )),
                 DatabaseUrl::Postgres(_) => None,
             },

@@ -199,6 +199,7 @@ impl Store {
             sqlite_reader: None,
             write_turn: self.write_turn.clone(),
             requests: std::sync::Arc::default(),
+            checkpoints: self.checkpoints.clone(),
         };
         let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of

@@ -11,6 +11,7 @@
 mod attribute;
 mod block;
 mod ceremony;
+mod checkpoint;
 mod company;
 mod connect;
 mod credential;

@@ -9,7 +9,8 @@
 //! connection the writer's thread owns, the same statements run inline.
 //!
 //! The connection is configured as the pool's are (WAL, `synchronous=FULL`,
-//! foreign keys, the same busy timeout), and it writes only in this
+//! foreign keys, the same busy timeout, checkpoints left to
+//! [`crate::checkpoint`]), and it writes only in this
 //! process's write turn ([`Store::write_turn`]), so the pool's writers and
 //! this one still take turns first come, first served, and a transaction
 //! starts with the write lock (`BEGIN IMMEDIATE`).
@@ -47,6 +48,7 @@ impl SqliteWriter {
             connection.pragma_update(None, "synchronous", "FULL")?;
             connection.pragma_update(None, "foreign_keys", true)?;
             connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
+            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
             let journal: String =
                 connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
             if !journal.eq_ignore_ascii_case("wal") {
@@ -102,6 +104,7 @@ mod tests {
         assert_eq!(pragma("foreign_keys"), 1);
         assert_eq!(pragma("busy_timeout"), 5000);
         assert_eq!(pragma("cache_size"), -CACHE_KIB);
+        assert_eq!(pragma("wal_autocheckpoint"), 0, "see checkpoint.rs");
         db.cleanup().await;
     }
 
