@@ -24,8 +24,9 @@ use crate::{Store, StoreError};
 
 /// Page cache of the writer's connection, in KiB: the pages an append
 /// touches again and again (the right edges of the ledger's B-trees, the
-/// upper levels of its person index) stay in memory. Default: 2 MiB.
-const CACHE_KIB: i64 = 8 * 1024;
+/// upper levels of its person index) stay in memory. Default: 2 MiB; 8 MiB
+/// was no faster than 4 and cost peak memory (run 9, `docs/benchmarks.md`).
+const CACHE_KIB: i64 = 4 * 1024;
 
 pub(crate) fn database_error(what: &str, error: rusqlite::Error) -> StoreError {
     StoreError::Database(DbErr::Custom(format!("{what}: {error}")))
