@@ -17,6 +17,7 @@ mod peer;
 mod seed;
 mod serve;
 mod workloads;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -151,6 +152,15 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
     let mut rows = Vec::new();
     let result = workloads::apiome(&server, seeded, &settings, &wants, &mut rows).await;
     let memory = server.peak_memory();
+    let writes = drive::client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status);
+    let writes = match writes {
+        Ok(answer) => answer.text().await.map(|text| writes::summary(&text)),
+        Err(error) => Err(error),
+    };
     server.stop();
     result?;
 
@@ -197,6 +207,14 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
             kib as f64 / 1024.0
         ),
         None => println!("apiome peak resident memory: unavailable"),
+    }
+    match writes {
+        Ok(summary) => {
+            println!();
+            println!("apiome's SQLite writers over the run (from its /metrics):");
+            print!("{summary}");
+        }
+        Err(error) => println!("apiome's /metrics: unavailable ({error})"),
     }
     // A figure made of wrong answers is no figure.
     let failed: Vec<&str> = rows

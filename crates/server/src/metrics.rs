@@ -9,7 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use store::write_stats::{WRITE_BUCKETS_SECONDS, WriteStats};
 
 use actix_web::{HttpResponse, get, web};
 
@@ -81,31 +84,109 @@ impl Metrics {
         }
         for ((method, route), s) in &by_route {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(s.buckets) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "apiome_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
+            let cumulative = s.buckets.iter().scan(0, |total, n| {
+                *total += n;
+                Some(*total)
+            });
+            histogram(
                 out,
-                "apiome_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "apiome_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "apiome_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
+                "apiome_http_request_duration_seconds",
+                &labels,
+                BUCKETS.iter().copied().zip(cumulative),
+                s.count,
+                s.sum_seconds,
             );
         }
     }
+}
+
+/// One histogram's series: `cumulative` pairs each bucket's upper bound
+/// with the observations at or below it.
+fn histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    cumulative: impl Iterator<Item = (f64, u64)>,
+    count: u64,
+    sum_seconds: f64,
+) {
+    for (bound, n) in cumulative {
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum_seconds}");
+    let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+}
+
+/// The SQLite writers' figures (see `store::write_stats`); all zero on
+/// PostgreSQL.
+fn render_writes(stats: &WriteStats, out: &mut String) {
+    let writers = [
+        ("disclosures", &stats.disclosures),
+        ("requests", &stats.requests),
+    ];
+    out.push_str("# HELP apiome_store_write_groups_total Transactions of a group writer.\n# TYPE apiome_store_write_groups_total counter\n");
+    for (writer, w) in writers {
+        let _ = writeln!(
+            out,
+            "apiome_store_write_groups_total{{writer=\"{writer}\"}} {}",
+            w.groups.load(Ordering::Relaxed)
+        );
+    }
+    out.push_str("# HELP apiome_store_write_group_members_total Reads or requests those transactions carried.\n# TYPE apiome_store_write_group_members_total counter\n");
+    for (writer, w) in writers {
+        let _ = writeln!(
+            out,
+            "apiome_store_write_group_members_total{{writer=\"{writer}\"}} {}",
+            w.members.load(Ordering::Relaxed)
+        );
+    }
+    out.push_str("# HELP apiome_store_write_seconds A group writer's time per transaction, by phase: waiting for the write turn, running the statements, committing (the log written and synced).\n# TYPE apiome_store_write_seconds histogram\n");
+    for (writer, w) in writers {
+        for (phase, h) in [
+            ("turn", &w.turn),
+            ("statements", &w.statements),
+            ("commit", &w.commit),
+        ] {
+            let snapshot = h.snapshot();
+            histogram(
+                out,
+                "apiome_store_write_seconds",
+                &format!("writer=\"{writer}\",phase=\"{phase}\""),
+                WRITE_BUCKETS_SECONDS
+                    .iter()
+                    .copied()
+                    .zip(snapshot.cumulative),
+                snapshot.count,
+                snapshot.sum_seconds,
+            );
+        }
+    }
+    let checkpoints = &stats.checkpoints;
+    out.push_str("# HELP apiome_store_checkpoints_total Checkpoints of the write-ahead log: passive, or in the write turn so that the log can rewind.\n# TYPE apiome_store_checkpoints_total counter\n");
+    let _ = writeln!(
+        out,
+        "apiome_store_checkpoints_total{{kind=\"passive\"}} {}",
+        checkpoints.passes.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "apiome_store_checkpoints_total{{kind=\"rewind\"}} {}",
+        checkpoints.rewinds.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP apiome_store_checkpoint_turn_seconds How long a rewinding checkpoint held the write turn.\n# TYPE apiome_store_checkpoint_turn_seconds histogram\n");
+    let snapshot = checkpoints.rewind_turn.snapshot();
+    histogram(
+        out,
+        "apiome_store_checkpoint_turn_seconds",
+        "kind=\"rewind\"",
+        WRITE_BUCKETS_SECONDS
+            .iter()
+            .copied()
+            .zip(snapshot.cumulative),
+        snapshot.count,
+        snapshot.sum_seconds,
+    );
 }
 
 fn escape(label: &str) -> String {
@@ -125,6 +206,7 @@ pub async fn metrics(
 ) -> Result<HttpResponse, Problem> {
     let mut out = String::with_capacity(4096);
     requests.render(&mut out);
+    render_writes(state.store.write_stats(), &mut out);
     let grants = state.store.live_grant_count().await?;
     let size = state.store.ledger_size().await?;
     let checkpoint = state.store.latest_checkpoint().await?;
@@ -196,6 +278,35 @@ mod tests {
         assert!(out.contains(
             "apiome_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/data\"} 3"
         ));
+    }
+
+    #[test]
+    fn the_writers_phases_are_histograms_by_writer_and_phase() {
+        let stats = WriteStats::default();
+        stats.disclosures.groups.fetch_add(2, Ordering::Relaxed);
+        stats.disclosures.members.fetch_add(30, Ordering::Relaxed);
+        stats
+            .disclosures
+            .commit
+            .observe(Duration::from_micros(1_500));
+        stats.disclosures.commit.observe(Duration::from_millis(7));
+        stats.checkpoints.passes.fetch_add(5, Ordering::Relaxed);
+        let mut out = String::new();
+        render_writes(&stats, &mut out);
+        for line in [
+            "apiome_store_write_groups_total{writer=\"disclosures\"} 2",
+            "apiome_store_write_group_members_total{writer=\"disclosures\"} 30",
+            "apiome_store_write_groups_total{writer=\"requests\"} 0",
+            "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.001\"} 0",
+            "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.002\"} 1",
+            "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.008\"} 2",
+            "apiome_store_write_seconds_count{writer=\"disclosures\",phase=\"commit\"} 2",
+            "apiome_store_write_seconds_count{writer=\"disclosures\",phase=\"turn\"} 0",
+            "apiome_store_checkpoints_total{kind=\"passive\"} 5",
+            "apiome_store_checkpoint_turn_seconds_count{kind=\"rewind\"} 0",
+        ] {
+            assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+        }
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub struct Store {
     pub(crate) requests: std::sync::Arc<crate::request_group::RequestQueue>,
     /// Keeps the WAL checkpointer running (SQLite; see [`crate::checkpoint`]).
     pub(crate) checkpoints: Option<std::sync::Arc<crate::checkpoint::Running>>,
+    /// How long the SQLite writers take (see [`crate::write_stats`]).
+    pub(crate) write_stats: std::sync::Arc<crate::write_stats::WriteStats>,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -134,6 +136,7 @@ impl Store {
             write_turn: self.write_turn.clone(),
             requests: self.requests.clone(),
             checkpoints: self.checkpoints.clone(),
+            write_stats: self.write_stats.clone(),
         }
     }
 
@@ -192,6 +195,7 @@ impl Store {
                 source,
             })?;
         let write_turn = std::sync::Arc::default();
+        let write_stats = std::sync::Arc::default();
         Ok(Store {
             db,
             keys,
@@ -207,12 +211,20 @@ impl Store {
                 DatabaseUrl::Sqlite(path) => Some(crate::checkpoint::start(
                     path.clone(),
                     std::sync::Arc::clone(&write_turn),
+                    std::sync::Arc::clone(&write_stats),
                 )),
                 DatabaseUrl::Postgres(_) => None,
             },
             write_turn,
             requests: std::sync::Arc::default(),
+            write_stats,
         })
+    }
+
+    /// How long this process's SQLite writes have taken so far (all zero
+    /// on PostgreSQL).
+    pub fn write_stats(&self) -> &crate::write_stats::WriteStats {
+        &self.write_stats
     }
 
     /// Applies every migration not yet applied.

@@ -18,6 +18,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use consent_policy::AttributeKey;
 use ledger::{Entry, EntryKind};
@@ -89,6 +91,11 @@ async fn write_groups(
     let mut group = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let group = std::mem::take(&mut group);
+        let counts = &store.write_stats.disclosures;
+        counts.groups.fetch_add(1, Ordering::Relaxed);
+        counts
+            .members
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
         let (result, waiting) = match sqlite.as_mut() {
             Some(writer) => store.write_disclosures_sqlite(writer, group).await,
             None => store.write_disclosures(group).await,
@@ -200,6 +207,7 @@ impl Store {
             write_turn: self.write_turn.clone(),
             requests: std::sync::Arc::default(),
             checkpoints: self.checkpoints.clone(),
+            write_stats: self.write_stats.clone(),
         };
         let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of
@@ -226,7 +234,7 @@ impl Store {
     ) -> (Result<(), StoreError>, Vec<Waiter>) {
         let (reads, waiting) = split(group);
         let result = writer
-            .write(self, |txn| {
+            .write(self, &self.write_stats.disclosures, |txn| {
                 let mut pseudonyms = HashMap::new();
                 let mut find = txn
                     .prepare_cached("SELECT pseudonym FROM person WHERE id = ?1")
@@ -256,8 +264,12 @@ impl Store {
         group: Vec<Pending>,
     ) -> (Result<(), StoreError>, Vec<Waiter>) {
         let (reads, waiting) = split(group);
+        let timed = &self.write_stats.disclosures;
         let result = async {
+            let asked = Instant::now();
             let (_turn, txn) = self.write_txn().await?;
+            let begun = Instant::now();
+            timed.turn.observe(begun - asked);
             let people: HashSet<&str> = reads.iter().map(|r| r.person_id.as_str()).collect();
             let pseudonyms: HashMap<String, String> = person::Entity::find()
                 .select_only()
@@ -270,7 +282,10 @@ impl Store {
                 .into_iter()
                 .collect();
             append_entries(&txn, self.backend(), &entries(&reads, &pseudonyms)?).await?;
+            let committing = Instant::now();
+            timed.statements.observe(committing - begun);
             txn.commit().await?;
+            timed.commit.observe(committing.elapsed());
             Ok(())
         }
         .await;
@@ -378,6 +393,11 @@ mod tests {
             assert!(matches!(result, Err(StoreError::PersonNotFound)));
             assert_eq!(store.ledger_size().await.unwrap(), size);
         }
+        // Both paths timed every group; the ghosts never reached a commit.
+        let timed = &store.write_stats().disclosures;
+        assert_eq!(timed.turn.snapshot().count, 14);
+        assert_eq!(timed.statements.snapshot().count, 12);
+        assert_eq!(timed.commit.snapshot().count, 12);
         db.cleanup().await;
     }
 }

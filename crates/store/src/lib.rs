@@ -33,6 +33,7 @@ mod sqlite_writer;
 pub mod testing;
 mod throttle;
 mod webhook;
+pub mod write_stats;
 
 pub use attribute::{MAX_VALUE_BYTES, Resealed, StoredAttribute};
 pub use ceremony::{CEREMONY_TTL, PendingCeremony};

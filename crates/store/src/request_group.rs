@@ -24,6 +24,7 @@
 //! in a transaction of its own instead.
 
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use sea_orm::{DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
@@ -63,6 +64,13 @@ async fn write_groups(
             break;
         }
         largest_group.fetch_max(queued, std::sync::atomic::Ordering::Relaxed);
+        let counts = &store.write_stats.requests;
+        counts
+            .groups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counts
+            .members
+            .fetch_add(queued as u64, std::sync::atomic::Ordering::Relaxed);
         store.write_request_group(std::mem::take(&mut group)).await;
     }
 }
@@ -106,6 +114,8 @@ impl Store {
     /// Records each request of `group` in a savepoint of one transaction,
     /// commits, and answers every caller.
     async fn write_request_group(&self, group: Vec<Pending>) {
+        let timed = &self.write_stats.requests;
+        let asked = Instant::now();
         let (_turn, txn) = match self.write_txn().await {
             Ok(started) => started,
             Err(error) => {
@@ -115,6 +125,8 @@ impl Store {
                 return;
             }
         };
+        let begun = Instant::now();
+        timed.turn.observe(begun - asked);
         let mut answers = Vec::with_capacity(group.len());
         // A savepoint that cannot be opened, released or rolled back leaves
         // the transaction in doubt: then nothing of the group is kept.
@@ -145,12 +157,18 @@ impl Store {
             }
         }
         answers.extend(queued.map(|pending| (pending.done, None)));
+        let committing = Instant::now();
+        timed.statements.observe(committing - begun);
         let committed = match in_doubt {
             Some(error) => {
                 let _ = txn.rollback().await;
                 Err(error)
             }
-            None => txn.commit().await.map_err(StoreError::from),
+            None => {
+                let committed = txn.commit().await.map_err(StoreError::from);
+                timed.commit.observe(committing.elapsed());
+                committed
+            }
         };
         if let Err(error) = &committed {
             tracing::warn!(%error, requests = answers.len(), "a group of requests was not recorded");
@@ -286,6 +304,14 @@ mod tests {
         );
         let size = store.ledger_size().await.unwrap();
         assert_eq!(size, size_before + entries);
+        let counts = &store.write_stats().requests;
+        let groups = counts.groups.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(groups < 48, "{groups} groups for 48 requests");
+        assert_eq!(
+            counts.members.load(std::sync::atomic::Ordering::Relaxed),
+            48
+        );
+        assert_eq!(counts.commit.snapshot().count, groups);
         let leaves: Vec<_> = store
             .ledger_leaves(0, size)
             .await

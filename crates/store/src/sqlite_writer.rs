@@ -16,10 +16,12 @@
 //! starts with the write lock (`BEGIN IMMEDIATE`).
 
 use std::path::Path;
+use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sea_orm::DbErr;
 
+use crate::write_stats::GroupWrites;
 use crate::{Store, StoreError};
 
 /// Page cache of the writer's connection, in KiB: the pages an append
@@ -65,21 +67,28 @@ impl SqliteWriter {
 
     /// Runs `write` in one `BEGIN IMMEDIATE` transaction in the store's
     /// write turn, and commits it when `write` succeeds (rolls it back
-    /// otherwise). Blocks its thread while SQLite works: for a thread of
-    /// its own, not an async worker.
+    /// otherwise); `timed` gets the time of each phase. Blocks its thread
+    /// while SQLite works: for a thread of its own, not an async worker.
     pub(crate) async fn write<T>(
         &mut self,
         store: &Store,
+        timed: &GroupWrites,
         write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let asked = Instant::now();
         let _turn = store.write_turn().await?;
+        let begun = Instant::now();
+        timed.turn.observe(begun - asked);
         let txn = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| database_error("beginning a write", e))?;
         let value = write(&txn)?;
+        let committing = Instant::now();
+        timed.statements.observe(committing - begun);
         txn.commit()
             .map_err(|e| database_error("committing a write", e))?;
+        timed.commit.observe(committing.elapsed());
         Ok(value)
     }
 }
@@ -116,8 +125,9 @@ mod tests {
             unreachable!()
         };
         let mut writer = SqliteWriter::open(path).unwrap();
+        let timed = GroupWrites::default();
         let result: Result<(), StoreError> = writer
-            .write(&db.store, |txn| {
+            .write(&db.store, &timed, |txn| {
                 txn.execute(
                     "INSERT INTO company (id, name, created_at) VALUES ('acme', 'Acme', '2026-01-01T00:00:00Z')",
                     [],
@@ -133,6 +143,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(companies.as_deref(), Some("0"));
+        let phases = |h: &crate::write_stats::Histogram| h.snapshot().count;
+        assert_eq!(
+            (
+                phases(&timed.turn),
+                phases(&timed.statements),
+                phases(&timed.commit)
+            ),
+            (1, 0, 0),
+            "it never got to commit"
+        );
         // The pool writes next: the turn and the lock were both released.
         let (_turn, txn) = db.store.write_txn().await.unwrap();
         txn.commit().await.unwrap();
