@@ -177,7 +177,7 @@ pub async fn authenticate_client(
     oauth: &OAuthServer,
     req: &HttpRequest,
     params: &Params,
-) -> Result<StoredClient, OAuthError> {
+) -> Result<std::sync::Arc<StoredClient>, OAuthError> {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -108,6 +108,8 @@ pub struct Store {
     pub(crate) checkpoints: Option<std::sync::Arc<crate::checkpoint::Running>>,
     /// How long the SQLite writers take (see [`crate::write_stats`]).
     pub(crate) write_stats: std::sync::Arc<crate::write_stats::WriteStats>,
+    /// Client records already read (see [`crate::oauth::ClientCache`]).
+    pub(crate) clients: std::sync::Arc<crate::oauth::ClientCache>,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -137,6 +139,7 @@ impl Store {
             requests: self.requests.clone(),
             checkpoints: self.checkpoints.clone(),
             write_stats: self.write_stats.clone(),
+            clients: self.clients.clone(),
         }
     }
 
@@ -146,6 +149,16 @@ impl Store {
     pub(crate) fn without_sqlite_reader(&self) -> Store {
         Store {
             sqlite_reader: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same database with a client cache of its own, as another
+    /// process would see it.
+    #[cfg(test)]
+    pub(crate) fn without_client_cache(&self) -> Store {
+        Store {
+            clients: std::sync::Arc::default(),
             ..self.clone()
         }
     }
@@ -218,6 +231,7 @@ impl Store {
             write_turn,
             requests: std::sync::Arc::default(),
             write_stats,
+            clients: std::sync::Arc::default(),
         })
     }
 

@@ -208,6 +208,7 @@ impl Store {
             requests: std::sync::Arc::default(),
             checkpoints: self.checkpoints.clone(),
             write_stats: self.write_stats.clone(),
+            clients: self.clients.clone(),
         };
         let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of

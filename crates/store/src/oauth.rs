@@ -8,6 +8,9 @@
 //! URIs by [`TokenHash`], client secrets inside the [`ClientRecord`] as a
 //! keyed hash. Times are [`UnixTime`]s given by the caller.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use authz::{
     AuthorizationRequest, ClientId, ClientRecord, CodeRecord, FamilyId, OAuthError,
     PairwiseSubject, PushedRequest, RefreshRecord, RefreshStatus, Rotation, TokenHash, UnixTime,
@@ -44,6 +47,48 @@ impl ClientKind {
             ClientKind::Company => "company",
             ClientKind::Auditor => "auditor",
         }
+    }
+}
+
+/// Client records this process has read, by id.
+///
+/// A client record is written once, by [`Store::create_client`], and is
+/// never changed or deleted: a record once read stays true, so the token,
+/// introspection and revocation endpoints need not read and parse it again
+/// on every call (a SQLite read transaction, the JSON and the redirect
+/// URIs: ~14 % of a token's server time in run 10's profile,
+/// `docs/benchmarks.md`). Only records found are kept, never "unknown", so
+/// a client that another process registers is found on its first use.
+/// Whoever adds a way to change or remove a client must clear its entry
+/// here in the same change.
+#[derive(Debug, Default)]
+pub(crate) struct ClientCache {
+    clients: std::sync::RwLock<HashMap<String, Arc<StoredClient>>>,
+}
+
+/// Records kept before the cache starts over (a few MiB at most).
+const MAX_CACHED_CLIENTS: usize = 4096;
+
+impl ClientCache {
+    fn get(&self, id: &ClientId) -> Option<Arc<StoredClient>> {
+        self.clients.read().ok()?.get(id.as_str()).cloned()
+    }
+
+    fn keep(&self, client: &Arc<StoredClient>) {
+        if let Ok(mut clients) = self.clients.write() {
+            if clients.len() >= MAX_CACHED_CLIENTS {
+                clients.clear();
+            }
+            clients.insert(
+                client.record.client_id.as_str().to_owned(),
+                Arc::clone(client),
+            );
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.clients.read().map_or(0, |clients| clients.len())
     }
 }
 
@@ -175,8 +220,11 @@ impl Store {
         StoredClient::try_from(row)
     }
 
-    /// The client with this id, if registered.
-    pub async fn client(&self, id: &ClientId) -> Result<Option<StoredClient>, StoreError> {
+    /// The client with this id, if registered (see [`ClientCache`]).
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Arc<StoredClient>>, StoreError> {
+        if let Some(client) = self.clients.get(id) {
+            return Ok(Some(client));
+        }
         let row = match &self.sqlite_reader {
             Some(reader) => reader.client(id.as_str())?,
             None => {
@@ -185,7 +233,12 @@ impl Store {
                     .await?
             }
         };
-        row.map(StoredClient::try_from).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let client = Arc::new(StoredClient::try_from(row)?);
+        self.clients.keep(&client);
+        Ok(Some(client))
     }
 
     /// Every client, oldest first (at most [`MAX_CLIENTS_LISTED`]).
@@ -719,6 +772,46 @@ mod tests {
         ));
         assert_eq!(store.clients().await.unwrap().len(), 1);
     });
+
+    store_test!(
+        a_client_registered_elsewhere_is_found_on_first_use,
+        |store| {
+            // Another process's view of the same database: its own cache.
+            let other = store.without_client_cache();
+            let record = client_record(3);
+            assert_eq!(other.client(&record.client_id).await.unwrap(), None);
+            store
+                .create_client(&record, ClientKind::Auditor)
+                .await
+                .unwrap();
+            // "Unknown" was not remembered.
+            let found = other.client(&record.client_id).await.unwrap().unwrap();
+            assert_eq!(found.record, record);
+            assert_eq!(other.clients.len(), 1);
+            // The next read is the record read before, not a copy.
+            let again = other.client(&record.client_id).await.unwrap().unwrap();
+            assert!(Arc::ptr_eq(&found, &again));
+        }
+    );
+
+    #[test]
+    fn the_client_cache_is_bounded() {
+        let cache = ClientCache::default();
+        for n in 0..MAX_CACHED_CLIENTS + 10 {
+            let mut rng = authz::PredictableRandom::new(n as u64);
+            let record = ClientRecord {
+                client_id: ClientId::generate(&mut rng).unwrap(),
+                ..client_record(1)
+            };
+            cache.keep(&Arc::new(StoredClient {
+                record,
+                kind: ClientKind::Company,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            }));
+            assert!(cache.len() <= MAX_CACHED_CLIENTS);
+        }
+        assert_eq!(cache.len(), 10, "it started over once");
+    }
 
     store_test!(a_code_is_redeemed_once_even_under_a_race, |store| {
         let client = client_record(2).client_id;
