@@ -12,10 +12,10 @@
 //! A passive checkpoint cannot finish while commits keep arriving, and
 //! SQLite only rewinds the log to its start once one has finished, so
 //! under steady load the log would grow without bound. When the log holds
-//! more than [`REWIND_FRAMES`] frames, the checkpointer therefore takes
-//! this process's write turn (see [`crate::Store::write_txn`]), copies the
-//! few frames committed since its last pass, and lets the next writer
-//! rewind the log. (A pass that copied everything without the turn is not
+//! more than [`REWIND_FRAMES`] frames, the checkpointer therefore catches
+//! up with a few passive passes, takes this process's write turn (see
+//! [`crate::Store::write_txn`]), copies the few frames committed since its
+//! last pass, and lets the next writer rewind the log. (A pass that copied everything without the turn is not
 //! enough: under load a commit lands between it and the next writer's
 //! start, and that writer cannot rewind; tried in run 10, the log grew to
 //! 1 GB in a minute.) Durability is not touched: a commit is durable in the
@@ -35,9 +35,18 @@ use crate::write_stats::WriteStats;
 /// How often the log is copied into the database.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-/// A log longer than this many frames (16 MiB of 4 KiB pages) is brought
-/// to its end in the write turn so that it can rewind.
-const REWIND_FRAMES: i64 = 4096;
+/// A log longer than this many frames (64 MiB of 4 KiB pages) is brought
+/// to its end in the write turn so that it can rewind. Every read of
+/// `GET /v1/data` waits while the turn is held, so the fewer the better:
+/// at 16 MiB a log under full load rewound five times a second, holding
+/// the turn 4.4 ms each time (run 10, `docs/benchmarks.md`).
+const REWIND_FRAMES: i64 = 16_384;
+
+/// Before taking the turn, passive passes are repeated (at most this many
+/// more) while they leave more than [`CATCH_UP_FRAMES`] frames behind:
+/// what is left for the turn is what commits while the last one ran.
+const CATCH_UP_PASSES: usize = 4;
+const CATCH_UP_FRAMES: i64 = 256;
 
 /// Held by every clone of a SQLite [`crate::Store`]; the checkpointer stops
 /// when the last is dropped.
@@ -124,9 +133,16 @@ fn run(
             return;
         }
         counts.passes.fetch_add(1, Ordering::Relaxed);
-        let result = pass(&connection).and_then(|done| {
+        let result = pass(&connection).and_then(|mut done| {
             if done.log <= rewind_frames {
                 return Ok(done);
+            }
+            for _ in 0..CATCH_UP_PASSES {
+                if done.log - done.copied <= CATCH_UP_FRAMES {
+                    break;
+                }
+                counts.passes.fetch_add(1, Ordering::Relaxed);
+                done = pass(&connection)?;
             }
             // No writer of this process commits while the turn is held, so
             // this pass reaches the end of the log.
