@@ -24,7 +24,6 @@ pub const WRITE_BUCKETS_SECONDS: [f64; 14] = [
 /// A histogram of durations over [`WRITE_BUCKETS_SECONDS`].
 #[derive(Debug, Default)]
 pub struct Histogram {
-    count: AtomicU64,
     sum_nanos: AtomicU64,
     /// Observations in each bucket (not cumulative); the last one counts
     /// those above every bound.
@@ -54,10 +53,10 @@ impl Histogram {
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counts so far.
+    /// The counts so far. The count is the buckets' sum, so that the
+    /// `+Inf` bucket is never below the last bound's while commits go on.
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut cumulative = [0; WRITE_BUCKETS_SECONDS.len()];
         let mut running = 0;
@@ -65,8 +64,9 @@ impl Histogram {
             running += bucket.load(Ordering::Relaxed);
             *total = running;
         }
+        let above = self.buckets[WRITE_BUCKETS_SECONDS.len()].load(Ordering::Relaxed);
         HistogramSnapshot {
-            count: self.count.load(Ordering::Relaxed),
+            count: running + above,
             sum_seconds: Duration::from_nanos(self.sum_nanos.load(Ordering::Relaxed)).as_secs_f64(),
             cumulative,
         }
