@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use store::write_stats::{WRITE_BUCKETS_SECONDS, WriteStats};
+use store::write_stats::{GroupWrites, WRITE_BUCKETS_SECONDS, WriteStats};
 
 use actix_web::{HttpResponse, get, web};
 
@@ -118,6 +118,30 @@ fn histogram(
     let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
 }
 
+/// A counter's `HELP`, `TYPE` and one line per label set.
+fn counter(out: &mut String, name: &str, help: &str, series: &[(String, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (labels, value) in series {
+        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+    }
+}
+
+/// One of the store's write histograms, with `labels`.
+fn write_histogram(out: &mut String, name: &str, labels: &str, h: &store::write_stats::Histogram) {
+    let snapshot = h.snapshot();
+    histogram(
+        out,
+        name,
+        labels,
+        WRITE_BUCKETS_SECONDS
+            .iter()
+            .copied()
+            .zip(snapshot.cumulative),
+        snapshot.count,
+        snapshot.sum_seconds,
+    );
+}
+
 /// The SQLite writers' figures (see `store::write_stats`); all zero on
 /// PostgreSQL.
 fn render_writes(stats: &WriteStats, out: &mut String) {
@@ -125,22 +149,29 @@ fn render_writes(stats: &WriteStats, out: &mut String) {
         ("disclosures", &stats.disclosures),
         ("requests", &stats.requests),
     ];
-    out.push_str("# HELP apiome_store_write_groups_total Transactions of a group writer.\n# TYPE apiome_store_write_groups_total counter\n");
-    for (writer, w) in writers {
-        let _ = writeln!(
-            out,
-            "apiome_store_write_groups_total{{writer=\"{writer}\"}} {}",
-            w.groups.load(Ordering::Relaxed)
-        );
-    }
-    out.push_str("# HELP apiome_store_write_group_members_total Reads or requests those transactions carried.\n# TYPE apiome_store_write_group_members_total counter\n");
-    for (writer, w) in writers {
-        let _ = writeln!(
-            out,
-            "apiome_store_write_group_members_total{{writer=\"{writer}\"}} {}",
-            w.members.load(Ordering::Relaxed)
-        );
-    }
+    let per_writer = |count: fn(&GroupWrites) -> &AtomicU64| -> Vec<(String, u64)> {
+        writers
+            .iter()
+            .map(|(writer, w)| {
+                (
+                    format!("writer=\"{writer}\""),
+                    count(w).load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    };
+    counter(
+        out,
+        "apiome_store_write_groups_total",
+        "Transactions of a group writer.",
+        &per_writer(|w| &w.groups),
+    );
+    counter(
+        out,
+        "apiome_store_write_group_members_total",
+        "Reads or requests those transactions carried.",
+        &per_writer(|w| &w.members),
+    );
     out.push_str("# HELP apiome_store_write_seconds A group writer's time per transaction, by phase: waiting for the write turn, running the statements, committing (the log written and synced).\n# TYPE apiome_store_write_seconds histogram\n");
     for (writer, w) in writers {
         for (phase, h) in [
@@ -148,44 +179,32 @@ fn render_writes(stats: &WriteStats, out: &mut String) {
             ("statements", &w.statements),
             ("commit", &w.commit),
         ] {
-            let snapshot = h.snapshot();
-            histogram(
-                out,
-                "apiome_store_write_seconds",
-                &format!("writer=\"{writer}\",phase=\"{phase}\""),
-                WRITE_BUCKETS_SECONDS
-                    .iter()
-                    .copied()
-                    .zip(snapshot.cumulative),
-                snapshot.count,
-                snapshot.sum_seconds,
-            );
+            let labels = format!("writer=\"{writer}\",phase=\"{phase}\"");
+            write_histogram(out, "apiome_store_write_seconds", &labels, h);
         }
     }
     let checkpoints = &stats.checkpoints;
-    out.push_str("# HELP apiome_store_checkpoints_total Checkpoints of the write-ahead log: passive, or in the write turn so that the log can rewind.\n# TYPE apiome_store_checkpoints_total counter\n");
-    let _ = writeln!(
+    counter(
         out,
-        "apiome_store_checkpoints_total{{kind=\"passive\"}} {}",
-        checkpoints.passes.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        out,
-        "apiome_store_checkpoints_total{{kind=\"rewind\"}} {}",
-        checkpoints.rewinds.load(Ordering::Relaxed)
+        "apiome_store_checkpoints_total",
+        "Checkpoints of the write-ahead log: passive, or in the write turn so that the log can rewind.",
+        &[
+            (
+                "kind=\"passive\"".to_owned(),
+                checkpoints.passes.load(Ordering::Relaxed),
+            ),
+            (
+                "kind=\"rewind\"".to_owned(),
+                checkpoints.rewinds.load(Ordering::Relaxed),
+            ),
+        ],
     );
     out.push_str("# HELP apiome_store_checkpoint_turn_seconds How long a rewinding checkpoint held the write turn.\n# TYPE apiome_store_checkpoint_turn_seconds histogram\n");
-    let snapshot = checkpoints.rewind_turn.snapshot();
-    histogram(
+    write_histogram(
         out,
         "apiome_store_checkpoint_turn_seconds",
         "kind=\"rewind\"",
-        WRITE_BUCKETS_SECONDS
-            .iter()
-            .copied()
-            .zip(snapshot.cumulative),
-        snapshot.count,
-        snapshot.sum_seconds,
+        &checkpoints.rewind_turn,
     );
 }
 
