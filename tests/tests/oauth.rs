@@ -778,16 +778,58 @@ app_test!(
     }
 );
 
-/// `apiome_access_token_checks_total{signature=...}` from `/metrics`.
-async fn token_checks(app: &TestApp, signature: &str) -> u64 {
+/// The value of the series `name{labels}` in `/metrics`.
+async fn metric(app: &TestApp, series: &str) -> u64 {
     let text = app.text("/metrics").await;
-    let name = format!("apiome_access_token_checks_total{{signature=\"{signature}\"}} ");
+    let prefix = format!("{series} ");
     text.lines()
-        .find_map(|l| l.strip_prefix(&name))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {series} in {text}"))
         .parse()
         .unwrap()
 }
+
+/// `apiome_access_token_checks_total{signature=...}` from `/metrics`.
+async fn token_checks(app: &TestApp, signature: &str) -> u64 {
+    metric(
+        app,
+        &format!("apiome_access_token_checks_total{{signature=\"{signature}\"}}"),
+    )
+    .await
+}
+
+app_test!(
+    each_read_is_counted_by_the_disclosure_writer_and_its_commits_timed,
+    |app| {
+        let acme = company(app, "Acme", "client_secret_basic").await;
+        person(app, "ada", "Ada").await;
+        let (_, tokens) = granted_tokens(app, &acme, "ada", &["display_name"]).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let reads = r#"apiome_store_write_group_members_total{writer="disclosures"}"#;
+        let groups = r#"apiome_store_write_groups_total{writer="disclosures"}"#;
+        let commits = r#"apiome_store_write_seconds_count{writer="disclosures",phase="commit"}"#;
+        let before = metric(app, reads).await;
+        for _ in 0..3 {
+            assert_eq!(read_data(app, access).await.status(), 200);
+        }
+        assert_eq!(metric(app, reads).await, before + 3);
+        // One read at a time: a group each, each committed and timed.
+        let (groups, commits) = (metric(app, groups).await, metric(app, commits).await);
+        assert!(groups >= 3, "{groups} groups");
+        assert_eq!(commits, groups);
+        // The approved request went through the request group on SQLite;
+        // PostgreSQL records each request in a transaction of its own.
+        let requests = metric(
+            app,
+            r#"apiome_store_write_group_members_total{writer="requests"}"#,
+        )
+        .await;
+        match app.store().backend() {
+            store::Backend::Sqlite => assert!(requests >= 1, "{requests} requests"),
+            store::Backend::Postgres => assert_eq!(requests, 0),
+        }
+    }
+);
 
 app_test!(
     a_token_seen_before_skips_its_signature_check_but_not_revocation,
