@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, ParsedPublicKey};
+
 use consent_policy::{AttributeKey, DataRequest};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
@@ -224,13 +226,25 @@ impl From<TokenError> for OAuthError {
 }
 
 /// One Ed25519 signing key with its id (the RFC 7638 thumbprint) and birth time.
+///
+/// Tokens are signed and verified by AWS-LC (`aws-lc-rs`), which signs in
+/// half the time `ed25519-dalek` takes; Ed25519 signatures are
+/// deterministic (RFC 8032), so both give the same bytes, and a test holds
+/// them to it. `ed25519-dalek` still derives the public key and the PKCS#8
+/// form.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
     created_at: UnixTime,
+    /// Zeroed on drop; kept for the key file.
     secret: ed25519_dalek::SigningKey,
-    /// Kept decompressed: verifying then skips the point decompression.
-    verifying: ed25519_dalek::VerifyingKey,
+    public: [u8; 32],
+    signer: Ed25519KeyPair,
+    /// Parsed once, not on every verification.
+    verifier: ParsedPublicKey,
+    /// `base64url(header) + "."`: the JOSE header is the same for every
+    /// token this key signs, so it is encoded once.
+    header_prefix: String,
     /// The same key for `jsonwebtoken` (tests sign odd tokens with it).
     #[cfg_attr(not(test), allow(dead_code))]
     encoding: EncodingKey,
@@ -251,13 +265,32 @@ impl SigningKey {
         let der = secret
             .to_pkcs8_der()
             .expect("an Ed25519 key always encodes as PKCS#8");
-        let verifying = secret.verifying_key();
+        let public = secret.verifying_key().to_bytes();
+        let signer =
+            Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are an Ed25519 seed");
+        assert_eq!(
+            signer.public_key().as_ref(),
+            public.as_slice(),
+            "AWS-LC and ed25519-dalek derive the same public key"
+        );
+        let verifier =
+            ParsedPublicKey::new(&ED25519, public).expect("a derived public key always parses");
+        let kid = thumbprint(&public);
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        header.kid = Some(kid.clone());
+        let header = serde_json::to_vec(&header).expect("a JOSE header always serialises");
+        let mut header_prefix = crate::b64url_encode(header);
+        header_prefix.push('.');
         Self {
-            kid: thumbprint(&verifying.to_bytes()),
+            kid,
             created_at,
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
-            verifying,
             secret,
+            public,
+            signer,
+            verifier,
+            header_prefix,
         }
     }
 
@@ -279,7 +312,7 @@ impl SigningKey {
         serde_json::json!({
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": crate::b64url_encode(self.secret.verifying_key().as_bytes()),
+            "x": crate::b64url_encode(self.public),
             "use": "sig",
             "alg": "EdDSA",
             "kid": self.kid,
@@ -507,20 +540,19 @@ impl KeySet {
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, TokenError> {
         check_lifetime(claims)?;
         let key = self.signing_key();
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(key.kid.clone());
         // JWS compact serialisation (RFC 7515 §7.1), signed with the key as
         // held: `jsonwebtoken` rebuilds an Ed25519 key from DER for every
         // signature, which made a signature cost ~70 µs instead of ~20.
-        let header = serde_json::to_vec(&header).map_err(|e| TokenError::Signing(e.to_string()))?;
         let claims = serde_json::to_vec(claims).map_err(|e| TokenError::Signing(e.to_string()))?;
-        let mut token = crate::b64url_encode(header);
-        token.push('.');
+        let mut token = String::with_capacity(key.header_prefix.len() + claims.len() * 4 / 3 + 90);
+        token.push_str(&key.header_prefix);
         token.push_str(&crate::b64url_encode(claims));
-        let signature = ed25519_dalek::Signer::sign(&key.secret, token.as_bytes());
+        let signature = key
+            .signer
+            .try_sign(token.as_bytes())
+            .map_err(|e| TokenError::Signing(e.to_string()))?;
         token.push('.');
-        token.push_str(&crate::b64url_encode(signature.to_bytes()));
+        token.push_str(&crate::b64url_encode(signature.as_ref()));
         Ok(token)
     }
 
@@ -591,12 +623,9 @@ impl KeySet {
             .map_err(|_| TokenError::BadSignature)?;
         // RFC 8032 verification (a non-canonical `s` is refused); the key
         // is the server's own, never a small-order one.
-        ed25519_dalek::Verifier::verify(
-            &key.verifying,
-            signed.as_bytes(),
-            &ed25519_dalek::Signature::from_bytes(&signature),
-        )
-        .map_err(|_| TokenError::BadSignature)?;
+        key.verifier
+            .verify_sig(signed.as_bytes(), &signature)
+            .map_err(|_| TokenError::BadSignature)?;
         let payload = crate::b64url_decode(payload).ok_or(TokenError::Malformed)?;
         let claims: AccessTokenClaims =
             serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
@@ -1144,5 +1173,62 @@ mod tests {
             prop_assert_eq!(keys.verify(&token, &s, at(iat)).unwrap(), claims.clone());
             prop_assert_eq!(keys.verify(&token, &s, at(iat + life)), Err(TokenError::Expired));
         }
+
+        /// AWS-LC signs; `jsonwebtoken` (over `ed25519-dalek`) with the same
+        /// key and header gives the very same token, byte for byte, and
+        /// `ed25519-dalek` accepts the signature.
+        #[test]
+        fn tokens_are_those_jsonwebtoken_and_dalek_make(
+            sub in "[A-Za-z0-9_-]{1,43}",
+            iat in 0_u64..4_000_000_000,
+            seed in any::<u64>(),
+        ) {
+            let mut rng = PredictableRandom::new(seed);
+            let keys = KeySet::generate(&mut rng, at(0)).unwrap();
+            let key = keys.signing_key();
+            let client = ClientId::generate(&mut rng).unwrap();
+            let claims = settings().grant_claims(&sub, &client, "g", &granted(), at(iat), &mut rng).unwrap();
+            let ours = keys.sign(&claims).unwrap();
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+            header.kid = Some(key.kid().to_owned());
+            let theirs = jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap();
+            prop_assert_eq!(&ours, &theirs);
+            let (signed, signature) = ours.rsplit_once('.').unwrap();
+            let signature: [u8; 64] = crate::b64url_decode(signature).unwrap().try_into().unwrap();
+            prop_assert!(key.secret.verifying_key().verify_strict(
+                signed.as_bytes(),
+                &ed25519_dalek::Signature::from_bytes(&signature),
+            ).is_ok());
+        }
+    }
+
+    /// `s` + ℓ verifies the same equation as `s`; RFC 8032 §5.1.7 says to
+    /// refuse it, or every token would have a second valid form.
+    #[test]
+    fn a_non_canonical_s_is_refused() {
+        // ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian.
+        const ELL: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let (keys, claims, _) = world();
+        let token = keys.sign(&claims).unwrap();
+        let (body, sig) = token.rsplit_once('.').unwrap();
+        let mut sig = crate::b64url_decode(sig).unwrap();
+        let mut carry = 0_u16;
+        for (byte, ell) in sig[32..].iter_mut().zip(ELL) {
+            let sum = u16::from(*byte) + u16::from(ell) + carry;
+            *byte = (sum & 0xff) as u8;
+            carry = sum >> 8;
+        }
+        // s < ℓ < 2^253, so s + ℓ < 2^254 fits in 32 bytes.
+        assert_eq!(carry, 0);
+        let malleated = format!("{body}.{}", crate::b64url_encode(&sig));
+        assert_eq!(
+            keys.verify(&malleated, &settings(), at(1000)),
+            Err(TokenError::BadSignature)
+        );
+        assert!(keys.verify(&token, &settings(), at(1000)).is_ok());
     }
 }
