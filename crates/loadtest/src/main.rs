@@ -80,7 +80,9 @@ enum Command {
     Seed {
         #[command(flatten)]
         size: Size,
-        /// Where (default `target/bench/seed-SCALE`).
+        /// Where (default `target/bench/seed-SCALE`). A named directory is
+        /// seeded only if empty or new, and reused only if it holds a seed
+        /// of this `--scale`; it is never deleted.
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -90,6 +92,7 @@ enum Command {
         size: Size,
         #[command(flatten)]
         load: Load,
+        /// The seed to serve (default `target/bench/seed-SCALE`), as for `seed`.
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -104,8 +107,17 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn default_data_dir(scale: u64) -> PathBuf {
-    workspace_root().join(format!("target/bench/seed-{scale}"))
+/// The seed directory, and whether it is the harness's own (under
+/// `target/bench`), which it may clear and seed again; a directory named
+/// with `--data-dir` is never deleted.
+fn seed_dir(data_dir: Option<PathBuf>, scale: u64) -> (PathBuf, seed::Ownership) {
+    match data_dir {
+        Some(dir) => (dir, seed::Ownership::Named),
+        None => (
+            workspace_root().join(format!("target/bench/seed-{scale}")),
+            seed::Ownership::Harness,
+        ),
+    }
 }
 
 fn main() -> Result<()> {
@@ -117,8 +129,8 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Seed { size, data_dir } => {
-                let dir = data_dir.unwrap_or_else(|| default_data_dir(size.scale));
-                let seeded = seed::ensure(&dir, size.plan()).await?;
+                let (dir, ours) = seed_dir(data_dir, size.scale);
+                let seeded = seed::ensure(&dir, size.plan(), ours).await?;
                 println!("{}", serde_json::to_string_pretty(&seeded.summary())?);
                 Ok(())
             }
@@ -127,8 +139,8 @@ fn main() -> Result<()> {
                 load,
                 data_dir,
             } => {
-                let dir = data_dir.unwrap_or_else(|| default_data_dir(size.scale));
-                let seeded = seed::ensure(&dir, size.plan()).await?;
+                let (dir, ours) = seed_dir(data_dir, size.scale);
+                let seeded = seed::ensure(&dir, size.plan(), ours).await?;
                 bench(&dir, &seeded, &load).await
             }
         }

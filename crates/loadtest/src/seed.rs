@@ -99,6 +99,24 @@ impl Seeded {
     }
 }
 
+/// Who may clear a seed directory that does not hold the seed asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// The harness's own (`target/bench/seed-SCALE`): cleared and seeded
+    /// again, as after an interrupted seeding.
+    Harness,
+    /// Named with `--data-dir`: never deleted; a mismatch is an error.
+    Named,
+}
+
+fn is_non_empty_dir(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("reading {}", dir.display())),
+    }
+}
+
 /// The attribute set every seeded person has.
 fn attributes(i: u64) -> [(&'static str, serde_json::Value, Bucket); 4] {
     [
@@ -129,7 +147,7 @@ fn text(s: String) -> Result<ShortText> {
 
 /// Returns the seed in `dir`, creating it first if it is missing or was
 /// made for another plan.
-pub async fn ensure(dir: &Path, plan: Plan) -> Result<Seeded> {
+pub async fn ensure(dir: &Path, plan: Plan, ownership: Ownership) -> Result<Seeded> {
     let manifest = dir.join("bench.json");
     if let Ok(bytes) = std::fs::read(&manifest) {
         let seeded: Seeded = serde_json::from_slice(&bytes).context("reading bench.json")?;
@@ -141,6 +159,24 @@ pub async fn ensure(dir: &Path, plan: Plan) -> Result<Seeded> {
             );
             return Ok(seeded);
         }
+        if ownership == Ownership::Named {
+            bail!(
+                "{} holds a seed of {} people and {} entries, not the {} people and {} entries \
+                 asked for: pass the --scale it was made with, or another --data-dir",
+                dir.display(),
+                seeded.plan.people,
+                seeded.plan.entries,
+                plan.people,
+                plan.entries,
+            );
+        }
+    }
+    if ownership == Ownership::Named && is_non_empty_dir(dir)? {
+        bail!(
+            "{} is not empty and holds no seed (bench.json): \
+             apiome-load seeds only an empty or new directory",
+            dir.display()
+        );
     }
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -268,4 +304,58 @@ async fn create(dir: &Path, plan: Plan) -> Result<Seeded> {
     };
     eprintln!("apiome-load: seeded {}", seeded.summary());
     Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(plan: Plan) -> Seeded {
+        Seeded {
+            plan,
+            people: plan.people,
+            companies: plan.companies,
+            grants: plan.grants,
+            ledger_size: plan.entries,
+            sharing: Vec::new(),
+            company_credentials: Vec::new(),
+            seconds: 1.0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_named_directory_is_reused_or_refused_never_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = Plan::full().scaled(1000);
+        std::fs::write(
+            dir.path().join("bench.json"),
+            serde_json::to_vec(&manifest(small)).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("apiome.db"), b"precious").unwrap();
+
+        let reused = ensure(dir.path(), small, Ownership::Named).await.unwrap();
+        assert_eq!(reused.plan, small);
+
+        let error = ensure(dir.path(), Plan::full(), Ownership::Named)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pass the --scale"), "{error}");
+        assert_eq!(
+            std::fs::read(dir.path().join("apiome.db")).unwrap(),
+            b"precious"
+        );
+
+        std::fs::remove_file(dir.path().join("bench.json")).unwrap();
+        let error = ensure(dir.path(), small, Ownership::Named)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("holds no seed"), "{error}");
+        assert_eq!(
+            std::fs::read(dir.path().join("apiome.db")).unwrap(),
+            b"precious"
+        );
+    }
 }
