@@ -968,6 +968,7 @@ async fn a_backup_taken_while_serving_restores_to_a_log_that_verifies() {
         server::backup::restore(&database, &state, true),
         Err(server::backup::BackupError::NotSqlite(_))
     ));
+    let restored_database = database.clone();
     let config = server::config::Config::for_tests(restored.clone(), database);
     let server = server::startup::Application::build(config).await.unwrap();
     let base_url = format!("http://localhost:{}", server.port());
@@ -978,6 +979,14 @@ async fn a_backup_taken_while_serving_restores_to_a_log_that_verifies() {
     assert!(after.status.success(), "{}", stderr(&after));
     let summary = stdout(&after);
     assert!(summary.contains("balances ok"), "{summary}");
+    // Not over the database the restored server is writing, even with
+    // --force.
+    assert!(matches!(
+        server::backup::restore(&restored_database, &file, true),
+        Err(server::backup::BackupError::Store(
+            store::StoreError::InUse { .. }
+        ))
+    ));
     handle.stop(true).await;
     app.stop().await;
 }

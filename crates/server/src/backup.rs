@@ -188,6 +188,8 @@ pub fn restore(url: &DatabaseUrl, from: &Path, force: bool) -> Result<BackupRepo
             if target.exists() && !force {
                 return Err(BackupError::WouldReplace(target.clone()));
             }
+            // A server on the file would keep writing to the one replaced.
+            let _lock = store::DatabaseLock::acquire(target)?;
             // Copy beside, then rename over: the old database stays whole
             // until the new one is complete; stale WAL files go with it.
             let staging = target.with_extension("db.restoring");

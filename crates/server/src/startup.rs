@@ -55,6 +55,9 @@ pub enum StartError {
     /// The database cannot be opened or migrated.
     #[error("{0} (check --database-url / DATABASE_URL and that the database is running)")]
     Store(#[from] store::StoreError),
+    /// Another process serves the SQLite database.
+    #[error(transparent)]
+    InUse(store::StoreError),
     /// Passkeys cannot work at the public URL.
     #[error("{0} (set --public-url or APIOME_PUBLIC_URL)")]
     Passkeys(identity::PasskeyError),
@@ -87,7 +90,10 @@ pub struct Application {
     store: Store,
     checkpoints: CheckpointTask,
     sweeper: crate::sweeper::Periodic,
+    revocations: crate::sweeper::Periodic,
     webhooks: crate::sweeper::Periodic,
+    /// This process's claim on a SQLite database, released last.
+    database_lock: Option<store::DatabaseLock>,
 }
 
 impl Application {
@@ -97,6 +103,10 @@ impl Application {
         data_dir::prepare(&config.data_dir)?;
         let keys = crate::data_keys::load(&config.data_dir)?;
         let store = Store::open(&config.database, keys).await?;
+        let database_lock = store.serve_alone().await.map_err(|e| match e {
+            e @ store::StoreError::InUse { .. } => StartError::InUse(e),
+            e => StartError::Store(e),
+        })?;
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
             addr: config.bind,
             source,
@@ -145,6 +155,7 @@ impl Application {
         );
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
         let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
+        let revocations = crate::sweeper::spawn_revocation_sweeper(store.clone());
         // Proofs are served from a cache of the tree's upper levels; fill
         // it in the background rather than on the first requests.
         let warming = store.clone();
@@ -160,7 +171,9 @@ impl Application {
             store,
             checkpoints,
             sweeper,
+            revocations,
             webhooks,
+            database_lock,
         })
     }
 
@@ -179,11 +192,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.sweeper.stop().await;
+        self.revocations.stop().await;
         self.webhooks.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");
         }
+        drop(self.database_lock);
         tracing::info!("apiome stopped");
         result
     }

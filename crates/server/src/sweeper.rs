@@ -3,6 +3,8 @@
 //! ended — expired requests (their offers voided) and expired grants (their
 //! `grant_expired` entries). Reads never depend on it: a grant past its end
 //! is refused at once; the sweep only writes the record down.
+//! [`spawn_revocation_sweeper`] forgets revoked access tokens once they
+//! have expired.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,6 +14,8 @@ use tokio::sync::watch;
 
 /// How often the expiry sweep looks for what has ended.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// How often revoked access tokens that have expired since are forgotten.
+pub const REVOCATION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A job run every period on the runtime, until [`Periodic::stop`].
 pub struct Periodic {
@@ -77,6 +81,24 @@ pub fn spawn_expiry_sweeper(store: Store) -> Periodic {
                         break;
                     }
                 }
+            }
+        }
+    })
+}
+
+/// Forgets revoked access tokens that have expired since (an expired token
+/// is refused for its expiry) every [`REVOCATION_SWEEP_INTERVAL`], so the
+/// deny list holds only tokens that could still be presented.
+pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
+    Periodic::spawn(REVOCATION_SWEEP_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            match store.forget_expired_revocations().await {
+                Ok(0) => {}
+                Ok(forgotten) => {
+                    tracing::debug!(forgotten, "forgot expired access-token revocations");
+                }
+                Err(e) => tracing::warn!(error = %e, "forgetting expired revocations"),
             }
         }
     })

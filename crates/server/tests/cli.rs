@@ -155,6 +155,31 @@ fn serve_is_healthy_then_stops_cleanly_on_sigterm() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("apiome.db")), 0o600);
 
+    // One server per SQLite file: a second is refused, and so is a restore
+    // over the file the first is writing.
+    let data_arg = data.to_str().unwrap();
+    let second = apiome(
+        &["serve", "--bind", "127.0.0.1:0", "--data-dir", data_arg],
+        &[],
+    );
+    assert_one_line_failure(&second, "is in use by another apiome process");
+    let backup = dir.path().join("apiome.backup");
+    std::fs::copy(data.join("apiome.db"), &backup).unwrap();
+    let restore = apiome(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--force",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+    );
+    assert_one_line_failure(&restore, "is in use by another apiome process");
+    let health = get(port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -110,6 +110,9 @@ pub struct Store {
     pub(crate) write_stats: std::sync::Arc<crate::write_stats::WriteStats>,
     /// Client records already read (see [`crate::oauth::ClientCache`]).
     pub(crate) clients: std::sync::Arc<crate::oauth::ClientCache>,
+    /// Revoked access tokens, in memory while this process holds the
+    /// database alone (see [`crate::revoked`]).
+    pub(crate) revoked: std::sync::Arc<crate::revoked::RevokedAccess>,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -140,6 +143,7 @@ impl Store {
             checkpoints: self.checkpoints.clone(),
             write_stats: self.write_stats.clone(),
             clients: self.clients.clone(),
+            revoked: self.revoked.clone(),
         }
     }
 
@@ -232,6 +236,7 @@ impl Store {
             requests: std::sync::Arc::default(),
             write_stats,
             clients: std::sync::Arc::default(),
+            revoked: std::sync::Arc::default(),
         })
     }
 

@@ -209,6 +209,7 @@ impl Store {
             checkpoints: self.checkpoints.clone(),
             write_stats: self.write_stats.clone(),
             clients: self.clients.clone(),
+            revoked: self.revoked.clone(),
         };
         let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of

@@ -27,6 +27,15 @@ pub enum StoreError {
     /// Running the migrations failed.
     #[error("cannot migrate the database schema: {0}")]
     Migration(DbErr),
+    /// Another process holds the SQLite database (see
+    /// [`crate::DatabaseLock`]).
+    #[error(
+        "the SQLite database {database} is in use by another apiome process; stop it first (several servers can share one PostgreSQL database, not one SQLite file)"
+    )]
+    InUse {
+        /// The database file.
+        database: String,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] DbErr),

@@ -24,6 +24,7 @@ mod money;
 mod oauth;
 mod person;
 mod request_group;
+mod revoked;
 mod rule;
 pub mod sealed;
 mod session;
@@ -55,6 +56,7 @@ pub use money::{
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{Handle, HandleError, Person, PersonId};
+pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};

@@ -575,11 +575,17 @@ impl Store {
         )
         .exec_without_returning(&self.db)
         .await?;
+        self.revoked.record(jti, secs(expires_at));
         Ok(())
     }
 
-    /// Whether an access token's `jti` is on the deny list.
+    /// Whether an access token's `jti` is on the deny list: from memory
+    /// while this process holds the SQLite database alone (see
+    /// [`crate::revoked`]), otherwise from the table.
     pub async fn access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        if let Some(known) = self.revoked.lookup(jti) {
+            return Ok(known);
+        }
         if let Some(reader) = &self.sqlite_reader {
             return reader.access_token_revoked(jti);
         }
