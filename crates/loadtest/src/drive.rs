@@ -40,6 +40,10 @@ pub struct Stats {
     pub p99_us: u32,
     /// The first unexpected answer, to say why.
     pub first_error: Option<String>,
+    /// The share of the machine's CPU time the hypervisor gave to other
+    /// guests while this was recorded (`steal` in `/proc/stat`): a
+    /// virtual machine's figures move with it.
+    pub stolen: Option<f64>,
 }
 
 impl Stats {
@@ -101,6 +105,10 @@ where
     let record_from = start + settings.warm_up;
     let stop_at = record_from + settings.measure;
     let max = settings.max_requests;
+    let cpu_before = tokio::spawn(async move {
+        tokio::time::sleep_until(record_from.into()).await;
+        cpu_times()
+    });
     let tasks: Vec<_> = (0..settings.connections)
         .map(|connection| {
             let request = request.clone();
@@ -161,6 +169,11 @@ where
             }
         }
     }
+    let cpu_after = cpu_times();
+    let stolen = match cpu_before.await {
+        Ok(Some(before)) => cpu_after.and_then(|after| stolen_share(before, after)),
+        _ => None,
+    };
     let elapsed = Instant::now()
         .min(stop_at)
         .saturating_duration_since(record_from);
@@ -179,6 +192,52 @@ where
         p50_us: percentile(0.50),
         p99_us: percentile(0.99),
         first_error,
+        stolen,
+    }
+}
+
+/// `(steal, total)` CPU time of the whole machine so far, in ticks.
+fn cpu_times() -> Option<(u64, u64)> {
+    cpu_times_in(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+/// Reads the `cpu` line of `/proc/stat`: user, nice, system, idle, iowait,
+/// irq, softirq, steal (guest time is counted in user already).
+fn cpu_times_in(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let steal = *ticks.get(7)?;
+    Some((steal, ticks.iter().sum()))
+}
+
+/// The stolen share of the CPU time between two readings.
+fn stolen_share(before: (u64, u64), after: (u64, u64)) -> Option<f64> {
+    let total = after.1.checked_sub(before.1).filter(|&t| t > 0)?;
+    let steal = after.0.checked_sub(before.0)?;
+    Some(steal as f64 / total as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stolen_share_is_read_from_proc_stat() {
+        let before = "cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n";
+        let after = "cpu  200 0 100 1500 10 0 10 180 0 0\nintr 1\n";
+        let (b, a) = (cpu_times_in(before).unwrap(), cpu_times_in(after).unwrap());
+        assert_eq!(b, (35, 1000));
+        assert_eq!(a, (180, 2000));
+        assert_eq!(stolen_share(b, a), Some(0.145));
+        assert_eq!(stolen_share(a, a), None, "no time passed");
+        assert_eq!(cpu_times_in("cpu  1 2 3\n"), None, "a kernel without steal");
+        assert_eq!(cpu_times_in("intr 1\n"), None);
     }
 }
 

@@ -199,8 +199,8 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
     println!();
-    println!("| workload | server | requests/s | p50 | p99 | errors | vs peer |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| workload | server | requests/s | p50 | p99 | errors | vs peer | CPU stolen |");
+    println!("|---|---|---|---|---|---|---|---|");
     for row in &rows {
         let ratio = peer_rows
             .iter()

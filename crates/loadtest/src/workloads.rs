@@ -23,7 +23,7 @@ pub struct Row {
 }
 
 impl Row {
-    /// `| workload | server | requests/s | p50 | p99 | errors | vs peer |`
+    /// `| workload | server | requests/s | p50 | p99 | errors | vs peer | CPU stolen |`
     pub fn markdown(&self, server: &str, ratio: &str) -> String {
         let s = &self.stats;
         let ms = |us: u32| format!("{:.2} ms", f64::from(us) / 1000.0);
@@ -32,14 +32,17 @@ impl Row {
             _ => s.errors.to_string(),
         };
         format!(
-            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} |",
             self.workload,
             server,
             s.rate(),
             ms(s.p50_us),
             ms(s.p99_us),
             errors,
-            ratio
+            ratio,
+            s.stolen
+                .map(|share| format!("{:.0} %", share * 100.0))
+                .unwrap_or_default(),
         )
     }
 }

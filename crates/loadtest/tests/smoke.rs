@@ -61,7 +61,7 @@ fn the_harness_seeds_serves_and_checks_every_workload() {
             .find(|l| l.starts_with(&format!("| {workload}")))
             .unwrap_or_else(|| panic!("no row for {workload} in\n{stdout}"));
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        // | workload | server | requests/s | p50 | p99 | errors | vs peer |
+        // | workload | server | requests/s | p50 | p99 | errors | vs peer | CPU stolen |
         let rate: f64 = cells[3].parse().expect("a rate");
         assert!(rate > 0.0, "{workload} answered nothing: {row}");
         assert_eq!(cells[6], "0", "{workload} had errors: {row}");
