@@ -26,10 +26,7 @@ impl Params {
                 "the request parameters are longer than {MAX_PARAMS_LEN} bytes"
             )));
         }
-        Self::from_pairs(
-            url::form_urlencoded::parse(text.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned())),
-        )
+        Self::from_pairs(text.split('&').filter(|s| !s.is_empty()).map(decode_pair))
     }
 
     /// Takes parameters that are already decoded.
@@ -100,6 +97,21 @@ impl Params {
     }
 }
 
+/// One `name=value` of a form, as `form_urlencoded` decodes it. Most
+/// parameters (tokens, ids, grant types) carry neither `%` nor `+`: they
+/// are the text itself, and the decoder's passes over every byte (for `+`,
+/// for `%`, for UTF-8, on text that is UTF-8 already) are skipped. A
+/// segment holds no `&`, so the decoder sees it as it would in the whole.
+fn decode_pair(segment: &str) -> (String, String) {
+    if memchr::memchr2(b'%', b'+', segment.as_bytes()).is_some()
+        && let Some((k, v)) = url::form_urlencoded::parse(segment.as_bytes()).next()
+    {
+        return (k.into_owned(), v.into_owned());
+    }
+    let (k, v) = segment.split_once('=').unwrap_or((segment, ""));
+    (k.to_owned(), v.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +126,56 @@ mod tests {
         assert!(p.contains("c"));
         assert_eq!(p.get("d").unwrap(), None);
         assert_eq!(Params::from_form(&p.to_form()).unwrap(), p);
+    }
+
+    /// Form texts made of what matters to the decoder, `%` rare enough
+    /// that many segments need no decoding and many do.
+    fn form_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            8 => "[a-z0-9_.~-]{1,6}",
+            3 => Just("&".to_owned()),
+            3 => Just("=".to_owned()),
+            3 => Just("+".to_owned()),
+            1 => "%[0-9A-Fa-f]{2}",
+            1 => "%[0-9A-Fa-f]?",
+            1 => "[é\u{1F600} ]",
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        /// The same parameters as `form_urlencoded`.
+        #[test]
+        fn parses_as_form_urlencoded_does(text in form_text()) {
+            let expected: Vec<(String, String)> = url::form_urlencoded::parse(text.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .take(MAX_PARAMS + 1)
+                .collect();
+            match Params::from_form(&text) {
+                Ok(params) => proptest::prop_assert_eq!(params.0, expected),
+                Err(_) => proptest::prop_assert!(expected.len() > MAX_PARAMS),
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_what_needs_it_and_keeps_what_does_not() {
+        let p = Params::from_form("&&token=eyJ.a-b_c~d&x=%E2%82%AC+1&y=a=b&z&%zz=%4").unwrap();
+        assert_eq!(p.get("token").unwrap(), Some("eyJ.a-b_c~d"));
+        assert_eq!(p.get("x").unwrap(), Some("€ 1"));
+        assert_eq!(
+            p.get("y").unwrap(),
+            Some("a=b"),
+            "only the first `=` splits"
+        );
+        assert!(p.contains("z"));
+        assert_eq!(
+            p.get("%zz").unwrap(),
+            Some("%4"),
+            "a bad escape stays as it is"
+        );
+        assert_eq!(p.0.len(), 5, "empty segments are no parameters");
     }
 
     #[test]
