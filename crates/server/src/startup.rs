@@ -102,11 +102,18 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         data_dir::prepare(&config.data_dir)?;
         let keys = crate::data_keys::load(&config.data_dir)?;
+        // Before the database is opened (and migrated): a second server on
+        // a SQLite file is refused before it touches the file.
+        let database_lock =
+            store::DatabaseLock::acquire_for(&config.database).map_err(|e| match e {
+                e @ store::StoreError::InUse { .. } => StartError::InUse(e),
+                e => StartError::Store(e),
+            })?;
         let store = Store::open(&config.database, keys).await?;
-        let database_lock = store.serve_alone().await.map_err(|e| match e {
-            e @ store::StoreError::InUse { .. } => StartError::InUse(e),
-            e => StartError::Store(e),
-        })?;
+        let database_lock = match database_lock {
+            Some(lock) => Some(store.serve_alone(lock).await?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
             addr: config.bind,
             source,

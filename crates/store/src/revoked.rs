@@ -226,6 +226,15 @@ impl DatabaseLock {
         }
     }
 
+    /// The lock on `url`'s database; `Ok(None)` on PostgreSQL, which
+    /// several servers share.
+    pub fn acquire_for(url: &crate::DatabaseUrl) -> Result<Option<DatabaseLock>, StoreError> {
+        match url {
+            crate::DatabaseUrl::Sqlite(path) => DatabaseLock::acquire(path).map(Some),
+            crate::DatabaseUrl::Postgres(_) => Ok(None),
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -257,19 +266,23 @@ fn lock_path(database: &Path) -> PathBuf {
 }
 
 impl Store {
-    /// Claims a SQLite database for this process alone, for as long as the
-    /// returned lock lives, and from then on answers "was this access token
-    /// revoked?" from memory (see [`crate::revoked`]). `Ok(None)` on
-    /// PostgreSQL, which several servers share.
-    pub async fn serve_alone(&self) -> Result<Option<DatabaseLock>, StoreError> {
+    /// From now on, and for as long as `lock` lives, answers "was this
+    /// access token revoked?" from memory (see [`crate::revoked`]). `lock`
+    /// is this store's own SQLite file's, taken before the store was opened
+    /// so that a second server is refused before it migrates a database the
+    /// first is serving. A lock on another file, or a PostgreSQL store,
+    /// changes nothing: every check reads the table.
+    pub async fn serve_alone(&self, mut lock: DatabaseLock) -> Result<DatabaseLock, StoreError> {
         let Some(reader) = &self.sqlite_reader else {
-            return Ok(None);
+            return Ok(lock);
         };
-        let mut lock = DatabaseLock::acquire(reader.path())?;
+        if lock.path != lock_path(reader.path()) {
+            return Ok(lock);
+        }
         self.load_revocations().await?;
         self.revoked.set_alone(true);
         lock.revoked = Some(Arc::clone(&self.revoked));
-        Ok(Some(lock))
+        Ok(lock)
     }
 
     /// Reads the table's unexpired rows into memory (at most one past the
@@ -332,6 +345,17 @@ mod tests {
 
     fn an_hour_ago() -> UnixTime {
         UnixTime::from_secs(u64::try_from(now_secs() - 3600).unwrap())
+    }
+
+    /// What `apiome serve` does: the lock, then memory (SQLite only).
+    async fn claim(store: &Store) -> Option<DatabaseLock> {
+        let path = store.sqlite_reader.as_ref()?.path().to_owned();
+        let lock = DatabaseLock::acquire(&path).unwrap();
+        Some(store.serve_alone(lock).await.unwrap())
+    }
+
+    async fn revoke(store: &Store, jti: &str, expires_at: UnixTime) {
+        store.revoke_access_token(jti, expires_at).await.unwrap();
     }
 
     #[test]
@@ -420,12 +444,9 @@ mod tests {
         let crate::DatabaseUrl::Sqlite(path) = &db.url else {
             unreachable!()
         };
-        let first = db.store.serve_alone().await.unwrap().expect("SQLite");
+        let first = claim(&db.store).await.expect("SQLite");
         assert!(first.path().ends_with("apiome.db.lock"));
-        let second = Store::open(&db.url, crate::testing::test_keys())
-            .await
-            .unwrap();
-        let refused = second.serve_alone().await.unwrap_err();
+        let refused = DatabaseLock::acquire_for(&db.url).unwrap_err();
         assert!(matches!(refused, StoreError::InUse { .. }), "{refused}");
         let message = refused.to_string();
         assert!(
@@ -436,9 +457,20 @@ mod tests {
         let dotted = path.parent().unwrap().join(".").join("apiome.db");
         assert!(DatabaseLock::acquire(&dotted).is_err());
 
+        // A lock on another file does not let a store answer from memory.
+        let second = Store::open(&db.url, crate::testing::test_keys())
+            .await
+            .unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let other = DatabaseLock::acquire(&elsewhere.path().join("other.db")).unwrap();
+        let other = second.serve_alone(other).await.unwrap();
+        assert_eq!(second.revoked.lookup("x"), None, "still reads the table");
+        drop(other);
+
         drop(first);
-        let taken = second.serve_alone().await.unwrap();
+        let taken = claim(&second).await;
         assert!(taken.is_some(), "free once the first lets go");
+        assert_eq!(second.revoked.lookup("x"), Some(false), "now from memory");
         second.close().await.unwrap();
         db.cleanup().await;
     }
@@ -447,15 +479,9 @@ mod tests {
     async fn the_server_that_holds_the_database_answers_from_memory() {
         let db = crate::testing::sqlite().await;
         let store = &db.store;
-        store
-            .revoke_access_token("before", in_an_hour())
-            .await
-            .unwrap();
-        let lock = store.serve_alone().await.unwrap().unwrap();
-        store
-            .revoke_access_token("after", in_an_hour())
-            .await
-            .unwrap();
+        revoke(store, "before", in_an_hour()).await;
+        let lock = claim(store).await.unwrap();
+        revoke(store, "after", in_an_hour()).await;
         for jti in ["before", "after"] {
             assert!(store.access_token_revoked(jti).await.unwrap(), "{jti}");
         }
@@ -482,18 +508,12 @@ mod tests {
     async fn past_the_bound_the_table_answers_until_expiry_frees_room() {
         let db = crate::testing::sqlite().await;
         let store = db.store.with_revocation_bound(4);
-        let _lock = store.serve_alone().await.unwrap().unwrap();
+        let _lock = claim(&store).await.unwrap();
         for i in 0..6 {
             let jti = format!("old-{i}");
-            store
-                .revoke_access_token(&jti, an_hour_ago())
-                .await
-                .unwrap();
+            revoke(&store, &jti, an_hour_ago()).await;
         }
-        store
-            .revoke_access_token("live", in_an_hour())
-            .await
-            .unwrap();
+        revoke(&store, "live", in_an_hour()).await;
         assert!(
             !store.revoked.is_complete(),
             "seven revocations, room for four"
@@ -514,20 +534,14 @@ mod tests {
     }
 
     store_test!(expired_revocations_are_forgotten_live_ones_kept, |store| {
-        let lock = store.serve_alone().await.unwrap();
+        let lock = claim(store).await;
         assert_eq!(
             lock.is_some(),
             store.backend() == crate::Backend::Sqlite,
             "PostgreSQL is shared: no lock, every check reads the table"
         );
-        store
-            .revoke_access_token("old", an_hour_ago())
-            .await
-            .unwrap();
-        store
-            .revoke_access_token("live", in_an_hour())
-            .await
-            .unwrap();
+        revoke(store, "old", an_hour_ago()).await;
+        revoke(store, "live", in_an_hour()).await;
         assert_eq!(store.forget_expired_revocations().await.unwrap(), 1);
         assert_eq!(store.forget_expired_revocations().await.unwrap(), 0);
         assert!(store.access_token_revoked("live").await.unwrap());
