@@ -1,0 +1,11 @@
+//! What a use case refuses, in the domain's words.
+
+use store::StoreError;
+
+/// A use case that did not happen. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The store failed, or refused (its own error says which).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
