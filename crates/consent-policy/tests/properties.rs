@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use consent_policy::{
     AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, Currency, DataRequest, Effect,
     GrantDuration, MAX_GRANT_SECS, Money, Outcome, Profile, Purpose, PurposeMatch, RawOffer,
-    RawRequest, Reason, Rule, SharingDefault, decide,
+    RawRequest, Reason, Rule, SharingDefault, Withheld, decide, what_a_read_discloses,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -445,4 +445,101 @@ fn raw_request_generator_reaches_every_kind_of_problem() {
     .into_iter()
     .collect();
     assert_eq!(seen, expected);
+}
+
+/// A change a person makes after granting.
+#[derive(Debug, Clone)]
+enum LaterChange {
+    MoveToPrivate(AttributeKey),
+    DenyRuleFirst(AttributeKey),
+    Block,
+}
+
+fn any_later_change() -> impl Strategy<Value = LaterChange> {
+    prop_oneof![
+        any_key().prop_map(LaterChange::MoveToPrivate),
+        any_key().prop_map(LaterChange::DenyRuleFirst),
+        Just(LaterChange::Block),
+    ]
+}
+
+fn apply(profile: &mut Profile, company: &CompanyId, change: &LaterChange) {
+    match change {
+        LaterChange::MoveToPrivate(key) => {
+            profile.buckets.insert(key.clone(), Bucket::Private);
+        }
+        LaterChange::DenyRuleFirst(key) => profile.rules.insert(
+            0,
+            Rule::new(
+                CompanyMatch::Only(company.clone()),
+                // every purpose, resale too (`Any` leaves resale out)
+                PurposeMatch::one_of(Purpose::ALL),
+                AttributeMatch::keys([key.clone()]),
+                Effect::Deny,
+            ),
+        ),
+        LaterChange::Block => {
+            profile.blocked.insert(company.clone());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_read_discloses_only_granted_attributes_the_policy_still_allows(
+        profile in any_profile(),
+        company in any_company(),
+        grant in any_request(),
+        holds in prop::collection::vec(any::<bool>(), 8),
+    ) {
+        let has_value = |k: &AttributeKey| {
+            let i = grant.attributes().iter().position(|g| g == k).unwrap_or(0);
+            holds[i % holds.len()]
+        };
+        let read = what_a_read_discloses(&profile, &company, &grant, has_value);
+        let fresh = decide(&profile, &company, &grant);
+        // Every granted key is answered exactly once, in the grant's order.
+        let answered: Vec<&AttributeKey> = grant
+            .attributes()
+            .iter()
+            .filter(|k| read.disclosed.contains(k) || read.withheld.iter().any(|(w, _)| w == *k))
+            .collect();
+        prop_assert_eq!(answered.len(), grant.attributes().len());
+        prop_assert_eq!(read.disclosed.len() + read.withheld.len(), grant.attributes().len());
+        for key in &read.disclosed {
+            prop_assert!(grant.attributes().contains(key), "{key} was never granted");
+            prop_assert!(has_value(key));
+            let now = fresh.get(key).unwrap();
+            prop_assert!(
+                now.outcome != Outcome::Deny
+                    || matches!(now.reason, Reason::Default { .. }),
+                "{key} left although the policy now denies it: {:?}", now.reason
+            );
+            prop_assert_ne!(profile.bucket_of(key), Bucket::Private);
+        }
+        if profile.blocked.contains(&company) {
+            prop_assert!(read.disclosed.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_later_block_private_move_or_deny_rule_takes_the_attribute_back(
+        mut profile in any_profile(),
+        company in any_company(),
+        grant in any_request(),
+        change in any_later_change(),
+    ) {
+        apply(&mut profile, &company, &change);
+        let read = what_a_read_discloses(&profile, &company, &grant, |_| true);
+        match &change {
+            LaterChange::Block => prop_assert!(read.disclosed.is_empty()),
+            LaterChange::MoveToPrivate(key) | LaterChange::DenyRuleFirst(key) => {
+                prop_assert!(!read.disclosed.contains(key));
+                if grant.attributes().contains(key) {
+                    prop_assert!(read.withheld.iter().any(|(k, why)| k == key
+                        && matches!(why, Withheld::Policy(_))));
+                }
+            }
+        }
+    }
 }

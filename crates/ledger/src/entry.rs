@@ -31,6 +31,7 @@
 //! | grant_revoked | 0x04 | grant_id:text company_id:text person:text |
 //! | grant_expired | 0x05 | grant_id:text company_id:text person:text |
 //! | disclosure | 0x06 | grant_id:text company_id:text person:text attributes:names |
+//! | disclosure, with some withheld | 0x0d | grant_id:text company_id:text person:text attributes:names withheld:names (1..=64) |
 //! | transfer_pending | 0x07 | transfer_id:text company_id:text person:text amount:money |
 //! | transfer_posted | 0x08 | transfer_id:text |
 //! | transfer_voided | 0x09 | transfer_id:text |
@@ -179,6 +180,11 @@ impl NameList {
     pub fn names(&self) -> &[ShortText] {
         &self.0
     }
+
+    /// Whether the list holds no name.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl TryFrom<Vec<ShortText>> for NameList {
@@ -277,6 +283,12 @@ pub enum EntryKind {
         person: ShortText,
         /// Names of the attributes read.
         attributes: NameList,
+        /// Names of granted attributes the person's policy withheld at the
+        /// time of the read (a later block, private bucket or denying rule).
+        /// Encoded as kind 0x0d when not empty, so entries that withheld
+        /// nothing keep kind 0x06's bytes.
+        #[serde(skip_serializing_if = "NameList::is_empty")]
+        withheld: NameList,
     },
     /// Money was reserved from a company wallet for a person.
     TransferPending {
@@ -333,7 +345,8 @@ impl EntryKind {
             Self::GrantCreated { .. } => 0x03,
             Self::GrantRevoked { .. } => 0x04,
             Self::GrantExpired { .. } => 0x05,
-            Self::Disclosure { .. } => 0x06,
+            Self::Disclosure { withheld, .. } if withheld.is_empty() => 0x06,
+            Self::Disclosure { .. } => 0x0d,
             Self::TransferPending { .. } => 0x07,
             Self::TransferPosted { .. } => 0x08,
             Self::TransferVoided { .. } => 0x09,
@@ -473,9 +486,13 @@ impl Entry {
                 company_id,
                 person,
                 attributes,
+                withheld,
             } => {
                 w.texts(&[grant_id, company_id, person]);
                 w.names(attributes);
+                if !withheld.is_empty() {
+                    w.names(withheld);
+                }
             }
             EntryKind::TransferPending {
                 transfer_id,
@@ -555,11 +572,21 @@ impl Entry {
                 company_id: r.text()?,
                 person: r.text()?,
             },
-            0x06 => EntryKind::Disclosure {
+            0x06 | 0x0d => EntryKind::Disclosure {
                 grant_id: r.text()?,
                 company_id: r.text()?,
                 person: r.text()?,
                 attributes: r.names()?,
+                withheld: if code == 0x0d {
+                    let withheld = r.names()?;
+                    if withheld.is_empty() {
+                        // 0x06 is the one encoding of a read that withheld nothing.
+                        return Err(EntryError::UnknownKind(code));
+                    }
+                    withheld
+                } else {
+                    NameList::default()
+                },
             },
             0x07 => EntryKind::TransferPending {
                 transfer_id: r.text()?,
@@ -846,12 +873,13 @@ pub(crate) mod strategy {
                     person,
                 }
             }),
-            (text(), text(), text(), names()).prop_map(
-                |(grant_id, company_id, person, attributes)| EntryKind::Disclosure {
+            (text(), text(), text(), names(), names()).prop_map(
+                |(grant_id, company_id, person, attributes, withheld)| EntryKind::Disclosure {
                     grant_id,
                     company_id,
                     person,
-                    attributes
+                    attributes,
+                    withheld,
                 }
             ),
             (text(), text(), text(), money()).prop_map(
@@ -975,7 +1003,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x0d), Err(EntryError::UnknownKind(0x0d)));
+        assert_eq!(with(&|b| b[1] = 0x0e), Err(EntryError::UnknownKind(0x0e)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {
@@ -1079,6 +1107,7 @@ mod tests {
                 company_id: t("acme"),
                 person: t("p_7f3a"),
                 attributes: NameList::from_strs(&["email"]).unwrap(),
+                withheld: NameList::default(),
             },
         );
         let json = serde_json::to_value(&entry).unwrap();

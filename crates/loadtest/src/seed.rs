@@ -283,6 +283,7 @@ async fn create(dir: &Path, plan: Plan) -> Result<Seeded> {
                         )?,
                         person: text(format!("p-{:032x}", i % plan.people))?,
                         attributes: NameList::from_strs(&["display_name", "email"])?,
+                        withheld: NameList::default(),
                     },
                 ))
             })

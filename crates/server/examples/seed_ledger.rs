@@ -56,6 +56,7 @@ fn entry(i: u64, eur: Currency) -> Entry {
             company_id: company,
             person,
             attributes: NameList::from_strs(&["email", "interests"]).unwrap(),
+            withheld: NameList::default(),
         },
     };
     Entry::new(time, kind)

@@ -211,3 +211,28 @@ impl From<store::StoreError> for Problem {
         }
     }
 }
+
+impl From<broker::BrokerError> for Problem {
+    fn from(error: broker::BrokerError) -> Problem {
+        use broker::BrokerError as E;
+        match error {
+            E::Store(e) => e.into(),
+            E::GrantNotLive | E::SubjectMismatch => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-token",
+                "Invalid access token",
+                error.to_string(),
+            ),
+            E::PolicyChurn => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "try-again",
+                "Try again",
+                error.to_string(),
+            ),
+            E::Corrupt(_) => {
+                tracing::error!(error = %error, "broker error");
+                Problem::internal()
+            }
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub struct StoredAttribute {
 
 impl StoredAttribute {
     /// A row, its value opened with `keys`.
-    fn open(keys: &DataKeys, row: attribute::Model) -> Result<Self, StoreError> {
+    pub(crate) fn open(keys: &DataKeys, row: attribute::Model) -> Result<Self, StoreError> {
         Ok(StoredAttribute {
             value: open_value(keys, &row.person_id, &row.key, &row.value)?,
             key: AttributeKey::parse(&row.key).map_err(StoreError::corrupt)?,
@@ -91,7 +91,7 @@ impl Store {
             .seal(person.as_str(), key.as_str(), text.as_bytes())
             .map_err(StoreError::corrupt)?;
         let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        self.change_policy(&txn, person).await?;
         let exists = attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
             .one(&txn)
             .await?
@@ -170,12 +170,15 @@ impl Store {
         person: &PersonId,
         key: &AttributeKey,
     ) -> Result<(), StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        self.change_policy(&txn, person).await?;
         let result = attribute::Entity::delete_by_id((person.0.clone(), key.to_string()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::AttributeNotFound(key.to_string()));
         }
+        txn.commit().await?;
         Ok(())
     }
 

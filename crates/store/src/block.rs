@@ -1,18 +1,16 @@
 //! Companies a person has blocked: denied before any rule is read.
 
-use consent_policy::{CompanyId, MAX_BLOCKED_PER_PERSON};
+use consent_policy::CompanyId;
 use ledger::{Entry, EntryKind, ShortText};
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::entity::{blocked_company, company, person};
+use crate::entity::{blocked_company, person};
 use crate::ledger::{append_entries, now_unix_ms};
-use crate::{PersonId, Store, StoreError, now};
+use crate::{PersonId, Store, StoreError};
 
 /// What a block or unblock writes to the ledger: the company and the
 /// person's pseudonym, nothing else.
-async fn block_entry(
+pub(crate) async fn block_entry(
     txn: &DatabaseTransaction,
     person: &PersonId,
     company_id: &CompanyId,
@@ -34,52 +32,6 @@ async fn block_entry(
 }
 
 impl Store {
-    /// Blocks a company for this person and records it in the ledger.
-    /// Blocking twice is harmless and records nothing the second time.
-    pub async fn block_company(
-        &self,
-        person: &PersonId,
-        company_id: &CompanyId,
-    ) -> Result<(), StoreError> {
-        let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
-        if company::Entity::find_by_id(company_id.to_string())
-            .one(&txn)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::CompanyNotFound(company_id.to_string()));
-        }
-        let already =
-            blocked_company::Entity::find_by_id((person.0.clone(), company_id.to_string()))
-                .one(&txn)
-                .await?
-                .is_some();
-        if already {
-            return Ok(());
-        }
-        let count = blocked_company::Entity::find()
-            .filter(blocked_company::Column::PersonId.eq(person.as_str()))
-            .count(&txn)
-            .await?;
-        if count >= MAX_BLOCKED_PER_PERSON as u64 {
-            return Err(StoreError::TooManyBlocked {
-                max: MAX_BLOCKED_PER_PERSON,
-            });
-        }
-        let row = blocked_company::ActiveModel {
-            person_id: Set(person.0.clone()),
-            company_id: Set(company_id.to_string()),
-            created_at: Set(now()),
-        };
-        // The person's row is locked, so no one else inserts this block now.
-        blocked_company::Entity::insert(row).exec(&txn).await?;
-        let entry = block_entry(&txn, person, company_id, true).await?;
-        append_entries(&txn, self.backend(), &[entry]).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
     /// Lifts a block and records it in the ledger. Returns whether there
     /// was one; when there was none, nothing is recorded.
     pub async fn unblock_company(
@@ -88,6 +40,7 @@ impl Store {
         company_id: &CompanyId,
     ) -> Result<bool, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
+        self.change_policy(&txn, person).await?;
         let result =
             blocked_company::Entity::delete_by_id((person.0.clone(), company_id.to_string()))
                 .exec(&txn)
@@ -116,8 +69,20 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Handle, StoreError, store_test};
+    use crate::{Handle, PersonId, Store, StoreError, store_test};
     use consent_policy::CompanyId;
+
+    /// The store's part of a block, in a transaction of its own.
+    async fn block(
+        store: &Store,
+        person: &PersonId,
+        company: &CompanyId,
+    ) -> Result<bool, StoreError> {
+        let tx = store.begin().await?;
+        let added = tx.insert_block(person, company).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
 
     store_test!(
         a_blocked_company_is_in_the_profile_until_unblocked,
@@ -128,8 +93,8 @@ mod tests {
                 .unwrap();
             let acme = CompanyId::parse("acme").unwrap();
             store.create_company(&acme, "Acme").await.unwrap();
-            store.block_company(&ada.id, &acme).await.unwrap();
-            store.block_company(&ada.id, &acme).await.unwrap();
+            assert!(block(store, &ada.id, &acme).await.unwrap());
+            assert!(!block(store, &ada.id, &acme).await.unwrap());
             assert_eq!(
                 store.blocked_companies(&ada.id).await.unwrap(),
                 vec![acme.clone()]
@@ -153,8 +118,7 @@ mod tests {
             .create_person(&Handle::parse("ada").unwrap())
             .await
             .unwrap();
-        let err = store
-            .block_company(&ada.id, &CompanyId::parse("ghost").unwrap())
+        let err = block(store, &ada.id, &CompanyId::parse("ghost").unwrap())
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::CompanyNotFound(_)));

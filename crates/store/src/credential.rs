@@ -90,6 +90,7 @@ impl Store {
             max_duration: Set(crate::person::DEFAULT_MAX_DURATION.to_owned()),
             contact: Set("{}".to_owned()),
             created_at: Set(now),
+            policy_version: Set(0),
         };
         let person = match row.insert(&txn).await {
             Ok(row) => Person::try_from(row)?,

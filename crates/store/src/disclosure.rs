@@ -10,6 +10,15 @@
 //! only after its entry is durable, so nothing about the promise changes:
 //! only the number of commits does.
 //!
+//! The group's transaction also decides whether each read may still
+//! happen: in one statement for the whole group (after taking the ledger's
+//! head lock on PostgreSQL, so that every change recorded before this
+//! group is visible to it), it checks that each read's grant is still live
+//! and that its person's `policy_version` is the one the read decided
+//! under. A read that fails either check appends nothing and is told so
+//! ([`Recorded`]): a revocation, a block or a move to private committed
+//! before a read's entry is never outrun by that read, on either engine.
+//!
 //! The writer runs on a thread of its own and ends when the last clone of
 //! the store is dropped. On SQLite it writes through a connection of its
 //! own ([`crate::sqlite_writer`]); on PostgreSQL, or should that connection
@@ -27,15 +36,39 @@ use rusqlite::OptionalExtension;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::entity::person;
+use crate::entity::{grant, person};
 use crate::grant::{names, text};
-use crate::ledger::{append_entries, append_entries_sqlite, now_unix_ms};
+use crate::ledger::{append_entries, append_entries_sqlite, head_size, now_unix_ms};
 use crate::sqlite_writer::{SqliteWriter, database_error};
 use crate::{Grant, Store, StoreError};
 
 /// At most this many reads share one transaction (under the ledger's
 /// per-append bound).
 const MAX_GROUP: usize = 256;
+
+/// What became of one read's entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The entry is durable: the read may answer.
+    Disclosed,
+    /// The grant was revoked or ended before the entry could be written:
+    /// nothing was recorded, and nothing may leave.
+    GrantNotLive,
+    /// The person changed what they share after the read decided: nothing
+    /// was recorded; decide again on a fresh snapshot.
+    PolicyChanged,
+}
+
+/// What one read discloses and under which snapshot of the policy.
+#[derive(Clone, Debug)]
+pub struct DisclosureRead {
+    /// The attributes that leave.
+    pub attributes: Vec<AttributeKey>,
+    /// The granted attributes the policy withholds now.
+    pub withheld: Vec<AttributeKey>,
+    /// The person's `policy_version` the read decided under.
+    pub policy_version: i64,
+}
 
 /// One read waiting for its entry to commit.
 struct Pending {
@@ -101,9 +134,9 @@ async fn write_groups(
             None => store.write_disclosures(group).await,
         };
         match result {
-            Ok(()) => {
-                for done in waiting {
-                    let _ = done.send(Ok(()));
+            Ok(verdicts) => {
+                for (done, verdict) in waiting.into_iter().zip(verdicts) {
+                    let _ = done.send(Ok(verdict));
                 }
             }
             Err(error) => {
@@ -116,16 +149,38 @@ async fn write_groups(
     }
 }
 
-/// What one pending read's entry says.
+/// What one pending read's entry says, and the snapshot it decided under.
 struct Read {
     time_unix_ms: i64,
     grant_id: String,
     company_id: String,
     person_id: String,
     attributes: Vec<AttributeKey>,
+    withheld: Vec<AttributeKey>,
+    policy_version: i64,
 }
 
-type Waiter = oneshot::Sender<Result<(), StoreError>>;
+type Waiter = oneshot::Sender<Result<Recorded, StoreError>>;
+
+/// What the group's transaction found for one read's grant: whether it is
+/// live now and its person's policy version.
+struct Found {
+    live: bool,
+    policy_version: i64,
+}
+
+/// Each read's fate, from what was found for its grant.
+fn verdicts(reads: &[Read], found: &HashMap<String, Found>) -> Vec<Recorded> {
+    reads
+        .iter()
+        .map(|read| match found.get(&read.grant_id) {
+            Some(f) if !f.live => Recorded::GrantNotLive,
+            None => Recorded::GrantNotLive,
+            Some(f) if f.policy_version != read.policy_version => Recorded::PolicyChanged,
+            Some(_) => Recorded::Disclosed,
+        })
+        .collect()
+}
 
 /// A group's reads and, apart, whom to answer.
 fn split(group: Vec<Pending>) -> (Vec<Read>, Vec<Waiter>) {
@@ -135,11 +190,18 @@ fn split(group: Vec<Pending>) -> (Vec<Read>, Vec<Waiter>) {
         .unzip()
 }
 
-/// The disclosure entries of `reads`, each naming its person by pseudonym.
-fn entries(reads: &[Read], pseudonyms: &HashMap<String, String>) -> Result<Vec<Entry>, StoreError> {
+/// The disclosure entries of the reads that may happen, each naming its
+/// person by pseudonym.
+fn entries(
+    reads: &[Read],
+    verdicts: &[Recorded],
+    pseudonyms: &HashMap<String, String>,
+) -> Result<Vec<Entry>, StoreError> {
     reads
         .iter()
-        .map(|read| {
+        .zip(verdicts)
+        .filter(|(_, verdict)| **verdict == Recorded::Disclosed)
+        .map(|(read, _)| {
             let pseudonym = pseudonyms
                 .get(&read.person_id)
                 .ok_or(StoreError::PersonNotFound)?;
@@ -150,6 +212,7 @@ fn entries(reads: &[Read], pseudonyms: &HashMap<String, String>) -> Result<Vec<E
                     company_id: text(&read.company_id)?,
                     person: text(pseudonym)?,
                     attributes: names(&read.attributes)?,
+                    withheld: names(&read.withheld)?,
                 },
             ))
         })
@@ -157,13 +220,15 @@ fn entries(reads: &[Read], pseudonyms: &HashMap<String, String>) -> Result<Vec<E
 }
 
 impl Store {
-    /// Records that the company read `attributes` under a live grant;
-    /// returns once the entry is committed.
+    /// Records that the company read under `grant` what `read` says, if
+    /// the grant is still live and the person's policy is still the one
+    /// the read decided under; returns once the entry is committed, or
+    /// once it is clear it may not be.
     pub async fn record_disclosure(
         &self,
         grant: &Grant,
-        attributes: &[AttributeKey],
-    ) -> Result<(), StoreError> {
+        read: DisclosureRead,
+    ) -> Result<Recorded, StoreError> {
         let (done, committed) = oneshot::channel();
         let pending = Pending {
             read: Read {
@@ -171,7 +236,9 @@ impl Store {
                 grant_id: grant.id.clone(),
                 company_id: grant.company_id.to_string(),
                 person_id: grant.person_id.as_str().to_owned(),
-                attributes: attributes.to_vec(),
+                attributes: read.attributes,
+                withheld: read.withheld,
+                policy_version: read.policy_version,
             },
             done,
         };
@@ -189,7 +256,7 @@ impl Store {
             },
             Err(mpsc::error::SendError(pending)) => {
                 let (result, _) = self.write_disclosures(vec![pending]).await;
-                result
+                result.map(|verdicts| verdicts.first().copied().unwrap_or(Recorded::GrantNotLive))
             }
         }
     }
@@ -228,43 +295,68 @@ impl Store {
         sender
     }
 
-    /// [`Store::write_disclosures`] on the writer's own SQLite connection.
+    /// [`Store::write_disclosures`] on the writer's own SQLite connection
+    /// (whose `BEGIN IMMEDIATE`, in the write turn, already orders it
+    /// after every committed change).
     async fn write_disclosures_sqlite(
         &self,
         writer: &mut SqliteWriter,
         group: Vec<Pending>,
-    ) -> (Result<(), StoreError>, Vec<Waiter>) {
+    ) -> (Result<Vec<Recorded>, StoreError>, Vec<Waiter>) {
         let (reads, waiting) = split(group);
         let result = writer
             .write(self, &self.write_stats.disclosures, |txn| {
+                let error = |e| database_error("checking a read's grant", e);
+                let mut check = txn
+                    .prepare_cached(
+                        "SELECT g.revoked_at, g.expires_at, p.policy_version, p.pseudonym \
+                         FROM data_grant g JOIN person p ON p.id = g.person_id WHERE g.id = ?1",
+                    )
+                    .map_err(error)?;
+                let at = crate::now();
+                let mut found = HashMap::new();
                 let mut pseudonyms = HashMap::new();
-                let mut find = txn
-                    .prepare_cached("SELECT pseudonym FROM person WHERE id = ?1")
-                    .map_err(|e| database_error("reading a pseudonym", e))?;
                 for read in &reads {
-                    if !pseudonyms.contains_key(read.person_id.as_str()) {
-                        let pseudonym: Option<String> = find
-                            .query_row([&read.person_id], |row| row.get(0))
-                            .optional()
-                            .map_err(|e| database_error("reading a pseudonym", e))?;
-                        if let Some(pseudonym) = pseudonym {
-                            pseudonyms.insert(read.person_id.clone(), pseudonym);
-                        }
+                    if found.contains_key(&read.grant_id) {
+                        continue;
+                    }
+                    let row = check
+                        .query_row([&read.grant_id], |row| {
+                            let revoked =
+                                !matches!(row.get_ref(0)?, rusqlite::types::ValueRef::Null);
+                            let expires_at = crate::sqlite_reader::parse_timestamp(row.get_ref(1)?);
+                            let version: i64 = row.get(2)?;
+                            let pseudonym: String = row.get(3)?;
+                            Ok((revoked, expires_at, version, pseudonym))
+                        })
+                        .optional()
+                        .map_err(error)?;
+                    if let Some((revoked, expires_at, policy_version, pseudonym)) = row {
+                        let live = !revoked && expires_at.is_some_and(|end| at < end);
+                        found.insert(
+                            read.grant_id.clone(),
+                            Found {
+                                live,
+                                policy_version,
+                            },
+                        );
+                        pseudonyms.insert(read.person_id.clone(), pseudonym);
                     }
                 }
-                append_entries_sqlite(txn, &entries(&reads, &pseudonyms)?)?;
-                Ok(())
+                let verdicts = verdicts(&reads, &found);
+                append_entries_sqlite(txn, &entries(&reads, &verdicts, &pseudonyms)?)?;
+                Ok(verdicts)
             })
             .await;
         (result, waiting)
     }
 
-    /// Appends one entry per pending read in one transaction; the result
-    /// and the waiters to tell.
+    /// Appends one entry per pending read that may still happen, in one
+    /// transaction; each read's fate and the waiters to tell.
     async fn write_disclosures(
         &self,
         group: Vec<Pending>,
-    ) -> (Result<(), StoreError>, Vec<Waiter>) {
+    ) -> (Result<Vec<Recorded>, StoreError>, Vec<Waiter>) {
         let (reads, waiting) = split(group);
         let timed = &self.write_stats.disclosures;
         let result = async {
@@ -272,23 +364,70 @@ impl Store {
             let (_turn, txn) = self.write_txn().await?;
             let begun = Instant::now();
             timed.turn.observe(begun - asked);
-            let people: HashSet<&str> = reads.iter().map(|r| r.person_id.as_str()).collect();
-            let pseudonyms: HashMap<String, String> = person::Entity::find()
+            // The head lock first: a change that appended its entry has
+            // committed by the time we hold it, so the check below sees it,
+            // and one that has not yet appended will append after ours.
+            head_size(&txn, self.backend(), true).await?;
+            let grants: HashSet<&str> = reads.iter().map(|r| r.grant_id.as_str()).collect();
+            let at = crate::now();
+            let rows: Vec<(
+                String,
+                String,
+                Option<time::OffsetDateTime>,
+                time::OffsetDateTime,
+            )> = grant::Entity::find()
+                .select_only()
+                .column(grant::Column::Id)
+                .column(grant::Column::PersonId)
+                .column(grant::Column::RevokedAt)
+                .column(grant::Column::ExpiresAt)
+                .filter(grant::Column::Id.is_in(grants))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let people: HashSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+            let people: HashMap<String, (String, i64)> = person::Entity::find()
                 .select_only()
                 .column(person::Column::Id)
                 .column(person::Column::Pseudonym)
+                .column(person::Column::PolicyVersion)
                 .filter(person::Column::Id.is_in(people))
-                .into_tuple()
+                .into_tuple::<(String, String, i64)>()
                 .all(&txn)
                 .await?
                 .into_iter()
+                .map(|(id, pseudonym, version)| (id, (pseudonym, version)))
                 .collect();
-            append_entries(&txn, self.backend(), &entries(&reads, &pseudonyms)?).await?;
+            let found: HashMap<String, Found> = rows
+                .into_iter()
+                .filter_map(|(id, person_id, revoked_at, expires_at)| {
+                    let (_, policy_version) = people.get(&person_id)?;
+                    let live = revoked_at.is_none() && at < expires_at;
+                    Some((
+                        id,
+                        Found {
+                            live,
+                            policy_version: *policy_version,
+                        },
+                    ))
+                })
+                .collect();
+            let pseudonyms: HashMap<String, String> = people
+                .into_iter()
+                .map(|(id, (pseudonym, _))| (id, pseudonym))
+                .collect();
+            let verdicts = verdicts(&reads, &found);
+            append_entries(
+                &txn,
+                self.backend(),
+                &entries(&reads, &verdicts, &pseudonyms)?,
+            )
+            .await?;
             let committing = Instant::now();
             timed.statements.observe(committing - begun);
             txn.commit().await?;
             timed.commit.observe(committing.elapsed());
-            Ok(())
+            Ok(verdicts)
         }
         .await;
         (result, waiting)
@@ -298,8 +437,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Handle;
+    use crate::{Channel, Handle};
+    use consent_policy::{Bucket, CompanyId, DataRequest, GrantDuration, decide};
     use ledger::Tree;
+    use serde_json::json;
 
     /// The pool's writer and the writer's own connection take turns on one
     /// SQLite log, in groups of many sizes: every entry lands once, names
@@ -322,6 +463,38 @@ mod tests {
                 .await
                 .unwrap(),
         ];
+        let company = CompanyId::parse("acme").unwrap();
+        store.create_company(&company, "Acme").await.unwrap();
+        let name = AttributeKey::parse("display_name").unwrap();
+        let mut grants = Vec::new();
+        for person in &people {
+            store
+                .put_attribute(&person.id, &name, &json!("Ada"), Bucket::Public)
+                .await
+                .unwrap();
+            let request = DataRequest::from_json_value(
+                json!({"type": "apiome_data", "attributes": ["display_name"],
+                       "purpose": "service_provision", "duration": "P30D"}),
+                &GrantDuration::parse("P1Y").unwrap(),
+            )
+            .unwrap();
+            let decision = decide(
+                &store.profile(&person.id).await.unwrap(),
+                &company,
+                &request,
+            );
+            let asked = store
+                .record_request(&person.id, &company, &request, &decision, Channel::Async)
+                .await
+                .unwrap();
+            let version = store
+                .policy_snapshot(&person.id)
+                .await
+                .unwrap()
+                .policy_version;
+            grants.push((asked.grant_id.unwrap(), version));
+        }
+        let base = store.ledger_size().await.unwrap();
         let mut writer = SqliteWriter::open(path).unwrap();
         let mut written = 0;
         for round in 0..12usize {
@@ -329,10 +502,12 @@ mod tests {
                 .map(|i| Pending {
                     read: Read {
                         time_unix_ms: (round * 1000 + i) as i64,
-                        grant_id: format!("g{round}"),
+                        grant_id: grants[i % 2].0.clone(),
                         company_id: "acme".to_owned(),
                         person_id: people[i % 2].id.as_str().to_owned(),
-                        attributes: vec![AttributeKey::parse("email").unwrap()],
+                        attributes: vec![name.clone()],
+                        withheld: Vec::new(),
+                        policy_version: grants[i % 2].1,
                     },
                     done: oneshot::channel().0,
                 })
@@ -343,11 +518,11 @@ mod tests {
             } else {
                 store.write_disclosures(group).await
             };
-            result.unwrap();
+            assert!(result.unwrap().iter().all(|v| *v == Recorded::Disclosed));
             assert_eq!(waiting.len(), round * 5 + 1);
         }
         let size = store.ledger_size().await.unwrap();
-        assert_eq!(size, written);
+        assert_eq!(size, base + written);
         let mut tree = Tree::new();
         for (index, stored) in store
             .ledger_entries(0, size)
@@ -358,6 +533,9 @@ mod tests {
         {
             assert_eq!(stored.index, index as u64);
             tree.append(&stored.leaf);
+            if stored.index < base {
+                continue;
+            }
             let EntryKind::Disclosure { person, .. } = &stored.entry.kind else {
                 panic!("entry {index} is not a disclosure");
             };
@@ -373,8 +551,8 @@ mod tests {
             let proof = store.inclusion_proof(index, size).await.unwrap();
             assert_eq!(proof.proof, tree.inclusion_proof(index, size).unwrap());
         }
-        // A read for a person who does not exist fails alone, on both paths,
-        // and leaves the log as it was.
+        // A read under a grant that does not exist is refused alone, on
+        // both paths, and leaves the log as it was.
         for own in [true, false] {
             let (done, _) = oneshot::channel();
             let ghost = vec![Pending {
@@ -384,6 +562,8 @@ mod tests {
                     company_id: "acme".to_owned(),
                     person_id: "nobody".to_owned(),
                     attributes: vec![],
+                    withheld: vec![],
+                    policy_version: 0,
                 },
                 done,
             }];
@@ -392,14 +572,14 @@ mod tests {
             } else {
                 store.write_disclosures(ghost).await
             };
-            assert!(matches!(result, Err(StoreError::PersonNotFound)));
+            assert_eq!(result.unwrap(), [Recorded::GrantNotLive]);
             assert_eq!(store.ledger_size().await.unwrap(), size);
         }
-        // Both paths timed every group; the ghosts never reached a commit.
+        // Both paths timed every group, the ghosts' empty ones too.
         let timed = &store.write_stats().disclosures;
         assert_eq!(timed.turn.snapshot().count, 14);
-        assert_eq!(timed.statements.snapshot().count, 12);
-        assert_eq!(timed.commit.snapshot().count, 12);
+        assert_eq!(timed.statements.snapshot().count, 14);
+        assert_eq!(timed.commit.snapshot().count, 14);
         db.cleanup().await;
     }
 }

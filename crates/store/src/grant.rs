@@ -226,7 +226,10 @@ fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
     Ok(ledger::Money::new(money.amount_micros, currency))
 }
 
-async fn pseudonym(txn: &DatabaseTransaction, person: &PersonId) -> Result<String, StoreError> {
+pub(crate) async fn pseudonym(
+    txn: &DatabaseTransaction,
+    person: &PersonId,
+) -> Result<String, StoreError> {
     Ok(person::Entity::find_by_id(person.0.clone())
         .one(txn)
         .await?
@@ -989,6 +992,112 @@ mod tests {
             .unwrap()
     }
 
+    /// A read of every granted attribute under the person's current policy.
+    async fn read_all(store: &Store, grant: &Grant) -> crate::DisclosureRead {
+        crate::DisclosureRead {
+            attributes: grant.attributes.clone(),
+            withheld: Vec::new(),
+            policy_version: store
+                .policy_snapshot(&grant.person_id)
+                .await
+                .unwrap()
+                .policy_version,
+        }
+    }
+
+    store_test!(
+        a_read_is_recorded_only_under_a_live_grant_and_the_policy_it_decided_under,
+        |store| {
+            let w = world(store).await;
+            let r = ask(store, &w, &["display_name"], Channel::Async).await;
+            let grant = store.grant(&r.grant_id.unwrap()).await.unwrap();
+            let stale = read_all(store, &grant).await;
+            // Any change to what the person shares moves the version on.
+            store
+                .put_attribute(
+                    &w.person,
+                    &AttributeKey::parse("email").unwrap(),
+                    &json!("ada@example.org"),
+                    Bucket::Private,
+                )
+                .await
+                .unwrap();
+            let fresh = read_all(store, &grant).await;
+            assert!(fresh.policy_version > stale.policy_version);
+            let before = store.ledger_size().await.unwrap();
+            assert_eq!(
+                store.record_disclosure(&grant, stale).await.unwrap(),
+                crate::Recorded::PolicyChanged
+            );
+            assert_eq!(
+                store.ledger_size().await.unwrap(),
+                before,
+                "nothing recorded"
+            );
+            assert_eq!(
+                store
+                    .record_disclosure(&grant, fresh.clone())
+                    .await
+                    .unwrap(),
+                crate::Recorded::Disclosed
+            );
+            assert_eq!(store.ledger_size().await.unwrap(), before + 1);
+            store.revoke_grant(&w.person, &grant.id).await.unwrap();
+            let revoked_at = store.ledger_size().await.unwrap();
+            assert_eq!(
+                store.record_disclosure(&grant, fresh).await.unwrap(),
+                crate::Recorded::GrantNotLive
+            );
+            assert_eq!(
+                store.ledger_size().await.unwrap(),
+                revoked_at,
+                "nothing after the revocation"
+            );
+            for change in 0..3 {
+                let version = store
+                    .policy_snapshot(&w.person)
+                    .await
+                    .unwrap()
+                    .policy_version;
+                match change {
+                    0 => store
+                        .add_rule(
+                            &w.person,
+                            &consent_policy::Rule::new(
+                                consent_policy::CompanyMatch::Any,
+                                consent_policy::PurposeMatch::Any,
+                                consent_policy::AttributeMatch::Any,
+                                consent_policy::Effect::Deny,
+                            ),
+                        )
+                        .await
+                        .map(|_| ())
+                        .unwrap(),
+                    1 => store
+                        .delete_attribute(&w.person, &AttributeKey::parse("email").unwrap())
+                        .await
+                        .unwrap(),
+                    _ => store
+                        .set_preferences(
+                            &w.person,
+                            SharingDefault::ShareNothing,
+                            &GrantDuration::parse("P1Y").unwrap(),
+                            &json!({}),
+                        )
+                        .await
+                        .map(|_| ())
+                        .unwrap(),
+                }
+                let after = store
+                    .policy_snapshot(&w.person)
+                    .await
+                    .unwrap()
+                    .policy_version;
+                assert_eq!(after, version + 1, "change {change} moved the version once");
+            }
+        }
+    );
+
     fn keys(list: &[&str]) -> Vec<AttributeKey> {
         list.iter()
             .map(|k| AttributeKey::parse(k).unwrap())
@@ -1188,10 +1297,11 @@ mod tests {
         )
         .await;
         let grant = store.approve_request(&w.person, &r.id, None).await.unwrap();
-        store
-            .record_disclosure(&grant, &grant.attributes)
-            .await
-            .unwrap();
+        let read = read_all(store, &grant).await;
+        assert_eq!(
+            store.record_disclosure(&grant, read).await.unwrap(),
+            crate::Recorded::Disclosed
+        );
         store.revoke_grant(&w.person, &grant.id).await.unwrap();
         let size = store.ledger_size().await.unwrap();
         let entries = store.ledger_entries(0, size).await.unwrap();
@@ -1222,16 +1332,15 @@ mod tests {
             let r = ask(store, &w, &["display_name"], Channel::Async).await;
             let grant = store.grant(&r.grant_id.unwrap()).await.unwrap();
             let before = store.ledger_size().await.unwrap();
+            let read = read_all(store, &grant).await;
             // Many reads at once share transactions; each still returns only
             // after its own entry is in the log.
             let reads: Vec<_> = (0..300)
                 .map(|_| {
-                    let (store, grant) = (store.clone(), grant.clone());
+                    let (store, grant, read) = (store.clone(), grant.clone(), read.clone());
                     tokio::spawn(async move {
-                        store
-                            .record_disclosure(&grant, &grant.attributes)
-                            .await
-                            .unwrap();
+                        let recorded = store.record_disclosure(&grant, read).await.unwrap();
+                        assert_eq!(recorded, crate::Recorded::Disclosed);
                         store.ledger_size().await.unwrap()
                     })
                 })

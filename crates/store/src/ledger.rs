@@ -182,7 +182,7 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
 
 /// The log's size, locking the head row for the rest of `txn` when `lock`
 /// is set on PostgreSQL.
-async fn head_size(
+pub(crate) async fn head_size(
     txn: &DatabaseTransaction,
     backend: Backend,
     lock: bool,
@@ -1319,8 +1319,11 @@ mod tests {
             assert!(!store.unblock_company(&ada.id, &acme).await.unwrap());
             assert_eq!(store.ledger_size().await.unwrap(), 0);
 
-            store.block_company(&ada.id, &acme).await.unwrap();
-            store.block_company(&ada.id, &acme).await.unwrap();
+            for _ in 0..2 {
+                let tx = store.begin().await.unwrap();
+                tx.insert_block(&ada.id, &acme).await.unwrap();
+                tx.commit().await.unwrap();
+            }
             let log = store.ledger_entries(0, 10).await.unwrap();
             assert_eq!(log.len(), 1);
             assert_eq!(

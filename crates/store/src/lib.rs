@@ -28,11 +28,13 @@ mod revoked;
 mod rule;
 pub mod sealed;
 mod session;
+mod snapshot;
 mod sqlite_reader;
 mod sqlite_writer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
+mod tx;
 mod webhook;
 pub mod write_stats;
 
@@ -50,6 +52,7 @@ pub use self::ledger::{
     InclusionProof, MAX_ACTIVITY_PAGE, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, RawLeaf,
     StoredCheckpoint, StoredEntry,
 };
+pub use disclosure::{DisclosureRead, Recorded};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
     WalletBalance,
@@ -60,6 +63,8 @@ pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+pub use snapshot::PolicySnapshot;
+pub use tx::WriteTx;
 pub use webhook::{
     MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,
     webhook_backoff,

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use consent_policy::{AttributeKey, Bucket, CompanyId, GrantDuration, Profile, SharingDefault};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, SqlErr,
@@ -153,6 +154,7 @@ impl Store {
             max_duration: Set(DEFAULT_MAX_DURATION.to_owned()),
             contact: Set("{}".to_owned()),
             created_at: Set(now()),
+            policy_version: Set(0),
         };
         match row.insert(&self.db).await {
             Ok(row) => Person::try_from(row),
@@ -191,15 +193,19 @@ impl Store {
         max_duration: &GrantDuration,
         contact: &serde_json::Value,
     ) -> Result<Person, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        self.change_policy(&txn, id).await?;
         let row = person::Entity::find_by_id(id.0.clone())
-            .one(&self.db)
+            .one(&txn)
             .await?
             .ok_or(StoreError::PersonNotFound)?;
         let mut row: person::ActiveModel = row.into();
         row.sharing_default = Set(sharing_default.to_string());
         row.max_duration = Set(max_duration.to_string());
         row.contact = Set(contact.to_string());
-        Person::try_from(row.update(&self.db).await?)
+        let person = Person::try_from(row.update(&txn).await?)?;
+        txn.commit().await?;
+        Ok(person)
     }
 
     /// Checks the person exists and, on PostgreSQL, locks their row until
@@ -215,6 +221,29 @@ impl Store {
             query = query.lock_exclusive();
         }
         query.one(txn).await?.ok_or(StoreError::PersonNotFound)?;
+        Ok(())
+    }
+
+    /// Locks the person's row until `txn` ends (as [`Store::lock_person`])
+    /// and bumps their `policy_version`: every change to what the person
+    /// shares goes through here, so a read that decided under the old
+    /// policy learns at its commit that it must decide again.
+    pub(crate) async fn change_policy(
+        &self,
+        txn: &DatabaseTransaction,
+        id: &PersonId,
+    ) -> Result<(), StoreError> {
+        let bumped = person::Entity::update_many()
+            .col_expr(
+                person::Column::PolicyVersion,
+                Expr::col(person::Column::PolicyVersion).add(1),
+            )
+            .filter(person::Column::Id.eq(id.as_str()))
+            .exec(txn)
+            .await?;
+        if bumped.rows_affected == 0 {
+            return Err(StoreError::PersonNotFound);
+        }
         Ok(())
     }
 

@@ -38,7 +38,7 @@ impl Store {
     pub async fn add_rule(&self, person: &PersonId, new: &Rule) -> Result<StoredRule, StoreError> {
         let body = serde_json::to_string(new).map_err(StoreError::corrupt)?;
         let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        self.change_policy(&txn, person).await?;
         let count = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))
             .count(&txn)
@@ -76,7 +76,7 @@ impl Store {
     /// Deletes one rule; those after it move up one place.
     pub async fn delete_rule(&self, person: &PersonId, rule_id: &str) -> Result<(), StoreError> {
         let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        self.change_policy(&txn, person).await?;
         let rows = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))
             .order_by_asc(rule::Column::Position)
@@ -102,7 +102,7 @@ impl Store {
         order: &[String],
     ) -> Result<Vec<StoredRule>, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        self.change_policy(&txn, person).await?;
         let rows = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(person.as_str()))
             .all(&txn)

@@ -40,6 +40,10 @@ const REVOKED_ACCESS: &str = "SELECT 1 FROM oauth_revoked_access WHERE jti = ?1"
 const GRANT: &str = "SELECT id, request_id, person_id, company_id, attributes, purpose, \
      duration, price, created_at, expires_at, revoked_at, expiry_recorded_at \
      FROM data_grant WHERE id = ?1";
+const PERSON_POLICY: &str =
+    "SELECT sharing_default, max_duration, policy_version FROM person WHERE id = ?1";
+const RULE_BODIES: &str = "SELECT body FROM rule WHERE person_id = ?1 ORDER BY position";
+const BLOCKED: &str = "SELECT company_id FROM blocked_company WHERE person_id = ?1";
 const ATTRIBUTES: &str = "SELECT person_id, key, value, bucket, updated_at FROM attribute \
      WHERE person_id = ?1 ORDER BY key";
 
@@ -65,7 +69,7 @@ const WITHOUT_OFFSET: &[BorrowedFormatItem<'_>] = format_description!(
 
 /// Reads a timestamp as sqlx does: RFC 3339 text (what sqlx writes), the
 /// other text forms sqlx accepts, or Unix seconds.
-fn parse_timestamp(value: rusqlite::types::ValueRef<'_>) -> Option<OffsetDateTime> {
+pub(crate) fn parse_timestamp(value: rusqlite::types::ValueRef<'_>) -> Option<OffsetDateTime> {
     match value {
         rusqlite::types::ValueRef::Text(bytes) => {
             let text = std::str::from_utf8(bytes).ok()?;
@@ -216,20 +220,65 @@ impl SqliteReader {
     /// The person's attribute rows, by key (values still sealed).
     pub(crate) fn attributes(&self, person_id: &str) -> Result<Vec<attribute::Model>, StoreError> {
         self.read("attributes", |connection| {
-            connection
-                .prepare_cached(ATTRIBUTES)?
-                .query_map([person_id], |row| {
-                    Ok(attribute::Model {
-                        person_id: row.get(0)?,
-                        key: row.get(1)?,
-                        value: row.get(2)?,
-                        bucket: row.get(3)?,
-                        updated_at: timestamp(row, 4)?,
-                    })
-                })?
-                .collect()
+            attribute_rows(connection, person_id)
         })
     }
+
+    /// The rows of a [`crate::PolicySnapshot`], read in one transaction,
+    /// or `None` for an unknown person.
+    pub(crate) fn snapshot(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<crate::snapshot::SnapshotRows>, StoreError> {
+        self.read("a policy snapshot", |connection| {
+            let txn = connection.unchecked_transaction()?;
+            let person = txn
+                .prepare_cached(PERSON_POLICY)?
+                .query_row([person_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()?;
+            let Some((sharing_default, max_duration, policy_version)) = person else {
+                return Ok(None);
+            };
+            let attributes = attribute_rows(&txn, person_id)?;
+            let rules = txn
+                .prepare_cached(RULE_BODIES)?
+                .query_map([person_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let blocked = txn
+                .prepare_cached(BLOCKED)?
+                .query_map([person_id], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            txn.commit()?;
+            Ok(Some(crate::snapshot::SnapshotRows {
+                sharing_default,
+                max_duration,
+                policy_version,
+                attributes,
+                rules,
+                blocked,
+            }))
+        })
+    }
+}
+
+fn attribute_rows(
+    connection: &Connection,
+    person_id: &str,
+) -> rusqlite::Result<Vec<attribute::Model>> {
+    connection
+        .prepare_cached(ATTRIBUTES)?
+        .query_map([person_id], |row| {
+            Ok(attribute::Model {
+                person_id: row.get(0)?,
+                key: row.get(1)?,
+                value: row.get(2)?,
+                bucket: row.get(3)?,
+                updated_at: timestamp(row, 4)?,
+            })
+        })?
+        .collect()
 }
 
 #[cfg(test)]

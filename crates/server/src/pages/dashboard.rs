@@ -854,7 +854,7 @@ pub async fn block(
             return failed(&state, &who, Failure::new("block", error)).await;
         }
     };
-    match state.store.block_company(&who.person, &company).await {
+    match broker::block::block(&state.store, &who.person, &company).await {
         Ok(_) => done("company-blocked", "blocked"),
         Err(e) => problem_on(&state, &who, "block", "company_id", e.into()).await,
     }
@@ -869,7 +869,9 @@ pub async fn unblock(
     let SignedInForm { who, fields } = form;
     let company = CompanyId::parse(fields.get("company_id").unwrap_or_default())
         .map_err(|e| Problem::invalid("company_id", e.to_string()))?;
-    state.store.unblock_company(&who.person, &company).await?;
+    broker::block::unblock(&state.store, &who.person, &company)
+        .await
+        .map_err(Problem::from)?;
     done("company-unblocked", "blocked")
 }
 

@@ -1,8 +1,7 @@
-//! `GET /v1/data`: what a company reads under a grant. Exactly the
-//! grant's attributes the person has now, at their current values, and
-//! only while the grant is live: a revoked or expired grant is refused on
-//! the very next call, whatever the token's own expiry. Every read is a
-//! disclosure on the ledger.
+//! `GET /v1/data`: what a company reads under a grant: the grant's
+//! attributes that the person has now *and* that their policy still
+//! allows now, at their current values, and only while the grant is live
+//! (`broker::data::read` decides and records; this parses and renders).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +9,9 @@ use actix_web::{HttpRequest, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::oauth_server::{BearerRejection, bearer_claims, live_grant};
+use broker::BrokerError;
+
+use crate::oauth_server::{BearerRejection, bearer_claims};
 use crate::problem::Problem;
 use crate::startup::AppState;
 
@@ -25,7 +26,9 @@ pub struct DataBody {
     /// Granted attributes the person has, by key, with current values.
     #[schema(value_type = Object, example = json!({"display_name": "Ada", "email": "ada@example.org"}))]
     pub attributes: BTreeMap<String, serde_json::Value>,
-    /// Granted keys the person has no value for now.
+    /// Granted keys not released now: the person has no value for them,
+    /// or has since taken them back (a block, the private bucket, a rule
+    /// that denies). Which of these is never said.
     pub withheld: Vec<String>,
 }
 
@@ -46,48 +49,26 @@ pub async fn data(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<web::Json<DataBody>, BearerRejection> {
-    let store = &state.store;
-    let claims = bearer_claims(store, &state.oauth, &req).await?;
+    let claims = bearer_claims(&state.store, &state.oauth, &req).await?;
     let grant_id = claims.grant_id.as_deref().ok_or_else(|| {
         BearerRejection::forbidden("this token carries no grant; get one through an authorization")
     })?;
-    let grant = live_grant(store, grant_id, &claims.client_id)
-        .await?
-        .ok_or_else(|| BearerRejection::invalid("the grant was revoked or has expired"))?;
-    // The token's subject must be this grant's person for this company:
-    // a token never reads anyone else's data.
-    let subject = state.oauth.subject(&grant.company_id, &grant.person_id);
-    if subject.as_str() != claims.sub {
-        return Err(BearerRejection::invalid(
-            "the token's subject does not match its grant",
-        ));
-    }
-    let current = store.attributes(&grant.person_id).await?;
-    let mut attributes = BTreeMap::new();
-    let mut withheld = Vec::new();
-    let mut disclosed = Vec::new();
-    for key in &grant.attributes {
-        match current.iter().find(|a| &a.key == key) {
-            Some(attribute) => {
-                attributes.insert(key.to_string(), attribute.value.clone());
-                disclosed.push(key.clone());
+    let reader = broker::data::Reader {
+        client_id: &claims.client_id,
+        subject: &claims.sub,
+    };
+    let read = broker::data::read(&state.store, &state.oauth.server_key, grant_id, reader)
+        .await
+        .map_err(|e| match e {
+            BrokerError::GrantNotLive | BrokerError::SubjectMismatch => {
+                BearerRejection::invalid(&e.to_string())
             }
-            None => withheld.push(key.to_string()),
-        }
-    }
-    debug_assert!(
-        attributes
-            .keys()
-            .all(|k| grant.attributes.iter().any(|g| g.as_str() == k)),
-        "only granted attributes leave"
-    );
-    if !disclosed.is_empty() {
-        store.record_disclosure(&grant, &disclosed).await?;
-    }
+            other => Problem::from(other).into(),
+        })?;
     Ok(web::Json(DataBody {
         subject: claims.sub,
-        grant_id: grant.id,
-        attributes,
-        withheld,
+        grant_id: read.grant.id,
+        attributes: read.attributes,
+        withheld: read.withheld.iter().map(ToString::to_string).collect(),
     }))
 }

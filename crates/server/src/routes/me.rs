@@ -416,6 +416,8 @@ pub async fn list_blocked(
 }
 
 /// Blocks a company: it gets nothing from this person, whatever the rules.
+/// Its live grants end now (each with a `grant.revoked` webhook), and so do
+/// their refresh tokens.
 #[utoipa::path(tag = "people", params(("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[put("/v1/me/blocked/{company_id}")]
 pub async fn block(
@@ -424,7 +426,7 @@ pub async fn block(
     company_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let company = parse_company(&company_id)?;
-    state.store.block_company(&who.person, &company).await?;
+    broker::block::block(&state.store, &who.person, &company).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -437,7 +439,7 @@ pub async fn unblock(
     company_id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let company = parse_company(&company_id)?;
-    if !state.store.unblock_company(&who.person, &company).await? {
+    if !broker::block::unblock(&state.store, &who.person, &company).await? {
         return Err(
             Problem::not_found(format!("{company} is not blocked")).with_field("company_id")
         );

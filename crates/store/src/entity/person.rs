@@ -23,6 +23,9 @@ pub struct Model {
     pub contact: String,
     /// When the person signed up.
     pub created_at: TimeDateTimeWithTimeZone,
+    /// Bumped by every change to what the person shares (see the
+    /// `policy_version` migration).
+    pub policy_version: i64,
 }
 
 /// Relations of `person`.

@@ -1,0 +1,406 @@
+//! `GET /v1/data` decides again on every read, as an attacker would test
+//! it: a granted attribute the person moves to private, a company the
+//! person blocks, a grant the person revokes — each while many reads are
+//! in flight — never leaks past the change, and the ledger shows no read
+//! of the grant after the change that ended it. Both engines.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test steps: a failed unwrap is a failed test"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use apiome_tests::{Company, TestApp, app_test};
+use ledger::EntryKind;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+/// Concurrent readers in the racing tests.
+const READERS: usize = 64;
+
+/// A person who signed up with a password and recorded two public
+/// attributes (so a request for them is granted at once); returns the
+/// session token for their own API.
+async fn person(app: &TestApp, handle: &str) -> String {
+    let response = app
+        .http
+        .post(app.url("/v1/accounts"))
+        .json(&json!({"handle": handle, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let session = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (key, value) in [
+        ("display_name", json!("Ada")),
+        ("location_city", json!("London")),
+    ] {
+        let put = app
+            .http
+            .put(app.url(&format!("/v1/me/attributes/{key}")))
+            .bearer_auth(&session)
+            .json(&json!({"value": value, "bucket": "public"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    }
+    session
+}
+
+/// A grant of both attributes to `company` and its tokens (the CIBA poll).
+async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Value) {
+    let token = app.company_token(company).await;
+    let asked = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"person": {"handle": handle}, "authorization_details": [{
+            "type": "apiome_data", "attributes": ["display_name", "location_city"],
+            "purpose": "service_provision", "duration": "P30D"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 201);
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(asked["status"], "approved", "{asked}");
+    let tokens = token_form(
+        app,
+        company,
+        &[
+            ("grant_type", "urn:openid:params:grant-type:ciba"),
+            ("auth_req_id", asked["request_id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.0, 200, "{}", tokens.1);
+    (asked["grant_id"].as_str().unwrap().to_owned(), tokens.1)
+}
+
+async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&company.id, Some(&company.secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn read(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(app.url("/v1/data"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The ledger's disclosure entries of `grant_id`, with their indices,
+/// and the index of the first entry matching `ended`.
+async fn disclosures_and_end(
+    app: &TestApp,
+    grant_id: &str,
+    ended: impl Fn(&EntryKind) -> bool,
+) -> (Vec<(u64, Vec<String>, Vec<String>)>, Option<u64>) {
+    let store = app.store();
+    let size = store.ledger_size().await.unwrap();
+    let mut reads = Vec::new();
+    let mut end = None;
+    let mut start = 0;
+    while start < size {
+        let page = store.ledger_entries(start, size).await.unwrap();
+        start += page.len() as u64;
+        for stored in page {
+            if end.is_none() && ended(&stored.entry.kind) {
+                end = Some(stored.index);
+            }
+            if let EntryKind::Disclosure {
+                grant_id: g,
+                attributes,
+                withheld,
+                ..
+            } = &stored.entry.kind
+                && g.as_str() == grant_id
+            {
+                let names = |l: &ledger::NameList| {
+                    l.names().iter().map(|n| n.as_str().to_owned()).collect()
+                };
+                reads.push((stored.index, names(attributes), names(withheld)));
+            }
+        }
+    }
+    (reads, end)
+}
+
+/// Starts `READERS` tasks reading `/v1/data` with `token` until `stop`;
+/// each returns what it saw, in order: (status, whether a value came).
+/// `valued` counts the answers that carried values so far.
+fn readers(
+    app: &TestApp,
+    token: &str,
+    stop: &Arc<AtomicBool>,
+    valued: &Arc<AtomicUsize>,
+) -> Vec<tokio::task::JoinHandle<Vec<(u16, Value)>>> {
+    (0..READERS)
+        .map(|_| {
+            let (http, url, token, stop, valued) = (
+                app.http.clone(),
+                app.url("/v1/data"),
+                token.to_owned(),
+                stop.clone(),
+                valued.clone(),
+            );
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) && seen.len() < 400 {
+                    let response = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                    let status = response.status().as_u16();
+                    let body = response.json().await.unwrap_or(Value::Null);
+                    if carries_values(status, &body) {
+                        valued.fetch_add(1, Ordering::Relaxed);
+                    }
+                    seen.push((status, body));
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+fn carries_values(status: u16, body: &Value) -> bool {
+    status == 200
+        && body["attributes"]
+            .as_object()
+            .is_some_and(|a| !a.is_empty())
+}
+
+app_test!(
+    a_granted_attribute_moved_to_private_is_withheld_from_the_next_read,
+    |app| {
+        let session = person(app, "ada").await;
+        let acme = app.company("Acme").await;
+        let (grant_id, tokens) = granted(app, &acme, "ada").await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let (status, body) = read(app, access).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["attributes"]["location_city"], "London");
+
+        let moved = app
+            .http
+            .put(app.url("/v1/me/attributes/location_city"))
+            .bearer_auth(&session)
+            .json(&json!({"value": "London", "bucket": "private"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status(), 200);
+        let (status, body) = read(app, access).await;
+        assert_eq!(status, 200, "the grant itself lives on");
+        assert_eq!(body["attributes"], json!({"display_name": "Ada"}), "{body}");
+        assert_eq!(body["withheld"], json!(["location_city"]));
+        assert!(!body.to_string().contains("London"));
+        // The ledger says what was withheld, never its value.
+        let (reads, _) = disclosures_and_end(app, &grant_id, |_| false).await;
+        let last = reads.last().unwrap();
+        assert_eq!(last.1, ["display_name"]);
+        assert_eq!(last.2, ["location_city"]);
+
+        // A rule that denies takes it back as well; moving back to public
+        // under no such rule gives it back (the grant still holds it).
+        let rule = app
+            .http
+            .post(app.url("/v1/me/rules"))
+            .bearer_auth(&session)
+            .json(&json!({"company": {"only": acme.id}, "purposes": "any",
+                       "attributes": {"keys": ["display_name"]}, "effect": "deny"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rule.status(), 201, "{}", rule.text().await.unwrap());
+        let (_, body) = read(app, access).await;
+        assert_eq!(body["attributes"], json!({}), "{body}");
+        assert_eq!(body["withheld"], json!(["display_name", "location_city"]));
+    }
+);
+
+app_test!(a_blocked_company_reads_nothing_and_cannot_refresh, |app| {
+    let session = person(app, "ada").await;
+    let acme = app.company("Acme").await;
+    let globex = app.company("Globex").await;
+    let (grant_id, tokens) = granted(app, &acme, "ada").await;
+    let (_, other) = granted(app, &globex, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(read(app, access).await.0, 200);
+
+    let blocked = app
+        .http
+        .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 204);
+    let (status, body) = read(app, access).await;
+    assert_eq!(status, 401, "{body}");
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = token_form(
+        app,
+        &acme,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // The grant is over in the ledger, and the company was told.
+    let (_, end) = disclosures_and_end(
+        app,
+        &grant_id,
+        |k| matches!(k, EntryKind::GrantRevoked { grant_id: g, .. } if g.as_str() == grant_id),
+    )
+    .await;
+    assert!(end.is_some(), "no grant_revoked entry");
+    // Another company's grant is untouched, and unblocking restores nothing.
+    assert_eq!(
+        read(app, other["access_token"].as_str().unwrap()).await.0,
+        200
+    );
+    let unblocked = app
+        .http
+        .delete(app.url(&format!("/v1/me/blocked/{}", acme.id)))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unblocked.status(), 204);
+    assert_eq!(read(app, access).await.0, 401);
+});
+
+/// The race, for one change: readers in flight, the change, then the
+/// ledger must show no read of the grant's ended attributes after it.
+async fn race(app: &TestApp, change: &str) {
+    let session = person(app, "ada").await;
+    let acme = app.company("Acme").await;
+    let (grant_id, tokens) = granted(app, &acme, "ada").await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let valued_so_far = Arc::new(AtomicUsize::new(0));
+    let running = readers(app, &access, &stop, &valued_so_far);
+    // The change lands while reads are in full flow.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while valued_so_far.load(Ordering::Relaxed) < READERS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let response = match change {
+        "revoke" => app
+            .http
+            .delete(app.url(&format!("/v1/me/grants/{grant_id}"))),
+        "block" => app
+            .http
+            .put(app.url(&format!("/v1/me/blocked/{}", acme.id))),
+        _ => app
+            .http
+            .put(app.url("/v1/me/attributes/location_city"))
+            .json(&json!({"value": "London", "bucket": "private"})),
+    }
+    .bearer_auth(&session)
+    .send()
+    .await
+    .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{change}: {}",
+        response.status()
+    );
+    let size_after_change = app.store().ledger_size().await.unwrap();
+    // Every read that starts now must see the change.
+    for _ in 0..8 {
+        let (status, body) = read(app, &access).await;
+        match change {
+            "move" => {
+                assert_eq!(status, 200);
+                assert!(!body.to_string().contains("London"), "{body}");
+            }
+            _ => assert_eq!(status, 401, "{change}: {body}"),
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut valued = 0;
+    for reader in running {
+        for (status, body) in reader.await.unwrap() {
+            if carries_values(status, &body) {
+                valued += 1;
+            }
+        }
+    }
+    assert!(
+        valued > 0,
+        "{change}: the readers read nothing before the change"
+    );
+    let (reads, end) = disclosures_and_end(app, &grant_id, |k| match (change, k) {
+        ("revoke" | "block", EntryKind::GrantRevoked { grant_id: g, .. }) => g.as_str() == grant_id,
+        _ => false,
+    })
+    .await;
+    match change {
+        "move" => {
+            // No entry recorded after the change carries the moved attribute.
+            for (index, attributes, _) in &reads {
+                if *index >= size_after_change {
+                    assert!(
+                        !attributes.iter().any(|a| a == "location_city"),
+                        "entry {index} disclosed location_city after it went private"
+                    );
+                }
+            }
+        }
+        _ => {
+            let end = end.expect("the grant's revocation is in the ledger");
+            let after: Vec<u64> = reads.iter().map(|r| r.0).filter(|i| *i > end).collect();
+            assert!(
+                after.is_empty(),
+                "{change}: reads recorded after the revocation at {end}: {after:?}"
+            );
+        }
+    }
+    // Every answer that carried values had its entry: at least as many
+    // entries as valued answers (an entry is written before its answer).
+    let disclosed = reads.iter().filter(|r| !r.1.is_empty()).count();
+    assert!(
+        disclosed >= valued,
+        "{change}: {valued} answers with values, {disclosed} entries"
+    );
+}
+
+app_test!(
+    revocation_racing_reads_never_reads_after_the_revocation,
+    |app| {
+        race(app, "revoke").await;
+    }
+);
+
+app_test!(a_block_racing_reads_never_reads_after_the_block, |app| {
+    race(app, "block").await;
+});
+
+app_test!(
+    a_move_to_private_racing_reads_never_leaks_the_value_after_it,
+    |app| {
+        race(app, "move").await;
+    }
+);
