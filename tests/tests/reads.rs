@@ -404,3 +404,70 @@ app_test!(
         race(app, "move").await;
     }
 );
+
+app_test!(
+    an_approval_never_grants_what_was_moved_to_private_since_the_request,
+    |app| {
+        let session = person(app, "ada").await;
+        let put = app
+            .http
+            .put(app.url("/v1/me/attributes/email"))
+            .bearer_auth(&session)
+            .json(&json!({"value": "ada@example.org", "bucket": "semi_private"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200);
+        let acme = app.company("Acme").await;
+        let token = app.company_token(&acme).await;
+        let asked: Value = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"person": {"handle": "ada"}, "authorization_details": [{
+            "type": "apiome_data", "attributes": ["display_name", "email"],
+            "purpose": "service_provision", "duration": "P30D"}]}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(asked["status"], "pending", "{asked}");
+        let id = asked["request_id"].as_str().unwrap();
+        let moved = app
+            .http
+            .put(app.url("/v1/me/attributes/email"))
+            .bearer_auth(&session)
+            .json(&json!({"value": "ada@example.org", "bucket": "private"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status(), 200);
+        let approve = |body: Option<Value>| {
+            let request = app
+                .http
+                .post(app.url(&format!("/v1/me/requests/{id}/approve")))
+                .bearer_auth(&session);
+            match body {
+                Some(body) => request.json(&body),
+                None => request,
+            }
+            .send()
+        };
+        let only_email = approve(Some(json!({"attributes": ["email"]})))
+            .await
+            .unwrap();
+        assert_eq!(
+            only_email.status(),
+            422,
+            "a private attribute was grantable"
+        );
+        let all = approve(None).await.unwrap();
+        assert_eq!(all.status(), 201);
+        let grant: Value = all.json().await.unwrap();
+        assert_eq!(grant["attributes"], json!(["display_name"]), "{grant}");
+    }
+);

@@ -11,13 +11,17 @@
 //! | module | use cases |
 //! |---|---|
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
+//! | [`answer`] | a person approves all, approves only some, or declines a request |
+//! | [`grants`] | a person revokes a grant |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
 //! by `tests/layers.rs`).
 
+pub mod answer;
 pub mod block;
 pub mod data;
 mod error;
+pub mod grants;
 
 pub use error::BrokerError;

@@ -79,7 +79,7 @@ pub use duration::{
 pub use money::{AmountError, Currency, MICROS_PER_UNIT, Money, UnknownCurrency};
 pub use profile::{MAX_ATTRIBUTES_PER_PERSON, MAX_BLOCKED_PER_PERSON, Profile, ProfileError};
 pub use purpose::{Purpose, UnknownPurpose};
-pub use read::{ReadDecision, Withheld, what_a_read_discloses};
+pub use read::{ReadDecision, Withheld, grantable_now, what_a_read_discloses};
 pub use request::{DataRequest, REQUEST_TYPE, RawOffer, RawRequest, RequestError};
 pub use rule::{
     AttributeMatch, CompanyMatch, Effect, MAX_KEYS_PER_RULE, MAX_RULES_PER_PERSON, PurposeMatch,

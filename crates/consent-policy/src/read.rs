@@ -28,7 +28,7 @@
 
 use crate::attribute::AttributeKey;
 use crate::company::CompanyId;
-use crate::decision::{Outcome, Reason, decide};
+use crate::decision::{Decision, Outcome, Reason, decide};
 use crate::profile::Profile;
 use crate::request::DataRequest;
 
@@ -91,4 +91,24 @@ pub fn what_a_read_discloses(
         }
     }
     read
+}
+
+/// What a person's approval may grant now: the attributes the policy left
+/// to them when the request arrived (`at_arrival` did not deny them) and
+/// that their policy does not take back now (a block, the private bucket
+/// or a rule that denies, as for a read). In the request's order.
+#[must_use]
+pub fn grantable_now(
+    at_arrival: &Decision,
+    profile: &Profile,
+    company: &CompanyId,
+    request: &DataRequest,
+) -> Vec<AttributeKey> {
+    let now = what_a_read_discloses(profile, company, request, |_| true);
+    at_arrival
+        .attributes()
+        .iter()
+        .filter(|d| d.outcome != Outcome::Deny && now.disclosed.contains(&d.key))
+        .map(|d| d.key.clone())
+        .collect()
 }

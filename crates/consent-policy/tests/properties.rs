@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use consent_policy::{
     AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, Currency, DataRequest, Effect,
     GrantDuration, MAX_GRANT_SECS, Money, Outcome, Profile, Purpose, PurposeMatch, RawOffer,
-    RawRequest, Reason, Rule, SharingDefault, Withheld, decide, what_a_read_discloses,
+    RawRequest, Reason, Rule, SharingDefault, Withheld, decide, grantable_now,
+    what_a_read_discloses,
 };
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -539,6 +540,34 @@ proptest! {
                     prop_assert!(read.withheld.iter().any(|(k, why)| k == key
                         && matches!(why, Withheld::Policy(_))));
                 }
+            }
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn an_approval_grants_only_what_was_open_then_and_is_not_taken_back_now(
+        mut profile in any_profile(),
+        company in any_company(),
+        request in any_request(),
+        change in any_later_change(),
+    ) {
+        let at_arrival = decide(&profile, &company, &request);
+        apply(&mut profile, &company, &change);
+        let now = decide(&profile, &company, &request);
+        let granted = grantable_now(&at_arrival, &profile, &company, &request);
+        for key in &granted {
+            prop_assert_ne!(at_arrival.get(key).unwrap().outcome, Outcome::Deny);
+            prop_assert_ne!(profile.bucket_of(key), Bucket::Private);
+            let d = now.get(key).unwrap();
+            let taken_back = d.outcome == Outcome::Deny && !matches!(d.reason, Reason::Default { .. });
+            prop_assert!(!taken_back, "{} granted although {:?}", key, d.reason);
+        }
+        match &change {
+            LaterChange::Block => prop_assert!(granted.is_empty()),
+            LaterChange::MoveToPrivate(key) | LaterChange::DenyRuleFirst(key) => {
+                prop_assert!(!granted.contains(key));
             }
         }
     }

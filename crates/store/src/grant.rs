@@ -794,48 +794,28 @@ impl Store {
             .collect()
     }
 
-    /// Revokes one of the person's grants: the next read under it fails.
-    /// Revoking twice is refused (it is already over).
+    /// Revokes one of the person's grants: the next read under it fails,
+    /// and so does the next refresh. Revoking twice is refused (it is
+    /// already over).
     pub async fn revoke_grant(
         &self,
         person: &PersonId,
         grant_id: &str,
     ) -> Result<Grant, StoreError> {
-        let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
+        let tx = self.begin().await?;
+        self.lock_person(tx.txn(), person).await?;
         let grant = grant::Entity::find_by_id(grant_id.to_owned())
             .filter(grant::Column::PersonId.eq(person.as_str()))
-            .one(&txn)
+            .one(tx.txn())
             .await?
             .ok_or_else(|| StoreError::GrantNotFound(grant_id.to_owned()))
             .and_then(Grant::try_from)?;
         if !grant.is_live(now()) {
             return Err(StoreError::GrantNotLive(grant_id.to_owned()));
         }
-        grant::Entity::update_many()
-            .col_expr(grant::Column::RevokedAt, Expr::value(Some(now())))
-            .filter(grant::Column::Id.eq(grant_id))
-            .exec(&txn)
-            .await?;
-        let pseudonym = pseudonym(&txn, person).await?;
-        let entry = Entry::new(
-            now_unix_ms(),
-            EntryKind::GrantRevoked {
-                grant_id: text(grant_id)?,
-                company_id: text(grant.company_id.to_string())?,
-                person: text(pseudonym)?,
-            },
-        );
-        append_entries(&txn, self.backend(), &[entry]).await?;
-        let data = serde_json::json!({"grant_id": grant_id, "request_id": grant.request_id});
-        enqueue(
-            &txn,
-            grant.company_id.as_str(),
-            WebhookEvent::GrantRevoked,
-            data,
-        )
-        .await?;
-        txn.commit().await?;
+        let pseudonym = pseudonym(tx.txn(), person).await?;
+        tx.revoke_grant(&grant, &pseudonym).await?;
+        tx.commit().await?;
         self.grant(grant_id).await
     }
 

@@ -38,6 +38,10 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
     /// Makes every step durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;

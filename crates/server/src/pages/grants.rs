@@ -7,12 +7,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
+use broker::BrokerError;
 use store::StoreError;
 
 use super::account::StatusQuery;
 use super::{
     Nav, PageError, PageSession, SignedInForm, html, see_other, time_iso as iso, time_words,
 };
+use crate::problem::Problem;
 use crate::startup::AppState;
 
 /// One grant on the page.
@@ -115,9 +117,11 @@ pub async fn revoke(
     id: web::Path<String>,
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
-    match state.store.revoke_grant(&form.who.person, &id).await {
+    match broker::grants::revoke(&state.store, &form.who.person, &id).await {
         Ok(_) => Ok(see_other("/grants?status=revoked")),
-        Err(StoreError::GrantNotLive(_)) => Ok(see_other("/grants?status=not-live")),
-        Err(e) => Err(e.into()),
+        Err(BrokerError::Store(StoreError::GrantNotLive(_))) => {
+            Ok(see_other("/grants?status=not-live"))
+        }
+        Err(e) => Err(Problem::from(e).into()),
     }
 }

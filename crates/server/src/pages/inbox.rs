@@ -8,6 +8,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
+use broker::BrokerError;
 use consent_policy::AttributeKey;
 use store::StoreError;
 
@@ -16,6 +17,7 @@ use super::consent::Item;
 use super::{
     Nav, PageError, PageSession, SignedInForm, html, see_other, time_iso as iso, time_words,
 };
+use crate::problem::Problem;
 use crate::startup::AppState;
 
 /// One pending request on the page.
@@ -123,16 +125,12 @@ pub async fn approve(
         }
     }
     // Always a list, never `None`: an empty form must not mean "all".
-    match state
-        .store
-        .approve_request(&form.who.person, &id, Some(&chosen))
-        .await
-    {
+    match broker::answer::approve_only(&state.store, &form.who.person, &id, &chosen).await {
         Ok(_) => back("approved"),
-        Err(StoreError::NothingToGrant) => back("nothing-ticked"),
-        Err(StoreError::NotGrantable(_)) => back("not-grantable"),
-        Err(StoreError::RequestNotPending(_)) => back("not-pending"),
-        Err(e) => Err(e.into()),
+        Err(BrokerError::Store(StoreError::NothingToGrant)) => back("nothing-ticked"),
+        Err(BrokerError::Store(StoreError::NotGrantable(_))) => back("not-grantable"),
+        Err(BrokerError::Store(StoreError::RequestNotPending(_))) => back("not-pending"),
+        Err(e) => Err(Problem::from(e).into()),
     }
 }
 
@@ -143,9 +141,9 @@ pub async fn decline(
     id: web::Path<String>,
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
-    match state.store.decline_request(&form.who.person, &id).await {
+    match broker::answer::decline(&state.store, &form.who.person, &id).await {
         Ok(_) => back("declined"),
-        Err(StoreError::RequestNotPending(_)) => back("not-pending"),
-        Err(e) => Err(e.into()),
+        Err(BrokerError::Store(StoreError::RequestNotPending(_))) => back("not-pending"),
+        Err(e) => Err(Problem::from(e).into()),
     }
 }

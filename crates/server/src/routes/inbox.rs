@@ -135,7 +135,8 @@ pub struct Approval {
 }
 
 /// Approves a pending request (optionally only some attributes): a grant
-/// is created. Attributes the policy withheld can never be granted.
+/// is created. Attributes the policy withheld can never be granted, nor
+/// can those the person has since moved to private or denied by a rule.
 #[utoipa::path(
     tag = "people",
     params(("id" = String, Path)),
@@ -155,10 +156,10 @@ pub async fn approve(
     body: Option<web::Json<Approval>>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    let grant = state
-        .store
-        .approve_request(&who.person, &id, body.attributes.as_deref())
-        .await?;
+    let grant = match body.attributes {
+        Some(chosen) => broker::answer::approve_only(&state.store, &who.person, &id, &chosen).await,
+        None => broker::answer::approve_all(&state.store, &who.person, &id).await,
+    }?;
     let name = company_name(&state, &grant.company_id).await;
     Ok(HttpResponse::Created().json(grant_view(grant, name)))
 }
@@ -175,7 +176,7 @@ pub async fn decline(
     who: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let request = state.store.decline_request(&who.person, &id).await?;
+    let request = broker::answer::decline(&state.store, &who.person, &id).await?;
     let name = company_name(&state, &request.company_id).await;
     Ok(HttpResponse::Ok().json(view(request, name)?))
 }
@@ -279,7 +280,7 @@ pub async fn revoke(
     who: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let grant = state.store.revoke_grant(&who.person, &id).await?;
+    let grant = broker::grants::revoke(&state.store, &who.person, &id).await?;
     let name = company_name(&state, &grant.company_id).await;
     Ok(HttpResponse::Ok().json(grant_view(grant, name)))
 }
