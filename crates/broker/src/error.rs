@@ -16,6 +16,9 @@ pub enum BrokerError {
     /// read may be tried again.
     #[error("the person's policy changed during the read; try again")]
     PolicyChurn,
+    /// A value that does not have its key's shape.
+    #[error("{0}")]
+    InvalidValue(String),
     /// Stored data that cannot be what it claims (a grant that is not a
     /// request); never the caller's fault.
     #[error("stored data is corrupt: {0}")]

@@ -11,6 +11,7 @@
 //! | module | use cases |
 //! |---|---|
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
+//! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
 //! | [`grants`] | a person revokes a grant |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
@@ -19,6 +20,7 @@
 //! by `tests/layers.rs`).
 
 pub mod answer;
+pub mod attributes;
 pub mod block;
 pub mod data;
 mod error;

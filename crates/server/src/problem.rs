@@ -223,6 +223,7 @@ impl From<broker::BrokerError> for Problem {
                 "Invalid access token",
                 error.to_string(),
             ),
+            E::InvalidValue(detail) => Problem::invalid("value", detail),
             E::PolicyChurn => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "try-again",

@@ -538,25 +538,16 @@ pub async fn save_attribute(
         Ok(value) => value,
         Err(message) => return failed(&state, &who, fail("value", message)).await,
     };
-    if let Err(e) = key.shape().check(&value) {
-        return failed(&state, &who, fail("value", e.to_string())).await;
-    }
-    let bucket = match fields.get("bucket").map(parse_bucket) {
-        Some(Some(bucket)) => bucket,
+    let saved = match fields.get("bucket").map(parse_bucket) {
+        Some(Some(bucket)) => {
+            broker::attributes::set_in(&state.store, &who.person, &key, &value, bucket).await
+        }
         Some(None) => {
             return failed(&state, &who, fail("bucket", "pick a bucket".to_owned())).await;
         }
-        None => match state.store.attribute(&who.person, &key).await {
-            Ok(existing) => existing.bucket,
-            Err(store::StoreError::AttributeNotFound(_)) => key.default_bucket(),
-            Err(e) => return Err(e.into()),
-        },
+        None => broker::attributes::set(&state.store, &who.person, &key, &value).await,
     };
-    match state
-        .store
-        .put_attribute(&who.person, &key, &value, bucket)
-        .await
-    {
+    match saved {
         Ok(_) => done("attribute-saved", "buckets"),
         Err(e) => {
             let problem = Problem::from(e);
@@ -582,11 +573,9 @@ pub async fn move_attribute(
         .get("bucket")
         .and_then(parse_bucket)
         .ok_or_else(|| Problem::invalid("bucket", "pick private, semi_private or public"))?;
-    let existing = state.store.attribute(&who.person, &key).await?;
-    state
-        .store
-        .put_attribute(&who.person, &key, &existing.value, bucket)
-        .await?;
+    broker::attributes::move_to(&state.store, &who.person, &key, bucket)
+        .await
+        .map_err(Problem::from)?;
     done("attribute-moved", "buckets")
 }
 
@@ -599,7 +588,9 @@ pub async fn delete_attribute(
     let SignedInForm { who, fields } = form;
     let key = AttributeKey::parse(fields.get("key").unwrap_or_default())
         .map_err(|e| Problem::invalid("key", e.to_string()))?;
-    state.store.delete_attribute(&who.person, &key).await?;
+    broker::attributes::delete(&state.store, &who.person, &key)
+        .await
+        .map_err(Problem::from)?;
     done("attribute-deleted", "buckets")
 }
 

@@ -125,21 +125,12 @@ pub async fn put_attribute(
 ) -> Result<HttpResponse, Problem> {
     let key = parse_key(&key)?;
     let body = body.into_inner();
-    key.shape()
-        .check(&body.value)
-        .map_err(|e| Problem::invalid("value", e.to_string()))?;
-    let bucket = match body.bucket {
-        Some(bucket) => bucket,
-        None => match state.store.attribute(&who.person, &key).await {
-            Ok(existing) => existing.bucket,
-            Err(store::StoreError::AttributeNotFound(_)) => key.default_bucket(),
-            Err(e) => return Err(e.into()),
-        },
-    };
-    let stored = state
-        .store
-        .put_attribute(&who.person, &key, &body.value, bucket)
-        .await?;
+    let stored = match body.bucket {
+        Some(bucket) => {
+            broker::attributes::set_in(&state.store, &who.person, &key, &body.value, bucket).await
+        }
+        None => broker::attributes::set(&state.store, &who.person, &key, &body.value).await,
+    }?;
     Ok(HttpResponse::Ok().json(AttributeView::from(stored)))
 }
 
@@ -156,7 +147,7 @@ pub async fn delete_attribute(
     key: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let key = parse_key(&key)?;
-    state.store.delete_attribute(&who.person, &key).await?;
+    broker::attributes::delete(&state.store, &who.person, &key).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
