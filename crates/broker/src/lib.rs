@@ -14,6 +14,7 @@
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
 //! | [`grants`] | a person revokes a grant |
+//! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
@@ -25,5 +26,6 @@ pub mod block;
 pub mod data;
 mod error;
 pub mod grants;
+pub mod preferences;
 
 pub use error::BrokerError;

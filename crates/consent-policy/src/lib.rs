@@ -55,6 +55,7 @@
 mod attribute;
 mod bucket;
 mod company;
+mod contact;
 mod decision;
 mod duration;
 mod money;
@@ -71,6 +72,9 @@ pub use attribute::{
 };
 pub use bucket::{Bucket, SharingDefault};
 pub use company::{CompanyId, InvalidCompanyId, MAX_COMPANY_ID_LEN};
+pub use contact::{
+    ContactChannel, ContactError, ContactPreferences, MAX_CONTACTS_PER_WEEK, TimeOfDay,
+};
 pub use decision::{AttributeDecision, Decision, Outcome, Reason, decide};
 pub use duration::{
     DurationError, GrantDuration, MAX_DURATION_TEXT_LEN, MAX_GRANT_SECS, MONTH_SECS, WEEK_SECS,

@@ -8,15 +8,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use consent_policy::{
-    AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, Currency, Effect, GrantDuration,
-    MICROS_PER_UNIT, Money, Purpose, PurposeMatch, Rule, SharingDefault, ValueShape,
+    AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, ContactChannel,
+    ContactPreferences, Currency, Effect, GrantDuration, MICROS_PER_UNIT, Money, Purpose,
+    PurposeMatch, Rule, SharingDefault, ValueShape,
 };
 use serde_json::Value;
 
 use super::account::{FieldError, StatusQuery};
 use super::{Fields, Nav, PageError, PageSession, SignedInForm, html, see_other, time_words};
 use crate::problem::Problem;
-use crate::routes::me::{CHANNELS, Contact, check_contact};
 use crate::startup::AppState;
 
 /// Registers the dashboard and its forms.
@@ -364,22 +364,21 @@ async fn render(
             name: names.get(id.as_str()).cloned().unwrap_or_default(),
         })
         .collect();
-    let contact: Option<Contact> = serde_json::from_value(person.contact.clone()).ok();
-    let channels = CHANNELS
-        .iter()
+    let contact = broker::preferences::contact_of(&person);
+    let channels = ContactChannel::ALL
+        .into_iter()
         .map(|c| Choice {
-            value: (*c).to_owned(),
-            label: match *c {
-                "sms" => "Text message (SMS)".to_owned(),
-                "app" => "In-app message".to_owned(),
-                "post" => "Post".to_owned(),
-                "phone" => "Phone call".to_owned(),
-                _ => "Email".to_owned(),
-            },
+            value: c.as_str().to_owned(),
+            label: match c {
+                ContactChannel::Sms => "Text message (SMS)",
+                ContactChannel::App => "In-app message",
+                ContactChannel::Post => "Post",
+                ContactChannel::Phone => "Phone call",
+                ContactChannel::Email => "Email",
+            }
+            .to_owned(),
             detail: String::new(),
-            checked: contact
-                .as_ref()
-                .is_some_and(|k| k.channels.iter().any(|x| x == c)),
+            checked: contact.channels.contains(&c),
         })
         .collect();
     let passkeys = store
@@ -417,16 +416,12 @@ async fn render(
         blocked,
         channels,
         hours_from: contact
-            .as_ref()
-            .and_then(|c| c.hours_from.clone())
+            .hours_from
+            .map(|t| t.to_string())
             .unwrap_or_default(),
-        hours_to: contact
-            .as_ref()
-            .and_then(|c| c.hours_to.clone())
-            .unwrap_or_default(),
+        hours_to: contact.hours_to.map(|t| t.to_string()).unwrap_or_default(),
         max_per_week: contact
-            .as_ref()
-            .and_then(|c| c.max_per_week)
+            .max_per_week
             .map(|n| n.to_string())
             .unwrap_or_default(),
         passkeys,
@@ -608,11 +603,9 @@ pub async fn save_default(
         let error = FieldError::new("default", "pick one of the three");
         return failed(&state, &who, Failure::new("default", error)).await;
     };
-    let person = state.store.person(&who.person).await?;
-    state
-        .store
-        .set_preferences(&who.person, default, &person.max_duration, &person.contact)
-        .await?;
+    broker::preferences::set_default(&state.store, &who.person, default)
+        .await
+        .map_err(Problem::from)?;
     done("default-saved", "default")
 }
 
@@ -631,37 +624,22 @@ pub async fn save_contact(
             return failed(&state, &who, Failure::new("contact", error)).await;
         }
     };
-    let contact = Contact {
-        channels: fields
-            .all("channel")
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        hours_from: fields.get("hours_from").map(str::to_owned),
-        hours_to: fields.get("hours_to").map(str::to_owned),
+    let channels = fields.all("channel");
+    let contact = match ContactPreferences::parse(
+        &channels,
+        fields.get("hours_from"),
+        fields.get("hours_to"),
         max_per_week,
+    ) {
+        Ok(contact) => contact,
+        Err(e) => {
+            let error = FieldError::new(e.field, e.detail);
+            return failed(&state, &who, Failure::new("contact", error)).await;
+        }
     };
-    if let Err(problem) = check_contact(&contact) {
-        let field = problem
-            .field
-            .as_deref()
-            .unwrap_or("contact")
-            .trim_start_matches("contact.")
-            .to_owned();
-        let error = FieldError::new(&field, problem.detail);
-        return failed(&state, &who, Failure::new("contact", error)).await;
-    }
-    let person = state.store.person(&who.person).await?;
-    let contact = serde_json::to_value(&contact).map_err(|_| Problem::internal())?;
-    state
-        .store
-        .set_preferences(
-            &who.person,
-            person.sharing_default,
-            &person.max_duration,
-            &contact,
-        )
-        .await?;
+    broker::preferences::set_contact(&state.store, &who.person, contact)
+        .await
+        .map_err(Problem::from)?;
     done("contact-saved", "contact")
 }
 

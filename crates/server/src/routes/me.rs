@@ -3,7 +3,9 @@
 //! codes. Every handler acts on the signed-in person only.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use consent_policy::{AttributeKey, Bucket, CompanyId, GrantDuration, Rule, SharingDefault};
+use consent_policy::{
+    AttributeKey, Bucket, CompanyId, ContactPreferences, GrantDuration, Rule, SharingDefault,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -183,48 +185,41 @@ pub struct Preferences {
     pub contact: Option<Contact>,
 }
 
-pub(crate) const CHANNELS: [&str; 5] = ["email", "sms", "phone", "post", "app"];
+impl Contact {
+    /// The checked preferences, or the field at fault.
+    fn parse(&self) -> Result<ContactPreferences, Problem> {
+        ContactPreferences::parse(
+            &self.channels,
+            self.hours_from.as_deref(),
+            self.hours_to.as_deref(),
+            self.max_per_week,
+        )
+        .map_err(|e| Problem::invalid(&format!("contact.{}", e.field), e.detail))
+    }
+}
 
-pub(crate) fn check_contact(contact: &Contact) -> Result<(), Problem> {
-    for channel in &contact.channels {
-        if !CHANNELS.contains(&channel.as_str()) {
-            return Err(Problem::invalid(
-                "contact.channels",
-                format!("unknown channel {channel:?}; use {}", CHANNELS.join(", ")),
-            ));
+impl From<ContactPreferences> for Contact {
+    fn from(prefs: ContactPreferences) -> Self {
+        Contact {
+            channels: prefs
+                .channels
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            hours_from: prefs.hours_from.map(|t| t.to_string()),
+            hours_to: prefs.hours_to.map(|t| t.to_string()),
+            max_per_week: prefs.max_per_week,
         }
     }
-    for (field, value) in [
-        ("contact.hours_from", &contact.hours_from),
-        ("contact.hours_to", &contact.hours_to),
-    ] {
-        if let Some(v) = value {
-            let ok = v.len() == 5
-                && v.as_bytes()[2] == b':'
-                && v[..2].parse::<u8>().is_ok_and(|h| h < 24)
-                && v[3..].parse::<u8>().is_ok_and(|m| m < 60);
-            if !ok {
-                return Err(Problem::invalid(
-                    field,
-                    format!("{v:?} is not a time of day HH:MM"),
-                ));
-            }
-        }
-    }
-    if contact.max_per_week.is_some_and(|n| n > 100) {
-        return Err(Problem::invalid(
-            "contact.max_per_week",
-            "at most 100 a week",
-        ));
-    }
-    Ok(())
 }
 
 fn preferences_of(person: &store::Person) -> Preferences {
     Preferences {
         default: person.sharing_default,
         max_duration: Some(person.max_duration.clone()),
-        contact: serde_json::from_value(person.contact.clone()).ok(),
+        contact: serde_json::from_value::<ContactPreferences>(person.contact.clone())
+            .ok()
+            .map(Contact::from),
     }
 }
 
@@ -252,19 +247,12 @@ pub async fn put_preferences(
     body: web::Json<Preferences>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
-    let current = state.store.person(&who.person).await?;
-    let max = body.max_duration.unwrap_or(current.max_duration);
-    let contact = match body.contact {
-        Some(contact) => {
-            check_contact(&contact)?;
-            serde_json::to_value(&contact).map_err(|_| Problem::internal())?
-        }
-        None => current.contact,
+    let change = broker::preferences::PreferencesChange {
+        default: body.default,
+        max_duration: body.max_duration,
+        contact: body.contact.as_ref().map(Contact::parse).transpose()?,
     };
-    let person = state
-        .store
-        .set_preferences(&who.person, body.default, &max, &contact)
-        .await?;
+    let person = broker::preferences::set(&state.store, &who.person, change).await?;
     Ok(HttpResponse::Ok().json(preferences_of(&person)))
 }
 
