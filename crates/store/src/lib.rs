@@ -60,6 +60,7 @@ pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+pub use throttle::MAX_KEYS_PER_ATTEMPT;
 pub use webhook::{
     MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,
     webhook_backoff,
