@@ -12,6 +12,8 @@
 //! |---|---|
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
+//! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
+//! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
 //! by `tests/layers.rs`).
@@ -19,5 +21,7 @@
 pub mod block;
 pub mod data;
 mod error;
+pub mod sign_in;
+pub mod sign_up;
 
 pub use error::BrokerError;

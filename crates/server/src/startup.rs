@@ -44,6 +44,8 @@ pub struct AppState {
     pub rate_limit: std::sync::Arc<crate::rate_limit::RateLimiter>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
+    /// The bounds on signing in and up (argon2 slots, sign-ups per address).
+    pub sign_in: std::sync::Arc<broker::sign_in::Limits>,
 }
 
 /// The server failed to start.
@@ -140,6 +142,10 @@ impl Application {
             webhook_allow_loopback: config.webhook_allow_loopback,
             rate_limit: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(config.rate_limit)),
             trusted_proxies: config.trusted_proxies.clone().into(),
+            sign_in: std::sync::Arc::new(broker::sign_in::Limits::new(
+                broker::sign_in::PasswordHashing::for_this_machine(),
+                config.sign_ups_per_hour,
+            )),
         };
         let webhooks = crate::webhooks::spawn_delivery_worker(
             store.clone(),
