@@ -7,8 +7,6 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use std::collections::BTreeSet;
-
 use apiome_tests::{TestApp, app_test};
 use identity::ThrottleKey;
 use reqwest::{Response, StatusCode};
