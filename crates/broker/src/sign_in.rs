@@ -111,20 +111,22 @@ pub struct Limits {
     pub hashing: PasswordHashing,
     /// Accounts one address may create per hour.
     pub sign_ups: SignUpLimit,
-    /// Keys decoy passkey challenges (see [`start_passkey`]); random per
-    /// process.
+    /// Keys decoy passkey challenges (see [`start_passkey`]).
     decoy_secret: String,
 }
 
 impl Limits {
-    /// Limits with `hashing` and `sign_ups_per_hour` (0: no limit).
-    pub fn new(hashing: PasswordHashing, sign_ups_per_hour: u32) -> Limits {
+    /// Limits with `hashing` and `sign_ups_per_hour` (0: no limit);
+    /// `decoy_secret` keys decoy passkey challenges, and must be the same
+    /// in every process serving the same people (else asking two
+    /// processes about one unknown handle shows two decoys).
+    pub fn new(hashing: PasswordHashing, sign_ups_per_hour: u32, decoy_secret: String) -> Limits {
         Limits {
             hashing,
             sign_ups: SignUpLimit {
                 per_window: sign_ups_per_hour,
             },
-            decoy_secret: identity::new_session_token(),
+            decoy_secret,
         }
     }
 }
