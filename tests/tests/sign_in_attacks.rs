@@ -258,3 +258,78 @@ mod ipv6_addresses_in_one_64_share_a_throttle {
         }
     }
 }
+
+/// Makes every session of the app look signed in ten minutes ago (or
+/// more): what a stolen session token looks like.
+async fn age_sessions(app: &TestApp) {
+    let sql = match app.store().backend() {
+        store::Backend::Postgres => {
+            "UPDATE session SET created_at = created_at - interval '10 minutes'"
+        }
+        // The stored text starts with the year: move it back a few years.
+        store::Backend::Sqlite => "UPDATE session SET created_at = '2000' || substr(created_at, 5)",
+    };
+    app.store().execute_unprepared(sql).await.unwrap();
+}
+
+async fn sign_in(app: &TestApp, handle: &str) -> String {
+    let response = post(
+        app,
+        "/v1/session",
+        json!({"handle": handle, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["session"]["token"].as_str().unwrap().to_owned()
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, token: &str) -> Response {
+    app.http
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+app_test!(an_old_session_cannot_change_the_ways_in, |app| {
+    use reqwest::Method;
+    password_account(app, "ada").await;
+    let stolen = sign_in(app, "ada").await;
+    let fresh = send(app, Method::POST, "/v1/me/recovery-codes", &stolen).await;
+    assert_eq!(fresh.status(), StatusCode::CREATED);
+
+    age_sessions(app).await;
+    assert_eq!(
+        send(app, Method::GET, "/v1/me", &stolen).await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    for (method, path) in [
+        (Method::POST, "/v1/me/recovery-codes"),
+        (Method::POST, "/v1/me/passkeys"),
+        (Method::DELETE, "/v1/me/passkeys/some-passkey"),
+    ] {
+        let refused = send(app, method.clone(), path, &stolen).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["type"], "urn:apiome:problem:recent-sign-in-required");
+    }
+
+    // The person signs in again: fresh, allowed; and ends the other
+    // session, the stolen one.
+    let mine = sign_in(app, "ada").await;
+    let codes = send(app, Method::POST, "/v1/me/recovery-codes", &mine).await;
+    assert_eq!(codes.status(), StatusCode::CREATED);
+    let ended = send(app, Method::DELETE, "/v1/me/sessions/others", &mine).await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(app, Method::GET, "/v1/me", &stolen).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(app, Method::GET, "/v1/me", &mine).await.status(),
+        StatusCode::OK
+    );
+});

@@ -24,6 +24,10 @@ pub enum BrokerError {
     /// The passkey challenge is unknown, used, expired or someone else's.
     #[error("this passkey challenge is unknown, used or expired; start again")]
     CeremonyExpired,
+    /// This change needs a sign-in within the last few minutes; the
+    /// session is older.
+    #[error("sign in again to change your ways in (this session signed in over 5 minutes ago)")]
+    SignInTooOld,
     /// The passkey's answer did not verify.
     #[error(transparent)]
     PasskeyRejected(identity::PasskeyError),

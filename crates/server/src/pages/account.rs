@@ -423,6 +423,24 @@ pub async fn sign_out_everywhere(
     signed_out(&state, "/signin?status=signed-out-everywhere")
 }
 
+/// Signs out of every session of this person but this one.
+#[post("/signout/others")]
+pub async fn sign_out_others(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let who = broker::ways_in::SignedIn {
+        person: &form.who.person,
+        session_token: &form.who.session_token,
+    };
+    broker::ways_in::end_other_sessions(&state.store, who)
+        .await
+        .map_err(session::problem)?;
+    Ok(see_other(
+        "/dashboard?status=signed-out-others#sessions-heading",
+    ))
+}
+
 fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {
     let mut response = see_other(location);
     response

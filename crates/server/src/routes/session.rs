@@ -13,7 +13,7 @@ use broker::BrokerError;
 use broker::sign_in::{self as sign_in_case, Accounts, Credentials, SignInOutcome as Outcome};
 use broker::sign_up as sign_up_case;
 use serde::{Deserialize, Serialize};
-use store::{Handle, NewPasskeyRow, PendingCeremony};
+use store::Handle;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Authenticated};
@@ -131,12 +131,7 @@ pub struct StartPasskeySignIn {
     pub handle: Option<String>,
 }
 
-const ADD_PASSKEY: &str = "add_passkey";
 const MAX_PASSKEY_NAME: usize = 64;
-
-fn new_ceremony_id() -> String {
-    identity::new_session_token()
-}
 
 fn wrong_credentials() -> Problem {
     Problem::new(
@@ -192,6 +187,14 @@ pub(crate) fn passkey_name(name: Option<String>) -> Result<String, Problem> {
 
 pub(crate) fn is_https(state: &AppState) -> bool {
     state.public_url.scheme() == "https"
+}
+
+/// The signed-in person as the `ways_in` use cases take them.
+pub(crate) fn signed_in(who: &Authenticated) -> broker::ways_in::SignedIn<'_> {
+    broker::ways_in::SignedIn {
+        person: &who.person,
+        session_token: &who.session_token,
+    }
 }
 
 /// What the sign-in and sign-up use cases work with.
@@ -263,6 +266,12 @@ pub(crate) fn problem(error: BrokerError) -> Problem {
     match error {
         BrokerError::Store(e) => e.into(),
         BrokerError::CeremonyExpired => ceremony_expired(),
+        BrokerError::SignInTooOld => Problem::new(
+            StatusCode::FORBIDDEN,
+            "recent-sign-in-required",
+            "Sign in again",
+            BrokerError::SignInTooOld.to_string(),
+        ),
         BrokerError::PasskeyRejected(e) => passkey_rejected(e),
         BrokerError::Throttled { retry_after_secs } => Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -480,6 +489,19 @@ pub async fn sign_out(
         .finish())
 }
 
+/// Signs out of every other session of this person, keeping this one.
+#[utoipa::path(tag = "people", responses((status = 204, description = "Every other session ended")))]
+#[delete("/v1/me/sessions/others")]
+pub async fn sign_out_others(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    broker::ways_in::end_other_sessions(&state.store, signed_in(&who))
+        .await
+        .map_err(problem)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Signs out of every session of this person, everywhere.
 #[utoipa::path(tag = "people", responses((status = 204, description = "Every session ended")))]
 #[delete("/v1/me/sessions")]
@@ -493,49 +515,24 @@ pub async fn sign_out_everywhere(
         .finish())
 }
 
-/// Starts adding a passkey to the signed-in person.
+/// Starts adding a passkey to the signed-in person; the session must have
+/// signed in within the last 5 minutes.
 #[utoipa::path(
     tag = "people",
-    responses((status = 200, description = "The challenge", body = PasskeyCeremony))
+    responses(
+        (status = 200, description = "The challenge", body = PasskeyCeremony),
+        (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/v1/me/passkeys")]
 pub async fn start_add_passkey(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let person = state.store.person(&who.person).await?;
-    let existing: Vec<_> = state
-        .store
-        .passkeys(&person.id)
-        .await?
-        .into_iter()
-        .map(|p| identity::StoredPasskey {
-            credential_id: p.credential_id,
-            passkey: p.passkey,
-        })
-        .collect();
-    let user = person.id.as_uuid().ok_or_else(Problem::internal)?;
-    let ceremony = state
-        .passkeys
-        .start_registration(user, person.handle.as_str(), &existing)
-        .map_err(|_| Problem::internal())?;
-    let id = new_ceremony_id();
-    state
-        .store
-        .save_ceremony(
-            &id,
-            PendingCeremony {
-                purpose: ADD_PASSKEY.to_owned(),
-                person_id: Some(person.id),
-                handle: None,
-                state: ceremony.state,
-            },
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(PasskeyCeremony {
-        ceremony_id: id,
-        options: ceremony.challenge,
-    }))
+    let challenge = broker::ways_in::start_add_passkey(accounts(&state), signed_in(&who))
+        .await
+        .map_err(problem)?;
+    Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
 }
 
 /// A passkey as its owner sees it.
@@ -566,7 +563,8 @@ impl From<store::StoredPasskeyRow> for PasskeyView {
     }
 }
 
-/// Finishes adding a passkey.
+/// Finishes adding a passkey; the session must have signed in within the
+/// last 5 minutes.
 #[utoipa::path(
     tag = "people",
     request_body = PasskeyAnswer,
@@ -574,6 +572,7 @@ impl From<store::StoredPasskeyRow> for PasskeyView {
         (status = 201, description = "Added", body = PasskeyView),
         (status = 400, description = "Unknown, used or expired challenge", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The passkey failed verification", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/me/passkeys/finish")]
@@ -584,26 +583,14 @@ pub async fn finish_add_passkey(
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let name = passkey_name(body.name)?;
-    let ceremony = state
-        .store
-        .take_ceremony(&body.ceremony_id, ADD_PASSKEY)
-        .await?
-        .filter(|c| c.person_id.as_ref() == Some(&who.person))
-        .ok_or_else(ceremony_expired)?;
-    let passkey = state
-        .passkeys
-        .finish_registration(&ceremony.state, &body.credential)
-        .map_err(passkey_rejected)?;
-    let row = state
-        .store
-        .add_passkey(
-            &who.person,
-            NewPasskeyRow {
-                credential_id: passkey.credential_id,
-                name,
-                passkey: passkey.passkey,
-            },
-        )
-        .await?;
+    let row = broker::ways_in::finish_add_passkey(
+        accounts(&state),
+        signed_in(&who),
+        &body.ceremony_id,
+        &body.credential,
+        name,
+    )
+    .await
+    .map_err(problem)?;
     Ok(HttpResponse::Created().json(PasskeyView::from(row)))
 }
