@@ -360,19 +360,20 @@ pub async fn start_passkey(
         },
         Err(_) => None,
     };
-    let stored: Vec<_> = match &person {
-        Some(person) => accounts
-            .store
-            .passkeys(&person.id)
-            .await?
-            .into_iter()
-            .map(|p| StoredPasskey {
-                credential_id: p.credential_id,
-                passkey: p.passkey,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    // The same queries either way (an unknown handle's passkeys are those
+    // of a person nobody is), so the time does not tell either.
+    let nobody = PersonId::from_uuid(uuid::Uuid::new_v4());
+    let whose = person.as_ref().map_or(&nobody, |p| &p.id);
+    let stored: Vec<_> = accounts
+        .store
+        .passkeys(whose)
+        .await?
+        .into_iter()
+        .map(|p| StoredPasskey {
+            credential_id: p.credential_id,
+            passkey: p.passkey,
+        })
+        .collect();
     match person {
         Some(person) if !stored.is_empty() => {
             let ceremony = accounts.passkeys.start_with(&stored).map_err(internal)?;
@@ -383,7 +384,6 @@ pub async fn start_passkey(
                 identity::decoy_credential_id(accounts.limits.decoy_secret.as_bytes(), typed);
             let ceremony = accounts.passkeys.start_decoy(decoy).map_err(internal)?;
             // Tied to a person nobody is: no passkey can finish it.
-            let nobody = PersonId::from_uuid(uuid::Uuid::new_v4());
             save_sign_in(accounts.store, Some(nobody), ceremony).await
         }
     }
