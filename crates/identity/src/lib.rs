@@ -20,7 +20,7 @@ pub use passkey::{
 };
 pub use password::{
     HashMemory, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordError, dummy_verify_in,
-    hash_password, hash_password_in, verify_password, verify_password_in,
+    hash_password_in, verify_password_in,
 };
 pub use secret::{
     RECOVERY_CODE_COUNT, RecoveryCode, hash_secret, new_recovery_codes, new_session_token,

@@ -156,17 +156,6 @@ pub fn verify_password_in(password: &str, phc: &str, memory: &mut HashMemory) ->
     Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
-/// Hashes a password into a PHC string, allocating its working memory.
-pub fn hash_password(password: &Password) -> Result<String, PasswordError> {
-    hash_password_in(password, &mut HashMemory::new())
-}
-
-/// Whether `password` matches the stored PHC string, allocating the
-/// working memory.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    verify_password_in(password, phc, &mut HashMemory::new())
-}
-
 /// The hash of a password nobody has, computed once per process.
 fn dummy_hash(memory: &mut HashMemory) -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -207,6 +196,14 @@ mod tests {
             format!("{:?}", Password::parse("secret-pass").unwrap()),
             "Password(***)"
         );
+    }
+
+    fn hash_password(password: &Password) -> Result<String, PasswordError> {
+        hash_password_in(password, &mut HashMemory::new())
+    }
+
+    fn verify_password(password: &str, phc: &str) -> bool {
+        verify_password_in(password, phc, &mut HashMemory::new())
     }
 
     #[test]
