@@ -26,4 +26,31 @@ pub enum BrokerError {
     /// The store failed, or refused (its own error says which).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many attempts from this account or address: try again later.
+    #[error("too many attempts; wait {retry_after_secs} s")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: i64,
+    },
+    /// Every password-hashing slot is taken: try again shortly. Nothing
+    /// was tried, and the attempt was given back.
+    #[error("busy; try again in {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait.
+        retry_after_secs: i64,
+    },
+    /// The passkey challenge is unknown, used, expired or someone else's.
+    #[error("this passkey challenge is unknown, used or expired; start again")]
+    CeremonyExpired,
+    /// This change needs a sign-in within the last few minutes; the
+    /// session is older.
+    #[error("sign in again to change your ways in (this session signed in over 5 minutes ago)")]
+    SignInTooOld,
+    /// The passkey's answer did not verify.
+    #[error(transparent)]
+    PasskeyRejected(identity::PasskeyError),
+    /// Something that cannot fail did (a hashing thread died, the passkey
+    /// relying party is misconfigured).
+    #[error("internal error: {0}")]
+    Internal(String),
 }

@@ -16,6 +16,9 @@
 //! | [`grants`] | a person revokes a grant |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
+//! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
+//! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
+//! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
 //! by `tests/layers.rs`).
@@ -27,5 +30,8 @@ pub mod data;
 mod error;
 pub mod grants;
 pub mod preferences;
+pub mod sign_in;
+pub mod sign_up;
+pub mod ways_in;
 
 pub use error::BrokerError;

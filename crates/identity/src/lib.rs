@@ -16,13 +16,17 @@ mod throttle;
 pub use csrf::{csrf_token, csrf_token_matches};
 pub use passkey::{
     Ceremony, NewPasskey, PasskeyError, Passkeys, SignedIn, StoredPasskey, UserHandle,
+    decoy_credential_id,
 };
 pub use password::{
-    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordError, dummy_verify, hash_password,
-    verify_password,
+    HashMemory, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordError, dummy_verify_in,
+    hash_password_in, verify_password_in,
 };
 pub use secret::{
     RECOVERY_CODE_COUNT, RecoveryCode, hash_secret, new_recovery_codes, new_session_token,
     normalise_recovery_code,
 };
-pub use throttle::{FREE_FAILURES, MAX_LOCK_SECS, Throttle};
+pub use throttle::{
+    FORGET_AFTER_SECS, FREE_FAILURES, MAX_LOCK_SECS, SIGN_UP_WINDOW_SECS, SignUpLimit, Throttle,
+    ThrottleKey,
+};

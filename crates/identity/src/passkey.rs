@@ -213,6 +213,30 @@ impl Passkeys {
         })
     }
 
+    /// Starts a sign-in for a handle nobody has, looking like
+    /// [`Self::start_with`] for one passkey whose id is
+    /// [`decoy_credential_id`]: the same fields, one credential listed, so
+    /// the answer does not tell whether the handle exists. The ceremony can
+    /// never finish (no stored passkey has that id, and the caller ties it
+    /// to a person that does not exist).
+    pub fn start_decoy(&self, decoy_id: Vec<u8>) -> Result<Ceremony, PasskeyError> {
+        let (mut challenge, state) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| PasskeyError::Config(e.to_string()))?;
+        challenge.mediation = None;
+        challenge.public_key.extensions = None;
+        challenge.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
+            type_: "public-key".to_owned(),
+            id: decoy_id,
+            transports: None,
+        }];
+        Ok(Ceremony {
+            challenge: to_json(&challenge)?,
+            state: State::Discoverable(state).save()?,
+        })
+    }
+
     /// Which credential answered, and (for discoverable sign-in) which user
     /// it says it belongs to; the caller looks the passkey up by id.
     pub fn identify(
@@ -271,4 +295,15 @@ impl Passkeys {
             updated_passkey,
         })
     }
+}
+
+/// A credential id for a handle nobody has: 16 bytes of HMAC-SHA256 of the
+/// handle (trimmed, lower-cased) under `secret`, so asking twice for the
+/// same unknown handle lists the same credential, as for a real one.
+pub fn decoy_credential_id(secret: &[u8], handle: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(handle.trim().to_ascii_lowercase().as_bytes());
+    mac.finalize().into_bytes()[..16].to_vec()
 }

@@ -28,7 +28,7 @@ pub fn hash_secret(secret: &str) -> String {
     hex_lower(&Sha256::digest(secret.as_bytes()))
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

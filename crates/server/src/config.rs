@@ -188,6 +188,10 @@ pub struct Settings {
     /// to `POST /v1/requests` (bursts of twice that); 0 turns it off.
     #[arg(long, env = "APIOME_RATE_LIMIT", default_value_t = DEFAULT_RATE_LIMIT, global = true)]
     pub rate_limit: u32,
+    /// Accounts each client address (IPv6: each /64) may create per hour;
+    /// 0 turns the limit off.
+    #[arg(long, env = "APIOME_SIGN_UPS_PER_HOUR", default_value_t = DEFAULT_SIGN_UPS_PER_HOUR, global = true)]
+    pub sign_ups_per_hour: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated
     /// IP addresses), for sign-in throttling by the client's address.
     #[arg(
@@ -226,12 +230,18 @@ pub struct Config {
     pub webhook_allow_loopback: bool,
     /// Per-client requests a second on the token and request endpoints.
     pub rate_limit: u32,
+    /// Accounts each client address may create per hour (0: no limit).
+    pub sign_ups_per_hour: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The default per-client rate limit (requests a second).
 pub const DEFAULT_RATE_LIMIT: u32 = 500;
+
+/// The default number of accounts an address may create per hour: a
+/// household or an office signing up together, not a script.
+pub const DEFAULT_SIGN_UPS_PER_HOUR: u32 = 20;
 
 /// A configuration that cannot work, with what to change.
 #[derive(Debug, thiserror::Error)]
@@ -291,6 +301,7 @@ impl Config {
             log_format: settings.log_format,
             webhook_allow_loopback: settings.webhook_allow_loopback,
             rate_limit: settings.rate_limit,
+            sign_ups_per_hour: settings.sign_ups_per_hour,
             trusted_proxies,
         })
     }
@@ -305,6 +316,7 @@ impl Config {
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
             rate_limit: DEFAULT_RATE_LIMIT,
+            sign_ups_per_hour: DEFAULT_SIGN_UPS_PER_HOUR,
             trusted_proxies: Vec::new(),
         }
     }
@@ -357,6 +369,7 @@ mod tests {
             log_format: LogFormat::Text,
             webhook_allow_loopback: true,
             rate_limit: DEFAULT_RATE_LIMIT,
+            sign_ups_per_hour: DEFAULT_SIGN_UPS_PER_HOUR,
             trusted_proxies: Vec::new(),
         }
     }

@@ -92,6 +92,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(session::finish_passkey_sign_in)
         .service(session::sign_out)
         .service(session::sign_out_everywhere)
+        .service(session::sign_out_others)
         .service(session::start_add_passkey)
         .service(session::finish_add_passkey)
         .service(me::me)

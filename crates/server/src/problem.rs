@@ -213,25 +213,60 @@ impl From<store::StoreError> for Problem {
 }
 
 impl From<broker::BrokerError> for Problem {
+    /// The one mapping of a use case's refusal to a problem (a wait's
+    /// `Retry-After` header is added by the routes that answer it).
     fn from(error: broker::BrokerError) -> Problem {
         use broker::BrokerError as E;
+        let detail = error.to_string();
         match error {
             E::Store(e) => e.into(),
             E::GrantNotLive | E::SubjectMismatch => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-token",
                 "Invalid access token",
-                error.to_string(),
+                detail,
             ),
             E::InvalidValue(detail) => Problem::invalid("value", detail),
             E::PolicyChurn => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "try-again",
                 "Try again",
-                error.to_string(),
+                detail,
             ),
-            E::Corrupt(_) => {
-                tracing::error!(error = %error, "broker error");
+            E::CeremonyExpired => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "ceremony-expired",
+                "Challenge expired or used",
+                detail,
+            )
+            .with_field("ceremony_id"),
+            E::SignInTooOld => Problem::new(
+                StatusCode::FORBIDDEN,
+                "recent-sign-in-required",
+                "Sign in again",
+                detail,
+            ),
+            E::PasskeyRejected(_) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "passkey-rejected",
+                "Passkey not accepted",
+                detail,
+            )
+            .with_field("credential"),
+            E::Throttled { retry_after_secs } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                format!("wait {retry_after_secs} s before trying again"),
+            ),
+            E::Busy { retry_after_secs } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Busy",
+                format!("wait {retry_after_secs} s before trying again"),
+            ),
+            E::Corrupt(_) | E::Internal(_) => {
+                tracing::error!(error = %detail, "a use case failed");
                 Problem::internal()
             }
         }

@@ -19,6 +19,9 @@ use crate::{data_dir, openapi, routes};
 
 /// The largest JSON body any endpoint reads.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// The server key's label for decoy passkey challenges (the same in every
+/// process sharing the data, so a decoy does not change between them).
+const DECOY_PASSKEY_LABEL: &str = "apiome passkey decoy v1";
 /// How long in-flight requests get to finish on SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
 
@@ -44,6 +47,8 @@ pub struct AppState {
     pub rate_limit: std::sync::Arc<crate::rate_limit::RateLimiter>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
+    /// The bounds on signing in and up (argon2 slots, sign-ups per address).
+    pub sign_in: std::sync::Arc<broker::sign_in::Limits>,
 }
 
 /// The server failed to start.
@@ -131,6 +136,7 @@ impl Application {
             LedgerSigner::load_or_create(&config.data_dir, &ledger_signer::log_name(&public_url))?;
         ledger_signer::check_key_matches_log(&store, &ledger).await;
         let oauth = crate::oauth_server::OAuthServer::load(&config.data_dir, &public_url)?;
+        let decoy_secret = oauth.server_key.derive(DECOY_PASSKEY_LABEL).to_text();
         let state = AppState {
             store: store.clone(),
             passkeys: std::sync::Arc::new(passkeys),
@@ -140,6 +146,11 @@ impl Application {
             webhook_allow_loopback: config.webhook_allow_loopback,
             rate_limit: std::sync::Arc::new(crate::rate_limit::RateLimiter::new(config.rate_limit)),
             trusted_proxies: config.trusted_proxies.clone().into(),
+            sign_in: std::sync::Arc::new(broker::sign_in::Limits::new(
+                broker::sign_in::PasswordHashing::for_this_machine(),
+                config.sign_ups_per_hour,
+                decoy_secret,
+            )),
         };
         let webhooks = crate::webhooks::spawn_delivery_worker(
             store.clone(),

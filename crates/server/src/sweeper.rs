@@ -4,7 +4,9 @@
 //! `grant_expired` entries). Reads never depend on it: a grant past its end
 //! is refused at once; the sweep only writes the record down.
 //! [`spawn_revocation_sweeper`] forgets revoked access tokens once they
-//! have expired.
+//! have expired, and sign-in and sign-up counters nothing has touched for
+//! a day (the throttle forgets them anyway; deleting them keeps a spray of
+//! made-up handles from growing the table for good).
 
 use std::future::Future;
 use std::time::Duration;
@@ -100,6 +102,17 @@ pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
                 }
                 Err(e) => tracing::warn!(error = %e, "forgetting expired revocations"),
             }
+            forget_stale_throttles(&store).await;
         }
     })
+}
+
+/// Deletes the throttle counters last counted over a day ago.
+async fn forget_stale_throttles(store: &Store) {
+    let before = time::OffsetDateTime::now_utc().unix_timestamp() - identity::FORGET_AFTER_SECS;
+    match store.forget_throttles(before).await {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::debug!(forgotten, "forgot stale sign-in counters"),
+        Err(e) => tracing::warn!(error = %e, "forgetting stale sign-in counters"),
+    }
 }

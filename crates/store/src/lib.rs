@@ -64,6 +64,7 @@ pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
 pub use snapshot::PolicySnapshot;
+pub use throttle::MAX_KEYS_PER_ATTEMPT;
 pub use tx::WriteTx;
 pub use webhook::{
     MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,

@@ -69,6 +69,33 @@ impl Store {
         Ok(())
     }
 
+    /// When the session with this token hash signed in (`None`: no such
+    /// session).
+    pub async fn session_signed_in_at(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(session::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|row| row.created_at))
+    }
+
+    /// Ends every session of the person but the one whose token hash is
+    /// `keep`; returns how many ended.
+    pub async fn delete_other_sessions(
+        &self,
+        person: &PersonId,
+        keep: &str,
+    ) -> Result<u64, StoreError> {
+        let result = session::Entity::delete_many()
+            .filter(session::Column::PersonId.eq(person.as_str()))
+            .filter(session::Column::TokenHash.ne(keep))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     /// Ends every session of the person ("sign out everywhere").
     pub async fn delete_sessions(&self, person: &PersonId) -> Result<u64, StoreError> {
         let result = session::Entity::delete_many()
@@ -109,6 +136,28 @@ mod tests {
         assert_eq!(store.session_person("unknown").await.unwrap(), None);
         store.delete_session("h1").await.unwrap();
         assert_eq!(store.session_person("h1").await.unwrap(), None);
+    });
+
+    store_test!(ending_the_other_sessions_keeps_this_one_only, |store| {
+        let ada = store
+            .create_person(&Handle::parse("ada").unwrap())
+            .await
+            .unwrap();
+        let bob = store
+            .create_person(&Handle::parse("bob").unwrap())
+            .await
+            .unwrap();
+        for hash in ["a1", "a2", "a3"] {
+            store.create_session(&ada.id, hash).await.unwrap();
+        }
+        store.create_session(&bob.id, "b1").await.unwrap();
+        let signed_in = store.session_signed_in_at("a2").await.unwrap().unwrap();
+        assert!(now() - signed_in < Duration::minutes(1));
+        assert_eq!(store.session_signed_in_at("none").await.unwrap(), None);
+        assert_eq!(store.delete_other_sessions(&ada.id, "a2").await.unwrap(), 2);
+        assert_eq!(store.session_person("a2").await.unwrap(), Some(ada.id));
+        assert_eq!(store.session_person("a1").await.unwrap(), None);
+        assert_eq!(store.session_person("b1").await.unwrap(), Some(bob.id));
     });
 
     store_test!(an_idle_session_is_over, |store| {

@@ -6,14 +6,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
+use broker::BrokerError;
+use broker::sign_in::{self as sign_in_case, Credentials, SignInOutcome};
 use serde::Deserialize;
-use store::{Handle, PersonId};
+use store::Handle;
 
 use super::return_to::{self, landing};
 use super::{Fields, PageError, SignedInForm, html, see_other};
 use crate::auth;
 use crate::problem::Problem;
-use crate::routes::session::{self, PasswordSignIn, SignIn};
+use crate::routes::session;
 use crate::startup::AppState;
 
 /// A status slug in a page's query string, mapped to a fixed message (no
@@ -131,28 +133,79 @@ pub async fn signup_with_password(
             FieldError::new("password", "choose a password of 8 to 128 characters"),
         );
     };
-    let person_id = PersonId::from_uuid(uuid::Uuid::new_v4());
-    match session::password_sign_up(&state, handle, person_id, password).await {
-        Ok((person, token, _expires_at, codes)) => {
+    let password = match session::parse_password(password) {
+        Ok(password) => password,
+        Err(problem) => {
+            return again(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FieldError::from_problem(&problem, "password"),
+            );
+        }
+    };
+    let client = session::client_address(&state, &req);
+    let accounts = session::accounts(&state);
+    match broker::sign_up::with_password(accounts, client, handle, password).await {
+        Ok(new) => {
             let mut response = html(
                 StatusCode::CREATED,
                 &CodesPage {
-                    handle: person.handle.to_string(),
-                    codes,
+                    handle: new.session.person.handle.to_string(),
+                    codes: new.recovery_codes,
                 },
             )?;
             response
-                .add_cookie(&auth::session_cookie(&token, session::is_https(&state)))
+                .add_cookie(&auth::session_cookie(
+                    &new.session.token,
+                    session::is_https(&state),
+                ))
                 .map_err(|_| Problem::internal())?;
             Ok(response)
         }
-        Err(problem) if problem.field.is_some() => {
-            let status =
-                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            again(status, FieldError::from_problem(&problem, "handle"))
-        }
-        Err(problem) => Err(problem.into()),
+        Err(error) => match wait(&error) {
+            Some((status, secs)) => with_retry_after(
+                again(
+                    status,
+                    FieldError::new("handle", wait_message(status, secs)),
+                ),
+                secs,
+            ),
+            None => {
+                let problem = Problem::from(error);
+                if problem.field.is_none() {
+                    return Err(problem.into());
+                }
+                let status = StatusCode::from_u16(problem.status)
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+                again(status, FieldError::from_problem(&problem, "handle"))
+            }
+        },
     }
+}
+
+/// The status and seconds of a refusal that asks to come back later.
+fn wait(error: &BrokerError) -> Option<(StatusCode, i64)> {
+    match error {
+        BrokerError::Throttled { retry_after_secs } => {
+            Some((StatusCode::TOO_MANY_REQUESTS, *retry_after_secs))
+        }
+        BrokerError::Busy { retry_after_secs } => {
+            Some((StatusCode::SERVICE_UNAVAILABLE, *retry_after_secs))
+        }
+        _ => None,
+    }
+}
+
+/// The page with a `Retry-After` header.
+fn with_retry_after(
+    page: Result<HttpResponse, PageError>,
+    secs: i64,
+) -> Result<HttpResponse, PageError> {
+    let mut page = page?;
+    page.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs.max(1)),
+    );
+    Ok(page)
 }
 
 /// The second step of a password sign-in: the account's passkey.
@@ -212,8 +265,12 @@ fn signed_in(state: &AppState, token: &str, location: &str) -> Result<HttpRespon
     Ok(response)
 }
 
-fn wait_message(wait_secs: i64) -> String {
-    format!("Too many failed sign-ins. Wait {wait_secs} seconds, then try again.")
+fn wait_message(status: StatusCode, wait_secs: i64) -> String {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        format!("The server is busy. Wait {wait_secs} seconds, then try again.")
+    } else {
+        format!("Too many attempts. Wait {wait_secs} seconds, then try again.")
+    }
 }
 
 /// Sign in with a handle and password; an account with a passkey goes on
@@ -239,16 +296,18 @@ pub async fn signin_with_password(
         let error = "Type your password, or sign in with a passkey.".to_owned();
         return html(StatusCode::UNPROCESSABLE_ENTITY, &page(Some(error), None));
     };
-    let attempt = SignIn {
-        handle: handle.clone(),
-        password: Some(password.to_owned()),
+    let typed = Credentials {
+        handle: &handle,
+        password: Some(password),
         recovery_code: None,
     };
-    match session::password_sign_in(&state, &req, attempt).await? {
-        PasswordSignIn::SignedIn { token, .. } => {
-            signed_in(&state, &token, landing(Some(next.as_str())))
+    let client = session::client_address(&state, &req);
+    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    match outcome {
+        Ok(SignInOutcome::SignedIn(new)) => {
+            signed_in(&state, &new.token, landing(Some(next.as_str())))
         }
-        PasswordSignIn::PasskeyRequired(ceremony) => {
+        Ok(SignInOutcome::PasskeyRequired(ceremony)) => {
             let options =
                 serde_json::to_string(&ceremony.options).map_err(|_| Problem::internal())?;
             let second = SecondStep {
@@ -257,14 +316,17 @@ pub async fn signin_with_password(
             };
             html(StatusCode::OK, &page(None, Some(second)))
         }
-        PasswordSignIn::Throttled(wait) => html(
-            StatusCode::TOO_MANY_REQUESTS,
-            &page(Some(wait_message(wait)), None),
-        ),
-        PasswordSignIn::Failed => html(
+        Ok(SignInOutcome::Failed) => html(
             StatusCode::UNAUTHORIZED,
             &page(Some("The handle or password is wrong.".to_owned()), None),
         ),
+        Err(error) => match wait(&error) {
+            Some((status, secs)) => with_retry_after(
+                html(status, &page(Some(wait_message(status, secs)), None)),
+                secs,
+            ),
+            None => Err(Problem::from(error).into()),
+        },
     }
 }
 
@@ -314,20 +376,27 @@ pub async fn recover(
             "Type one of your recovery codes.".to_owned(),
         );
     };
-    let attempt = SignIn {
-        handle: handle.clone(),
-        password: fields.get("password").map(str::to_owned),
-        recovery_code: Some(code.to_owned()),
+    let typed = Credentials {
+        handle: &handle,
+        password: fields.get("password"),
+        recovery_code: Some(code),
     };
-    match session::password_sign_in(&state, &req, attempt).await? {
-        PasswordSignIn::SignedIn { token, .. } => {
-            signed_in(&state, &token, "/dashboard?status=recovered#passkeys")
+    let client = session::client_address(&state, &req);
+    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    match outcome {
+        Ok(SignInOutcome::SignedIn(new)) => {
+            signed_in(&state, &new.token, "/dashboard?status=recovered#passkeys")
         }
-        PasswordSignIn::Throttled(wait) => again(StatusCode::TOO_MANY_REQUESTS, wait_message(wait)),
-        PasswordSignIn::PasskeyRequired(_) | PasswordSignIn::Failed => again(
+        Ok(SignInOutcome::PasskeyRequired(_) | SignInOutcome::Failed) => again(
             StatusCode::UNAUTHORIZED,
             "The handle, recovery code or password is wrong.".to_owned(),
         ),
+        Err(error) => match wait(&error) {
+            Some((status, secs)) => {
+                with_retry_after(again(status, wait_message(status, secs)), secs)
+            }
+            None => Err(Problem::from(error).into()),
+        },
     }
 }
 
@@ -352,6 +421,24 @@ pub async fn sign_out_everywhere(
 ) -> Result<HttpResponse, PageError> {
     state.store.delete_sessions(&form.who.person).await?;
     signed_out(&state, "/signin?status=signed-out-everywhere")
+}
+
+/// Signs out of every session of this person but this one.
+#[post("/signout/others")]
+pub async fn sign_out_others(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let who = broker::ways_in::SignedIn {
+        person: &form.who.person,
+        session_token: &form.who.session_token,
+    };
+    broker::ways_in::end_other_sessions(&state.store, who)
+        .await
+        .map_err(Problem::from)?;
+    Ok(see_other(
+        "/dashboard?status=signed-out-others#sessions-heading",
+    ))
 }
 
 fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {

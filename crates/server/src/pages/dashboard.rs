@@ -156,6 +156,7 @@ fn status_message(slug: Option<&str>) -> Option<&'static str> {
         "passkey-added" => "Passkey added.",
         "passkey-renamed" => "Passkey renamed.",
         "passkey-removed" => "Passkey removed.",
+        "signed-out-others" => "Every other session is signed out.",
         "recovered" => "Signed in with a recovery code. Add a new passkey now.",
         _ => return None,
     })
@@ -872,13 +873,17 @@ pub async fn remove_passkey(
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
     let SignedInForm { who, fields } = form;
-    match state
-        .store
-        .remove_passkey(&who.person, fields.get("id").unwrap_or_default())
-        .await
-    {
+    let signed_in = broker::ways_in::SignedIn {
+        person: &who.person,
+        session_token: &who.session_token,
+    };
+    let id = fields.get("id").unwrap_or_default();
+    match broker::ways_in::remove_passkey(&state.store, signed_in, id).await {
         Ok(()) => done("passkey-removed", "passkeys"),
-        Err(e) => problem_on(&state, &who, "passkeys", "passkeys", e.into()).await,
+        Err(e) => {
+            let problem = Problem::from(e);
+            problem_on(&state, &who, "passkeys", "passkeys", problem).await
+        }
     }
 }
 

@@ -51,7 +51,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::recover_page)
         .service(account::recover)
         .service(account::sign_out)
-        .service(account::sign_out_everywhere);
+        .service(account::sign_out_everywhere)
+        .service(account::sign_out_others);
     config.service(consent::authorize).service(consent::answer);
     config.service(earnings::earnings);
     config

@@ -471,15 +471,18 @@ pub async fn rename_passkey(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Removes a passkey, never the last way in.
-#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 409, description = "It is the last way in", body = Problem, content_type = "application/problem+json")))]
+/// Removes a passkey, never the last way in; the session must have signed
+/// in within the last 5 minutes.
+#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "It is the last way in", body = Problem, content_type = "application/problem+json")))]
 #[delete("/v1/me/passkeys/{id}")]
 pub async fn remove_passkey(
     state: web::Data<AppState>,
     who: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.store.remove_passkey(&who.person, &id).await?;
+    broker::ways_in::remove_passkey(&state.store, crate::routes::session::signed_in(&who), &id)
+        .await
+        .map_err(Problem::from)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -490,22 +493,17 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// Replaces the person's recovery codes with ten new ones.
-#[utoipa::path(tag = "people", responses((status = 201, body = RecoveryCodes)))]
+/// Replaces the person's recovery codes with ten new ones; the session
+/// must have signed in within the last 5 minutes.
+#[utoipa::path(tag = "people", responses((status = 201, body = RecoveryCodes), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json")))]
 #[post("/v1/me/recovery-codes")]
 pub async fn new_recovery_codes(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let codes = identity::new_recovery_codes();
-    state
-        .store
-        .replace_recovery_codes(
-            &who.person,
-            codes.iter().map(identity::RecoveryCode::hash).collect(),
-        )
-        .await?;
-    Ok(HttpResponse::Created().json(RecoveryCodes {
-        recovery_codes: codes.iter().map(identity::RecoveryCode::display).collect(),
-    }))
+    let recovery_codes =
+        broker::ways_in::new_recovery_codes(&state.store, crate::routes::session::signed_in(&who))
+            .await
+            .map_err(Problem::from)?;
+    Ok(HttpResponse::Created().json(RecoveryCodes { recovery_codes }))
 }

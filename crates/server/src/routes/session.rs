@@ -1,12 +1,19 @@
-//! Signing up and signing in: passkeys first, passwords as a fallback that
-//! needs a passkey (or a recovery code) once the person has one, throttled
-//! per account and per address, and alike for unknown handles and wrong
-//! passwords.
+//! Signing up and signing in over JSON: parse, call `broker::sign_in` or
+//! `broker::sign_up`, render. The rules (passkeys first, passwords as a
+//! fallback that needs a passkey or a recovery code once the person has
+//! one; every attempt counted per account and per address before it is
+//! tried; argon2 behind a bounded gate; unknown handles answered like
+//! known ones) live there, shared with the sign-in and sign-up pages.
+
+use std::net::IpAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
+use broker::BrokerError;
+use broker::sign_in::{self as sign_in_case, Accounts, Credentials, SignInOutcome as Outcome};
+use broker::sign_up as sign_up_case;
 use serde::{Deserialize, Serialize};
-use store::{Handle, NewAccount, NewPasskeyRow, PendingCeremony, Person, PersonId};
+use store::Handle;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Authenticated};
@@ -32,6 +39,18 @@ pub struct SessionCreated {
     pub recovery_codes: Option<Vec<String>>,
 }
 
+impl SessionCreated {
+    fn of(session: sign_in_case::Session, recovery_codes: Option<Vec<String>>) -> SessionCreated {
+        SessionCreated {
+            csrf_token: identity::csrf_token(&session.token),
+            expires_at: session.expires_at,
+            handle: session.person.handle.to_string(),
+            recovery_codes,
+            token: session.token,
+        }
+    }
+}
+
 /// A WebAuthn challenge for the browser.
 #[derive(Serialize, ToSchema)]
 pub struct PasskeyCeremony {
@@ -40,6 +59,15 @@ pub struct PasskeyCeremony {
     /// Pass `options.publicKey` to `navigator.credentials.create()` or `.get()`.
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
+}
+
+impl From<sign_in_case::PasskeyChallenge> for PasskeyCeremony {
+    fn from(challenge: sign_in_case::PasskeyChallenge) -> Self {
+        PasskeyCeremony {
+            ceremony_id: challenge.ceremony_id,
+            options: challenge.options,
+        }
+    }
 }
 
 /// Sign up: with a password, or (no password) start a passkey sign-up.
@@ -103,14 +131,7 @@ pub struct StartPasskeySignIn {
     pub handle: Option<String>,
 }
 
-const SIGN_UP: &str = "sign_up";
-const SIGN_IN: &str = "sign_in";
-const ADD_PASSKEY: &str = "add_passkey";
 const MAX_PASSKEY_NAME: usize = 64;
-
-fn new_ceremony_id() -> String {
-    identity::new_session_token()
-}
 
 fn wrong_credentials() -> Problem {
     Problem::new(
@@ -121,31 +142,15 @@ fn wrong_credentials() -> Problem {
     )
 }
 
-fn ceremony_expired() -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "ceremony-expired",
-        "Challenge expired or used",
-        "this passkey challenge is unknown, used or expired; start again",
-    )
-    .with_field("ceremony_id")
-}
-
-fn passkey_rejected(error: identity::PasskeyError) -> Problem {
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "passkey-rejected",
-        "Passkey not accepted",
-        error.to_string(),
-    )
-    .with_field("credential")
-}
-
 fn parse_handle(text: &str) -> Result<Handle, Problem> {
     Handle::parse(text).map_err(|e| Problem::invalid("handle", e.to_string()))
 }
 
-fn passkey_name(name: Option<String>) -> Result<String, Problem> {
+pub(crate) fn parse_password(text: &str) -> Result<identity::Password, Problem> {
+    identity::Password::parse(text).map_err(|e| Problem::invalid("password", e.to_string()))
+}
+
+pub(crate) fn passkey_name(name: Option<String>) -> Result<String, Problem> {
     let name = name.unwrap_or_else(|| "passkey".to_owned());
     let name = name.trim();
     if name.is_empty()
@@ -164,44 +169,96 @@ pub(crate) fn is_https(state: &AppState) -> bool {
     state.public_url.scheme() == "https"
 }
 
-/// Starts a session and answers with its token, CSRF token and cookie.
-async fn start_session(
-    state: &AppState,
-    person: &Person,
-    status: StatusCode,
-    recovery_codes: Option<Vec<String>>,
-    token: Option<(String, time::OffsetDateTime)>,
-) -> Result<HttpResponse, Problem> {
-    let (token, expires_at) = match token {
-        Some(existing) => existing,
-        None => {
-            let token = identity::new_session_token();
-            let expires_at = state
-                .store
-                .create_session(&person.id, &identity::hash_secret(&token))
-                .await?;
-            (token, expires_at)
-        }
-    };
-    let body = SessionCreated {
-        csrf_token: identity::csrf_token(&token),
-        expires_at,
-        handle: person.handle.to_string(),
-        recovery_codes,
-        token: token.clone(),
-    };
-    Ok(HttpResponse::build(status)
-        .cookie(auth::session_cookie(&token, is_https(state)))
-        .json(body))
+/// The signed-in person as the `ways_in` use cases take them.
+pub(crate) fn signed_in(who: &Authenticated) -> broker::ways_in::SignedIn<'_> {
+    broker::ways_in::SignedIn {
+        person: &who.person,
+        session_token: &who.session_token,
+    }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
-    web::block(f).await.map_err(|_| Problem::internal())
+/// What the sign-in and sign-up use cases work with.
+pub(crate) fn accounts(state: &AppState) -> Accounts<'_> {
+    Accounts {
+        store: &state.store,
+        passkeys: &state.passkeys,
+        limits: &state.sign_in,
+    }
+}
+
+/// The client's address; behind a trusted proxy, the one it forwarded.
+pub(crate) fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    crate::client_ip::client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.trusted_proxies,
+    )
+    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// A refusal that asks the client to come back later: `429` (too many
+/// attempts) or `503` (every hashing slot busy), with `Retry-After`.
+pub(crate) fn come_back_later(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    wait_secs: i64,
+) -> HttpResponse {
+    let problem = Problem::new(
+        status,
+        kind,
+        title,
+        format!("wait {wait_secs} s before trying again"),
+    );
+    let mut response = actix_web::ResponseError::error_response(&problem);
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(wait_secs.max(1)),
+    );
+    response
+}
+
+/// The answer to a use case's refusal.
+pub(crate) fn refused(error: BrokerError) -> Result<HttpResponse, Problem> {
+    match error {
+        BrokerError::Throttled { retry_after_secs } => Ok(come_back_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many attempts",
+            retry_after_secs,
+        )),
+        BrokerError::Busy { retry_after_secs } => Ok(come_back_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Busy",
+            retry_after_secs,
+        )),
+        other => Err(Problem::from(other)),
+    }
+}
+
+/// Answers with a new session: its token, CSRF token and cookie.
+fn session_response(
+    state: &AppState,
+    status: StatusCode,
+    session: sign_in_case::Session,
+    recovery_codes: Option<Vec<String>>,
+) -> HttpResponse {
+    let cookie = auth::session_cookie(&session.token, is_https(state));
+    HttpResponse::build(status)
+        .cookie(cookie)
+        .json(SessionCreated::of(session, recovery_codes))
 }
 
 /// Creates an account. With a password, the account exists at once (201,
 /// with a session and recovery codes); without, a passkey sign-up starts
-/// (200, with the challenge to answer at `/v1/accounts/passkey`).
+/// (200, with the challenge to answer at `/v1/accounts/passkey`), alike
+/// whether the handle is free or taken. Each address may create a few
+/// accounts an hour.
 #[utoipa::path(
     tag = "people",
     request_body = SignUp,
@@ -210,92 +267,35 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         (status = 200, description = "Passkey sign-up started", body = PasskeyCeremony),
         (status = 409, description = "Handle taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad handle or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this address; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/accounts")]
 pub async fn sign_up(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<SignUp>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let handle = parse_handle(&body.handle)?;
-    let person_id = PersonId::from_uuid(uuid::Uuid::new_v4());
+    let client = client_address(&state, &req);
     let Some(password) = body.password else {
-        if state.store.person_by_handle(&handle).await.is_ok() {
-            return Err(store::StoreError::HandleTaken(handle.to_string()).into());
-        }
-        let user = person_id.as_uuid().ok_or_else(Problem::internal)?;
-        let ceremony = state
-            .passkeys
-            .start_registration(user, handle.as_str(), &[])
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    e.to_string(),
-                )
-            })?;
-        let id = new_ceremony_id();
-        state
-            .store
-            .save_ceremony(
-                &id,
-                PendingCeremony {
-                    purpose: SIGN_UP.to_owned(),
-                    person_id: Some(person_id),
-                    handle: Some(handle.to_string()),
-                    state: ceremony.state,
-                },
-            )
-            .await?;
-        return Ok(HttpResponse::Ok().json(PasskeyCeremony {
-            ceremony_id: id,
-            options: ceremony.challenge,
-        }));
+        return match sign_up_case::start_passkey(accounts(&state), client, handle).await {
+            Ok(challenge) => Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge))),
+            Err(e) => refused(e),
+        };
     };
-    let (person, token, expires_at, shown) =
-        password_sign_up(&state, handle, person_id, &password).await?;
-    start_session(
-        &state,
-        &person,
-        StatusCode::CREATED,
-        Some(shown),
-        Some((token, expires_at)),
-    )
-    .await
-}
-
-/// Creates a password account with its recovery codes and a session:
-/// the person, the session token, its expiry and the codes to show once.
-/// Shared by the JSON API and the sign-up page.
-pub(crate) async fn password_sign_up(
-    state: &AppState,
-    handle: Handle,
-    person_id: PersonId,
-    password: &str,
-) -> Result<(Person, String, time::OffsetDateTime, Vec<String>), Problem> {
-    let password = identity::Password::parse(password)
-        .map_err(|e| Problem::invalid("password", e.to_string()))?;
-    let hash = blocking(move || identity::hash_password(&password))
-        .await?
-        .map_err(|_| Problem::internal())?;
-    let codes = identity::new_recovery_codes();
-    let token = identity::new_session_token();
-    let expires_at = time::OffsetDateTime::now_utc() + store::SESSION_ABSOLUTE;
-    let person = state
-        .store
-        .sign_up(NewAccount {
-            person_id,
-            handle,
-            password_hash: Some(hash),
-            passkey: None,
-            recovery_code_hashes: codes.iter().map(identity::RecoveryCode::hash).collect(),
-            session: (identity::hash_secret(&token), expires_at),
-        })
-        .await?;
-    let shown = codes.iter().map(identity::RecoveryCode::display).collect();
-    Ok((person, token, expires_at, shown))
+    let password = parse_password(&password)?;
+    match sign_up_case::with_password(accounts(&state), client, handle, password).await {
+        Ok(new) => Ok(session_response(
+            &state,
+            StatusCode::CREATED,
+            new.session,
+            Some(new.recovery_codes),
+        )),
+        Err(e) => refused(e),
+    }
 }
 
 /// Finishes a passkey sign-up: the account, its passkey, a session and
@@ -307,7 +307,7 @@ pub(crate) async fn password_sign_up(
         (status = 201, description = "Signed up", body = SessionCreated),
         (status = 400, description = "Unknown, used or expired challenge", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The passkey failed verification", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Handle taken meanwhile", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Handle taken", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/accounts/passkey")]
@@ -317,111 +317,24 @@ pub async fn finish_sign_up(
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let name = passkey_name(body.name)?;
-    let ceremony = state
-        .store
-        .take_ceremony(&body.ceremony_id, SIGN_UP)
-        .await?
-        .ok_or_else(ceremony_expired)?;
-    let (Some(person_id), Some(handle)) = (ceremony.person_id, ceremony.handle) else {
-        return Err(ceremony_expired());
-    };
-    let passkey = state
-        .passkeys
-        .finish_registration(&ceremony.state, &body.credential)
-        .map_err(passkey_rejected)?;
-    let codes = identity::new_recovery_codes();
-    let token = identity::new_session_token();
-    let expires_at = time::OffsetDateTime::now_utc() + store::SESSION_ABSOLUTE;
-    let person = state
-        .store
-        .sign_up(NewAccount {
-            person_id,
-            handle: parse_handle(&handle)?,
-            password_hash: None,
-            passkey: Some(NewPasskeyRow {
-                credential_id: passkey.credential_id,
-                name,
-                passkey: passkey.passkey,
-            }),
-            recovery_code_hashes: codes.iter().map(identity::RecoveryCode::hash).collect(),
-            session: (identity::hash_secret(&token), expires_at),
-        })
-        .await?;
-    let shown = codes.iter().map(identity::RecoveryCode::display).collect();
-    start_session(
+    let new =
+        sign_up_case::finish_passkey(accounts(&state), &body.ceremony_id, &body.credential, name)
+            .await
+            .map_err(Problem::from)?;
+    Ok(session_response(
         &state,
-        &person,
         StatusCode::CREATED,
-        Some(shown),
-        Some((token, expires_at)),
-    )
-    .await
-}
-
-/// The client's address; behind a trusted proxy, the one it forwarded.
-fn client_address(state: &AppState, req: &HttpRequest) -> String {
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    crate::client_ip::client_ip(
-        req.peer_addr().map(|a| a.ip()),
-        forwarded,
-        &state.trusted_proxies,
-    )
-    .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-}
-
-fn now_unix() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn too_many_attempts(wait_secs: i64) -> HttpResponse {
-    let problem = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too-many-attempts",
-        "Too many failed sign-ins",
-        format!("wait {wait_secs} s before trying again"),
-    );
-    let mut response = actix_web::ResponseError::error_response(&problem);
-    response.headers_mut().insert(
-        actix_web::http::header::RETRY_AFTER,
-        actix_web::http::header::HeaderValue::from(wait_secs.max(1)),
-    );
-    response
-}
-
-/// The throttle keys of a sign-in attempt: the account and the address.
-fn throttle_keys(state: &AppState, handle: &str, req: &HttpRequest) -> [String; 2] {
-    [
-        format!("handle:{}", handle.to_ascii_lowercase()),
-        format!("ip:{}", client_address(state, req)),
-    ]
-}
-
-/// Waits required before another attempt under these keys, if any.
-async fn throttled(state: &AppState, keys: &[String; 2]) -> Result<Option<i64>, Problem> {
-    let now = now_unix();
-    let mut wait = 0;
-    for key in keys {
-        wait = wait.max(state.store.throttle(key).await?.wait_secs(now));
-    }
-    Ok((wait > 0).then_some(wait))
-}
-
-async fn record_failure(state: &AppState, keys: &[String; 2]) -> Result<(), Problem> {
-    let now = now_unix();
-    for key in keys {
-        state.store.record_failure(key, now).await?;
-    }
-    Ok(())
+        new.session,
+        Some(new.recovery_codes),
+    ))
 }
 
 /// Signs in with a password. If the account also has a passkey, the answer
 /// is a passkey challenge (finish at `/v1/session/passkey/finish`), unless a
 /// recovery code stands in for it. An account without a password signs in
 /// here with a recovery code alone. Unknown handles and wrong passwords
-/// get the same answer in the same time.
+/// get the same answer in the same time. Every attempt is counted before
+/// it is tried, per account and per address.
 #[utoipa::path(
     tag = "people",
     request_body = SignIn,
@@ -429,6 +342,7 @@ async fn record_failure(state: &AppState, keys: &[String; 2]) -> Result<(), Prob
         (status = 200, description = "Signed in, or a passkey is required too", body = SignInOutcome),
         (status = 401, description = "Wrong handle, password or code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Busy; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/session")]
@@ -437,162 +351,37 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, Problem> {
-    match password_sign_in(&state, &req, body.into_inner()).await? {
-        PasswordSignIn::Throttled(wait) => Ok(too_many_attempts(wait)),
-        PasswordSignIn::Failed => Err(wrong_credentials()),
-        PasswordSignIn::PasskeyRequired(ceremony) => Ok(HttpResponse::Ok().json(SignInOutcome {
+    let client = client_address(&state, &req);
+    let typed = Credentials {
+        handle: &body.handle,
+        password: body.password.as_deref(),
+        recovery_code: body.recovery_code.as_deref(),
+    };
+    let outcome = match sign_in_case::with_password(accounts(&state), client, typed).await {
+        Ok(outcome) => outcome,
+        Err(e) => return refused(e),
+    };
+    match outcome {
+        Outcome::Failed => Err(wrong_credentials()),
+        Outcome::PasskeyRequired(challenge) => Ok(HttpResponse::Ok().json(SignInOutcome {
             status: "passkey_required",
             session: None,
-            ceremony: Some(ceremony),
+            ceremony: Some(challenge.into()),
         })),
-        PasswordSignIn::SignedIn {
-            person,
-            token,
-            expires_at,
-        } => Ok(HttpResponse::Ok()
-            .cookie(auth::session_cookie(&token, is_https(&state)))
+        Outcome::SignedIn(session) => Ok(HttpResponse::Ok()
+            .cookie(auth::session_cookie(&session.token, is_https(&state)))
             .json(SignInOutcome {
                 status: "signed_in",
-                session: Some(SessionCreated {
-                    csrf_token: identity::csrf_token(&token),
-                    expires_at,
-                    handle: person.handle.to_string(),
-                    recovery_codes: None,
-                    token,
-                }),
+                session: Some(SessionCreated::of(session, None)),
                 ceremony: None,
             })),
     }
 }
 
-/// What a password or recovery-code sign-in came to.
-pub(crate) enum PasswordSignIn {
-    /// Signed in: a session was created.
-    SignedIn {
-        /// Who.
-        person: Person,
-        /// The new session token.
-        token: String,
-        /// When the session ends at the latest.
-        expires_at: time::OffsetDateTime,
-    },
-    /// The first factor passed; the account's passkey must answer this.
-    PasskeyRequired(PasskeyCeremony),
-    /// Too many failures: wait this many seconds.
-    Throttled(i64),
-    /// Wrong handle, password or code (recorded for throttling).
-    Failed,
-}
-
-/// The sign-in logic behind `POST /v1/session` and the sign-in and
-/// recovery pages: throttled, and alike for unknown handles and wrong
-/// passwords.
-pub(crate) async fn password_sign_in(
-    state: &AppState,
-    req: &HttpRequest,
-    body: SignIn,
-) -> Result<PasswordSignIn, Problem> {
-    let keys = throttle_keys(state, &body.handle, req);
-    if let Some(wait) = throttled(state, &keys).await? {
-        return Ok(PasswordSignIn::Throttled(wait));
-    }
-    let person = match Handle::parse(&body.handle) {
-        Ok(handle) => match state.store.person_by_handle(&handle).await {
-            Ok(person) => Some(person),
-            Err(store::StoreError::PersonNotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Err(_) => None,
-    };
-    let password_hash = match &person {
-        Some(p) => state.store.password_hash(&p.id).await?,
-        None => None,
-    };
-    // First factor: the password if the account has one (a dummy hash when
-    // there is no such account, so both take as long), else a recovery code.
-    let first_ok = match (password_hash, body.password.clone()) {
-        (Some(hash), Some(password)) => {
-            blocking(move || identity::verify_password(&password, &hash)).await?
-        }
-        (None, Some(password)) => {
-            blocking(move || identity::dummy_verify(&password)).await?;
-            false
-        }
-        (Some(_), None) => false,
-        (None, None) => person.is_some() && body.recovery_code.is_some(),
-    };
-    let Some(person) = person.filter(|_| first_ok) else {
-        record_failure(state, &keys).await?;
-        return Ok(PasswordSignIn::Failed);
-    };
-    let passkeys = state.store.passkeys(&person.id).await?;
-    let has_password = body.password.is_some();
-    let needs_second = !passkeys.is_empty() || !has_password;
-    if needs_second {
-        match &body.recovery_code {
-            Some(code) => {
-                let used = match identity::normalise_recovery_code(code) {
-                    Some(code) => {
-                        state
-                            .store
-                            .use_recovery_code(&person.id, &code.hash())
-                            .await?
-                    }
-                    None => false,
-                };
-                if !used {
-                    record_failure(state, &keys).await?;
-                    return Ok(PasswordSignIn::Failed);
-                }
-            }
-            None => {
-                let stored: Vec<_> = passkeys
-                    .iter()
-                    .map(|p| identity::StoredPasskey {
-                        credential_id: p.credential_id.clone(),
-                        passkey: p.passkey.clone(),
-                    })
-                    .collect();
-                let ceremony = state
-                    .passkeys
-                    .start_with(&stored)
-                    .map_err(|_| Problem::internal())?;
-                let id = new_ceremony_id();
-                state
-                    .store
-                    .save_ceremony(
-                        &id,
-                        PendingCeremony {
-                            purpose: SIGN_IN.to_owned(),
-                            person_id: Some(person.id.clone()),
-                            handle: None,
-                            state: ceremony.state,
-                        },
-                    )
-                    .await?;
-                return Ok(PasswordSignIn::PasskeyRequired(PasskeyCeremony {
-                    ceremony_id: id,
-                    options: ceremony.challenge,
-                }));
-            }
-        }
-    }
-    state.store.clear_throttle(&keys[0]).await?;
-    let token = identity::new_session_token();
-    let expires_at = state
-        .store
-        .create_session(&person.id, &identity::hash_secret(&token))
-        .await?;
-    Ok(PasswordSignIn::SignedIn {
-        person,
-        token,
-        expires_at,
-    })
-}
-
 /// Starts a passkey sign-in: with a handle, for that person's passkeys;
 /// without, for any discoverable passkey. An unknown handle gets a
-/// challenge too, so the answer does not tell who has an account.
+/// challenge of the same shape, so the answer does not tell who has an
+/// account.
 #[utoipa::path(
     tag = "people",
     request_body = StartPasskeySignIn,
@@ -604,50 +393,10 @@ pub async fn start_passkey_sign_in(
     body: Option<web::Json<StartPasskeySignIn>>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    let known = match body.handle.as_deref().map(Handle::parse) {
-        Some(Ok(handle)) => match state.store.person_by_handle(&handle).await {
-            Ok(person) => Some(person),
-            Err(store::StoreError::PersonNotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        _ => None,
-    };
-    let stored = match &known {
-        Some(person) => state
-            .store
-            .passkeys(&person.id)
-            .await?
-            .into_iter()
-            .map(|p| identity::StoredPasskey {
-                credential_id: p.credential_id,
-                passkey: p.passkey,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let ceremony = if stored.is_empty() {
-        state.passkeys.start_discoverable()
-    } else {
-        state.passkeys.start_with(&stored)
-    }
-    .map_err(|_| Problem::internal())?;
-    let id = new_ceremony_id();
-    state
-        .store
-        .save_ceremony(
-            &id,
-            PendingCeremony {
-                purpose: SIGN_IN.to_owned(),
-                person_id: known.map(|p| p.id),
-                handle: None,
-                state: ceremony.state,
-            },
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(PasskeyCeremony {
-        ceremony_id: id,
-        options: ceremony.challenge,
-    }))
+    let challenge = sign_in_case::start_passkey(accounts(&state), body.handle.as_deref())
+        .await
+        .map_err(Problem::from)?;
+    Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
 }
 
 /// Finishes a passkey sign-in (alone, or as the second step after a
@@ -666,55 +415,11 @@ pub async fn finish_passkey_sign_in(
     state: web::Data<AppState>,
     body: web::Json<PasskeyAnswer>,
 ) -> Result<HttpResponse, Problem> {
-    let body = body.into_inner();
-    let ceremony = state
-        .store
-        .take_ceremony(&body.ceremony_id, SIGN_IN)
-        .await?
-        .ok_or_else(ceremony_expired)?;
-    let (credential_id, _) = state
-        .passkeys
-        .identify(&body.credential)
-        .map_err(passkey_rejected)?;
-    let stored = match state.store.passkey(&credential_id).await {
-        Ok(stored) => stored,
-        Err(store::StoreError::PasskeyNotFound) => {
-            return Err(passkey_rejected(identity::PasskeyError::Rejected(
-                "this passkey is not registered here (removed, or from another site)".to_owned(),
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if ceremony
-        .person_id
-        .as_ref()
-        .is_some_and(|p| *p != stored.person_id)
-    {
-        return Err(passkey_rejected(identity::PasskeyError::WrongUser));
-    }
-    let owner = stored.person_id.as_uuid().ok_or_else(Problem::internal)?;
-    let signed_in = state
-        .passkeys
-        .finish_sign_in(
-            &ceremony.state,
-            &body.credential,
-            &identity::StoredPasskey {
-                credential_id: stored.credential_id.clone(),
-                passkey: stored.passkey.clone(),
-            },
-            owner,
-        )
-        .map_err(passkey_rejected)?;
-    state
-        .store
-        .passkey_used(&signed_in.credential_id, signed_in.updated_passkey)
-        .await?;
-    let person = state.store.person(&stored.person_id).await?;
-    state
-        .store
-        .clear_throttle(&format!("handle:{}", person.handle))
-        .await?;
-    start_session(&state, &person, StatusCode::OK, None, None).await
+    let session =
+        sign_in_case::finish_passkey(accounts(&state), &body.ceremony_id, &body.credential)
+            .await
+            .map_err(Problem::from)?;
+    Ok(session_response(&state, StatusCode::OK, session, None))
 }
 
 /// Signs out of this session.
@@ -733,6 +438,19 @@ pub async fn sign_out(
         .finish())
 }
 
+/// Signs out of every other session of this person, keeping this one.
+#[utoipa::path(tag = "people", responses((status = 204, description = "Every other session ended")))]
+#[delete("/v1/me/sessions/others")]
+pub async fn sign_out_others(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<HttpResponse, Problem> {
+    broker::ways_in::end_other_sessions(&state.store, signed_in(&who))
+        .await
+        .map_err(Problem::from)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Signs out of every session of this person, everywhere.
 #[utoipa::path(tag = "people", responses((status = 204, description = "Every session ended")))]
 #[delete("/v1/me/sessions")]
@@ -746,49 +464,24 @@ pub async fn sign_out_everywhere(
         .finish())
 }
 
-/// Starts adding a passkey to the signed-in person.
+/// Starts adding a passkey to the signed-in person; the session must have
+/// signed in within the last 5 minutes.
 #[utoipa::path(
     tag = "people",
-    responses((status = 200, description = "The challenge", body = PasskeyCeremony))
+    responses(
+        (status = 200, description = "The challenge", body = PasskeyCeremony),
+        (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/v1/me/passkeys")]
 pub async fn start_add_passkey(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let person = state.store.person(&who.person).await?;
-    let existing: Vec<_> = state
-        .store
-        .passkeys(&person.id)
-        .await?
-        .into_iter()
-        .map(|p| identity::StoredPasskey {
-            credential_id: p.credential_id,
-            passkey: p.passkey,
-        })
-        .collect();
-    let user = person.id.as_uuid().ok_or_else(Problem::internal)?;
-    let ceremony = state
-        .passkeys
-        .start_registration(user, person.handle.as_str(), &existing)
-        .map_err(|_| Problem::internal())?;
-    let id = new_ceremony_id();
-    state
-        .store
-        .save_ceremony(
-            &id,
-            PendingCeremony {
-                purpose: ADD_PASSKEY.to_owned(),
-                person_id: Some(person.id),
-                handle: None,
-                state: ceremony.state,
-            },
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(PasskeyCeremony {
-        ceremony_id: id,
-        options: ceremony.challenge,
-    }))
+    let challenge = broker::ways_in::start_add_passkey(accounts(&state), signed_in(&who))
+        .await
+        .map_err(Problem::from)?;
+    Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
 }
 
 /// A passkey as its owner sees it.
@@ -819,7 +512,8 @@ impl From<store::StoredPasskeyRow> for PasskeyView {
     }
 }
 
-/// Finishes adding a passkey.
+/// Finishes adding a passkey; the session must have signed in within the
+/// last 5 minutes.
 #[utoipa::path(
     tag = "people",
     request_body = PasskeyAnswer,
@@ -827,6 +521,7 @@ impl From<store::StoredPasskeyRow> for PasskeyView {
         (status = 201, description = "Added", body = PasskeyView),
         (status = 400, description = "Unknown, used or expired challenge", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The passkey failed verification", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/me/passkeys/finish")]
@@ -837,26 +532,14 @@ pub async fn finish_add_passkey(
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let name = passkey_name(body.name)?;
-    let ceremony = state
-        .store
-        .take_ceremony(&body.ceremony_id, ADD_PASSKEY)
-        .await?
-        .filter(|c| c.person_id.as_ref() == Some(&who.person))
-        .ok_or_else(ceremony_expired)?;
-    let passkey = state
-        .passkeys
-        .finish_registration(&ceremony.state, &body.credential)
-        .map_err(passkey_rejected)?;
-    let row = state
-        .store
-        .add_passkey(
-            &who.person,
-            NewPasskeyRow {
-                credential_id: passkey.credential_id,
-                name,
-                passkey: passkey.passkey,
-            },
-        )
-        .await?;
+    let row = broker::ways_in::finish_add_passkey(
+        accounts(&state),
+        signed_in(&who),
+        &body.ceremony_id,
+        &body.credential,
+        name,
+    )
+    .await
+    .map_err(Problem::from)?;
     Ok(HttpResponse::Created().json(PasskeyView::from(row)))
 }

@@ -30,6 +30,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// SIGKILL: no shutdown hook, no flush, no goodbye.
     pub fn kill(mut self) {
         let mut child = self.child.take().unwrap();
@@ -70,7 +75,13 @@ fn database(command: &mut Command, database_url: Option<&str>) {
 /// waits for it to say it serves, and keeps draining its log so it never
 /// blocks on a full pipe.
 pub fn serve(data: &Path, database_url: Option<&str>) -> Server {
+    serve_with(data, database_url, &[])
+}
+
+/// [`serve`] with these environment variables set too.
+pub fn serve_with(data: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
     let mut command = Command::new(APIOME);
+    command.envs(env.iter().copied());
     command
         .args(["serve", "--bind", "127.0.0.1:0", "--public-url", PUBLIC_URL])
         .arg("--data-dir")

@@ -1,4 +1,5 @@
-//! Failed sign-ins of one account or one address.
+//! Attempts counted against one key (an account, an address, an address's
+//! sign-ups); see `crate::throttle`.
 
 use sea_orm::entity::prelude::*;
 
@@ -6,12 +7,12 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sign_in_throttle")]
 pub struct Model {
-    /// `handle:NAME` or `ip:ADDR`.
+    /// An `identity::ThrottleKey`: SHA-256 hex, never the client's text.
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
-    /// Failures in a row.
+    /// Attempts counted in a row and not given back.
     pub failures: i32,
-    /// Last failure, Unix seconds.
+    /// When the last was counted, Unix seconds.
     pub last_failure_unix: i64,
 }
 
