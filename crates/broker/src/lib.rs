@@ -14,6 +14,7 @@
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
 //! | [`grants`] | a person revokes a grant |
+//! | [`rules`] | a person adds, orders and deletes standing rules |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
@@ -30,6 +31,7 @@ pub mod data;
 mod error;
 pub mod grants;
 pub mod preferences;
+pub mod rules;
 pub mod sign_in;
 pub mod sign_up;
 pub mod ways_in;

@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
+use broker::rules::Direction;
 use consent_policy::{
     AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, ContactChannel,
     ContactPreferences, Currency, Effect, GrantDuration, MICROS_PER_UNIT, Money, Purpose,
@@ -759,7 +760,7 @@ pub async fn add_rule(
         Ok(rule) => rule,
         Err(error) => return failed(&state, &who, Failure::new("rule", error)).await,
     };
-    match state.store.add_rule(&who.person, &rule).await {
+    match broker::rules::add(&state.store, &who.person, &rule).await {
         Ok(_) => done("rule-added", "rules"),
         Err(e) => problem_on(&state, &who, "rule", "effect", e.into()).await,
     }
@@ -772,10 +773,10 @@ pub async fn delete_rule(
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
     let SignedInForm { who, fields } = form;
-    state
-        .store
-        .delete_rule(&who.person, fields.get("id").unwrap_or_default())
-        .await?;
+    let id = fields.get("id").unwrap_or_default();
+    broker::rules::delete(&state.store, &who.person, id)
+        .await
+        .map_err(Problem::from)?;
     done("rule-deleted", "rules")
 }
 
@@ -786,27 +787,15 @@ pub async fn move_rule(
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
     let SignedInForm { who, fields } = form;
-    let mut order: Vec<String> = state
-        .store
-        .rules(&who.person)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let id = fields.get("id").unwrap_or_default();
-    let at = order
-        .iter()
-        .position(|r| r == id)
-        .ok_or_else(|| Problem::not_found("there is no such rule").with_field("id"))?;
-    let to = match fields.get("direction") {
-        Some("up") => at.checked_sub(1),
-        Some("down") => Some(at + 1).filter(|to| *to < order.len()),
-        _ => None,
+    let direction = match fields.get("direction") {
+        Some("up") => Direction::Up,
+        Some("down") => Direction::Down,
+        _ => return Err(Problem::invalid("direction", "up or down").into()),
     };
-    if let Some(to) = to {
-        order.swap(at, to);
-        state.store.reorder_rules(&who.person, &order).await?;
-    }
+    let id = fields.get("id").unwrap_or_default();
+    broker::rules::move_one(&state.store, &who.person, id, direction)
+        .await
+        .map_err(Problem::from)?;
     done("rule-moved", "rules")
 }
 

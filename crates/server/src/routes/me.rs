@@ -312,7 +312,7 @@ pub async fn add_rule(
 ) -> Result<HttpResponse, Problem> {
     let rule: Rule = serde_json::from_value(body.into_inner())
         .map_err(|e| Problem::invalid("rule", e.to_string()))?;
-    let stored = state.store.add_rule(&who.person, &rule).await?;
+    let stored = broker::rules::add(&state.store, &who.person, &rule).await?;
     Ok(HttpResponse::Created().json(RuleView::from(stored)))
 }
 
@@ -336,9 +336,7 @@ pub async fn reorder_rules(
     who: Authenticated,
     body: web::Json<RuleOrder>,
 ) -> Result<HttpResponse, Problem> {
-    let rules: Vec<RuleView> = state
-        .store
-        .reorder_rules(&who.person, &body.order)
+    let rules: Vec<RuleView> = broker::rules::reorder(&state.store, &who.person, &body.order)
         .await?
         .into_iter()
         .map(RuleView::from)
@@ -354,7 +352,7 @@ pub async fn delete_rule(
     who: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    state.store.delete_rule(&who.person, &id).await?;
+    broker::rules::delete(&state.store, &who.person, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
