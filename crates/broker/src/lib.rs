@@ -10,6 +10,7 @@
 //!
 //! | module | use cases |
 //! |---|---|
+//! | [`activity`] | a person reads their own ledger entries, each proved against a checkpoint |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
@@ -24,6 +25,7 @@
 //! Architecture invariant: this crate never depends on actix-web (checked
 //! by `tests/layers.rs`).
 
+pub mod activity;
 pub mod answer;
 pub mod attributes;
 pub mod block;

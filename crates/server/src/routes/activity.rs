@@ -3,8 +3,6 @@
 //! how much — each entry with its inclusion proof against the latest signed
 //! checkpoint, checked here with the `ledger` verifier.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, get, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -173,11 +171,22 @@ fn describe(entry: &Entry) -> Described {
         EntryKind::Disclosure {
             company_id,
             attributes,
+            withheld,
             ..
         } => {
             d.company_id = Some(company_id.to_string());
             d.attributes = names(attributes);
-            d.summary = format!("read {}", d.attributes.join(", "));
+            d.summary = if withheld.is_empty() {
+                format!("read {}", d.attributes.join(", "))
+            } else if d.attributes.is_empty() {
+                format!("read nothing; you took back {}", names(withheld).join(", "))
+            } else {
+                format!(
+                    "read {}; you took back {}",
+                    d.attributes.join(", "),
+                    names(withheld).join(", ")
+                )
+            };
         }
         EntryKind::TransferPending {
             company_id,
@@ -221,102 +230,62 @@ pub(crate) async fn activity_view(
     person: &store::PersonId,
     query: &ActivityQuery,
 ) -> Result<ActivityView, Problem> {
-    let store = &state.store;
-    let pseudonym = store.person(person).await?.pseudonym;
-    let checkpoint = ledger_signer::current_checkpoint(store, &state.ledger).await?;
-    let limit = query
-        .limit
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, store::MAX_ACTIVITY_PAGE);
-    let leaves = store
-        .person_ledger_entries(&pseudonym, query.before, limit)
-        .await?;
-    let next_before = match leaves.last() {
-        Some(last) if leaves.len() as u64 == limit && last.index > 0 => Some(last.index),
-        _ => None,
+    let signed = ledger_signer::current_checkpoint(&state.store, &state.ledger).await?;
+    let checkpoint = broker::activity::Checkpoint {
+        tree_size: signed.tree_size,
+        root_hash: signed.root_hash,
     };
-    let mut company_names: HashMap<String, String> = HashMap::new();
-    let mut items = Vec::with_capacity(leaves.len());
-    for raw in leaves {
-        // A leaf that does not decode is damage; it shows, unverified.
-        let entry = Entry::decode(&raw.leaf).ok();
-        let leaf_hash = ledger::leaf_hash(&raw.leaf);
-        let (proof, verified) = if raw.index < checkpoint.tree_size {
-            let proof = store
-                .inclusion_proof(raw.index, checkpoint.tree_size)
-                .await?;
-            let verified = ledger::verify_inclusion(
-                &leaf_hash,
-                raw.index,
-                checkpoint.tree_size,
-                &proof.proof,
-                &checkpoint.root_hash,
-            )
-            .is_ok();
-            (
-                Some(proof.proof.iter().map(|h| BASE64.encode(h)).collect()),
-                verified,
-            )
-        } else {
-            (None, false)
-        };
-        let described = entry.as_ref().map(describe);
-        let company_id = described.as_ref().and_then(|d| d.company_id.clone());
-        let company_name = match &company_id {
-            Some(id) => Some(match company_names.get(id) {
-                Some(name) => name.clone(),
-                None => {
-                    let name = match consent_policy::CompanyId::parse(id) {
-                        Ok(parsed) => store
-                            .company(&parsed)
-                            .await
-                            .map(|c| c.name)
-                            .unwrap_or_else(|_| id.clone()),
-                        Err(_) => id.clone(),
-                    };
-                    company_names.insert(id.clone(), name.clone());
-                    name
-                }
-            }),
-            None => None,
-        };
-        let (attributes, purpose, amount, summary) = match described {
-            Some(d) => (d.attributes, d.purpose, d.amount, d.summary),
-            None => (
-                Vec::new(),
-                None,
-                None,
-                "this entry's stored bytes do not decode".to_owned(),
-            ),
-        };
-        let time_unix_ms = entry.as_ref().map_or(0, |e| e.time_unix_ms);
-        items.push(ActivityItem {
-            index: raw.index,
-            kind: entry
-                .as_ref()
-                .map_or("unreadable", |e| e.kind.name())
-                .to_owned(),
-            summary,
-            company_id,
-            company_name,
-            attributes,
-            purpose,
-            amount,
-            time: rfc3339(time_unix_ms),
-            time_unix_ms,
-            leaf_hash: BASE64.encode(leaf_hash),
-            proof,
-            verified,
-        });
-    }
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    let page =
+        broker::activity::page(&state.store, person, checkpoint, query.before, limit).await?;
     Ok(ActivityView {
         checkpoint: ActivityCheckpoint {
             tree_size: checkpoint.tree_size,
             root_hash: BASE64.encode(checkpoint.root_hash),
         },
-        items,
-        next_before,
+        items: page.entries.into_iter().map(item).collect(),
+        next_before: page.next_before,
     })
+}
+
+/// One entry as the API and the page show it.
+fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
+    let described = e.entry.as_ref().map(describe);
+    let (attributes, purpose, amount, summary) = match described {
+        Some(d) => (d.attributes, d.purpose, d.amount, d.summary),
+        None => (
+            Vec::new(),
+            None,
+            None,
+            "this entry's stored bytes do not decode".to_owned(),
+        ),
+    };
+    let time_unix_ms = e.entry.as_ref().map_or(0, |e| e.time_unix_ms);
+    ActivityItem {
+        index: e.index,
+        kind: e
+            .entry
+            .as_ref()
+            .map_or("unreadable", |e| e.kind.name())
+            .to_owned(),
+        summary,
+        company_id: e
+            .entry
+            .as_ref()
+            .and_then(|e| broker::activity::company_of(&e.kind))
+            .map(str::to_owned),
+        company_name: e.company_name,
+        attributes,
+        purpose,
+        amount,
+        time: rfc3339(time_unix_ms),
+        time_unix_ms,
+        leaf_hash: BASE64.encode(e.leaf_hash),
+        proof: e
+            .proof
+            .map(|proof| proof.iter().map(|h| BASE64.encode(h)).collect()),
+        verified: e.verified,
+    }
 }
 
 /// The signed-in person's own ledger entries, newest first, each with an
