@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use authz::{PairwiseSubject, ServerKey};
-use consent_policy::{AttributeKey, DataRequest, what_a_read_discloses};
+use consent_policy::{AttributeKey, what_a_read_discloses};
 use store::{DisclosureRead, Grant, Recorded, Store, StoreError};
 
 use crate::BrokerError;
@@ -68,13 +68,9 @@ pub async fn read(
             return Err(BrokerError::SubjectMismatch);
         }
         let snapshot = store.policy_snapshot(&grant.person_id).await?;
-        let granted = DataRequest::new(
-            grant.attributes.clone(),
-            grant.purpose,
-            grant.duration.clone(),
-            grant.price,
-        )
-        .map_err(|e| BrokerError::Corrupt(format!("grant {}: {e}", grant.id)))?;
+        let granted = grant
+            .as_request()
+            .map_err(|e| BrokerError::Corrupt(format!("grant {}: {e}", grant.id)))?;
         let has_value = |k: &AttributeKey| snapshot.attributes.iter().any(|a| &a.key == k);
         let decision =
             what_a_read_discloses(&snapshot.profile, &grant.company_id, &granted, has_value);

@@ -58,7 +58,9 @@ mod company;
 mod contact;
 mod decision;
 mod duration;
+mod grant;
 mod money;
+mod person;
 mod profile;
 mod purpose;
 mod read;
@@ -80,7 +82,9 @@ pub use duration::{
     DurationError, GrantDuration, MAX_DURATION_TEXT_LEN, MAX_GRANT_SECS, MONTH_SECS, WEEK_SECS,
     YEAR_SECS,
 };
+pub use grant::{Channel, Grant, RequestStatus};
 pub use money::{AmountError, Currency, MICROS_PER_UNIT, Money, UnknownCurrency};
+pub use person::{Handle, HandleError, PersonId};
 pub use profile::{MAX_ATTRIBUTES_PER_PERSON, MAX_BLOCKED_PER_PERSON, Profile, ProfileError};
 pub use purpose::{Purpose, UnknownPurpose};
 pub use read::{ReadDecision, Withheld, grantable_now, what_a_read_discloses};

@@ -92,7 +92,7 @@ impl Store {
             .map_err(StoreError::corrupt)?;
         let (_turn, txn) = self.write_txn().await?;
         self.change_policy(&txn, person).await?;
-        let exists = attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
+        let exists = attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
             .one(&txn)
             .await?
             .is_some();
@@ -108,7 +108,7 @@ impl Store {
             }
         }
         let row = attribute::ActiveModel {
-            person_id: Set(person.0.clone()),
+            person_id: Set(person.as_str().to_owned()),
             key: Set(key.to_string()),
             value: Set(sealed),
             bucket: Set(bucket.to_string()),
@@ -126,7 +126,7 @@ impl Store {
             )
             .exec(&txn)
             .await?;
-        let stored = attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
+        let stored = attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::corrupt("attribute vanished after upsert"))?;
@@ -157,7 +157,7 @@ impl Store {
         person: &PersonId,
         key: &AttributeKey,
     ) -> Result<StoredAttribute, StoreError> {
-        attribute::Entity::find_by_id((person.0.clone(), key.to_string()))
+        attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::AttributeNotFound(key.to_string()))
@@ -172,7 +172,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (_turn, txn) = self.write_txn().await?;
         self.change_policy(&txn, person).await?;
-        let result = attribute::Entity::delete_by_id((person.0.clone(), key.to_string()))
+        let result = attribute::Entity::delete_by_id((person.as_str().to_owned(), key.to_string()))
             .exec(&txn)
             .await?;
         if result.rows_affected == 0 {
@@ -393,7 +393,7 @@ mod tests {
     });
 
     store_test!(attributes_of_unknown_people_are_refused, |store| {
-        let nobody = PersonId("nobody".into());
+        let nobody = PersonId::new("nobody");
         let err = store
             .put_attribute(&nobody, &key("email"), &json!("a@b.c"), Bucket::Public)
             .await

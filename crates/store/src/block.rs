@@ -16,7 +16,7 @@ pub(crate) async fn block_entry(
     company_id: &CompanyId,
     blocked: bool,
 ) -> Result<Entry, StoreError> {
-    let pseudonym = person::Entity::find_by_id(person.0.clone())
+    let pseudonym = person::Entity::find_by_id(person.as_str().to_owned())
         .one(txn)
         .await?
         .ok_or(StoreError::PersonNotFound)?
@@ -41,10 +41,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
         self.change_policy(&txn, person).await?;
-        let result =
-            blocked_company::Entity::delete_by_id((person.0.clone(), company_id.to_string()))
-                .exec(&txn)
-                .await?;
+        let result = blocked_company::Entity::delete_by_id((
+            person.as_str().to_owned(),
+            company_id.to_string(),
+        ))
+        .exec(&txn)
+        .await?;
         if result.rows_affected == 0 {
             return Ok(false);
         }

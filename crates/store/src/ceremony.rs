@@ -38,7 +38,7 @@ impl Store {
         webauthn_ceremony::ActiveModel {
             id: Set(id.to_owned()),
             purpose: Set(ceremony.purpose),
-            person_id: Set(ceremony.person_id.map(|p| p.0)),
+            person_id: Set(ceremony.person_id.map(|p| p.as_str().to_owned())),
             handle: Set(ceremony.handle),
             state: Set(ceremony.state),
             expires_at: Set(now() + CEREMONY_TTL),
@@ -71,7 +71,7 @@ impl Store {
         }
         Ok(Some(PendingCeremony {
             purpose: row.purpose,
-            person_id: row.person_id.map(PersonId),
+            person_id: row.person_id.map(PersonId::new),
             handle: row.handle,
             state: row.state,
         }))

@@ -64,7 +64,7 @@ impl From<passkey::Model> for StoredPasskeyRow {
     fn from(row: passkey::Model) -> Self {
         StoredPasskeyRow {
             credential_id: row.credential_id,
-            person_id: PersonId(row.person_id),
+            person_id: PersonId::new(row.person_id),
             name: row.name,
             passkey: row.passkey,
             created_at: row.created_at,
@@ -83,7 +83,7 @@ impl Store {
         let (_turn, txn) = self.write_txn().await?;
         let now = now();
         let row = person::ActiveModel {
-            id: Set(account.person_id.0.clone()),
+            id: Set(account.person_id.as_str().to_owned()),
             handle: Set(account.handle.as_str().to_owned()),
             pseudonym: Set(new_pseudonym()?),
             sharing_default: Set("ask_me".to_owned()),
@@ -101,7 +101,7 @@ impl Store {
         };
         if let Some(hash) = account.password_hash {
             password_credential::ActiveModel {
-                person_id: Set(person.id.0.clone()),
+                person_id: Set(person.id.as_str().to_owned()),
                 hash: Set(hash),
                 updated_at: Set(now),
             }
@@ -113,7 +113,7 @@ impl Store {
         }
         for hash in account.recovery_code_hashes {
             recovery_code::ActiveModel {
-                person_id: Set(person.id.0.clone()),
+                person_id: Set(person.id.as_str().to_owned()),
                 code_hash: Set(hash),
                 used_at: Set(None),
             }
@@ -122,7 +122,7 @@ impl Store {
         }
         session::ActiveModel {
             token_hash: Set(account.session.0),
-            person_id: Set(person.id.0.clone()),
+            person_id: Set(person.id.as_str().to_owned()),
             created_at: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(account.session.1),
@@ -135,10 +135,12 @@ impl Store {
 
     /// The person's password hash, if they have a password.
     pub async fn password_hash(&self, person: &PersonId) -> Result<Option<String>, StoreError> {
-        Ok(password_credential::Entity::find_by_id(person.0.clone())
-            .one(&self.db)
-            .await?
-            .map(|row| row.hash))
+        Ok(
+            password_credential::Entity::find_by_id(person.as_str().to_owned())
+                .one(&self.db)
+                .await?
+                .map(|row| row.hash),
+        )
     }
 
     /// The person's passkeys, oldest first.
@@ -219,7 +221,7 @@ impl Store {
         if !keys.iter().any(|k| k.credential_id == credential_id) {
             return Err(StoreError::PasskeyNotFound);
         }
-        let has_password = password_credential::Entity::find_by_id(person.0.clone())
+        let has_password = password_credential::Entity::find_by_id(person.as_str().to_owned())
             .one(&txn)
             .await?
             .is_some();
@@ -287,7 +289,7 @@ impl Store {
             .await?;
         for hash in hashes {
             recovery_code::ActiveModel {
-                person_id: Set(person.0.clone()),
+                person_id: Set(person.as_str().to_owned()),
                 code_hash: Set(hash),
                 used_at: Set(None),
             }
@@ -306,7 +308,7 @@ async fn insert_passkey(
 ) -> Result<StoredPasskeyRow, StoreError> {
     let row = passkey::ActiveModel {
         credential_id: Set(new.credential_id),
-        person_id: Set(person.0.clone()),
+        person_id: Set(person.as_str().to_owned()),
         name: Set(new.name),
         passkey: Set(new.passkey),
         created_at: Set(now()),

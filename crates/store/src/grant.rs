@@ -5,7 +5,8 @@
 //! ledger in the same transaction: names of attributes, never their values.
 
 use consent_policy::{
-    AttributeKey, CompanyId, DataRequest, Decision, GrantDuration, Money, Outcome, Purpose,
+    AttributeKey, Channel, CompanyId, DataRequest, Decision, Grant, GrantDuration, Money, Outcome,
+    Purpose, RequestStatus,
 };
 use ledger::{Entry, EntryKind, NameList, ShortText};
 use sea_orm::sea_query::Expr;
@@ -36,49 +37,6 @@ pub struct Swept {
     pub requests: u64,
     /// Grants whose end the ledger now records.
     pub grants: u64,
-}
-
-/// How a request reached the person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    /// At the consent screen, during an OAuth authorization.
-    Interactive,
-    /// Through the API; the person decides later in their inbox.
-    Async,
-}
-
-impl Channel {
-    fn as_str(self) -> &'static str {
-        match self {
-            Channel::Interactive => "interactive",
-            Channel::Async => "async",
-        }
-    }
-}
-
-/// Where a request stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestStatus {
-    /// Waiting for the person.
-    Pending,
-    /// Approved (wholly or partly): a grant exists.
-    Approved,
-    /// Declined by the person or wholly denied by the policy.
-    Denied,
-    /// Not decided in time.
-    Expired,
-}
-
-impl RequestStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            RequestStatus::Pending => "pending",
-            RequestStatus::Approved => "approved",
-            RequestStatus::Denied => "denied",
-            RequestStatus::Expired => "expired",
-        }
-    }
 }
 
 /// A request to record, with the policy's decision.
@@ -118,40 +76,6 @@ pub struct StoredRequest {
     pub expires_at: OffsetDateTime,
 }
 
-/// A grant as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Grant {
-    /// Its id.
-    pub id: String,
-    /// The request it answers.
-    pub request_id: String,
-    /// Whose data.
-    pub person_id: PersonId,
-    /// Who may read it.
-    pub company_id: CompanyId,
-    /// Exactly the attributes granted.
-    pub attributes: Vec<AttributeKey>,
-    /// For what.
-    pub purpose: Purpose,
-    /// For how long.
-    pub duration: GrantDuration,
-    /// At what price.
-    pub price: Option<Money>,
-    /// Granted at.
-    pub created_at: OffsetDateTime,
-    /// Ends at.
-    pub expires_at: OffsetDateTime,
-    /// Revoked at, if revoked.
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
-impl Grant {
-    /// Whether the company may read under this grant at `now`.
-    pub fn is_live(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_none() && now < self.expires_at
-    }
-}
-
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
@@ -161,7 +85,7 @@ impl TryFrom<data_request::Model> for StoredRequest {
     fn try_from(row: data_request::Model) -> Result<Self, StoreError> {
         Ok(StoredRequest {
             company_id: CompanyId::parse(&row.company_id).map_err(StoreError::corrupt)?,
-            person_id: PersonId(row.person_id),
+            person_id: PersonId::new(row.person_id),
             channel: match row.channel.as_str() {
                 "interactive" => Channel::Interactive,
                 _ => Channel::Async,
@@ -188,7 +112,7 @@ impl TryFrom<grant::Model> for Grant {
     fn try_from(row: grant::Model) -> Result<Self, StoreError> {
         Ok(Grant {
             company_id: CompanyId::parse(&row.company_id).map_err(StoreError::corrupt)?,
-            person_id: PersonId(row.person_id),
+            person_id: PersonId::new(row.person_id),
             attributes: parse_json(&row.attributes, "grant.attributes")?,
             purpose: Purpose::parse(&row.purpose).map_err(StoreError::corrupt)?,
             duration: GrantDuration::parse(&row.duration).map_err(StoreError::corrupt)?,
@@ -230,7 +154,7 @@ pub(crate) async fn pseudonym(
     txn: &DatabaseTransaction,
     person: &PersonId,
 ) -> Result<String, StoreError> {
-    Ok(person::Entity::find_by_id(person.0.clone())
+    Ok(person::Entity::find_by_id(person.as_str().to_owned())
         .one(txn)
         .await?
         .ok_or(StoreError::PersonNotFound)?
@@ -246,22 +170,6 @@ fn grantable(decision: &Decision) -> Vec<AttributeKey> {
         .filter(|d| d.outcome != Outcome::Deny)
         .map(|d| d.key.clone())
         .collect()
-}
-
-/// Whether the live grant `g` covers `request` at `at`: the same purpose,
-/// every attribute asked for granted, and a grant made now for the
-/// request's duration would end no later than `g` does.
-fn covers(g: &Grant, request: &DataRequest, at: OffsetDateTime) -> bool {
-    let Ok(secs) = i64::try_from(request.duration().as_secs()) else {
-        return false;
-    };
-    g.is_live(at)
-        && g.purpose == request.purpose()
-        && request
-            .attributes()
-            .iter()
-            .all(|k| g.attributes.contains(k))
-        && at + Duration::seconds(secs) <= g.expires_at
 }
 
 fn decided_entry(
@@ -348,13 +256,7 @@ impl Store {
         } = new;
         let channel = *channel;
         self.lock_person(txn, person).await?;
-        let status = if decision.is_fully_denied() {
-            RequestStatus::Denied
-        } else if channel == Channel::Async && decision.is_fully_allowed() {
-            RequestStatus::Approved
-        } else {
-            RequestStatus::Pending
-        };
+        let status = RequestStatus::initial(decision, channel);
         let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
         let id = self
             .record_in(
@@ -416,7 +318,7 @@ impl Store {
             .into_iter()
             .map(Grant::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        if !live.iter().any(|g| covers(g, request, at)) {
+        if !live.iter().any(|g| g.covers(request, at)) {
             return Ok(None);
         }
         let granted = grantable(decision);
@@ -485,7 +387,7 @@ impl Store {
         data_request::ActiveModel {
             id: Set(id.clone()),
             company_id: Set(company.to_string()),
-            person_id: Set(person.0.clone()),
+            person_id: Set(person.as_str().to_owned()),
             channel: Set(channel.as_str().to_owned()),
             request: Set(serde_json::to_string(request).map_err(StoreError::corrupt)?),
             decision: Set(serde_json::to_string(decision).map_err(StoreError::corrupt)?),
@@ -536,7 +438,7 @@ impl Store {
         grant::ActiveModel {
             id: Set(grant_id.clone()),
             request_id: Set(request_id.to_owned()),
-            person_id: Set(person.0.clone()),
+            person_id: Set(person.as_str().to_owned()),
             company_id: Set(company.to_string()),
             attributes: Set(serde_json::to_string(attributes).map_err(StoreError::corrupt)?),
             purpose: Set(request.purpose().to_string()),
@@ -1131,7 +1033,7 @@ mod tests {
         let attributes = fast.attributes(&w.person).await.unwrap();
         assert_eq!(attributes.len(), 3);
         assert_eq!(attributes, pool.attributes(&w.person).await.unwrap());
-        let nobody = PersonId("p_nobody".into());
+        let nobody = PersonId::new("p_nobody");
         assert!(fast.attributes(&nobody).await.unwrap().is_empty());
 
         assert!(!fast.access_token_revoked("jti-1").await.unwrap());

@@ -44,9 +44,10 @@ pub use company::Company;
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use credential::{MAX_PASSKEYS_PER_PERSON, NewAccount, NewPasskeyRow, StoredPasskeyRow};
 pub use error::StoreError;
-pub use grant::{
-    Channel, Grant, MAX_LISTED, REQUEST_TTL, RequestStatus, SWEEP_BATCH, StoredRequest, Swept,
-};
+// The domain nouns live in the pure core; re-exported for the crates
+// that name them through the store.
+pub use consent_policy::{Channel, Grant, Handle, HandleError, PersonId, RequestStatus};
+pub use grant::{MAX_LISTED, REQUEST_TTL, SWEEP_BATCH, StoredRequest, Swept};
 // `self::` because the `ledger` crate shares the name.
 pub use self::ledger::{
     InclusionProof, MAX_ACTIVITY_PAGE, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, RawLeaf,
@@ -58,7 +59,7 @@ pub use money::{
     WalletBalance,
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
-pub use person::{Handle, HandleError, Person, PersonId};
+pub use person::Person;
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};

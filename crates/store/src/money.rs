@@ -450,7 +450,7 @@ impl Store {
     /// transfers and the names of the companies that made them.
     pub async fn earnings(&self, person: &PersonId) -> Result<Earnings, StoreError> {
         let txn = self.read_txn().await?;
-        let pseudonym = person::Entity::find_by_id(person.0.clone())
+        let pseudonym = person::Entity::find_by_id(person.as_str().to_owned())
             .one(&txn)
             .await?
             .ok_or(StoreError::PersonNotFound)?

@@ -631,7 +631,7 @@ impl Store {
             oauth_subject::Entity::find_by_id((company.to_string(), subject.to_owned()))
                 .one(&self.db)
                 .await?
-                .map(|row| PersonId(row.person_id)),
+                .map(|row| PersonId::new(row.person_id)),
         )
     }
 

@@ -1,104 +1,20 @@
 //! People: sign-up by handle, sharing preferences, and the policy profile
 //! that the consent engine evaluates.
 
-use std::fmt;
-
-use consent_policy::{AttributeKey, Bucket, CompanyId, GrantDuration, Profile, SharingDefault};
+use consent_policy::{
+    AttributeKey, Bucket, CompanyId, GrantDuration, Handle, PersonId, Profile, SharingDefault,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, SqlErr,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::entity::{attribute, blocked_company, person, rule};
 use crate::{Backend, Store, StoreError, new_id, now};
 
-impl PersonId {
-    /// A person id from its text (for ids chosen before sign-up, e.g. the
-    /// WebAuthn user handle).
-    pub fn from_uuid(id: uuid::Uuid) -> PersonId {
-        PersonId(id.to_string())
-    }
-
-    /// Parses a person id as the UUID it is.
-    pub fn as_uuid(&self) -> Option<uuid::Uuid> {
-        uuid::Uuid::parse_str(&self.0).ok()
-    }
-}
-
 /// The longest grant a new person accepts until they say otherwise.
 pub(crate) const DEFAULT_MAX_DURATION: &str = "P1Y";
-
-/// A person's internal id. Companies never see it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PersonId(pub(crate) String);
-
-impl PersonId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PersonId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A person's public name: 3 to 32 characters of `a-z`, `0-9` and `_`,
-/// starting with a letter. Case-insensitive on input, stored lower-case.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Handle(String);
-
-/// Why a handle was refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("a handle is 3 to 32 characters of a-z, 0-9 and _, starting with a letter; got {0:?}")]
-pub struct HandleError(pub String);
-
-impl Handle {
-    /// Checks and normalises a handle.
-    pub fn parse(text: &str) -> Result<Handle, HandleError> {
-        let lower = text.to_ascii_lowercase();
-        let valid = (3..=32).contains(&lower.len())
-            && lower.starts_with(|c: char| c.is_ascii_lowercase())
-            && lower
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if valid {
-            Ok(Handle(lower))
-        } else {
-            Err(HandleError(text.chars().take(64).collect()))
-        }
-    }
-
-    /// The handle as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Handle {
-    type Error = HandleError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Handle::parse(&value)
-    }
-}
-
-impl From<Handle> for String {
-    fn from(handle: Handle) -> String {
-        handle.0
-    }
-}
-
-impl fmt::Display for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A person as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,7 +45,7 @@ impl TryFrom<person::Model> for Person {
                 .map_err(|_| StoreError::corrupt("person.max_duration"))?,
             contact: serde_json::from_str(&row.contact)
                 .map_err(|_| StoreError::corrupt("person.contact"))?,
-            id: PersonId(row.id),
+            id: PersonId::new(row.id),
             pseudonym: row.pseudonym,
             created_at: row.created_at,
         })
@@ -167,7 +83,7 @@ impl Store {
 
     /// The person with this id.
     pub async fn person(&self, id: &PersonId) -> Result<Person, StoreError> {
-        person::Entity::find_by_id(id.0.clone())
+        person::Entity::find_by_id(id.as_str().to_owned())
             .one(&self.db)
             .await?
             .ok_or(StoreError::PersonNotFound)
@@ -195,7 +111,7 @@ impl Store {
     ) -> Result<Person, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
         self.change_policy(&txn, id).await?;
-        let row = person::Entity::find_by_id(id.0.clone())
+        let row = person::Entity::find_by_id(id.as_str().to_owned())
             .one(&txn)
             .await?
             .ok_or(StoreError::PersonNotFound)?;
@@ -216,7 +132,7 @@ impl Store {
         txn: &DatabaseTransaction,
         id: &PersonId,
     ) -> Result<(), StoreError> {
-        let mut query = person::Entity::find_by_id(id.0.clone());
+        let mut query = person::Entity::find_by_id(id.as_str().to_owned());
         if self.backend() == Backend::Postgres {
             query = query.lock_exclusive();
         }
@@ -251,7 +167,7 @@ impl Store {
     /// in one transaction so it is a consistent snapshot.
     pub async fn profile(&self, id: &PersonId) -> Result<Profile, StoreError> {
         let txn = self.read_txn().await?;
-        let person = person::Entity::find_by_id(id.0.clone())
+        let person = person::Entity::find_by_id(id.as_str().to_owned())
             .one(&txn)
             .await?
             .ok_or(StoreError::PersonNotFound)
@@ -359,7 +275,7 @@ mod tests {
     });
 
     store_test!(unknown_people_are_not_found, |store| {
-        let nobody = PersonId("00000000-0000-0000-0000-000000000000".into());
+        let nobody = PersonId::new("00000000-0000-0000-0000-000000000000");
         assert!(matches!(
             store.person(&nobody).await,
             Err(StoreError::PersonNotFound)

@@ -246,7 +246,7 @@ mod tests {
             let store = store.clone();
             let company = company.clone();
             let person = if k % 4 == 3 {
-                PersonId("nobody".to_owned())
+                PersonId::new("nobody".to_owned())
             } else {
                 people[k % people.len()].clone()
             };

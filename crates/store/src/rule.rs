@@ -50,7 +50,7 @@ impl Store {
         }
         let row = rule::ActiveModel {
             id: Set(new_id()),
-            person_id: Set(person.0.clone()),
+            person_id: Set(person.as_str().to_owned()),
             position: Set(i32::try_from(count).map_err(StoreError::corrupt)?),
             body: Set(body),
             created_at: Set(now()),

@@ -25,7 +25,7 @@ impl Store {
         let expires_at = now + SESSION_ABSOLUTE;
         session::ActiveModel {
             token_hash: Set(token_hash.to_owned()),
-            person_id: Set(person.0.clone()),
+            person_id: Set(person.as_str().to_owned()),
             created_at: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(expires_at),
@@ -58,7 +58,7 @@ impl Store {
                 .exec(&self.db)
                 .await?;
         }
-        Ok(Some(PersonId(row.person_id)))
+        Ok(Some(PersonId::new(row.person_id)))
     }
 
     /// Ends one session.
