@@ -75,7 +75,9 @@ pub use duration::{
     DurationError, GrantDuration, MAX_DURATION_TEXT_LEN, MAX_GRANT_SECS, MONTH_SECS, WEEK_SECS,
     YEAR_SECS,
 };
-pub use money::{AmountError, Currency, MICROS_PER_UNIT, Money, UnknownCurrency};
+pub use money::{
+    AmountError, Currency, MAX_AMOUNT_MICROS, MICROS_PER_UNIT, Money, UnknownCurrency,
+};
 pub use profile::{MAX_ATTRIBUTES_PER_PERSON, MAX_BLOCKED_PER_PERSON, Profile, ProfileError};
 pub use purpose::{Purpose, UnknownPurpose};
 pub use request::{DataRequest, REQUEST_TYPE, RawOffer, RawRequest, RequestError};

@@ -201,6 +201,13 @@ impl From<store::StoreError> for Problem {
             .with_field("authorization_details.offer")
             .with_missing(&missing),
             E::ZeroAmount => Problem::invalid("amount", detail),
+            E::AmountOutOfRange => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "amount-out-of-range",
+                "Amount out of range",
+                detail,
+            )
+            .with_field("amount"),
             E::TransferIdReused(_) => {
                 Problem::conflict("transfer-id-reused", "Transfer id used before", detail)
             }

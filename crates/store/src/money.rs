@@ -151,7 +151,7 @@ fn account_id(kind: &AccountKind, owner: &str, currency: Currency) -> String {
 }
 
 fn micros(amount: u64) -> Result<i64, StoreError> {
-    i64::try_from(amount).map_err(|_| StoreError::corrupt("an amount beyond 2^63 micro-units"))
+    i64::try_from(amount).map_err(|_| StoreError::AmountOutOfRange)
 }
 
 fn unsigned(value: i64, column: &str) -> Result<u64, StoreError> {
@@ -205,7 +205,9 @@ async fn ensure_account(
     Ok(id)
 }
 
-/// Adds `amount` to the named running sums of an account.
+/// Adds `amount` to the named running sums of an account, refusing with
+/// [`StoreError::AmountOutOfRange`] a sum beyond `i64::MAX` (PostgreSQL
+/// would fail the statement, SQLite would turn the sum into a float).
 async fn add_to(
     txn: &DatabaseTransaction,
     account: &str,
@@ -214,13 +216,24 @@ async fn add_to(
     let mut update = money_account::Entity::update_many();
     for (column, delta) in changes {
         update = update.col_expr(*column, Expr::col(*column).add(*delta));
+        if *delta > 0 {
+            update = update.filter(Expr::col(*column).lte(i64::MAX - *delta));
+        }
     }
     let done = update
         .filter(money_account::Column::Id.eq(account))
         .exec(txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(StoreError::corrupt(format!("account {account} vanished")));
+        let exists = money_account::Entity::find_by_id(account.to_owned())
+            .one(txn)
+            .await?
+            .is_some();
+        return Err(if exists {
+            StoreError::AmountOutOfRange
+        } else {
+            StoreError::corrupt(format!("account {account} vanished"))
+        });
     }
     Ok(())
 }
@@ -629,6 +642,26 @@ mod tests {
             assert_eq!(replayed.credits_pending, balance.pending);
         }
     }
+
+    store_test!(funding_beyond_the_books_range_changes_nothing, |store| {
+        let w = world(store).await;
+        let max = consent_policy::MAX_AMOUNT_MICROS;
+        store
+            .fund_wallet(&w.company, &eur(max), "bank-max")
+            .await
+            .unwrap();
+        let size = store.ledger_size().await.unwrap();
+        assert!(matches!(
+            store
+                .fund_wallet(&w.company, &eur(1), "bank-one-more")
+                .await,
+            Err(StoreError::AmountOutOfRange)
+        ));
+        assert_eq!(store.ledger_size().await.unwrap(), size, "no entry");
+        let balance = wallet(store, &w).await;
+        assert_eq!((balance.funded, balance.available), (max, max));
+        assert_books_match(store, &w).await;
+    });
 
     store_test!(funding_is_idempotent_by_transfer_id, |store| {
         let w = world(store).await;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use consent_policy::{CompanyId, DataRequest, Outcome, decide};
+use consent_policy::{CompanyId, DataRequest, Outcome, RequestError, decide};
 use serde::{Deserialize, Serialize};
 use store::{Channel, ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
 use utoipa::ToSchema;
@@ -130,6 +130,22 @@ async fn render(state: &AppState, request: &StoredRequest) -> Result<RequestBody
     Ok(view(request, granted.as_deref()))
 }
 
+/// An amount the books cannot hold is a `400` like any unreadable number;
+/// the rest of a request that was read but is not acceptable is a `422`.
+fn request_problem(error: &RequestError) -> Problem {
+    let field = format!("authorization_details.{}", error.field());
+    match error {
+        RequestError::NegativeOffer | RequestError::OfferOverflow => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-amount",
+            "Invalid amount",
+            error.to_string(),
+        )
+        .with_field(field),
+        _ => Problem::invalid(&field, error.to_string()),
+    }
+}
+
 fn not_found() -> Problem {
     Problem::not_found("no such person").with_field("person")
 }
@@ -142,7 +158,7 @@ fn not_found() -> Problem {
     request_body = NewRequest,
     responses(
         (status = 201, description = "The request and the policy's answer", body = RequestBody),
-        (status = 400, description = "A body that could not be read", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that could not be read, or an offer amount outside 0..=9223372036854775807 micro-units (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
@@ -200,12 +216,8 @@ pub async fn create(
             "`authorization_details` must hold exactly one entry of type `apiome_data`",
         )
     })?;
-    let request = DataRequest::from_json_value(entry, &person.max_duration).map_err(|e| {
-        Problem::invalid(
-            &format!("authorization_details.{}", e.field()),
-            e.to_string(),
-        )
-    })?;
+    let request = DataRequest::from_json_value(entry, &person.max_duration)
+        .map_err(|e| request_problem(&e))?;
     let profile = store.profile(&person.id).await?;
     let decision = decide(&profile, &company, &request);
     let stored = store
