@@ -9,8 +9,10 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test};
-use oauth2::PkceCodeChallenge;
+use apiome_tests::{Company, REDIRECT, TestApp, app_test, oauth_http, query_param};
+use oauth2::{
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, TokenResponse as _,
+};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -21,6 +23,8 @@ const TWO_POW_63: &str = "9223372036854775808";
 
 struct Person {
     token: String,
+    cookie: String,
+    csrf: String,
 }
 
 /// A person with a semi-private email and a public name, under "ask me".
@@ -33,6 +37,7 @@ async fn person(app: &TestApp, handle: &str) -> Person {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    let cookie = apiome_tests::set_cookie(&response);
     let body: Value = response.json().await.unwrap();
     let token = body["token"].as_str().unwrap().to_owned();
     for (key, value, bucket) in [
@@ -49,14 +54,23 @@ async fn person(app: &TestApp, handle: &str) -> Person {
             .unwrap();
         assert_eq!(response.status(), 200);
     }
-    Person { token }
+    Person {
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        token,
+        cookie,
+    }
 }
 
 /// One `apiome_data` entry for the email, with an offer of `amount` EUR
 /// micro-units written as the JSON number `amount`.
 fn details_with_offer(amount: &str) -> String {
+    details_for("P30D", amount)
+}
+
+/// As [`details_with_offer`], lasting `duration`.
+fn details_for(duration: &str, amount: &str) -> String {
     format!(
-        r#"[{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P30D","offer":{{"amount":{amount},"currency":"EUR"}}}}]"#
+        r#"[{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"{duration}","offer":{{"amount":{amount},"currency":"EUR"}}}}]"#
     )
 }
 
@@ -94,6 +108,93 @@ async fn wallet(app: &TestApp, token: &str) -> Value {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     body["balances"][0].clone()
+}
+
+/// The person's EUR earnings: `(earned, pending)` in micro-units, and how
+/// many payments they were ever offered.
+async fn earnings(app: &TestApp, person: &Person) -> (u64, u64, usize) {
+    let response = app
+        .http
+        .get(app.url("/v1/me/earnings"))
+        .bearer_auth(&person.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let balance = &body["balances"][0];
+    (
+        balance["earned"]["amount"].as_u64().unwrap_or(0),
+        balance["pending"]["amount"].as_u64().unwrap_or(0),
+        body["payments"].as_array().unwrap().len(),
+    )
+}
+
+/// The wallet's `(funded, spent, reserved, available)` in micro-units.
+async fn books(app: &TestApp, token: &str) -> (u64, u64, u64, u64) {
+    let w = wallet(app, token).await;
+    let amount = |name: &str| w[name]["amount"].as_u64().unwrap();
+    (
+        amount("funded"),
+        amount("spent"),
+        amount("reserved"),
+        amount("available"),
+    )
+}
+
+/// The person's browser opens `url` (signed in): the answer, unfollowed.
+async fn open(app: &TestApp, person: &Person, url: &str) -> reqwest::Response {
+    app.http
+        .get(url)
+        .header("cookie", &person.cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The `Location` of a redirect.
+fn location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status(), 302, "a redirect");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The consent screen's form action (`/oauth/authorize/{id}`).
+fn form_action(html: &str) -> String {
+    let start = html.find("action=\"/oauth/authorize/").unwrap() + "action=\"".len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The person approves the email on the screen at `action`, with the CSRF token.
+async fn approve(app: &TestApp, person: &Person, action: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(action))
+        .header("cookie", &person.cookie)
+        .form(&[
+            ("csrf_token", person.csrf.as_str()),
+            ("attribute", "email"),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The company pushes `details` and gets the authorize URL for the
+/// person's browser, and the PKCE verifier for the token request.
+async fn pushed_url(app: &TestApp, company: &Company, details: &str) -> (String, PkceCodeVerifier) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (status, body) = push(app, company, challenge.as_str(), details).await;
+    assert_eq!(status, 201, "{body}");
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", &company.id)
+        .append_pair("request_uri", body["request_uri"].as_str().unwrap());
+    (url.into(), verifier)
+}
+
+/// Whether `text` shows any of `amounts` (micro-units, or in words).
+fn shows_any(text: &str, amounts: &[&str]) -> bool {
+    amounts.iter().any(|a| text.contains(a))
 }
 
 async fn fund(app: &TestApp, company: &Company, units: &str) {
@@ -197,3 +298,139 @@ app_test!(an_offer_beyond_the_books_is_a_400_naming_the_field, |app| {
     assert_eq!(wallet(app, &token).await, before);
     assert_eq!(app.store().ledger_size().await.unwrap(), ledger_before);
 });
+
+app_test!(
+    a_persons_own_front_channel_offer_moves_no_money_and_learns_no_balance,
+    |app| {
+        let acme = app.company("Acme Rewards").await;
+        let marie = person(app, "marie_curie").await;
+        let token = app.company_token(&acme).await;
+        fund(app, &acme, "0.20").await;
+        let ledger_before = app.store().ledger_size().await.unwrap();
+        let oauth = app.oauth_client(&acme);
+        // What the balance and a shortfall would look like in an answer.
+        let secrets = ["200000", "0.20", "0.2 ", "4800000", "4.80", "4.8 "];
+
+        // The person writes the request herself, with an offer of her choosing:
+        // one the wallet covers and one it does not.
+        for amount in ["100000", "5000000"] {
+            let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+            let (url, state) = oauth
+                .authorize_url(CsrfToken::new_random)
+                .set_pkce_challenge(challenge)
+                .add_extra_param("authorization_details", details_with_offer(amount))
+                .url();
+            let answer = open(app, &marie, url.as_str()).await;
+            let to = location(&answer);
+            assert!(to.starts_with(REDIRECT), "{to}");
+            assert_eq!(
+                query_param(&to, "error").as_deref(),
+                Some("invalid_request")
+            );
+            assert_eq!(
+                query_param(&to, "state").as_deref(),
+                Some(state.secret().as_str())
+            );
+            assert!(query_param(&to, "code").is_none());
+            assert!(!shows_any(&to, &secrets), "{to}");
+        }
+
+        // Even a company's own pushed offer beyond the wallet tells the
+        // person's browser nothing of the balance.
+        let (url, _) = pushed_url(app, &acme, &details_with_offer("5000000")).await;
+        let to = location(&open(app, &marie, &url).await);
+        assert_eq!(
+            query_param(&to, "error").as_deref(),
+            Some("invalid_request")
+        );
+        let description = query_param(&to, "error_description").unwrap();
+        assert!(!shows_any(&description, &secrets), "{description}");
+        assert!(
+            !description.chars().any(|c| c.is_ascii_digit()),
+            "{description}"
+        );
+
+        // Nothing moved, nothing was written.
+        assert_eq!(books(app, &token).await, (200_000, 0, 0, 200_000));
+        assert_eq!(earnings(app, &marie).await, (0, 0, 0));
+        assert_eq!(app.store().ledger_size().await.unwrap(), ledger_before);
+    }
+);
+
+app_test!(
+    a_pushed_offer_is_paid_once_on_the_persons_post_and_a_bare_get_pays_nothing,
+    |app| {
+        let acme = app.company("Acme Rewards").await;
+        let marie = person(app, "marie_curie").await;
+        let token = app.company_token(&acme).await;
+        fund(app, &acme, "0.20").await;
+        let offer = details_with_offer("50000");
+
+        // The company's pushed offer: the GET shows the screen and moves nothing.
+        let (url, verifier) = pushed_url(app, &acme, &offer).await;
+        let screen = open(app, &marie, &url).await;
+        assert_eq!(screen.status(), 200);
+        let html = screen.text().await.unwrap();
+        assert!(html.contains("0.05 EUR"), "the offer is shown");
+        assert_eq!(books(app, &token).await, (200_000, 0, 0, 200_000));
+
+        // The person's POST (session + CSRF token) pays it, once.
+        let action = form_action(&html);
+        let to = location(&approve(app, &marie, &action).await);
+        let code = query_param(&to, "code").unwrap();
+        assert_eq!(books(app, &token).await, (200_000, 50_000, 0, 150_000));
+        assert_eq!(earnings(app, &marie).await, (50_000, 0, 1));
+        let again = approve(app, &marie, &action).await;
+        assert_eq!(again.status(), 400, "a screen is answered once");
+        assert_eq!(books(app, &token).await, (200_000, 50_000, 0, 150_000));
+
+        // The company's real OAuth client gets its token.
+        let tokens = app
+            .oauth_client(&acme)
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&oauth_http())
+            .await
+            .unwrap();
+        assert!(!tokens.access_token().secret().is_empty());
+
+        // The grant is live, so the consent is remembered. A third-party
+        // page navigates the person's browser (a bare GET, no CSRF token)
+        // to a fresh pushed request with the same offer, for less time (so
+        // the grant covers it), several times: each time the screen, never
+        // a code, never a payment.
+        let ledger_before = app.store().ledger_size().await.unwrap();
+        for _ in 0..3 {
+            let (url, _) = pushed_url(app, &acme, &details_for("P7D", "50000")).await;
+            let answer = open(app, &marie, &url).await;
+            assert_eq!(answer.status(), 200, "an offer always shows the screen");
+            assert!(
+                answer
+                    .text()
+                    .await
+                    .unwrap()
+                    .contains("action=\"/oauth/authorize/")
+            );
+        }
+        assert_eq!(books(app, &token).await, (200_000, 50_000, 0, 150_000));
+        assert_eq!(earnings(app, &marie).await, (50_000, 0, 1));
+        assert_eq!(app.store().ledger_size().await.unwrap(), ledger_before);
+
+        // An offer-free request the grant covers is remembered on a bare
+        // GET: a code at once, and no money moves.
+        let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+        let (url, _) = app
+            .oauth_client(&acme)
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .add_extra_param(
+                "authorization_details",
+                r#"[{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P7D"}]"#,
+            )
+            .url();
+        let to = location(&open(app, &marie, url.as_str()).await);
+        assert!(query_param(&to, "code").is_some(), "{to}");
+        assert_eq!(books(app, &token).await, (200_000, 50_000, 0, 150_000));
+        assert_eq!(earnings(app, &marie).await, (50_000, 0, 1));
+    }
+);

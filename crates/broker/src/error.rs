@@ -8,4 +8,10 @@ pub enum BrokerError {
     /// The store failed, or refused (its own error says which).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The consent screen expired or was answered already.
+    #[error("this consent screen has expired or was answered")]
+    ConsentExpired,
+    /// The system's random source failed.
+    #[error("the system's random source failed")]
+    NoRandomness,
 }

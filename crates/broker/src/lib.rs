@@ -10,12 +10,14 @@
 //!
 //! | module | use cases |
 //! |---|---|
+//! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
 //! by `tests/layers.rs`).
 
+pub mod authorize;
 pub mod block;
 pub mod data;
 mod error;
