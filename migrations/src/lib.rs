@@ -15,6 +15,7 @@ mod m20261123_000006_money;
 mod m20261123_000007_webhooks;
 mod m20261123_000008_ledger_person;
 mod m20261202_000009_ledger_node_by_position;
+mod m20261205_000010_idempotency_keys;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_webhooks::Migration),
             Box::new(m20261123_000008_ledger_person::Migration),
             Box::new(m20261202_000009_ledger_node_by_position::Migration),
+            Box::new(m20261205_000010_idempotency_keys::Migration),
         ]
     }
 }

@@ -434,3 +434,122 @@ app_test!(
         assert_eq!(earnings(app, &marie).await, (50_000, 0, 1));
     }
 );
+
+/// The ledger's entries of kind `TransferPending`.
+async fn reservations_in_ledger(app: &TestApp) -> usize {
+    let size = app.store().ledger_size().await.unwrap();
+    let mut entries = Vec::new();
+    while (entries.len() as u64) < size {
+        let page = app
+            .store()
+            .ledger_entries(entries.len() as u64, size)
+            .await
+            .unwrap();
+        entries.extend(page.into_iter().map(|e| e.entry));
+    }
+    entries
+        .iter()
+        .filter(|e| matches!(e.kind, ledger::EntryKind::TransferPending { .. }))
+        .count()
+}
+
+app_test!(
+    sixteen_retries_with_one_idempotency_key_are_one_request_and_one_reservation,
+    |app| {
+        let acme = app.company("Acme Rewards").await;
+        let marie = person(app, "marie_curie").await;
+        let token = app.company_token(&acme).await;
+        fund(app, &acme, "1").await;
+        let offer = details_with_offer("50000");
+
+        // 16 identical requests with one key, at the same moment.
+        let answers = futures::future::join_all((0..16).map(|_| async {
+            let response = ask(app, &token, "marie_curie", &offer, Some("retry-1")).await;
+            let status = response.status().as_u16();
+            let content_type = response.headers()["content-type"].clone();
+            let location = response.headers()["location"].clone();
+            (
+                status,
+                content_type,
+                location,
+                response.bytes().await.unwrap(),
+            )
+        }))
+        .await;
+        let first = &answers[0];
+        assert_eq!(first.0, 201);
+        for answer in &answers {
+            assert_eq!(
+                answer, first,
+                "every retry gets the first answer, byte for byte"
+            );
+        }
+        let body: Value = serde_json::from_slice(&first.3).unwrap();
+        assert_eq!(body["status"], "pending");
+
+        // One request, one reservation, in the tables and in the ledger.
+        assert_eq!(books(app, &token).await, (1_000_000, 0, 50_000, 950_000));
+        assert_eq!(earnings(app, &marie).await, (0, 50_000, 1));
+        assert_eq!(reservations_in_ledger(app).await, 1);
+        let inbox: Value = app
+            .http
+            .get(app.url("/v1/me/requests?status=all"))
+            .bearer_auth(&marie.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(inbox.as_array().map(Vec::len), Some(1), "{inbox}");
+
+        // A later retry replays it too, and says so.
+        let late = ask(app, &token, "marie_curie", &offer, Some("retry-1")).await;
+        assert_eq!(late.headers()["idempotent-replayed"], "true");
+        assert_eq!(late.bytes().await.unwrap(), first.3);
+
+        // The same key with another body: 422, nothing asked.
+        let other = ask(
+            app,
+            &token,
+            "marie_curie",
+            &details_with_offer("60000"),
+            Some("retry-1"),
+        )
+        .await;
+        assert_eq!(other.status(), 422);
+        let problem: Value = other.json().await.unwrap();
+        assert_eq!(problem["type"], "urn:apiome:problem:idempotency-key-reused");
+
+        // Keys are the company's own: another company's same key is its own request.
+        let globex = app.company("Globex").await;
+        let globex_token = app.company_token(&globex).await;
+        fund(app, &globex, "1").await;
+        let theirs = ask(app, &globex_token, "marie_curie", &offer, Some("retry-1")).await;
+        assert_eq!(theirs.status(), 201);
+        assert_ne!(theirs.bytes().await.unwrap(), first.3);
+        assert_eq!(books(app, &token).await, (1_000_000, 0, 50_000, 950_000));
+        assert_eq!(reservations_in_ledger(app).await, 2);
+
+        // A pushed request retried with a key gets the same request_uri.
+        let challenge = PkceCodeChallenge::new_random_sha256().0;
+        let par = |key: &'static str| {
+            app.http
+                .post(app.url("/oauth/par"))
+                .basic_auth(&acme.id, Some(&acme.secret))
+                .header("idempotency-key", key)
+                .form(&[
+                    ("response_type", "code"),
+                    ("redirect_uri", REDIRECT),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                    ("authorization_details", offer.as_str()),
+                ])
+                .send()
+        };
+        let one = par("par-1").await.unwrap().bytes().await.unwrap();
+        let two = par("par-1").await.unwrap().bytes().await.unwrap();
+        assert_eq!(one, two);
+        assert!(String::from_utf8_lossy(&one).contains("request_uri"));
+    }
+);

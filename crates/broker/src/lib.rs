@@ -11,6 +11,7 @@
 //! | module | use cases |
 //! |---|---|
 //! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
+//! | [`idempotency`] | a company's `Idempotency-Key`: claim, replay, keep, prune |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //!
@@ -21,5 +22,6 @@ pub mod authorize;
 pub mod block;
 pub mod data;
 mod error;
+pub mod idempotency;
 
 pub use error::BrokerError;

@@ -88,7 +88,8 @@ pub fn spawn_expiry_sweeper(store: Store) -> Periodic {
 
 /// Forgets revoked access tokens that have expired since (an expired token
 /// is refused for its expiry) every [`REVOCATION_SWEEP_INTERVAL`], so the
-/// deny list holds only tokens that could still be presented.
+/// deny list holds only tokens that could still be presented; and
+/// `Idempotency-Key`s older than their 24 hours.
 pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
     Periodic::spawn(REVOCATION_SWEEP_INTERVAL, move || {
         let store = store.clone();
@@ -99,6 +100,9 @@ pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
                     tracing::debug!(forgotten, "forgot expired access-token revocations");
                 }
                 Err(e) => tracing::warn!(error = %e, "forgetting expired revocations"),
+            }
+            if let Err(e) = broker::idempotency::prune(&store).await {
+                tracing::warn!(error = %e, "pruning idempotency keys");
             }
         }
     })

@@ -19,6 +19,7 @@ mod disclosure;
 mod entity;
 mod error;
 mod grant;
+mod idempotency;
 mod ledger;
 mod money;
 mod oauth;
@@ -50,6 +51,7 @@ pub use self::ledger::{
     InclusionProof, MAX_ACTIVITY_PAGE, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, RawLeaf,
     StoredCheckpoint, StoredEntry,
 };
+pub use idempotency::{KeyClaim, StoredAnswer};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
     WalletBalance,

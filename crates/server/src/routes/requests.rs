@@ -163,18 +163,49 @@ fn not_found() -> Problem {
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, or a duration longer than the person accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration longer than the person accepts, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
     security(("bearer" = []))
 )]
 #[post("/v1/requests")]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<NewRequest>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
+    Ok(
+        crate::idempotency::once(&state.store, &req, &company, &body, || {
+            ask(&state, company.clone(), &body)
+        })
+        .await,
+    )
+}
+
+/// `POST /v1/requests` once the company is known (and its
+/// `Idempotency-Key` claimed).
+async fn ask(
+    state: &AppState,
+    company: CompanyId,
+    body: &[u8],
+) -> Result<HttpResponse, BearerRejection> {
+    if body.len() > crate::startup::MAX_JSON_BYTES {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!(
+                "a request body is at most {} bytes",
+                crate::startup::MAX_JSON_BYTES
+            ),
+        )
+        .into());
+    }
+    let body: NewRequest =
+        serde_json::from_slice(body).map_err(|e| Problem::malformed(e.to_string()))?;
     if let Err(wait) = state.rate_limit.check(company.as_str()) {
         let secs = crate::rate_limit::retry_after_secs(wait);
         let problem = Problem::new(
@@ -190,7 +221,6 @@ pub async fn create(
         );
         return Ok(response);
     }
-    let body = body.into_inner();
     let store = &state.store;
     let person = match &body.person {
         PersonRef::Handle { handle } => {
@@ -223,7 +253,7 @@ pub async fn create(
     let stored = store
         .record_request(&person.id, &company, &request, &decision, Channel::Async)
         .await?;
-    let body = render(&state, &stored).await?;
+    let body = render(state, &stored).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
             actix_web::http::header::LOCATION,
