@@ -553,3 +553,35 @@ app_test!(
         assert!(String::from_utf8_lossy(&one).contains("request_uri"));
     }
 );
+
+app_test!(
+    a_retry_after_the_client_hung_up_is_one_request_and_one_reservation,
+    |app| {
+        let acme = app.company("Acme Rewards").await;
+        let marie = person(app, "marie_curie").await;
+        let token = app.company_token(&acme).await;
+        fund(app, &acme, "1").await;
+        let offer = details_with_offer("50000");
+        let body =
+            format!(r#"{{"person":{{"handle":"marie_curie"}},"authorization_details":{offer}}}"#);
+        for round in 0..5 {
+            let key = format!("hung-up-{round}");
+            // The client gives up almost at once (as on a network timeout).
+            let _ = app
+                .http
+                .post(app.url("/v1/requests"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .header("idempotency-key", &key)
+                .timeout(std::time::Duration::from_millis(1 + round))
+                .body(body.clone())
+                .send()
+                .await;
+            let retried = ask(app, &token, "marie_curie", &offer, Some(&key)).await;
+            assert_eq!(retried.status(), 201, "round {round}");
+        }
+        assert_eq!(books(app, &token).await, (1_000_000, 0, 250_000, 750_000));
+        assert_eq!(earnings(app, &marie).await, (0, 250_000, 5));
+        assert_eq!(reservations_in_ledger(app).await, 5);
+    }
+);

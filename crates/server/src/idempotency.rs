@@ -69,21 +69,23 @@ fn replay(answer: StoredAnswer) -> HttpResponse {
 /// Runs `command` for `company` at most once per `Idempotency-Key` (when
 /// the request carries one): a retry gets the first answer back. Errors of
 /// the key itself (malformed, reused, still running) are problem documents.
-pub(crate) async fn once<F, Fut, E>(
+///
+/// Once the key is claimed, the command and the keeping of its answer run
+/// as their own task: a client that hangs up (and will retry) does not
+/// cancel them half-way, which would leave the key claimed and unanswered.
+pub(crate) async fn once<Fut, E>(
     store: &Store,
     req: &HttpRequest,
     company: &CompanyId,
     body: &[u8],
-    command: F,
+    command: Fut,
 ) -> HttpResponse
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<HttpResponse, E>>,
-    E: ResponseError,
+    Fut: Future<Output = Result<HttpResponse, E>> + 'static,
+    E: ResponseError + 'static,
 {
-    let run = |result: Result<HttpResponse, E>| result.unwrap_or_else(|e| e.error_response());
     let Some(header) = req.headers().get(IDEMPOTENCY_KEY) else {
-        return run(command().await);
+        return command.await.unwrap_or_else(|e| e.error_response());
     };
     let Some(key) = header
         .to_str()
@@ -99,11 +101,27 @@ where
         Ok(Begun::Replay(answer)) => return replay(answer),
         Err(e) => return problem(e).error_response(),
     }
-    let response = run(command().await);
+    let (store, company) = (store.clone(), company.clone());
+    actix_web::rt::spawn(async move {
+        let response = command.await.unwrap_or_else(|e| e.error_response());
+        keep(&store, &company, &key, response).await
+    })
+    .await
+    .unwrap_or_else(|_| Problem::internal().error_response())
+}
+
+/// Keeps `response` as the answer to `key` (or releases the key when the
+/// command did nothing) and returns it.
+async fn keep(
+    store: &Store,
+    company: &CompanyId,
+    key: &IdempotencyKey,
+    response: HttpResponse,
+) -> HttpResponse {
     let status = response.status();
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         // Nothing was done: let the retry run.
-        if let Err(e) = idempotency::abandon(store, company, &key).await {
+        if let Err(e) = idempotency::abandon(store, company, key).await {
             tracing::warn!(error = %e, "releasing an idempotency key");
         }
         return response;
@@ -125,7 +143,7 @@ where
         location: header(LOCATION),
         body: bytes.to_vec(),
     };
-    if let Err(e) = idempotency::finish(store, company, &key, &answer).await {
+    if let Err(e) = idempotency::finish(store, company, key, &answer).await {
         // The command acted: its answer goes out; a retry will wait and
         // then get 409 until the key is pruned, never a second effect.
         tracing::error!(error = %e, "keeping an answer for its Idempotency-Key");

@@ -565,18 +565,14 @@ pub async fn par(
         ));
     }
     let company = client.record.client_id.to_company_id();
-    Ok(
-        crate::idempotency::once(&state.store, &req, &company, &body, || {
-            push(&state, params, client)
-        })
-        .await,
-    )
+    let command = push(state.clone(), params, client);
+    Ok(crate::idempotency::once(&state.store, &req, &company, &body, command).await)
 }
 
 /// `POST /oauth/par` once the client is authenticated (and its
 /// `Idempotency-Key` claimed).
 async fn push(
-    state: &AppState,
+    state: web::Data<AppState>,
     params: Params,
     client: std::sync::Arc<StoredClient>,
 ) -> Result<HttpResponse, OAuthReply> {

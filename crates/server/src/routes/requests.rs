@@ -177,20 +177,16 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
-    Ok(
-        crate::idempotency::once(&state.store, &req, &company, &body, || {
-            ask(&state, company.clone(), &body)
-        })
-        .await,
-    )
+    let command = ask(state.clone(), company.clone(), body.clone());
+    Ok(crate::idempotency::once(&state.store, &req, &company, &body, command).await)
 }
 
 /// `POST /v1/requests` once the company is known (and its
 /// `Idempotency-Key` claimed).
 async fn ask(
-    state: &AppState,
+    state: web::Data<AppState>,
     company: CompanyId,
-    body: &[u8],
+    body: web::Bytes,
 ) -> Result<HttpResponse, BearerRejection> {
     if body.len() > crate::startup::MAX_JSON_BYTES {
         return Err(Problem::new(
@@ -205,7 +201,7 @@ async fn ask(
         .into());
     }
     let body: NewRequest =
-        serde_json::from_slice(body).map_err(|e| Problem::malformed(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| Problem::malformed(e.to_string()))?;
     if let Err(wait) = state.rate_limit.check(company.as_str()) {
         let secs = crate::rate_limit::retry_after_secs(wait);
         let problem = Problem::new(
@@ -253,7 +249,7 @@ async fn ask(
     let stored = store
         .record_request(&person.id, &company, &request, &decision, Channel::Async)
         .await?;
-    let body = render(state, &stored).await?;
+    let body = render(&state, &stored).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
             actix_web::http::header::LOCATION,
