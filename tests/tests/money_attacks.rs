@@ -374,10 +374,21 @@ app_test!(
         assert!(html.contains("0.05 EUR"), "the offer is shown");
         assert_eq!(books(app, &token).await, (200_000, 0, 0, 200_000));
 
-        // The person's POST (session + CSRF token) pays it, once.
+        // The person's POST (session + CSRF token) pays it, once, however
+        // many times the form is sent at the same moment.
         let action = form_action(&html);
-        let to = location(&approve(app, &marie, &action).await);
-        let code = query_param(&to, "code").unwrap();
+        let answers =
+            futures::future::join_all((0..16).map(|_| approve(app, &marie, &action))).await;
+        let mut codes = Vec::new();
+        for answer in &answers {
+            match answer.status().as_u16() {
+                302 => codes.push(query_param(&location(answer), "code").unwrap()),
+                400 => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(codes.len(), 1, "one approval, one code");
+        let code = codes.remove(0);
         assert_eq!(books(app, &token).await, (200_000, 50_000, 0, 150_000));
         assert_eq!(earnings(app, &marie).await, (50_000, 0, 1));
         let again = approve(app, &marie, &action).await;
