@@ -625,7 +625,7 @@ mod tests {
         );
         let pushed =
             AuthorizationRequest::parse_pushed(&params(&c, &offer, &["state"]), &c).unwrap();
-        assert_eq!(pushed.data_request.offer().unwrap().amount_micros, 50_000);
+        assert_eq!(pushed.data_request.offer().unwrap().amount_micros(), 50_000);
     }
 
     #[test]

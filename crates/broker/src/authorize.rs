@@ -134,16 +134,20 @@ async fn wallet_covers(
     company: &CompanyId,
     request: &AuthorizationRequest,
 ) -> Result<bool, StoreError> {
-    let Some(offer) = request.data_request.offer().filter(|o| o.amount_micros > 0) else {
+    let Some(offer) = request
+        .data_request
+        .offer()
+        .filter(|o| o.amount_micros() > 0)
+    else {
         return Ok(true);
     };
     let available = store
         .wallet(company)
         .await?
         .iter()
-        .find(|b| b.currency == offer.currency)
+        .find(|b| b.currency == offer.currency())
         .map_or(0, |b| b.available);
-    Ok(available >= offer.amount_micros)
+    Ok(available >= offer.amount_micros())
 }
 
 /// The person `person` answers the screen `id` (single-use): the request

@@ -130,10 +130,8 @@ impl Serialize for Currency {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "MoneyWire")]
 pub struct Money {
-    /// The amount in millionths of one unit of `currency`.
-    pub amount_micros: u64,
-    /// The currency.
-    pub currency: Currency,
+    amount_micros: u64,
+    currency: Currency,
 }
 
 /// [`Money`]'s JSON shape, before the range check.
@@ -166,6 +164,19 @@ impl Money {
             amount_micros,
             currency,
         }
+    }
+
+    /// The amount in millionths of one unit of [`Money::currency`], at most
+    /// [`MAX_AMOUNT_MICROS`].
+    #[must_use]
+    pub const fn amount_micros(&self) -> u64 {
+        self.amount_micros
+    }
+
+    /// The currency.
+    #[must_use]
+    pub const fn currency(&self) -> Currency {
+        self.currency
     }
 
     /// Checks that `amount_micros` fits in the books.

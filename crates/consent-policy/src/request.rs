@@ -372,8 +372,8 @@ impl From<DataRequest> for RawRequest {
             purpose: request.purpose.as_str().to_owned(),
             duration: request.duration.into(),
             offer: request.offer.map(|m| RawOffer {
-                amount: i128::from(m.amount_micros),
-                currency: m.currency.code().to_owned(),
+                amount: i128::from(m.amount_micros()),
+                currency: m.currency().code().to_owned(),
             }),
         }
     }
@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn offers_beyond_the_books_are_overflows() {
         let max = with_amount(&MAX_AMOUNT_MICROS.to_string()).unwrap();
-        assert_eq!(max.offer().unwrap().amount_micros, MAX_AMOUNT_MICROS);
+        assert_eq!(max.offer().unwrap().amount_micros(), MAX_AMOUNT_MICROS);
         for big in [
             "9223372036854775808",
             "18446744073709551615",
@@ -479,7 +479,7 @@ mod tests {
         fn an_offer_is_accepted_exactly_when_the_books_can_hold_it(amount: u64) {
             let parsed = with_amount(&amount.to_string());
             if i64::try_from(amount).is_ok() {
-                proptest::prop_assert_eq!(parsed.unwrap().offer().unwrap().amount_micros, amount);
+                proptest::prop_assert_eq!(parsed.unwrap().offer().unwrap().amount_micros(), amount);
             } else {
                 proptest::prop_assert_eq!(parsed, Err(RequestError::OfferOverflow));
             }

@@ -51,8 +51,8 @@ pub struct Amount {
 impl From<&consent_policy::Money> for Amount {
     fn from(money: &consent_policy::Money) -> Self {
         Amount {
-            amount: money.amount_micros,
-            currency: money.currency.code().to_owned(),
+            amount: money.amount_micros(),
+            currency: money.currency().code().to_owned(),
             display: money.to_string(),
         }
     }

@@ -167,9 +167,9 @@ fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
 }
 
 fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
-    let currency = ledger::Currency::new(money.currency.code())
+    let currency = ledger::Currency::new(money.currency().code())
         .map_err(|e| StoreError::corrupt(format!("currency: {e}")))?;
-    Ok(ledger::Money::new(money.amount_micros, currency))
+    Ok(ledger::Money::new(money.amount_micros(), currency))
 }
 
 /// The transfer id of the offer made with request `request_id`.
@@ -250,8 +250,9 @@ pub(crate) async fn reserve_offer(
     request_id: &str,
     offer: &Money,
 ) -> Result<Entry, StoreError> {
-    let wallet = ensure_account(txn, AccountKind::Wallet, company.as_str(), offer.currency).await?;
-    let earnings = ensure_account(txn, AccountKind::Earnings, pseudonym, offer.currency).await?;
+    let wallet =
+        ensure_account(txn, AccountKind::Wallet, company.as_str(), offer.currency()).await?;
+    let earnings = ensure_account(txn, AccountKind::Earnings, pseudonym, offer.currency()).await?;
     let mut query = money_account::Entity::find_by_id(wallet.clone());
     if backend == Backend::Postgres {
         query = query.lock_exclusive();
@@ -261,13 +262,13 @@ pub(crate) async fn reserve_offer(
         .await?
         .ok_or_else(|| StoreError::corrupt("wallet vanished"))?;
     let available = row.credits_posted - row.debits_posted - row.debits_pending;
-    let amount = micros(offer.amount_micros)?;
+    let amount = micros(offer.amount_micros())?;
     if available < amount {
-        let available = Money::new(unsigned(available, "wallet available")?, offer.currency);
+        let available = Money::new(unsigned(available, "wallet available")?, offer.currency());
         return Err(StoreError::InsufficientFunds {
             missing: Money::new(
-                offer.amount_micros - available.amount_micros,
-                offer.currency,
+                offer.amount_micros() - available.amount_micros(),
+                offer.currency(),
             ),
             available,
         });
@@ -281,7 +282,7 @@ pub(crate) async fn reserve_offer(
         debit_account: Set(wallet),
         credit_account: Set(earnings),
         amount: Set(amount),
-        currency: Set(offer.currency.code().to_owned()),
+        currency: Set(offer.currency().code().to_owned()),
         two_phase: Set(true),
         state: Set(TransferState::Pending.as_str().to_owned()),
         company_id: Set(company.to_string()),
@@ -376,7 +377,7 @@ impl Store {
         amount: &Money,
         transfer_id: &str,
     ) -> Result<Funded, StoreError> {
-        if amount.amount_micros == 0 {
+        if amount.amount_micros() == 0 {
             return Err(StoreError::ZeroAmount);
         }
         let id = text(transfer_id)?;
@@ -385,10 +386,15 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::CompanyNotFound(company.to_string()))?;
-        let funding = ensure_account(&txn, AccountKind::Funding, "", amount.currency).await?;
-        let wallet =
-            ensure_account(&txn, AccountKind::Wallet, company.as_str(), amount.currency).await?;
-        let value = micros(amount.amount_micros)?;
+        let funding = ensure_account(&txn, AccountKind::Funding, "", amount.currency()).await?;
+        let wallet = ensure_account(
+            &txn,
+            AccountKind::Wallet,
+            company.as_str(),
+            amount.currency(),
+        )
+        .await?;
+        let value = micros(amount.amount_micros())?;
         if let Some(existing) = money_transfer::Entity::find_by_id(transfer_id.to_owned())
             .one(&txn)
             .await?
@@ -411,7 +417,7 @@ impl Store {
             debit_account: Set(funding),
             credit_account: Set(wallet),
             amount: Set(value),
-            currency: Set(amount.currency.code().to_owned()),
+            currency: Set(amount.currency().code().to_owned()),
             two_phase: Set(false),
             state: Set(TransferState::Posted.as_str().to_owned()),
             company_id: Set(company.to_string()),
