@@ -16,6 +16,7 @@ mod m20261123_000007_webhooks;
 mod m20261123_000008_ledger_person;
 mod m20261202_000009_ledger_node_by_position;
 mod m20261205_000010_policy_version;
+mod m20261205_000011_idempotency_keys;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_ledger_person::Migration),
             Box::new(m20261202_000009_ledger_node_by_position::Migration),
             Box::new(m20261205_000010_policy_version::Migration),
+            Box::new(m20261205_000011_idempotency_keys::Migration),
         ]
     }
 }

@@ -82,16 +82,35 @@ impl AuthorizationRequest {
     /// the redirect URI with [`AuthorizationRequest::error_redirect`] or
     /// [`OAuthError::redirect_url`], echoing `state` when it was valid.
     ///
+    /// An offer is refused here: anyone can write a front-channel request
+    /// (the person themselves, a third-party page), so it cannot carry the
+    /// company's word that it pays. An offer comes only through a pushed
+    /// request ([`AuthorizationRequest::parse_pushed`]), which the company
+    /// authenticates.
+    ///
     /// # Errors
     /// See the module's checks, in order: client, redirect URI, `state`,
-    /// `response_type`, grant permission, PKCE, `authorization_details`/`scope`.
+    /// `response_type`, grant permission, PKCE, `authorization_details`/`scope`;
+    /// then `invalid_request` for an offer.
     pub fn parse(params: &Params, client: &ClientRecord) -> Result<Self, RedirectableError> {
         if params.contains("request_uri") {
             return Err(RedirectableError::local(OAuthError::invalid_request(
                 "`request_uri` is handled by `PushedRequest::redeem`, not here",
             )));
         }
-        Self::parse_inner(params, client)
+        let request = Self::parse_inner(params, client)?;
+        if request.data_request.offer().is_some() {
+            return Err(RedirectableError {
+                error: OAuthError::invalid_request(
+                    "an offer is accepted only in a pushed authorization request (RFC 9126), \
+                     which the client authenticates; push this request to the PAR endpoint",
+                )
+                .redirectable(),
+                redirect_uri: Some(request.redirect_uri),
+                state: request.state,
+            });
+        }
+        Ok(request)
     }
 
     /// Checks the parameters of a pushed authorization request (RFC 9126)
@@ -515,7 +534,8 @@ mod tests {
     use crate::server_key::ServerKey;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    const DETAILS: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D","offer":{"amount":50000,"currency":"USD"}}]"#;
+    const DETAILS: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D"}]"#;
+    const WITH_OFFER: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D","offer":{"amount":50000,"currency":"USD"}}]"#;
 
     fn client_with(uris: &[&str], grants: &[&str]) -> ClientRecord {
         let seed = uris
@@ -588,6 +608,24 @@ mod tests {
             serde_json::from_str::<AuthorizationRequest>(&stored).unwrap(),
             r
         );
+    }
+
+    #[test]
+    fn an_offer_is_refused_on_the_front_channel_and_taken_when_pushed() {
+        let c = client();
+        let offer = [("authorization_details", WITH_OFFER)];
+        let e = err(&c, &offer, &[]);
+        assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+        assert!(e.error.description.contains("pushed"), "{e}");
+        let url = e.redirect_url("https://as.example").unwrap();
+        assert!(url.starts_with("https://acme.example/cb?"), "{url}");
+        assert!(
+            url.contains("error=invalid_request") && url.contains("state=xyz"),
+            "{url}"
+        );
+        let pushed =
+            AuthorizationRequest::parse_pushed(&params(&c, &offer, &["state"]), &c).unwrap();
+        assert_eq!(pushed.data_request.offer().unwrap().amount_micros(), 50_000);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! | module | use cases |
 //! |---|---|
 //! | [`activity`] | a person reads their own ledger entries, each proved against a checkpoint |
+//! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
+//! | [`idempotency`] | a company's `Idempotency-Key`: claim, replay, keep, prune |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
@@ -28,10 +30,12 @@
 pub mod activity;
 pub mod answer;
 pub mod attributes;
+pub mod authorize;
 pub mod block;
 pub mod data;
 mod error;
 pub mod grants;
+pub mod idempotency;
 pub mod preferences;
 pub mod rules;
 pub mod sign_in;

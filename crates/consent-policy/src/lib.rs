@@ -83,7 +83,9 @@ pub use duration::{
     YEAR_SECS,
 };
 pub use grant::{Channel, Grant, RequestStatus};
-pub use money::{AmountError, Currency, MICROS_PER_UNIT, Money, UnknownCurrency};
+pub use money::{
+    AmountError, Currency, MAX_AMOUNT_MICROS, MICROS_PER_UNIT, Money, UnknownCurrency,
+};
 pub use person::{Handle, HandleError, PersonId};
 pub use profile::{MAX_ATTRIBUTES_PER_PERSON, MAX_BLOCKED_PER_PERSON, Profile, ProfileError};
 pub use purpose::{Purpose, UnknownPurpose};

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize, Serializer};
 /// Micro-units in one whole unit of any currency.
 pub const MICROS_PER_UNIT: u64 = 1_000_000;
 
+/// The largest amount the books hold, in micro-units: `i64::MAX`, because the
+/// database keeps every amount and every running sum as a signed 64-bit
+/// integer. About 9.2 trillion units of any currency.
+pub const MAX_AMOUNT_MICROS: u64 = i64::MAX as u64;
+
 macro_rules! currencies {
     ($($code:ident = $minor:literal, $name:literal;)*) => {
         /// An ISO 4217 currency the broker accepts.
@@ -116,26 +121,73 @@ impl Serialize for Currency {
     }
 }
 
-/// An amount of money: integer micro-units (1 USD = 1 000 000) of one currency.
+/// An amount of money: integer micro-units (1 USD = 1 000 000) of one currency,
+/// at most [`MAX_AMOUNT_MICROS`].
 ///
-/// JSON: `{"amount_micros": 50000, "currency": "USD"}`.
+/// JSON: `{"amount_micros": 50000, "currency": "USD"}`; reading it checks the
+/// range, so a rule's minimum offer can never hold an amount the books cannot.
+/// Build one from outside input with [`Money::parse`] or [`Money::parse_units`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "MoneyWire")]
 pub struct Money {
-    /// The amount in millionths of one unit of `currency`.
-    pub amount_micros: u64,
-    /// The currency.
-    pub currency: Currency,
+    amount_micros: u64,
+    currency: Currency,
+}
+
+/// [`Money`]'s JSON shape, before the range check.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoneyWire {
+    amount_micros: u64,
+    currency: Currency,
+}
+
+impl TryFrom<MoneyWire> for Money {
+    type Error = AmountError;
+
+    fn try_from(wire: MoneyWire) -> Result<Self, Self::Error> {
+        Self::parse(wire.amount_micros, wire.currency)
+    }
 }
 
 impl Money {
-    /// An amount of `amount_micros` millionths of `currency`.
+    /// An amount of `amount_micros` millionths of `currency`, for amounts that
+    /// come from the books or from constants; outside input goes through
+    /// [`Money::parse`].
+    ///
+    /// # Panics
+    /// In debug builds, when `amount_micros` exceeds [`MAX_AMOUNT_MICROS`].
     #[must_use]
     pub const fn new(amount_micros: u64, currency: Currency) -> Self {
+        debug_assert!(amount_micros <= MAX_AMOUNT_MICROS);
         Self {
             amount_micros,
             currency,
         }
+    }
+
+    /// The amount in millionths of one unit of [`Money::currency`], at most
+    /// [`MAX_AMOUNT_MICROS`].
+    #[must_use]
+    pub const fn amount_micros(&self) -> u64 {
+        self.amount_micros
+    }
+
+    /// The currency.
+    #[must_use]
+    pub const fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Checks that `amount_micros` fits in the books.
+    ///
+    /// # Errors
+    /// [`AmountError::TooLarge`] beyond [`MAX_AMOUNT_MICROS`].
+    pub fn parse(amount_micros: u64, currency: Currency) -> Result<Self, AmountError> {
+        if amount_micros > MAX_AMOUNT_MICROS {
+            return Err(AmountError::TooLarge(amount_micros.to_string()));
+        }
+        Ok(Self::new(amount_micros, currency))
     }
 
     /// Whether this pays at least `minimum`: same currency and no smaller amount.
@@ -154,8 +206,8 @@ pub enum AmountError {
     /// More than six decimals: finer than a micro-unit.
     #[error("`{0}` has more than 6 decimals; a micro-unit is the smallest amount")]
     TooPrecise(String),
-    /// Beyond 64 bits of micro-units.
-    #[error("`{0}` is too large")]
+    /// Beyond [`MAX_AMOUNT_MICROS`], the books' range.
+    #[error("`{0}` is too large: at most 9223372036854775807 micro-units")]
     TooLarge(String),
 }
 
@@ -163,6 +215,9 @@ impl Money {
     /// Reads a decimal amount in whole units of `currency` (`10`, `10.50`,
     /// `0.000001`) — the way an operator types a payment received. No sign,
     /// no exponent, no thousands separators, at most six decimals.
+    ///
+    /// # Errors
+    /// Not a decimal, more than six decimals, or beyond [`MAX_AMOUNT_MICROS`].
     pub fn parse_units(text: &str, currency: Currency) -> Result<Self, AmountError> {
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
@@ -178,6 +233,7 @@ impl Money {
         let micros = whole
             .checked_mul(MICROS_PER_UNIT)
             .and_then(|w| w.checked_add(fraction))
+            .filter(|m| *m <= MAX_AMOUNT_MICROS)
             .ok_or_else(too_large)?;
         Ok(Self::new(micros, currency))
     }
@@ -263,7 +319,7 @@ mod tests {
         assert_eq!(eur("0.000001"), Ok(1));
         assert_eq!(eur("0"), Ok(0));
         assert_eq!(eur("007.10"), Ok(7_100_000));
-        assert_eq!(eur("18446744073709.551615"), Ok(u64::MAX));
+        assert_eq!(eur("9223372036854.775807"), Ok(MAX_AMOUNT_MICROS));
     }
 
     #[test]
@@ -282,18 +338,66 @@ mod tests {
             eur("0.0000001"),
             Err(AmountError::TooPrecise("0.0000001".to_owned()))
         );
-        for big in ["18446744073709.551616", "99999999999999999999"] {
+        for big in [
+            "9223372036854.775808",
+            "18446744073709.551615",
+            "18446744073709.551616",
+            "99999999999999999999",
+        ] {
             assert_eq!(eur(big), Err(AmountError::TooLarge(big.to_owned())));
         }
     }
 
     #[test]
     fn display_and_parse_agree() {
-        for micros in [0, 1, 50_000, 1_000_000, 1_234_567, u64::MAX] {
+        for micros in [0, 1, 50_000, 1_000_000, 1_234_567, MAX_AMOUNT_MICROS] {
             let money = Money::new(micros, Currency::USD);
             let shown = money.to_string();
             let number = shown.trim_end_matches(" USD");
             assert_eq!(Money::parse_units(number, Currency::USD), Ok(money));
+        }
+    }
+
+    #[test]
+    fn amounts_beyond_the_books_are_refused() {
+        assert_eq!(
+            Money::parse(MAX_AMOUNT_MICROS, Currency::USD),
+            Ok(Money::new(MAX_AMOUNT_MICROS, Currency::USD))
+        );
+        for big in [MAX_AMOUNT_MICROS + 1, u64::MAX] {
+            assert_eq!(
+                Money::parse(big, Currency::USD),
+                Err(AmountError::TooLarge(big.to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn json_money_beyond_the_books_is_refused() {
+        let max = format!(r#"{{"amount_micros":{MAX_AMOUNT_MICROS},"currency":"EUR"}}"#);
+        assert_eq!(
+            serde_json::from_str::<Money>(&max).unwrap(),
+            Money::new(MAX_AMOUNT_MICROS, Currency::EUR)
+        );
+        for big in [MAX_AMOUNT_MICROS + 1, u64::MAX] {
+            let json = format!(r#"{{"amount_micros":{big},"currency":"EUR"}}"#);
+            let error = serde_json::from_str::<Money>(&json).unwrap_err();
+            assert!(error.to_string().contains("too large"), "{error}");
+        }
+        let unknown = r#"{"amount_micros":1,"currency":"EUR","extra":1}"#;
+        assert!(serde_json::from_str::<Money>(unknown).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_accepts_exactly_the_books_range(micros: u64) {
+            let parsed = Money::parse(micros, Currency::USD);
+            proptest::prop_assert_eq!(parsed.is_ok(), i64::try_from(micros).is_ok());
+            if let Ok(money) = parsed {
+                let shown = money.to_string();
+                let number = shown.trim_end_matches(" USD");
+                proptest::prop_assert_eq!(Money::parse_units(number, Currency::USD), Ok(money));
+            }
         }
     }
 

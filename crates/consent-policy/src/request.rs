@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribute::{AttributeKey, MAX_ATTRIBUTES_PER_REQUEST};
 use crate::duration::{DurationError, GrantDuration, MAX_GRANT_SECS};
-use crate::money::{Currency, Money};
+use crate::money::{Currency, MAX_AMOUNT_MICROS, Money};
 use crate::purpose::Purpose;
 
 /// The RFC 9396 `authorization_details` type of an apiome data request.
@@ -100,8 +100,8 @@ pub enum RequestError {
     /// `offer.amount` is below zero.
     #[error("`offer.amount` must not be negative")]
     NegativeOffer,
-    /// `offer.amount` does not fit in 64 bits of micro-units.
-    #[error("`offer.amount` is too large")]
+    /// `offer.amount` is beyond the books' range ([`MAX_AMOUNT_MICROS`]).
+    #[error("`offer.amount` is too large: at most {MAX_AMOUNT_MICROS} micro-units")]
     OfferOverflow,
     /// `offer.currency` is not an accepted ISO 4217 code.
     #[error("`{code}` is not an accepted currency")]
@@ -321,11 +321,16 @@ impl RawRequest {
                 if amount < 0 {
                     return Err(RequestError::NegativeOffer);
                 }
-                let amount_micros =
-                    u64::try_from(amount).map_err(|_| RequestError::OfferOverflow)?;
+                let amount_micros = u64::try_from(amount)
+                    .ok()
+                    .filter(|a| *a <= MAX_AMOUNT_MICROS)
+                    .ok_or(RequestError::OfferOverflow)?;
                 let currency = Currency::parse(&currency)
                     .map_err(|e| RequestError::UnknownCurrency { code: e.0 })?;
-                Some(Money::new(amount_micros, currency))
+                Some(
+                    Money::parse(amount_micros, currency)
+                        .map_err(|_| RequestError::OfferOverflow)?,
+                )
             }
         };
         debug_assert!(!attributes.is_empty() && attributes.len() <= MAX_ATTRIBUTES_PER_REQUEST);
@@ -367,8 +372,8 @@ impl From<DataRequest> for RawRequest {
             purpose: request.purpose.as_str().to_owned(),
             duration: request.duration.into(),
             offer: request.offer.map(|m| RawOffer {
-                amount: i128::from(m.amount_micros),
-                currency: m.currency.code().to_owned(),
+                amount: i128::from(m.amount_micros()),
+                currency: m.currency().code().to_owned(),
             }),
         }
     }
@@ -384,8 +389,8 @@ struct AmountVisitor;
 
 /// Above this a float no longer holds every integer exactly.
 const EXACT_FLOAT_LIMIT: f64 = 9_007_199_254_740_992.0;
-/// 2^64: a float at or above it is beyond `u64` whatever its rounding.
-const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+/// 2^63: a float at or above it is beyond the books whatever its rounding.
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 
 impl Visitor<'_> for AmountVisitor {
     type Value = i128;
@@ -412,12 +417,12 @@ impl Visitor<'_> for AmountVisitor {
 
     // JSON integers beyond 64 bits, and numbers written with a fraction or an
     // exponent, arrive as floats. `as` saturates, and the value is integral
-    // here, so the cast keeps its sign and whether it exceeds `u64`.
+    // here, so the cast keeps its sign and whether it exceeds the books.
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
         if !v.is_finite() || v.fract() != 0.0 {
             return Err(E::custom("`amount` must be a whole number of micro-units"));
         }
-        if !(0.0..TWO_POW_64).contains(&v) {
+        if !(0.0..TWO_POW_63).contains(&v) {
             return Ok(v as i128);
         }
         if v > EXACT_FLOAT_LIMIT {
@@ -443,6 +448,42 @@ mod tests {
             "offer.currency"
         );
         assert_eq!(RequestError::OfferOverflow.code(), "offer_overflow");
+    }
+
+    fn with_amount(amount: &str) -> Result<DataRequest, RequestError> {
+        let json = format!(
+            r#"{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P1D","offer":{{"amount":{amount},"currency":"USD"}}}}"#
+        );
+        DataRequest::parse_json(&json, &GrantDuration::from_secs(MAX_GRANT_SECS).unwrap())
+    }
+
+    #[test]
+    fn offers_beyond_the_books_are_overflows() {
+        let max = with_amount(&MAX_AMOUNT_MICROS.to_string()).unwrap();
+        assert_eq!(max.offer().unwrap().amount_micros(), MAX_AMOUNT_MICROS);
+        for big in [
+            "9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "1e19",
+            "9.3e18",
+            "340282366920938463463374607431768211456",
+        ] {
+            assert_eq!(with_amount(big), Err(RequestError::OfferOverflow), "{big}");
+        }
+        assert_eq!(with_amount("-1"), Err(RequestError::NegativeOffer));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_offer_is_accepted_exactly_when_the_books_can_hold_it(amount: u64) {
+            let parsed = with_amount(&amount.to_string());
+            if i64::try_from(amount).is_ok() {
+                proptest::prop_assert_eq!(parsed.unwrap().offer().unwrap().amount_micros(), amount);
+            } else {
+                proptest::prop_assert_eq!(parsed, Err(RequestError::OfferOverflow));
+            }
+        }
     }
 
     #[test]

@@ -447,8 +447,8 @@ fn offer_above_the_minimum_matches() {
 
 #[test]
 fn offer_in_another_currency_does_not_match_however_large() {
-    let ask =
-        Ask::for_(&["email"], Purpose::Marketing).offering(Money::new(u64::MAX, Currency::EUR));
+    let ask = Ask::for_(&["email"], Purpose::Marketing)
+        .offering(Money::new(consent_policy::MAX_AMOUNT_MICROS, Currency::EUR));
     assert_eq!(
         person_wanting(usd(50_000)).decides_one("acme", &ask),
         NO_RULE

@@ -368,8 +368,9 @@ fn any_raw_request() -> impl Strategy<Value = RawRequest> {
     ];
     let amount = prop_oneof![
         6 => 0_i128..1_000_000,
-        1 => Just(i128::from(u64::MAX)),
-        1 => i128::from(u64::MAX) + 1..i128::MAX,
+        1 => Just(i128::from(i64::MAX)),
+        1 => Just(i128::from(i64::MAX) + 1),
+        1 => i128::from(i64::MAX) + 1..i128::MAX,
         1 => i128::MIN..0,
     ];
     let currency = prop_oneof![
@@ -411,7 +412,7 @@ fn first_problem(raw: &RawRequest, max_secs: u64) -> Option<&'static str> {
         return Some("duration");
     }
     if let Some(offer) = &raw.offer {
-        if u64::try_from(offer.amount).is_err() {
+        if i64::try_from(offer.amount).is_err() || offer.amount < 0 {
             return Some("offer.amount");
         }
         if Currency::parse(&offer.currency).is_err() {

@@ -267,7 +267,7 @@ pub async fn fund_company(
             store::Funded::AlreadyCredited => "already_credited",
         },
         amount: money.to_string(),
-        amount_micros: money.amount_micros,
+        amount_micros: money.amount_micros(),
         available: consent_policy::Money::new(available, currency).to_string(),
     })
 }

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod config;
 pub mod data_dir;
 pub mod data_keys;
+pub(crate) mod idempotency;
 pub mod ledger_signer;
 pub mod log_writer;
 pub mod metrics;

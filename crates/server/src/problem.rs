@@ -51,8 +51,8 @@ pub struct Amount {
 impl From<&consent_policy::Money> for Amount {
     fn from(money: &consent_policy::Money) -> Self {
         Amount {
-            amount: money.amount_micros,
-            currency: money.currency.code().to_owned(),
+            amount: money.amount_micros(),
+            currency: money.currency().code().to_owned(),
             display: money.to_string(),
         }
     }
@@ -201,6 +201,13 @@ impl From<store::StoreError> for Problem {
             .with_field("authorization_details.offer")
             .with_missing(&missing),
             E::ZeroAmount => Problem::invalid("amount", detail),
+            E::AmountOutOfRange => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "amount-out-of-range",
+                "Amount out of range",
+                detail,
+            )
+            .with_field("amount"),
             E::TransferIdReused(_) => {
                 Problem::conflict("transfer-id-reused", "Transfer id used before", detail)
             }
@@ -265,7 +272,24 @@ impl From<broker::BrokerError> for Problem {
                 "Busy",
                 format!("wait {retry_after_secs} s before trying again"),
             ),
-            E::Corrupt(_) | E::Internal(_) => {
+            E::ConsentExpired => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "consent-expired",
+                "This consent screen has expired or was answered",
+                "go back to the company's site and start again",
+            ),
+            E::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                detail,
+            )
+            .with_field("Idempotency-Key"),
+            E::IdempotencyKeyInFlight => {
+                Problem::conflict("idempotency-key-in-flight", "Request still running", detail)
+                    .with_field("Idempotency-Key")
+            }
+            E::Corrupt(_) | E::Internal(_) | E::NoRandomness => {
                 tracing::error!(error = %detail, "a use case failed");
                 Problem::internal()
             }

@@ -90,7 +90,8 @@ pub fn spawn_expiry_sweeper(store: Store) -> Periodic {
 
 /// Forgets revoked access tokens that have expired since (an expired token
 /// is refused for its expiry) every [`REVOCATION_SWEEP_INTERVAL`], so the
-/// deny list holds only tokens that could still be presented.
+/// deny list holds only tokens that could still be presented; and
+/// `Idempotency-Key`s older than their 24 hours.
 pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
     Periodic::spawn(REVOCATION_SWEEP_INTERVAL, move || {
         let store = store.clone();
@@ -103,6 +104,9 @@ pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
                 Err(e) => tracing::warn!(error = %e, "forgetting expired revocations"),
             }
             forget_stale_throttles(&store).await;
+            if let Err(e) = broker::idempotency::prune(&store).await {
+                tracing::warn!(error = %e, "pruning idempotency keys");
+            }
         }
     })
 }

@@ -133,6 +133,10 @@ pub enum StoreError {
     /// A transfer of nothing.
     #[error("an amount must be greater than zero")]
     ZeroAmount,
+    /// The transfer would take an account's running sum beyond the books'
+    /// range (`i64::MAX` micro-units); nothing was changed.
+    #[error("the amount would take an account beyond 9223372036854775807 micro-units")]
+    AmountOutOfRange,
     /// The transfer id was used before for a different transfer.
     #[error("transfer id {0:?} is already used by a different transfer")]
     TransferIdReused(String),

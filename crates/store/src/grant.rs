@@ -145,9 +145,9 @@ pub(crate) fn names<'a>(
 }
 
 fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
-    let currency = ledger::Currency::new(&money.currency.to_string())
+    let currency = ledger::Currency::new(&money.currency().to_string())
         .map_err(|e| StoreError::corrupt(format!("currency: {e}")))?;
-    Ok(ledger::Money::new(money.amount_micros, currency))
+    Ok(ledger::Money::new(money.amount_micros(), currency))
 }
 
 pub(crate) async fn pseudonym(
@@ -401,7 +401,7 @@ impl Store {
         .await?;
         // An offer is held from the wallet while the answer may still be
         // yes; a request the policy refused outright holds nothing.
-        let offer = request.offer().filter(|o| o.amount_micros > 0);
+        let offer = request.offer().filter(|o| o.amount_micros() > 0);
         if let (Some(offer), false) = (offer, status == RequestStatus::Denied) {
             entries.push(
                 reserve_offer(txn, self.backend(), company, person, &pseudonym, &id, offer).await?,

@@ -19,6 +19,7 @@ mod disclosure;
 mod entity;
 mod error;
 mod grant;
+mod idempotency;
 mod ledger;
 mod money;
 mod oauth;
@@ -54,6 +55,7 @@ pub use self::ledger::{
     StoredCheckpoint, StoredEntry,
 };
 pub use disclosure::{DisclosureRead, Recorded};
+pub use idempotency::{KeyClaim, StoredAnswer};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
     WalletBalance,

@@ -151,7 +151,7 @@ fn account_id(kind: &AccountKind, owner: &str, currency: Currency) -> String {
 }
 
 fn micros(amount: u64) -> Result<i64, StoreError> {
-    i64::try_from(amount).map_err(|_| StoreError::corrupt("an amount beyond 2^63 micro-units"))
+    i64::try_from(amount).map_err(|_| StoreError::AmountOutOfRange)
 }
 
 fn unsigned(value: i64, column: &str) -> Result<u64, StoreError> {
@@ -167,9 +167,9 @@ fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
 }
 
 fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
-    let currency = ledger::Currency::new(money.currency.code())
+    let currency = ledger::Currency::new(money.currency().code())
         .map_err(|e| StoreError::corrupt(format!("currency: {e}")))?;
-    Ok(ledger::Money::new(money.amount_micros, currency))
+    Ok(ledger::Money::new(money.amount_micros(), currency))
 }
 
 /// The transfer id of the offer made with request `request_id`.
@@ -205,7 +205,9 @@ async fn ensure_account(
     Ok(id)
 }
 
-/// Adds `amount` to the named running sums of an account.
+/// Adds `amount` to the named running sums of an account, refusing with
+/// [`StoreError::AmountOutOfRange`] a sum beyond `i64::MAX` (PostgreSQL
+/// would fail the statement, SQLite would turn the sum into a float).
 async fn add_to(
     txn: &DatabaseTransaction,
     account: &str,
@@ -214,13 +216,24 @@ async fn add_to(
     let mut update = money_account::Entity::update_many();
     for (column, delta) in changes {
         update = update.col_expr(*column, Expr::col(*column).add(*delta));
+        if *delta > 0 {
+            update = update.filter(Expr::col(*column).lte(i64::MAX - *delta));
+        }
     }
     let done = update
         .filter(money_account::Column::Id.eq(account))
         .exec(txn)
         .await?;
     if done.rows_affected != 1 {
-        return Err(StoreError::corrupt(format!("account {account} vanished")));
+        let exists = money_account::Entity::find_by_id(account.to_owned())
+            .one(txn)
+            .await?
+            .is_some();
+        return Err(if exists {
+            StoreError::AmountOutOfRange
+        } else {
+            StoreError::corrupt(format!("account {account} vanished"))
+        });
     }
     Ok(())
 }
@@ -237,8 +250,9 @@ pub(crate) async fn reserve_offer(
     request_id: &str,
     offer: &Money,
 ) -> Result<Entry, StoreError> {
-    let wallet = ensure_account(txn, AccountKind::Wallet, company.as_str(), offer.currency).await?;
-    let earnings = ensure_account(txn, AccountKind::Earnings, pseudonym, offer.currency).await?;
+    let wallet =
+        ensure_account(txn, AccountKind::Wallet, company.as_str(), offer.currency()).await?;
+    let earnings = ensure_account(txn, AccountKind::Earnings, pseudonym, offer.currency()).await?;
     let mut query = money_account::Entity::find_by_id(wallet.clone());
     if backend == Backend::Postgres {
         query = query.lock_exclusive();
@@ -248,13 +262,13 @@ pub(crate) async fn reserve_offer(
         .await?
         .ok_or_else(|| StoreError::corrupt("wallet vanished"))?;
     let available = row.credits_posted - row.debits_posted - row.debits_pending;
-    let amount = micros(offer.amount_micros)?;
+    let amount = micros(offer.amount_micros())?;
     if available < amount {
-        let available = Money::new(unsigned(available, "wallet available")?, offer.currency);
+        let available = Money::new(unsigned(available, "wallet available")?, offer.currency());
         return Err(StoreError::InsufficientFunds {
             missing: Money::new(
-                offer.amount_micros - available.amount_micros,
-                offer.currency,
+                offer.amount_micros() - available.amount_micros(),
+                offer.currency(),
             ),
             available,
         });
@@ -268,7 +282,7 @@ pub(crate) async fn reserve_offer(
         debit_account: Set(wallet),
         credit_account: Set(earnings),
         amount: Set(amount),
-        currency: Set(offer.currency.code().to_owned()),
+        currency: Set(offer.currency().code().to_owned()),
         two_phase: Set(true),
         state: Set(TransferState::Pending.as_str().to_owned()),
         company_id: Set(company.to_string()),
@@ -363,7 +377,7 @@ impl Store {
         amount: &Money,
         transfer_id: &str,
     ) -> Result<Funded, StoreError> {
-        if amount.amount_micros == 0 {
+        if amount.amount_micros() == 0 {
             return Err(StoreError::ZeroAmount);
         }
         let id = text(transfer_id)?;
@@ -372,10 +386,15 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::CompanyNotFound(company.to_string()))?;
-        let funding = ensure_account(&txn, AccountKind::Funding, "", amount.currency).await?;
-        let wallet =
-            ensure_account(&txn, AccountKind::Wallet, company.as_str(), amount.currency).await?;
-        let value = micros(amount.amount_micros)?;
+        let funding = ensure_account(&txn, AccountKind::Funding, "", amount.currency()).await?;
+        let wallet = ensure_account(
+            &txn,
+            AccountKind::Wallet,
+            company.as_str(),
+            amount.currency(),
+        )
+        .await?;
+        let value = micros(amount.amount_micros())?;
         if let Some(existing) = money_transfer::Entity::find_by_id(transfer_id.to_owned())
             .one(&txn)
             .await?
@@ -398,7 +417,7 @@ impl Store {
             debit_account: Set(funding),
             credit_account: Set(wallet),
             amount: Set(value),
-            currency: Set(amount.currency.code().to_owned()),
+            currency: Set(amount.currency().code().to_owned()),
             two_phase: Set(false),
             state: Set(TransferState::Posted.as_str().to_owned()),
             company_id: Set(company.to_string()),
@@ -629,6 +648,26 @@ mod tests {
             assert_eq!(replayed.credits_pending, balance.pending);
         }
     }
+
+    store_test!(funding_beyond_the_books_range_changes_nothing, |store| {
+        let w = world(store).await;
+        let max = consent_policy::MAX_AMOUNT_MICROS;
+        store
+            .fund_wallet(&w.company, &eur(max), "bank-max")
+            .await
+            .unwrap();
+        let size = store.ledger_size().await.unwrap();
+        assert!(matches!(
+            store
+                .fund_wallet(&w.company, &eur(1), "bank-one-more")
+                .await,
+            Err(StoreError::AmountOutOfRange)
+        ));
+        assert_eq!(store.ledger_size().await.unwrap(), size, "no entry");
+        let balance = wallet(store, &w).await;
+        assert_eq!((balance.funded, balance.available), (max, max));
+        assert_books_match(store, &w).await;
+    });
 
     store_test!(funding_is_idempotent_by_transfer_id, |store| {
         let w = world(store).await;

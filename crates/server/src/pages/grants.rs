@@ -90,7 +90,7 @@ pub async fn grants(
             earned: g
                 .price
                 .as_ref()
-                .filter(|p| p.amount_micros > 0)
+                .filter(|p| p.amount_micros() > 0)
                 .map_or_else(|| "nothing (no offer)".to_owned(), ToString::to_string),
             id: g.id,
         };

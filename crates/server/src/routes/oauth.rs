@@ -535,7 +535,9 @@ pub async fn register(
 
 /// Pushed authorization requests (RFC 9126): the client sends the
 /// authorization request here, authenticated, and gets a one-time
-/// `request_uri` for the authorization endpoint.
+/// `request_uri` for the authorization endpoint. The only way to make an
+/// offer at the authorization endpoint. Honours `Idempotency-Key` as
+/// `POST /v1/requests` does.
 #[utoipa::path(
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
@@ -543,7 +545,10 @@ pub async fn register(
         (status = 201, description = "The request URI", body = PushedResponseBody),
         (status = 400, description = "An RFC 6749 / 9396 error", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
-    )
+        (status = 409, description = "A request with this `Idempotency-Key` is still running", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "This `Idempotency-Key` was used with another request", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
 )]
 #[post("/oauth/par")]
 pub async fn par(
@@ -559,6 +564,18 @@ pub async fn par(
             "only company clients make authorization requests",
         ));
     }
+    let company = client.record.client_id.to_company_id();
+    let command = push(state.clone(), params, client);
+    Ok(crate::idempotency::once(&state.store, &req, &company, &body, command).await)
+}
+
+/// `POST /oauth/par` once the client is authenticated (and its
+/// `Idempotency-Key` claimed).
+async fn push(
+    state: web::Data<AppState>,
+    params: Params,
+    client: std::sync::Arc<StoredClient>,
+) -> Result<HttpResponse, OAuthReply> {
     // With Basic authentication the form may leave `client_id` out.
     let params = if params.contains("client_id") {
         params

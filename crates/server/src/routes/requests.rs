@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use consent_policy::{CompanyId, DataRequest, Outcome, decide};
+use consent_policy::{CompanyId, DataRequest, Outcome, RequestError, decide};
 use serde::{Deserialize, Serialize};
 use store::{Channel, ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
 use utoipa::ToSchema;
@@ -130,6 +130,22 @@ async fn render(state: &AppState, request: &StoredRequest) -> Result<RequestBody
     Ok(view(request, granted.as_deref()))
 }
 
+/// An amount the books cannot hold is a `400` like any unreadable number;
+/// the rest of a request that was read but is not acceptable is a `422`.
+fn request_problem(error: &RequestError) -> Problem {
+    let field = format!("authorization_details.{}", error.field());
+    match error {
+        RequestError::NegativeOffer | RequestError::OfferOverflow => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-amount",
+            "Invalid amount",
+            error.to_string(),
+        )
+        .with_field(field),
+        _ => Problem::invalid(&field, error.to_string()),
+    }
+}
+
 fn not_found() -> Problem {
     Problem::not_found("no such person").with_field("person")
 }
@@ -142,23 +158,50 @@ fn not_found() -> Problem {
     request_body = NewRequest,
     responses(
         (status = 201, description = "The request and the policy's answer", body = RequestBody),
-        (status = 400, description = "A body that could not be read", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that could not be read, or an offer amount outside 0..=9223372036854775807 micro-units (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, or a duration longer than the person accepts", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration longer than the person accepts, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
     security(("bearer" = []))
 )]
 #[post("/v1/requests")]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<NewRequest>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
+    let command = ask(state.clone(), company.clone(), body.clone());
+    Ok(crate::idempotency::once(&state.store, &req, &company, &body, command).await)
+}
+
+/// `POST /v1/requests` once the company is known (and its
+/// `Idempotency-Key` claimed).
+async fn ask(
+    state: web::Data<AppState>,
+    company: CompanyId,
+    body: web::Bytes,
+) -> Result<HttpResponse, BearerRejection> {
+    if body.len() > crate::startup::MAX_JSON_BYTES {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            format!(
+                "a request body is at most {} bytes",
+                crate::startup::MAX_JSON_BYTES
+            ),
+        )
+        .into());
+    }
+    let body: NewRequest =
+        serde_json::from_slice(&body).map_err(|e| Problem::malformed(e.to_string()))?;
     if let Err(wait) = state.rate_limit.check(company.as_str()) {
         let secs = crate::rate_limit::retry_after_secs(wait);
         let problem = Problem::new(
@@ -174,7 +217,6 @@ pub async fn create(
         );
         return Ok(response);
     }
-    let body = body.into_inner();
     let store = &state.store;
     let person = match &body.person {
         PersonRef::Handle { handle } => {
@@ -200,12 +242,8 @@ pub async fn create(
             "`authorization_details` must hold exactly one entry of type `apiome_data`",
         )
     })?;
-    let request = DataRequest::from_json_value(entry, &person.max_duration).map_err(|e| {
-        Problem::invalid(
-            &format!("authorization_details.{}", e.field()),
-            e.to_string(),
-        )
-    })?;
+    let request = DataRequest::from_json_value(entry, &person.max_duration)
+        .map_err(|e| request_problem(&e))?;
     let profile = store.profile(&person.id).await?;
     let decision = decide(&profile, &company, &request);
     let stored = store

@@ -7,6 +7,7 @@ pub mod company;
 pub mod company_webhook;
 pub mod data_request;
 pub mod grant;
+pub mod idempotency_key;
 pub mod ledger_checkpoint;
 pub mod ledger_entry;
 pub mod ledger_head;
