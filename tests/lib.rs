@@ -88,6 +88,18 @@ impl TestApp {
             .expect("a text body")
     }
 
+    /// The body of `GET /metrics` (the operator's Prometheus text).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "GET /metrics");
+        response.text().await.expect("a text body")
+    }
+
     /// The server's data directory (its keys live there).
     pub fn data_dir(&self) -> PathBuf {
         self._data_dir.path().join("data")

@@ -77,3 +77,60 @@ app_test!(
         }
     }
 );
+
+/// The series of a metrics text: each sample line's name and labels,
+/// without its value.
+fn series(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit_once(' ').unwrap().0.to_owned())
+        .collect()
+}
+
+app_test!(
+    invented_methods_and_random_paths_add_no_series,
+    |app| {
+        let invented = |i: usize| {
+            reqwest::Method::from_bytes(format!("BREW{i:03}X").as_bytes()).unwrap()
+        };
+        let random_path = |i: usize| format!("/no/such/{i}-{}", i * 7919 % 1009);
+        // Once each, so the `OTHER` and `unmatched` series exist.
+        for (method, path) in [
+            (invented(1000), "/healthz".to_owned()),
+            (invented(1001), random_path(1000)),
+            (reqwest::Method::GET, random_path(1001)),
+        ] {
+            let answer = app.http.request(method, app.url(&path)).send().await.unwrap();
+            assert!(answer.status().is_client_error(), "{path}");
+        }
+        app.metrics().await;
+        let before = app.metrics().await;
+
+        let mut attack = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            for (method, path) in [
+                (invented(i), "/healthz".to_owned()),
+                (invented(i + 100), random_path(i + 200)),
+                (reqwest::Method::GET, random_path(i)),
+            ] {
+                let request = app.http.request(method, app.url(&path));
+                attack.spawn(async move { request.send().await.unwrap().status() });
+            }
+        }
+        while let Some(status) = attack.join_next().await {
+            assert!(status.unwrap().is_client_error());
+        }
+
+        let after = app.metrics().await;
+        assert_eq!(series(&before), series(&after), "no new series");
+        assert_eq!(before.lines().count(), after.lines().count());
+        assert!(!after.contains("BREW"), "no invented method is a label");
+        assert!(!after.contains("/no/such"), "no path is a label");
+        let other_unmatched = after
+            .lines()
+            .filter(|l| l.starts_with(r#"apiome_http_requests_total{method="OTHER",route="unmatched""#))
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+            .sum::<u64>();
+        assert_eq!(other_unmatched, 101, "every invented method counted as OTHER\n{after}");
+    }
+);

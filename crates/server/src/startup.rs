@@ -288,13 +288,9 @@ fn app(
             let observed = observed.clone();
             async move {
                 let response = response.await?;
-                let route = response
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "unmatched".to_owned());
                 observed.observe(
-                    method.as_str(),
-                    &route,
+                    &method,
+                    response.request().match_pattern(),
                     response.status().as_u16(),
                     started.elapsed(),
                 );
