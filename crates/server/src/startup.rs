@@ -74,7 +74,9 @@ pub enum StartError {
     #[error("cannot make the webhook HTTP client: {0}")]
     Webhooks(reqwest::Error),
     /// The address cannot be listened on.
-    #[error("cannot listen on {addr}: {source} (set --bind or APIOME_BIND to a free address)")]
+    #[error(
+        "cannot listen on {addr}: {source} (set --bind / APIOME_BIND or --admin-bind / APIOME_ADMIN_BIND to a free address)"
+    )]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
@@ -86,7 +88,12 @@ pub enum StartError {
 /// A built server, listening but not yet serving.
 pub struct Application {
     port: u16,
+    admin_port: u16,
     server: Server,
+    /// The admin listener (`/metrics`), running on its own task (an actix
+    /// server runs only while its future is polled), stopped after the
+    /// public one.
+    admin: (StopHandle, tokio::task::JoinHandle<std::io::Result<()>>),
     store: Store,
     checkpoints: CheckpointTask,
     sweeper: crate::sweeper::Periodic,
@@ -114,17 +121,8 @@ impl Application {
             Some(lock) => Some(store.serve_alone(lock).await?),
             None => None,
         };
-        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
-            addr: config.bind,
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: config.bind,
-                source,
-            })?
-            .port();
+        let (listener, port) = listen(config.bind)?;
+        let (admin_listener, admin_port) = listen(config.admin_bind)?;
         let public_url = config.public_url_for(port);
         let passkeys = identity::Passkeys::new(&public_url).map_err(StartError::Passkeys)?;
         let ledger =
@@ -148,6 +146,8 @@ impl Application {
         )
         .map_err(StartError::Webhooks)?;
         let metrics = web::Data::new(crate::metrics::Metrics::default());
+        let admin = admin_server(admin_listener, config.admin_bind, &state, &metrics)?;
+        let admin = (admin.handle(), tokio::spawn(admin));
         let server = HttpServer::new(move || app(state.clone(), metrics.clone()))
             .listen(listener)
             .map_err(|source| StartError::Listen {
@@ -157,7 +157,8 @@ impl Application {
             .shutdown_timeout(SHUTDOWN_GRACE_SECS)
             .run();
         tracing::info!(
-            address = %config.bind, port, database = %config.database.display(),
+            address = %config.bind, port, admin_address = %config.admin_bind, admin_port,
+            database = %config.database.display(),
             "apiome is serving"
         );
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
@@ -174,7 +175,9 @@ impl Application {
         });
         Ok(Application {
             port,
+            admin_port,
             server,
+            admin,
             store,
             checkpoints,
             sweeper,
@@ -189,7 +192,13 @@ impl Application {
         self.port
     }
 
-    /// A handle that can stop the server.
+    /// The admin listener's port (`GET /metrics`; the real one when the
+    /// config said 0).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// A handle that can stop the server (the admin listener stops with it).
     pub fn stop_handle(&self) -> StopHandle {
         self.server.handle()
     }
@@ -198,6 +207,13 @@ impl Application {
     /// in-flight requests finish, then closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        let (admin, serving) = self.admin;
+        admin.stop(true).await;
+        match serving.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the admin listener failed"),
+            Err(e) => tracing::warn!(error = %e, "the admin listener's task failed"),
+        }
         self.sweeper.stop().await;
         self.revocations.stop().await;
         self.webhooks.stop().await;
@@ -211,10 +227,49 @@ impl Application {
     }
 }
 
-/// The application: routes, limits, error shapes and headers.
+/// Binds `addr`, and says which port it got (the real one for port 0).
+fn listen(addr: std::net::SocketAddr) -> Result<(TcpListener, u16), StartError> {
+    let listener = TcpListener::bind(addr).map_err(|source| StartError::Listen { addr, source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?
+        .port();
+    Ok((listener, port))
+}
+
+/// The admin listener: `GET /metrics` and nothing else, one worker, not
+/// counted in the request metrics (a scrape would be a series of its own).
+/// Its requests are the operator's, so it stays off the public port.
+fn admin_server(
+    listener: TcpListener,
+    addr: std::net::SocketAddr,
+    state: &AppState,
+    metrics: &web::Data<crate::metrics::Metrics>,
+) -> Result<Server, StartError> {
+    let (state, metrics) = (web::Data::new(state.clone()), metrics.clone());
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .service(crate::metrics::metrics)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(Problem::not_found(
+                    "the admin listener serves /metrics only",
+                ))
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|source| StartError::Listen { addr, source })?
+    .shutdown_timeout(1)
+    .run())
+}
+
 /// Two years, the value the HSTS preload list asks for.
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
+/// The public application: routes, limits, error shapes and headers.
 fn app(
     state: AppState,
     metrics: web::Data<crate::metrics::Metrics>,
@@ -264,7 +319,6 @@ fn app(
     openapi::complete_responses(&mut document);
     let observed = metrics.clone();
     app.app_data(metrics)
-        .service(crate::metrics::metrics)
         .service(routes::home::home)
         .configure(crate::pages::configure)
         .service(
