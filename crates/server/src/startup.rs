@@ -98,6 +98,7 @@ pub struct Application {
     checkpoints: CheckpointTask,
     sweeper: crate::sweeper::Periodic,
     revocations: crate::sweeper::Periodic,
+    authorizations: crate::sweeper::Periodic,
     webhooks: crate::sweeper::Periodic,
     /// This process's claim on a SQLite database, released last.
     database_lock: Option<store::DatabaseLock>,
@@ -164,6 +165,7 @@ impl Application {
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
         let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
         let revocations = crate::sweeper::spawn_revocation_sweeper(store.clone());
+        let authorizations = crate::sweeper::spawn_authorization_purger(store.clone());
         // Proofs are served from a cache of the tree's upper levels; fill
         // it in the background rather than on the first requests.
         let warming = store.clone();
@@ -182,6 +184,7 @@ impl Application {
             checkpoints,
             sweeper,
             revocations,
+            authorizations,
             webhooks,
             database_lock,
         })
@@ -216,6 +219,7 @@ impl Application {
         }
         self.sweeper.stop().await;
         self.revocations.stop().await;
+        self.authorizations.stop().await;
         self.webhooks.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {

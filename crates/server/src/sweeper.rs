@@ -4,7 +4,9 @@
 //! `grant_expired` entries). Reads never depend on it: a grant past its end
 //! is refused at once; the sweep only writes the record down.
 //! [`spawn_revocation_sweeper`] forgets revoked access tokens once they
-//! have expired.
+//! have expired. [`spawn_authorization_purger`] deletes the OAuth rows that
+//! strangers and companies can make in bulk (pushed requests, requests
+//! left on the consent screen, authorization codes) once they are spent.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +18,10 @@ use tokio::sync::watch;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// How often revoked access tokens that have expired since are forgotten.
 pub const REVOCATION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often spent pushed requests, pending authorizations and codes are
+/// deleted.
+pub const AUTHORIZATION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A job run every period on the runtime, until [`Periodic::stop`].
 pub struct Periodic {
@@ -99,6 +105,38 @@ pub fn spawn_revocation_sweeper(store: Store) -> Periodic {
                     tracing::debug!(forgotten, "forgot expired access-token revocations");
                 }
                 Err(e) => tracing::warn!(error = %e, "forgetting expired revocations"),
+            }
+        }
+    })
+}
+
+/// Deletes spent OAuth rows every [`AUTHORIZATION_PURGE_INTERVAL`] (see
+/// `store::Store::purge_spent_authorizations` for what is spent); a full
+/// batch purges again at once, so a flood drains without waiting.
+pub fn spawn_authorization_purger(store: Store) -> Periodic {
+    Periodic::spawn(AUTHORIZATION_PURGE_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            loop {
+                match store.purge_spent_authorizations().await {
+                    Ok(purged) => {
+                        if purged.total() > 0 {
+                            tracing::debug!(
+                                pushed_requests = purged.pushed_requests,
+                                pending_authorizations = purged.pending_authorizations,
+                                codes = purged.codes,
+                                "purged spent authorizations"
+                            );
+                        }
+                        if !purged.is_full_batch() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging spent authorizations");
+                        break;
+                    }
+                }
             }
         }
     })

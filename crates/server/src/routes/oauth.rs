@@ -543,6 +543,7 @@ pub async fn register(
         (status = 201, description = "The request URI", body = PushedResponseBody),
         (status = 400, description = "An RFC 6749 / 9396 error", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
+        (status = 429, description = "`temporarily_unavailable`: over this client's request rate (shared with the token endpoint); see `Retry-After`", body = OAuthErrorBody),
     )
 )]
 #[post("/oauth/par")]
@@ -558,6 +559,11 @@ pub async fn par(
             ErrorCode::UnauthorizedClient,
             "only company clients make authorization requests",
         ));
+    }
+    // Each pushed request is a stored row: the same budget as the token
+    // endpoint, so no company can fill the table faster than it drains.
+    if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
+        return Ok(rate_limited(wait));
     }
     // With Basic authentication the form may leave `client_id` out.
     let params = if params.contains("client_id") {
