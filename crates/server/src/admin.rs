@@ -310,9 +310,15 @@ pub async fn set_webhook(
 ) -> Result<WebhookReport, AdminError> {
     let client = company_client(store, client_id).await?;
     let company = client.to_company_id();
-    let url = url
-        .map(|u| crate::webhooks::check_url(u, allow_loopback).map_err(AdminError::Invalid))
-        .transpose()?;
+    let url = match url {
+        Some(u) => Some(
+            crate::webhooks::check_destination(u, allow_loopback)
+                .await
+                .map_err(AdminError::Invalid)?
+                .url,
+        ),
+        None => None,
+    };
     store
         .set_webhook(&company, url.as_ref().map(url::Url::as_str))
         .await?;
