@@ -122,8 +122,7 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
             } => {
                 let key = admin::server_key(&config.data_dir)?;
                 if let Some(url) = &webhook_url {
-                    webhooks::check_destination(url, config.webhook_allow_loopback)
-                        .await
+                    webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;
                 }
                 let created = admin::create_company(&store, &key, &name, &redirect_uris).await?;
