@@ -20,6 +20,8 @@ pub struct TestApp {
     pub base_url: String,
     /// The port.
     pub port: u16,
+    /// The admin listener's port (`/metrics`).
+    pub admin_port: u16,
     /// A plain HTTP client.
     pub http: reqwest::Client,
     db: Option<TestDb>,
@@ -46,11 +48,13 @@ impl TestApp {
             server::data_keys::load(&data_dir.path().join("data")).expect("the server's data keys");
         db.store = db.store.with_data_keys(keys);
         let port = app.port();
+        let admin_port = app.admin_port();
         let handle = app.stop_handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base_url: format!("http://localhost:{port}"),
             port,
+            admin_port,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -86,6 +90,19 @@ impl TestApp {
             .text()
             .await
             .expect("a text body")
+    }
+
+    /// The body of `GET /metrics` on the admin listener (the operator's
+    /// Prometheus text).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .http
+            .get(format!("http://127.0.0.1:{}/metrics", self.admin_port))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 200, "GET /metrics");
+        response.text().await.expect("a text body")
     }
 
     /// The server's data directory (its keys live there).

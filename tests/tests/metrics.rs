@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text with per-route counts and latencies
 //! labelled by route pattern (never the path a client sent: no ids, no
-//! tokens), and the operator's gauges.
+//! tokens), and the operator's gauges — on the admin listener only, with
+//! every label from a closed set.
 
 #![allow(
     clippy::unwrap_used,
@@ -31,7 +32,12 @@ app_test!(
             .unwrap();
         assert_eq!(lost.status(), 404);
 
-        let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+        let response = app
+            .http
+            .get(format!("http://127.0.0.1:{}/metrics", app.admin_port))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-type"],
@@ -77,3 +83,89 @@ app_test!(
         }
     }
 );
+
+/// The series of a metrics text: each sample line's name and labels,
+/// without its value.
+fn series(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit_once(' ').unwrap().0.to_owned())
+        .collect()
+}
+
+app_test!(invented_methods_and_random_paths_add_no_series, |app| {
+    let invented =
+        |i: usize| reqwest::Method::from_bytes(format!("BREW{i:03}X").as_bytes()).unwrap();
+    let random_path = |i: usize| format!("/no/such/{i}-{}", i * 7919 % 1009);
+    // Once each, so the `OTHER` and `unmatched` series exist.
+    for (method, path) in [
+        (invented(1000), "/healthz".to_owned()),
+        (invented(1001), random_path(1000)),
+        (reqwest::Method::GET, random_path(1001)),
+    ] {
+        let answer = app
+            .http
+            .request(method, app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_client_error(), "{path}");
+    }
+    app.metrics().await;
+    let before = app.metrics().await;
+
+    let mut attack = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        for (method, path) in [
+            (invented(i), "/healthz".to_owned()),
+            (invented(i + 100), random_path(i + 200)),
+            (reqwest::Method::GET, random_path(i)),
+        ] {
+            let request = app.http.request(method, app.url(&path));
+            attack.spawn(async move { request.send().await.unwrap().status() });
+        }
+    }
+    while let Some(status) = attack.join_next().await {
+        assert!(status.unwrap().is_client_error());
+    }
+
+    let after = app.metrics().await;
+    assert_eq!(series(&before), series(&after), "no new series");
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert!(!after.contains("BREW"), "no invented method is a label");
+    assert!(!after.contains("/no/such"), "no path is a label");
+    let other_unmatched = after
+        .lines()
+        .filter(|l| l.starts_with(r#"apiome_http_requests_total{method="OTHER",route="unmatched""#))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum::<u64>();
+    assert_eq!(
+        other_unmatched, 101,
+        "every invented method counted as OTHER\n{after}"
+    );
+});
+
+app_test!(metrics_are_not_on_the_public_port, |app| {
+    for path in ["/metrics", "/metrics/", "/METRICS"] {
+        let public = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(public.status(), 404, "{path}");
+        let body = public.text().await.unwrap();
+        assert!(!body.contains("apiome_"), "{body}");
+    }
+    // The admin listener serves only the metrics.
+    let admin = |path: &str| format!("http://127.0.0.1:{}{path}", app.admin_port);
+    assert_ne!(app.admin_port, app.port);
+    for path in ["/healthz", "/v1/ledger/checkpoint", "/"] {
+        let other = app.http.get(admin(path)).send().await.unwrap();
+        assert_eq!(other.status(), 404, "{path}");
+    }
+    let scraped = app.http.get(admin("/metrics")).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("apiome_ledger_entries")
+    );
+});

@@ -780,7 +780,7 @@ app_test!(
 
 /// The value of the series `name{labels}` in `/metrics`.
 async fn metric(app: &TestApp, series: &str) -> u64 {
-    let text = app.text("/metrics").await;
+    let text = app.metrics().await;
     let prefix = format!("{series} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))

@@ -219,7 +219,7 @@ app_test!(
             "not a url",
         ] {
             let refused = set_webhook(app, &company, bad).await;
-            assert_eq!(refused.status(), 422, "{bad}");
+            assert_eq!(refused.status(), 400, "{bad}");
             assert_eq!(
                 refused.headers()["content-type"],
                 "application/problem+json"
@@ -368,3 +368,172 @@ app_test!(
         );
     }
 );
+
+/// One URL per class of address a webhook must never reach, as IPv4 and
+/// IPv6 literals, and names that resolve to this machine.
+const INWARD: &[&str] = &[
+    "https://127.0.0.1/hook",
+    "https://127.1.2.3:8443/hook",
+    "https://0x7f.1/hook",
+    "https://2130706433/hook",
+    "https://localhost/hook",
+    "https://LocalHost./hook",
+    "https://api.localhost/hook",
+    "https://0.0.0.0/hook",
+    "https://10.0.0.1/hook",
+    "https://172.16.0.1/hook",
+    "https://192.168.1.1/hook",
+    "https://100.64.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://192.0.0.8/hook",
+    "https://192.0.2.1/hook",
+    "https://198.51.100.1/hook",
+    "https://203.0.113.1/hook",
+    "https://198.18.0.1/hook",
+    "https://224.0.0.1/hook",
+    "https://240.0.0.1/hook",
+    "https://255.255.255.255/hook",
+    "https://[::1]/hook",
+    "https://[::]/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[::ffff:169.254.169.254]/hook",
+    "https://[::7f00:1]/hook",
+    "https://[64:ff9b::7f00:1]/hook",
+    "https://[64:ff9b::a9fe:a9fe]/hook",
+    "https://[64:ff9b:1::a00:1]/hook",
+    "https://[2002:7f00:1::1]/hook",
+    "https://[2002:a00:1::1]/hook",
+    "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",
+    "https://[2001:db8::1]/hook",
+    "https://[3fff::1]/hook",
+    "https://[fc00::1]/hook",
+    "https://[fd12:3456::1]/hook",
+    "https://[fe80::1]/hook",
+    "https://[fec0::1]/hook",
+    "https://[ff02::1]/hook",
+    "https://[100::1]/hook",
+];
+
+/// Under the default configuration (no loopback allowance), a company
+/// aiming its webhook at any inward address is refused with a 400 problem
+/// and nothing is stored; a global address is accepted.
+async fn webhooks_cannot_be_aimed_inward(db: store::testing::TestDb) {
+    // What `apiome serve` has unless told otherwise (checked by
+    // `config::tests::webhooks_to_this_machine_are_refused_by_default`);
+    // only the tests' configuration allows loopback.
+    let app = TestApp::spawn_configured(db, |c| c.webhook_allow_loopback = false).await;
+    let company = app.company_token(&app.company("Acme Inward").await).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for url in INWARD {
+        let request = app
+            .http
+            .put(app.url("/v1/webhook"))
+            .bearer_auth(&company)
+            .json(&json!({ "url": url }));
+        attempts.spawn(async move { (*url, request.send().await.unwrap()) });
+    }
+    while let Some(attempt) = attempts.join_next().await {
+        let (url, refused) = attempt.unwrap();
+        assert_eq!(refused.status(), 400, "{url}");
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json",
+            "{url}"
+        );
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["field"], "url", "{url}: {problem}");
+    }
+    let shown: Value = app
+        .http
+        .get(app.url("/v1/webhook"))
+        .bearer_auth(&company)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["url"], Value::Null, "nothing stored: {shown}");
+    // The check can pass: a global address literal is accepted.
+    let global = set_webhook(&app, &company, "https://8.8.8.8/hook").await;
+    assert_eq!(global.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_cannot_be_aimed_inward_sqlite() {
+    webhooks_cannot_be_aimed_inward(store::testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_cannot_be_aimed_inward_postgres() {
+    if let Some(db) = store::testing::postgres().await {
+        webhooks_cannot_be_aimed_inward(db).await;
+    }
+}
+
+/// A webhook URL that reached the database some other way (set before the
+/// check was as strict, or by an operator) is checked again at each call:
+/// under the default configuration a loopback receiver is never called,
+/// and the delivery records why.
+async fn a_call_is_checked_again_at_delivery(db: store::testing::TestDb) {
+    let app = TestApp::spawn_configured(db, |c| c.webhook_allow_loopback = false).await;
+    let acme = app.company("Acme Late").await;
+    let company = app.company_token(&acme).await;
+    let person = person(&app, "grace_late").await;
+    let (url, mut calls) = receiver(0).await;
+    let company_id = consent_policy::CompanyId::parse(&acme.id).unwrap();
+    app.store()
+        .set_webhook(&company_id, Some(&url))
+        .await
+        .unwrap();
+    let request_id = ask(&app, &company, "grace_late").await;
+    let declined = app
+        .http
+        .post(app.url(&format!("/v1/me/requests/{request_id}/decline")))
+        .bearer_auth(&person)
+        .send()
+        .await
+        .unwrap();
+    assert!(declined.status().is_success());
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = app
+            .http
+            .get(app.url("/v1/webhook"))
+            .bearer_auth(&company)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if shown["deliveries"][0]["attempts"].as_i64() >= Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let delivery = &shown["deliveries"][0];
+    assert_eq!(delivery["state"], "retrying", "{shown}");
+    assert!(
+        delivery["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("loopback"),
+        "{shown}"
+    );
+    assert!(calls.try_recv().is_err(), "the receiver was never called");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_checked_again_at_delivery_sqlite() {
+    a_call_is_checked_again_at_delivery(store::testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_checked_again_at_delivery_postgres() {
+    if let Some(db) = store::testing::postgres().await {
+        a_call_is_checked_again_at_delivery(db).await;
+    }
+}

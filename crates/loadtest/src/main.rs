@@ -165,7 +165,7 @@ async fn bench(dir: &Path, seeded: &seed::Seeded, load: &Load) -> Result<()> {
     let result = workloads::apiome(&server, seeded, &settings, &wants, &mut rows).await;
     let memory = server.peak_memory();
     let writes = drive::client()
-        .get(format!("{}/metrics", server.base))
+        .get(format!("{}/metrics", server.admin))
         .send()
         .await
         .and_then(reqwest::Response::error_for_status);

@@ -66,6 +66,8 @@ pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `http://127.0.0.1:ADMIN_PORT`, where `/metrics` is served.
+    pub admin: String,
 }
 
 impl Server {
@@ -77,7 +79,13 @@ impl Server {
             .await
             .context("warming the page cache")??;
         let mut child = Command::new(apiome)
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--admin-bind",
+                "127.0.0.1:0",
+            ])
             .arg("--data-dir")
             .arg(data)
             .env("APIOME_RATE_LIMIT", "0")
@@ -87,11 +95,11 @@ impl Server {
             .spawn()
             .with_context(|| format!("starting {}", apiome.display()))?;
         let stderr = child.stderr.take().context("the server's stderr")?;
-        let port = tokio::task::spawn_blocking(move || -> Result<u16> {
+        let (port, admin_port) = tokio::task::spawn_blocking(move || -> Result<(u16, u16)> {
             let mut stderr = BufReader::new(stderr);
             let deadline = Instant::now() + Duration::from_secs(120);
             let mut line = String::new();
-            let port = loop {
+            let ports = loop {
                 if Instant::now() > deadline {
                     bail!("the server did not start within 120 s");
                 }
@@ -99,13 +107,15 @@ impl Server {
                 if stderr.read_line(&mut line)? == 0 {
                     bail!("the server exited before serving");
                 }
-                if line.contains("apiome is serving")
-                    && let Some(port) = line
-                        .split_whitespace()
-                        .find_map(|w| w.strip_prefix("port="))
+                let field = |name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(name))
                         .and_then(|p| p.parse::<u16>().ok())
+                };
+                if line.contains("apiome is serving")
+                    && let (Some(port), Some(admin_port)) = (field("port="), field("admin_port="))
                 {
-                    break port;
+                    break (port, admin_port);
                 }
             };
             // Keep draining so the server never blocks on a full pipe.
@@ -115,12 +125,13 @@ impl Server {
                     sink.clear();
                 }
             });
-            Ok(port)
+            Ok(ports)
         })
         .await??;
         Ok(Server {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
+            admin: format!("http://127.0.0.1:{admin_port}"),
         })
     }
 

@@ -300,7 +300,11 @@ pub struct WebhookReport {
     pub webhook_secret: Option<String>,
 }
 
-/// Sets (or with `None` removes) a company's webhook URL.
+/// Sets (or with `None` removes) a company's webhook URL. The operator is
+/// trusted with host names that do not resolve yet: the URL's shape and
+/// any address literal are checked here, and every address a name resolves
+/// to before each call (`webhooks::check_destination`), as for a URL a
+/// company sets through the API.
 pub async fn set_webhook(
     store: &Store,
     server_key: &ServerKey,

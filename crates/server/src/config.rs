@@ -166,6 +166,16 @@ pub struct Settings {
         global = true
     )]
     pub bind: String,
+    /// Address of the admin listener, HOST:PORT: `GET /metrics` is served
+    /// there and never on `--bind`. Keep it on loopback or a private
+    /// network the scraper reaches.
+    #[arg(
+        long,
+        env = "APIOME_ADMIN_BIND",
+        default_value = DEFAULT_ADMIN_BIND,
+        global = true
+    )]
+    pub admin_bind: String,
     /// Directory for the SQLite database and the server's keys.
     #[arg(long, env = "APIOME_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
@@ -180,8 +190,8 @@ pub struct Settings {
     #[arg(long, env = "APIOME_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
     /// Allow webhook URLs on this machine (`http://localhost`, `127.0.0.1`,
-    /// `[::1]`), for development; otherwise webhooks must be `https://` to
-    /// another host.
+    /// `[::1]`), for development only; otherwise (the default) webhooks must
+    /// be `https://` to a global address. Never private networks either way.
     #[arg(long, env = "APIOME_WEBHOOK_ALLOW_LOOPBACK", global = true)]
     pub webhook_allow_loopback: bool,
     /// Requests a second each company may make to the token endpoint and
@@ -217,6 +227,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Where to listen.
     pub bind: SocketAddr,
+    /// Where the admin listener (`/metrics`) listens.
+    pub admin_bind: SocketAddr,
     /// Holds the SQLite database and keys.
     pub data_dir: PathBuf,
     /// Where the data lives.
@@ -236,6 +248,9 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// The admin listener's default address: this machine only.
+pub const DEFAULT_ADMIN_BIND: &str = "127.0.0.1:9090";
+
 /// The default per-client rate limit (requests a second).
 pub const DEFAULT_RATE_LIMIT: u32 = 500;
 
@@ -251,6 +266,11 @@ pub enum ConfigError {
         "invalid bind address {0:?}: expected HOST:PORT such as 127.0.0.1:8080 (set --bind or APIOME_BIND)"
     )]
     Bind(String),
+    /// The admin bind address does not parse.
+    #[error(
+        "invalid admin bind address {0:?}: expected HOST:PORT such as 127.0.0.1:9090 (set --admin-bind or APIOME_ADMIN_BIND)"
+    )]
+    AdminBind(String),
     /// The public URL does not parse or has a path.
     #[error(
         "invalid public URL {0:?}: expected an origin such as https://apiome.example (set --public-url or APIOME_PUBLIC_URL)"
@@ -272,7 +292,8 @@ pub const SQLITE_FILE: &str = "apiome.db";
 impl Config {
     /// Checks the settings.
     pub fn from_settings(settings: &Settings) -> Result<Config, ConfigError> {
-        let bind = parse_bind(&settings.bind)?;
+        let bind = parse_bind(&settings.bind).map_err(ConfigError::Bind)?;
+        let admin_bind = parse_bind(&settings.admin_bind).map_err(ConfigError::AdminBind)?;
         let database = match &settings.database_url {
             Some(url) if !url.is_empty() => {
                 DatabaseUrl::parse(url).map_err(ConfigError::DatabaseUrl)?
@@ -295,6 +316,7 @@ impl Config {
             .collect::<Result<_, _>>()?;
         Ok(Config {
             bind,
+            admin_bind,
             data_dir: settings.data_dir.clone(),
             database,
             public_url,
@@ -310,6 +332,7 @@ impl Config {
     pub fn for_tests(data_dir: PathBuf, database: DatabaseUrl) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database,
             public_url: None,
@@ -345,7 +368,8 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
     }
 }
 
-fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
+/// HOST:PORT; `Err` holds the text, for the caller's error.
+fn parse_bind(text: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = text.parse() {
         return Ok(addr);
     }
@@ -353,7 +377,7 @@ fn parse_bind(text: &str) -> Result<SocketAddr, ConfigError> {
     text.to_socket_addrs()
         .ok()
         .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| ConfigError::Bind(text.to_owned()))
+        .ok_or_else(|| text.to_owned())
 }
 
 #[cfg(test)]
@@ -363,6 +387,7 @@ mod tests {
     fn settings(bind: &str, database_url: Option<&str>) -> Settings {
         Settings {
             bind: bind.to_owned(),
+            admin_bind: DEFAULT_ADMIN_BIND.to_owned(),
             data_dir: PathBuf::from("/tmp/apiome-data"),
             database_url: database_url.map(str::to_owned),
             public_url: None,
@@ -378,6 +403,7 @@ mod tests {
     fn sqlite_under_the_data_dir_is_the_default() {
         let config = Config::from_settings(&settings("127.0.0.1:8080", None)).unwrap();
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.admin_bind, "127.0.0.1:9090".parse().unwrap());
         assert_eq!(
             config.database,
             DatabaseUrl::Sqlite("/tmp/apiome-data/apiome.db".into())
@@ -427,6 +453,28 @@ mod tests {
         s.trusted_proxies = vec!["10.0.0.0/8".into()];
         let error = Config::from_settings(&s).unwrap_err().to_string();
         assert!(error.contains("--trusted-proxy"), "{error}");
+    }
+
+    #[test]
+    fn webhooks_to_this_machine_are_refused_by_default() {
+        let cli = Cli::try_parse_from(["apiome", "serve"]).unwrap();
+        let config = Config::from_settings(&cli.settings).unwrap();
+        assert!(
+            !config.webhook_allow_loopback
+                || std::env::var_os("APIOME_WEBHOOK_ALLOW_LOOPBACK").is_some()
+        );
+        assert!(Config::for_tests(PathBuf::new(), config.database.clone()).webhook_allow_loopback);
+    }
+
+    #[test]
+    fn the_admin_listener_is_its_own_address() {
+        let mut s = settings("0.0.0.0:8080", None);
+        s.admin_bind = "10.0.0.5:9100".into();
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(config.admin_bind, "10.0.0.5:9100".parse().unwrap());
+        s.admin_bind = "nonsense".into();
+        let error = Config::from_settings(&s).unwrap_err().to_string();
+        assert!(error.contains("--admin-bind"), "{error}");
     }
 
     #[test]

@@ -2,9 +2,14 @@
 //! counts and latencies per route, and the state an operator watches —
 //! live grants, the ledger's size and how old its newest checkpoint is.
 //!
-//! Routes are labelled by their pattern (`/v1/me/grants/{id}`), never by
-//! the path a client sent, so the label set stays small and no id, token or
-//! value reaches the metrics.
+//! Every label value comes from a closed set, so no client can grow the
+//! series (each one a few hundred bytes, kept for the life of the process):
+//! routes are labelled by their pattern (`/v1/me/grants/{id}`) or
+//! `unmatched`, never by the path a client sent, so no id, token or value
+//! reaches the metrics; methods are the nine of RFC 9110 and PATCH, any
+//! other token a client invents counts as `OTHER`; statuses are the ones
+//! this server answers with. It is served on the admin listener
+//! (`--admin-bind`), never on the public port.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,6 +19,7 @@ use std::time::Duration;
 
 use store::write_stats::{GroupWrites, WRITE_BUCKETS_SECONDS, WriteStats};
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, get, web};
 
 use crate::problem::Problem;
@@ -35,19 +41,44 @@ struct Series {
 /// Request metrics, shared by every worker.
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → series.
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// (method label, route pattern, status) → series.
+    series: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+}
+
+/// The label of a request's method: one of the standard methods, or
+/// `OTHER` for any extension token (actix accepts any token as a method,
+/// and a label per invented token would let a stranger grow the metrics
+/// without bound).
+pub fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("OTHER", |(_, label)| label)
 }
 
 impl Metrics {
-    /// Records one answered request.
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Records one answered request. `route` is the matched route's
+    /// pattern (from the server's own route table) or `None`, counted as
+    /// `unmatched`.
+    pub fn observe(&self, method: &Method, route: Option<String>, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
         let Ok(mut series) = self.series.lock() else {
             return;
         };
         let entry = series
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method_label(method), route, status))
             .or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
@@ -75,7 +106,7 @@ impl Metrics {
         out.push_str("# TYPE apiome_http_request_duration_seconds histogram\n");
         let mut by_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
         for ((method, route, _), s) in series.iter() {
-            let merged = by_route.entry((method, route)).or_default();
+            let merged = by_route.entry((*method, route)).or_default();
             merged.count += s.count;
             merged.sum_seconds += s.sum_seconds;
             for (m, b) in merged.buckets.iter_mut().zip(s.buckets) {
@@ -215,9 +246,8 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The metrics. Not in the OpenAPI document: it is for the operator's
-/// scraper, not for companies or people (block it at the proxy if the
-/// route counts are not for the public).
+/// The metrics, on the admin listener only. Not in the OpenAPI document:
+/// it is for the operator's scraper, not for companies or people.
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,
@@ -269,9 +299,10 @@ mod tests {
     #[test]
     fn histograms_are_cumulative_and_counters_per_status() {
         let m = Metrics::default();
-        m.observe("GET", "/v1/data", 200, Duration::from_micros(300));
-        m.observe("GET", "/v1/data", 200, Duration::from_millis(3));
-        m.observe("GET", "/v1/data", 401, Duration::from_secs(5));
+        let data = || Some("/v1/data".to_owned());
+        m.observe(&Method::GET, data(), 200, Duration::from_micros(300));
+        m.observe(&Method::GET, data(), 200, Duration::from_millis(3));
+        m.observe(&Method::GET, data(), 401, Duration::from_secs(5));
         let mut out = String::new();
         m.render(&mut out);
         assert!(out.contains(
@@ -325,6 +356,33 @@ mod tests {
             "apiome_store_checkpoint_turn_seconds_count{kind=\"rewind\"} 0",
         ] {
             assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn invented_methods_and_unmatched_paths_share_one_series() {
+        let m = Metrics::default();
+        for i in 0..100 {
+            let invented = Method::from_bytes(format!("X-INVENTED-{i}").as_bytes()).unwrap();
+            m.observe(&invented, None, 404, Duration::from_millis(1));
+        }
+        m.observe(&Method::PATCH, None, 404, Duration::from_millis(1));
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(out.contains(
+            "apiome_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 100"
+        ));
+        assert!(out.contains("method=\"PATCH\",route=\"unmatched\""));
+        assert!(!out.contains("INVENTED"), "{out}");
+        assert_eq!(m.series.lock().unwrap().len(), 2);
+        for (method, label) in [
+            (Method::GET, "GET"),
+            (Method::HEAD, "HEAD"),
+            (Method::OPTIONS, "OPTIONS"),
+            (Method::from_bytes(b"get").unwrap(), "OTHER"),
+            (Method::from_bytes(b"PROPFIND").unwrap(), "OTHER"),
+        ] {
+            assert_eq!(method_label(&method), label);
         }
     }
 

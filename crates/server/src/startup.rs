@@ -79,7 +79,9 @@ pub enum StartError {
     #[error("cannot make the webhook HTTP client: {0}")]
     Webhooks(reqwest::Error),
     /// The address cannot be listened on.
-    #[error("cannot listen on {addr}: {source} (set --bind or APIOME_BIND to a free address)")]
+    #[error(
+        "cannot listen on {addr}: {source} (set --bind / APIOME_BIND or --admin-bind / APIOME_ADMIN_BIND to a free address)"
+    )]
     Listen {
         /// The address.
         addr: std::net::SocketAddr,
@@ -91,11 +93,17 @@ pub enum StartError {
 /// A built server, listening but not yet serving.
 pub struct Application {
     port: u16,
+    admin_port: u16,
     server: Server,
+    /// The admin listener (`/metrics`), running on its own task (an actix
+    /// server runs only while its future is polled), stopped after the
+    /// public one.
+    admin: (StopHandle, tokio::task::JoinHandle<std::io::Result<()>>),
     store: Store,
     checkpoints: CheckpointTask,
     sweeper: crate::sweeper::Periodic,
     revocations: crate::sweeper::Periodic,
+    authorizations: crate::sweeper::Periodic,
     webhooks: crate::sweeper::Periodic,
     /// This process's claim on a SQLite database, released last.
     database_lock: Option<store::DatabaseLock>,
@@ -119,17 +127,8 @@ impl Application {
             Some(lock) => Some(store.serve_alone(lock).await?),
             None => None,
         };
-        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Listen {
-            addr: config.bind,
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: config.bind,
-                source,
-            })?
-            .port();
+        let (listener, port) = listen(config.bind)?;
+        let (admin_listener, admin_port) = listen(config.admin_bind)?;
         let public_url = config.public_url_for(port);
         let passkeys = identity::Passkeys::new(&public_url).map_err(StartError::Passkeys)?;
         let ledger =
@@ -159,6 +158,8 @@ impl Application {
         )
         .map_err(StartError::Webhooks)?;
         let metrics = web::Data::new(crate::metrics::Metrics::default());
+        let admin = admin_server(admin_listener, config.admin_bind, &state, &metrics)?;
+        let admin = (admin.handle(), tokio::spawn(admin));
         let server = HttpServer::new(move || app(state.clone(), metrics.clone()))
             .listen(listener)
             .map_err(|source| StartError::Listen {
@@ -168,12 +169,14 @@ impl Application {
             .shutdown_timeout(SHUTDOWN_GRACE_SECS)
             .run();
         tracing::info!(
-            address = %config.bind, port, database = %config.database.display(),
+            address = %config.bind, port, admin_address = %config.admin_bind, admin_port,
+            database = %config.database.display(),
             "apiome is serving"
         );
         let checkpoints = CheckpointTask::spawn(store.clone(), ledger);
         let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
         let revocations = crate::sweeper::spawn_revocation_sweeper(store.clone());
+        let authorizations = crate::sweeper::spawn_authorization_purger(store.clone());
         // Proofs are served from a cache of the tree's upper levels; fill
         // it in the background rather than on the first requests.
         let warming = store.clone();
@@ -185,11 +188,14 @@ impl Application {
         });
         Ok(Application {
             port,
+            admin_port,
             server,
+            admin,
             store,
             checkpoints,
             sweeper,
             revocations,
+            authorizations,
             webhooks,
             database_lock,
         })
@@ -200,7 +206,13 @@ impl Application {
         self.port
     }
 
-    /// A handle that can stop the server.
+    /// The admin listener's port (`GET /metrics`; the real one when the
+    /// config said 0).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// A handle that can stop the server (the admin listener stops with it).
     pub fn stop_handle(&self) -> StopHandle {
         self.server.handle()
     }
@@ -209,8 +221,16 @@ impl Application {
     /// in-flight requests finish, then closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        let (admin, serving) = self.admin;
+        admin.stop(true).await;
+        match serving.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the admin listener failed"),
+            Err(e) => tracing::warn!(error = %e, "the admin listener's task failed"),
+        }
         self.sweeper.stop().await;
         self.revocations.stop().await;
+        self.authorizations.stop().await;
         self.webhooks.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
@@ -222,10 +242,49 @@ impl Application {
     }
 }
 
-/// The application: routes, limits, error shapes and headers.
+/// Binds `addr`, and says which port it got (the real one for port 0).
+fn listen(addr: std::net::SocketAddr) -> Result<(TcpListener, u16), StartError> {
+    let listener = TcpListener::bind(addr).map_err(|source| StartError::Listen { addr, source })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?
+        .port();
+    Ok((listener, port))
+}
+
+/// The admin listener: `GET /metrics` and nothing else, one worker, not
+/// counted in the request metrics (a scrape would be a series of its own).
+/// Its requests are the operator's, so it stays off the public port.
+fn admin_server(
+    listener: TcpListener,
+    addr: std::net::SocketAddr,
+    state: &AppState,
+    metrics: &web::Data<crate::metrics::Metrics>,
+) -> Result<Server, StartError> {
+    let (state, metrics) = (web::Data::new(state.clone()), metrics.clone());
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .service(crate::metrics::metrics)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(Problem::not_found(
+                    "the admin listener serves /metrics only",
+                ))
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|source| StartError::Listen { addr, source })?
+    .shutdown_timeout(1)
+    .run())
+}
+
 /// Two years, the value the HSTS preload list asks for.
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
+/// The public application: routes, limits, error shapes and headers.
 fn app(
     state: AppState,
     metrics: web::Data<crate::metrics::Metrics>,
@@ -275,7 +334,6 @@ fn app(
     openapi::complete_responses(&mut document);
     let observed = metrics.clone();
     app.app_data(metrics)
-        .service(crate::metrics::metrics)
         .service(routes::home::home)
         .configure(crate::pages::configure)
         .service(
@@ -299,13 +357,9 @@ fn app(
             let observed = observed.clone();
             async move {
                 let response = response.await?;
-                let route = response
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "unmatched".to_owned());
                 observed.observe(
-                    method.as_str(),
-                    &route,
+                    &method,
+                    response.request().match_pattern(),
                     response.status().as_u16(),
                     started.elapsed(),
                 );

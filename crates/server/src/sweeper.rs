@@ -7,6 +7,9 @@
 //! have expired, and sign-in and sign-up counters nothing has touched for
 //! a day (the throttle forgets them anyway; deleting them keeps a spray of
 //! made-up handles from growing the table for good).
+//! [`spawn_authorization_purger`] deletes the OAuth rows that strangers
+//! and companies can make in bulk (pushed requests, requests left on the
+//! consent screen, authorization codes) once they are spent.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,6 +21,10 @@ use tokio::sync::watch;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// How often revoked access tokens that have expired since are forgotten.
 pub const REVOCATION_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often spent pushed requests, pending authorizations and codes are
+/// deleted.
+pub const AUTHORIZATION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A job run every period on the runtime, until [`Periodic::stop`].
 pub struct Periodic {
@@ -119,4 +126,36 @@ async fn forget_stale_throttles(store: &Store) {
         Ok(forgotten) => tracing::debug!(forgotten, "forgot stale sign-in counters"),
         Err(e) => tracing::warn!(error = %e, "forgetting stale sign-in counters"),
     }
+}
+
+/// Deletes spent OAuth rows every [`AUTHORIZATION_PURGE_INTERVAL`] (see
+/// `store::Store::purge_spent_authorizations` for what is spent); a full
+/// batch purges again at once, so a flood drains without waiting.
+pub fn spawn_authorization_purger(store: Store) -> Periodic {
+    Periodic::spawn(AUTHORIZATION_PURGE_INTERVAL, move || {
+        let store = store.clone();
+        async move {
+            loop {
+                match store.purge_spent_authorizations().await {
+                    Ok(purged) => {
+                        if purged.total() > 0 {
+                            tracing::debug!(
+                                pushed_requests = purged.pushed_requests,
+                                pending_authorizations = purged.pending_authorizations,
+                                codes = purged.codes,
+                                "purged spent authorizations"
+                            );
+                        }
+                        if !purged.is_full_batch() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "purging spent authorizations");
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }

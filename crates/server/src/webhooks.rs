@@ -9,7 +9,7 @@
 //! refused connection is retried after 1 s, 2 s, 4 s, … up to an hour,
 //! [`store::MAX_WEBHOOK_ATTEMPTS`] calls in all. Redirects are not followed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use authz::ServerKey;
@@ -29,9 +29,11 @@ const CLAIM_BATCH: u64 = 32;
 /// The longest webhook URL accepted.
 pub const MAX_WEBHOOK_URL: usize = 2048;
 
-/// Checks a webhook URL: `https://` to a named or public host; `http://`
-/// or `https://` to this machine only when `allow_loopback` (development
-/// and tests). Never credentials or a fragment in the URL.
+/// Checks a webhook URL's shape: `https://` (or, only when
+/// `allow_loopback`, `http://` to this machine), no credentials or
+/// fragment, at most [`MAX_WEBHOOK_URL`] characters, and an address
+/// literal that [`refusal`] accepts. A host name is checked by
+/// [`check_destination`], which resolves it.
 pub fn check_url(text: &str, allow_loopback: bool) -> Result<Url, String> {
     if text.len() > MAX_WEBHOOK_URL {
         return Err(format!(
@@ -43,83 +45,198 @@ pub fn check_url(text: &str, allow_loopback: bool) -> Result<Url, String> {
         return Err("a webhook URL has no user, password or #fragment".to_owned());
     }
     let loopback = match url.host() {
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => is_localhost(name),
+        Some(Host::Ipv4(ip)) => check_address(IpAddr::V4(ip), allow_loopback)?,
+        Some(Host::Ipv6(ip)) => check_address(IpAddr::V6(ip), allow_loopback)?,
         None => return Err("a webhook URL needs a host".to_owned()),
     };
-    let private = match url.host() {
-        Some(Host::Ipv4(ip)) => is_private(IpAddr::V4(ip)),
-        Some(Host::Ipv6(ip)) => is_private(IpAddr::V6(ip)),
-        _ => false,
-    };
     match (url.scheme(), loopback) {
-        (_, true) if !allow_loopback => Err(
-            "a webhook URL may not point at this server's own machine (set APIOME_WEBHOOK_ALLOW_LOOPBACK for development)"
-                .to_owned(),
-        ),
-        ("http" | "https", true) => Ok(url),
-        ("https", false) if private => {
-            Err("a webhook URL may not point at a private network address".to_owned())
-        }
-        ("https", false) => Ok(url),
+        (_, true) if !allow_loopback => Err(REFUSED_LOOPBACK.to_owned()),
+        ("http" | "https", true) | ("https", false) => Ok(url),
         _ => Err("a webhook URL must use https://".to_owned()),
     }
 }
 
-/// An address no webhook may reach from outside development: private,
-/// link-local, unique-local, unspecified, carrier-grade NAT, or (as IPv4
-/// mapped into IPv6) any of those. Loopback is judged separately.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || (a == 100 && (64..128).contains(&b))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_private(IpAddr::V4(v4)) || v4.is_loopback(),
-            None => {
-                v6.is_unspecified()
-                    || (v6.segments()[0] & 0xfe00) == 0xfc00
-                    || (v6.segments()[0] & 0xffc0) == 0xfe80
-            }
-        },
+const REFUSED_LOOPBACK: &str =
+    "a webhook URL may not point at this server's own machine (loopback)";
+
+/// `localhost` and its subdomains resolve to this machine (RFC 6761).
+fn is_localhost(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// `Ok(true)` for a loopback address allowed by `allow_loopback`,
+/// `Ok(false)` for a global address, `Err` for every other.
+fn check_address(ip: IpAddr, allow_loopback: bool) -> Result<bool, String> {
+    if allow_loopback && is_plain_loopback(ip) {
+        return Ok(true);
+    }
+    match refusal(ip) {
+        None => Ok(false),
+        Some(class) => Err(format!(
+            "a webhook may not be called at {ip}: {class}, not a global address"
+        )),
     }
 }
 
-/// Resolves a webhook's host and checks every address it names, so a
-/// public-looking name cannot lead to a private network (SSRF through DNS);
-/// the call then goes to the checked address, not to a second lookup.
-async fn checked_address(
-    url: &Url,
-    allow_loopback: bool,
-) -> Result<Option<(String, SocketAddr)>, String> {
+/// `127.0.0.0/8` or `::1` — not their IPv4-mapped forms, which only a
+/// smuggler writes.
+fn is_plain_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST,
+    }
+}
+
+/// Why an address may not be called by a webhook, or `None` when it is a
+/// global unicast address. One complete check, an allow-list: IPv6 must be
+/// in global unicast `2000::/3` and outside every special-purpose block of
+/// the IANA registries (RFC 6890 and its updates); IPv4 outside every
+/// special-purpose block. The IPv6 forms that carry an IPv4 address
+/// (mapped, compatible, NAT64, 6to4, Teredo) are refused whatever they
+/// carry, and the reason names what the embedded IPv4 address is when that
+/// is not global either, so a log says `NAT64 of loopback`, not only
+/// `NAT64`.
+pub fn refusal(ip: IpAddr) -> Option<String> {
+    match ip {
+        IpAddr::V4(v4) => ipv4_refusal(v4).map(str::to_owned),
+        IpAddr::V6(v6) => ipv6_refusal(v6),
+    }
+}
+
+/// `Some(class)` for every IPv4 address that is not global unicast.
+fn ipv4_refusal(ip: Ipv4Addr) -> Option<&'static str> {
+    let bits = u32::from(ip);
+    let within = |prefix: [u8; 4], len: u32| {
+        let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+        bits & mask == u32::from(Ipv4Addr::from(prefix)) & mask
+    };
+    // Most specific first: the broadcast address sits inside 240.0.0.0/4.
+    const CLASSES: [([u8; 4], u32, &str); 16] = [
+        ([255, 255, 255, 255], 32, "broadcast"),
+        ([0, 0, 0, 0], 8, "\"this network\" (0.0.0.0/8)"),
+        ([10, 0, 0, 0], 8, "private (10/8)"),
+        ([100, 64, 0, 0], 10, "carrier-grade NAT (100.64/10)"),
+        ([127, 0, 0, 0], 8, "loopback"),
+        ([169, 254, 0, 0], 16, "link-local"),
+        ([172, 16, 0, 0], 12, "private (172.16/12)"),
+        ([192, 0, 0, 0], 24, "IETF protocol assignments (192.0.0/24)"),
+        ([192, 0, 2, 0], 24, "documentation (192.0.2/24)"),
+        ([192, 88, 99, 0], 24, "6to4 relay anycast (192.88.99/24)"),
+        ([192, 168, 0, 0], 16, "private (192.168/16)"),
+        ([198, 18, 0, 0], 15, "benchmarking (198.18/15)"),
+        ([198, 51, 100, 0], 24, "documentation (198.51.100/24)"),
+        ([203, 0, 113, 0], 24, "documentation (203.0.113/24)"),
+        ([224, 0, 0, 0], 4, "multicast"),
+        ([240, 0, 0, 0], 4, "reserved (240/4)"),
+    ];
+    CLASSES
+        .iter()
+        .find(|(prefix, len, _)| within(*prefix, *len))
+        .map(|(_, _, class)| *class)
+}
+
+/// `Some(reason)` for every IPv6 address that is not global unicast.
+fn ipv6_refusal(ip: Ipv6Addr) -> Option<String> {
+    let bits = u128::from(ip);
+    let within = |prefix: u128, len: u32| {
+        let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+        bits & mask == prefix & mask
+    };
+    let low32 = Ipv4Addr::from(u32::try_from(bits & 0xffff_ffff).unwrap_or(0));
+    // 6to4 carries the IPv4 address in bits 16..48; Teredo carries the
+    // client's, inverted, in the last 32 bits.
+    let sixtofour = Ipv4Addr::from(u32::try_from((bits >> 80) & 0xffff_ffff).unwrap_or(0));
+    let teredo = Ipv4Addr::from(!u32::try_from(bits & 0xffff_ffff).unwrap_or(0));
+    let carrying = |class: &str, v4: Ipv4Addr| match ipv4_refusal(v4) {
+        Some(inner) => format!("{class} of {inner} {v4}"),
+        None => format!("{class} (of {v4})"),
+    };
+    if ip.is_unspecified() {
+        return Some("unspecified (::)".to_owned());
+    }
+    if ip.is_loopback() {
+        return Some("loopback".to_owned());
+    }
+    if within(0, 96) {
+        return Some(carrying("IPv4-compatible", low32));
+    }
+    if within(0xffff_0000_0000, 96) {
+        return Some(carrying("IPv4-mapped", low32));
+    }
+    if within(0x0064_ff9b << 96, 96) {
+        return Some(carrying("NAT64 (64:ff9b::/96)", low32));
+    }
+    if within(0x0064_ff9b_0001 << 80, 48) {
+        return Some(carrying("local-use NAT64 (64:ff9b:1::/48)", low32));
+    }
+    if within(0x2002 << 112, 16) {
+        return Some(carrying("6to4 (2002::/16)", sixtofour));
+    }
+    if within(0x2001 << 112, 32) {
+        return Some(carrying("Teredo (2001::/32)", teredo));
+    }
+    const CLASSES: [(u128, u32, &str); 9] = [
+        (0x0100 << 112, 64, "discard-only (100::/64)"),
+        (0x2001_0002 << 96, 48, "benchmarking (2001:2::/48)"),
+        (0x2001 << 112, 23, "IETF protocol assignments (2001::/23)"),
+        (0x2001_0db8 << 96, 32, "documentation (2001:db8::/32)"),
+        (0x3fff << 112, 20, "documentation (3fff::/20)"),
+        (0x5f00 << 112, 16, "segment routing (5f00::/16)"),
+        (0xfc00 << 112, 7, "unique-local (fc00::/7)"),
+        (0xfe80 << 112, 10, "link-local (fe80::/10)"),
+        (0xff00 << 112, 8, "multicast"),
+    ];
+    if let Some((_, _, class)) = CLASSES.iter().find(|(p, len, _)| within(*p, *len)) {
+        return Some((*class).to_owned());
+    }
+    if !within(0x2000 << 112, 3) {
+        return Some("not global unicast (outside 2000::/3)".to_owned());
+    }
+    None
+}
+
+/// Where a checked webhook call goes: the URL, and for a host name the
+/// one address the call must connect to (checked, so that a second DNS
+/// answer cannot lead elsewhere: DNS rebinding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    /// The URL.
+    pub url: Url,
+    /// The host name and the checked address to connect to it at; `None`
+    /// for an address literal (connected to as written).
+    pub pinned: Option<(String, SocketAddr)>,
+}
+
+/// The whole check, at registration and again before every call: the
+/// URL's shape ([`check_url`]), then every address its host name resolves
+/// to ([`refusal`]; one refused address refuses the URL, since a resolver
+/// may hand out any of them).
+pub async fn check_destination(text: &str, allow_loopback: bool) -> Result<Destination, String> {
+    let url = check_url(text, allow_loopback)?;
     let Some(Host::Domain(name)) = url.host() else {
-        return Ok(None);
+        return Ok(Destination { url, pinned: None });
     };
     let port = url.port_or_known_default().unwrap_or(443);
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
         .await
         .map_err(|e| format!("cannot resolve {name}: {e}"))?
+        .take(MAX_ADDRESSES_CHECKED)
         .collect();
     let Some(first) = addresses.first().copied() else {
         return Err(format!("{name} resolves to no address"));
     };
     for address in &addresses {
-        let ip = address.ip();
-        if ip.is_loopback() && !allow_loopback {
-            return Err(format!("{name} resolves to this machine ({ip})"));
-        }
-        if is_private(ip) && !(allow_loopback && ip.is_loopback()) {
-            return Err(format!("{name} resolves to a private address ({ip})"));
-        }
+        check_address(address.ip(), allow_loopback)
+            .map_err(|why| format!("{name} resolves to a refused address: {why}"))?;
     }
-    Ok(Some((name.to_owned(), first)))
+    let pinned = Some((name.to_owned(), first));
+    Ok(Destination { url, pinned })
 }
+
+/// Addresses of one name checked (a resolver answer is rarely longer).
+const MAX_ADDRESSES_CHECKED: usize = 64;
 
 /// The company's webhook signing secret, derived from the server's key (so
 /// nothing more is stored): `whsec_` and 43 characters.
@@ -150,9 +267,10 @@ async fn call(
     delivery: &WebhookDelivery,
     allow_loopback: bool,
 ) -> Result<(), String> {
-    let url = check_url(&delivery.url, allow_loopback)?;
+    // Checked again at each call: the name may resolve elsewhere now.
+    let destination = check_destination(&delivery.url, allow_loopback).await?;
     let pinned;
-    let http = match checked_address(&url, allow_loopback).await? {
+    let http = match destination.pinned {
         None => http,
         Some((name, address)) => {
             pinned = client_builder()
@@ -169,7 +287,7 @@ async fn call(
         .and_then(|v| v["type"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let response = http
-        .post(&delivery.url)
+        .post(destination.url)
         .header("content-type", "application/json")
         .header("apiome-event-id", &delivery.id)
         .header("apiome-event", event)
@@ -189,8 +307,12 @@ async fn call(
     }
 }
 
+/// No proxy, whatever `HTTP(S)_PROXY` says: a proxy would make the
+/// connection (to an address this server never checked), and would see
+/// the signed payloads.
 fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .no_proxy()
         .timeout(CALL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("apiome-webhooks/", env!("CARGO_PKG_VERSION")))
@@ -247,14 +369,26 @@ mod tests {
     #[test]
     fn https_elsewhere_is_accepted_and_loopback_only_when_allowed() {
         assert!(check_url("https://acme.example/hooks/apiome", false).is_ok());
-        assert!(check_url("https://203.0.113.7/hook", false).is_ok());
+        assert!(check_url("https://8.8.8.8/hook", false).is_ok());
+        assert!(check_url("https://[2606:4700:4700::1111]/hook", false).is_ok());
         for local in [
             "http://localhost:8000/hook",
+            "http://LOCALHOST./hook",
+            "https://api.localhost/hook",
             "http://127.0.0.1:9/hook",
             "https://[::1]/hook",
         ] {
             assert!(check_url(local, false).is_err(), "{local}");
             assert!(check_url(local, true).is_ok(), "{local}");
+        }
+        // The allowance is for plain loopback, nothing else.
+        for never in [
+            "http://[::ffff:127.0.0.1]/hook",
+            "https://10.0.0.1/hook",
+            "https://169.254.169.254/latest",
+            "http://8.8.8.8/hook",
+        ] {
+            assert!(check_url(never, true).is_err(), "{never}");
         }
     }
 
@@ -267,7 +401,10 @@ mod tests {
             ("https://acme.example/hook#x", "fragment"),
             ("https://10.1.2.3/hook", "private"),
             ("https://192.168.0.1/hook", "private"),
-            ("https://[fd00::1]/hook", "private"),
+            ("https://[fd00::1]/hook", "unique-local"),
+            ("https://[64:ff9b::a9fe:a9fe]/hook", "NAT64"),
+            ("https://0x7f.1/hook", "loopback"),
+            ("https://2130706433/hook", "loopback"),
             ("not a url", "not a URL"),
         ] {
             let error = check_url(url, false).unwrap_err();
@@ -299,54 +436,127 @@ mod tests {
         );
     }
 
+    /// Every class of the check, with its edges: the first and last
+    /// address of each block is refused, the neighbours outside are not.
     #[test]
-    fn private_addresses_are_known_in_every_form() {
-        for private in [
-            "10.0.0.1",
-            "172.16.5.4",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "255.255.255.255",
-            "fd00::1",
-            "fe80::1",
-            "::",
-            "::ffff:10.1.2.3",
-            "::ffff:127.0.0.1",
-            "::ffff:169.254.169.254",
-        ] {
-            assert!(is_private(private.parse().unwrap()), "{private}");
+    fn every_non_global_class_is_refused_and_global_addresses_pass() {
+        let refused: &[(&str, &str)] = &[
+            ("0.0.0.0", "this network"),
+            ("0.255.255.255", "this network"),
+            ("10.0.0.0", "private"),
+            ("10.255.255.255", "private"),
+            ("100.64.0.0", "carrier-grade NAT"),
+            ("100.127.255.255", "carrier-grade NAT"),
+            ("127.0.0.1", "loopback"),
+            ("127.255.255.254", "loopback"),
+            ("169.254.169.254", "link-local"),
+            ("172.16.0.0", "private"),
+            ("172.31.255.255", "private"),
+            ("192.0.0.8", "IETF protocol"),
+            ("192.0.2.1", "documentation"),
+            ("192.88.99.1", "6to4 relay"),
+            ("192.168.0.1", "private"),
+            ("198.18.0.0", "benchmarking"),
+            ("198.19.255.255", "benchmarking"),
+            ("198.51.100.7", "documentation"),
+            ("203.0.113.7", "documentation"),
+            ("224.0.0.1", "multicast"),
+            ("239.255.255.255", "multicast"),
+            ("240.0.0.1", "reserved"),
+            ("255.255.255.254", "reserved"),
+            ("255.255.255.255", "broadcast"),
+            ("::", "unspecified"),
+            ("::1", "loopback"),
+            ("::7f00:1", "IPv4-compatible of loopback"),
+            ("::808:808", "IPv4-compatible (of 8.8.8.8)"),
+            ("::ffff:127.0.0.1", "IPv4-mapped of loopback"),
+            ("::ffff:10.1.2.3", "IPv4-mapped of private"),
+            ("::ffff:169.254.169.254", "IPv4-mapped of link-local"),
+            ("::ffff:8.8.8.8", "IPv4-mapped (of 8.8.8.8)"),
+            ("64:ff9b::7f00:1", "NAT64 (64:ff9b::/96) of loopback"),
+            ("64:ff9b::a9fe:a9fe", "NAT64 (64:ff9b::/96) of link-local"),
+            ("64:ff9b::808:808", "NAT64 (64:ff9b::/96) (of 8.8.8.8)"),
+            ("64:ff9b:1::a00:1", "local-use NAT64"),
+            ("64:ff9b:1:ffff::1", "local-use NAT64"),
+            ("2002:7f00:1::1", "6to4 (2002::/16) of loopback"),
+            ("2002:c0a8:101::1", "6to4 (2002::/16) of private"),
+            ("2002:808:808::1", "6to4 (2002::/16) (of 8.8.8.8)"),
+            // Teredo: the client's IPv4 inverted in the last 32 bits.
+            (
+                "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                "Teredo (2001::/32) of loopback",
+            ),
+            ("2001::1", "Teredo"),
+            ("2001:2::1", "benchmarking"),
+            ("2001:10::1", "IETF protocol assignments"),
+            ("2001:1ff:ffff::1", "IETF protocol assignments"),
+            ("2001:db8::1", "documentation"),
+            ("2001:db8:ffff::1", "documentation"),
+            ("3fff::1", "documentation (3fff::/20)"),
+            ("3fff:fff::1", "documentation (3fff::/20)"),
+            ("100::1", "discard-only"),
+            ("5f00::1", "segment routing"),
+            ("fc00::1", "unique-local"),
+            ("fd12:3456::1", "unique-local"),
+            ("fe80::1", "link-local"),
+            ("febf::1", "link-local"),
+            ("fec0::1", "outside 2000::/3"),
+            ("ff02::1", "multicast"),
+            ("ff0e::1", "multicast"),
+            ("4000::1", "outside 2000::/3"),
+            ("1fff:ffff::1", "outside 2000::/3"),
+        ];
+        for (ip, class) in refused {
+            let reason = refusal(ip.parse().unwrap())
+                .unwrap_or_else(|| panic!("{ip} is not global but passed"));
+            assert!(
+                reason.contains(class),
+                "{ip}: {reason:?} should say {class:?}"
+            );
         }
-        for public in [
-            "203.0.113.7",
+        for global in [
+            "1.1.1.1",
             "8.8.8.8",
-            "2001:db8::1",
-            "100.128.0.1",
-            "::ffff:203.0.113.7",
+            "9.255.255.255",
+            "11.0.0.0",
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.1.1",
+            "192.0.3.0",
+            "192.167.255.255",
+            "192.169.0.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2001:200::1",
+            "2001:4860:4860::8888",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::1",
+            "3ffe:ffff::1",
+            "2000::1",
         ] {
-            assert!(!is_private(public.parse().unwrap()), "{public}");
-        }
-        // Literal forms are refused when the URL is set, too.
-        for url in [
-            "https://[fe80::1]/h",
-            "https://[::ffff:10.0.0.1]/h",
-            "https://169.254.169.254/latest",
-        ] {
-            assert!(check_url(url, false).is_err(), "{url}");
+            assert_eq!(refusal(global.parse().unwrap()), None, "{global}");
         }
     }
 
     #[tokio::test]
     async fn names_are_resolved_and_checked_before_a_call() {
-        let url = Url::parse("https://localhost:8443/hook").unwrap();
-        let refused = checked_address(&url, false).await.unwrap_err();
-        assert!(refused.contains("this machine"), "{refused}");
-        let (name, address) = checked_address(&url, true).await.unwrap().unwrap();
+        let refused = check_destination("https://localhost:8443/hook", false)
+            .await
+            .unwrap_err();
+        assert!(refused.contains("loopback"), "{refused}");
+        let allowed = check_destination("https://localhost:8443/hook", true)
+            .await
+            .unwrap();
+        let (name, address) = allowed.pinned.unwrap();
         assert_eq!(name, "localhost");
         assert!(address.ip().is_loopback());
         assert_eq!(address.port(), 8443);
-        let literal = Url::parse("https://203.0.113.7/hook").unwrap();
-        assert_eq!(checked_address(&literal, false).await.unwrap(), None);
+        let literal = check_destination("https://8.8.8.8/hook", false)
+            .await
+            .unwrap();
+        assert_eq!(literal.pinned, None);
     }
 }

@@ -9,6 +9,7 @@
 //! whole or not at all.
 
 mod attribute;
+mod authorization_purge;
 mod block;
 mod ceremony;
 mod checkpoint;
@@ -40,6 +41,7 @@ mod webhook;
 pub mod write_stats;
 
 pub use attribute::{MAX_VALUE_BYTES, Resealed, StoredAttribute};
+pub use authorization_purge::{PURGE_BATCH, Purged, USED_CODE_RETENTION_SECS};
 pub use ceremony::{CEREMONY_TTL, PendingCeremony};
 pub use company::Company;
 pub use connect::{Backend, DatabaseUrl, Store};

@@ -547,6 +547,7 @@ pub async fn register(
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "This `Idempotency-Key` was used with another request", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`temporarily_unavailable`: over this client's request rate (shared with the token endpoint); see `Retry-After`", body = OAuthErrorBody),
     ),
     params(("Idempotency-Key" = Option<String>, Header, description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
 )]
@@ -563,6 +564,11 @@ pub async fn par(
             ErrorCode::UnauthorizedClient,
             "only company clients make authorization requests",
         ));
+    }
+    // Each pushed request is a stored row: the same budget as the token
+    // endpoint, so no company can fill the table faster than it drains.
+    if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
+        return Ok(rate_limited(wait));
     }
     let company = client.record.client_id.to_company_id();
     let command = push(state.clone(), params, client);

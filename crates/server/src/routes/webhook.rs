@@ -2,6 +2,7 @@
 //! requests is decided or one of its grants revoked (see
 //! [`crate::webhooks`] for the call and its signature).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,7 +70,7 @@ pub struct WebhookView {
         (status = 200, description = "Set", body = WebhookCreated),
         (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not an acceptable URL (https only, no private addresses)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not an acceptable URL: https only, and every address it names global (no loopback, private, link-local, reserved or translated address)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -80,8 +81,10 @@ pub async fn set(
     body: web::Json<WebhookSetting>,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
-    let url = webhooks::check_url(&body.url, state.webhook_allow_loopback)
-        .map_err(|e| Problem::invalid("url", e))?;
+    let url = webhooks::check_destination(&body.url, state.webhook_allow_loopback)
+        .await
+        .map_err(refused)?
+        .url;
     state
         .store
         .set_webhook(&company, Some(url.as_str()))
@@ -90,6 +93,17 @@ pub async fn set(
         url: url.to_string(),
         secret: webhooks::secret(&state.oauth.server_key, &company),
     }))
+}
+
+/// 400: the URL is malformed or would reach an address no webhook may.
+fn refused(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "webhook-url-refused",
+        "Webhook URL refused",
+        detail,
+    )
+    .with_field("url")
 }
 
 /// The webhook URL and how the latest calls went.
