@@ -120,7 +120,14 @@ fn serve_is_healthy_then_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut child = Command::new(APIOME)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&data)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "info")
@@ -159,7 +166,15 @@ fn serve_is_healthy_then_stops_cleanly_on_sigterm() {
     // over the file the first is writing.
     let data_arg = data.to_str().unwrap();
     let second = apiome(
-        &["serve", "--bind", "127.0.0.1:0", "--data-dir", data_arg],
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_arg,
+        ],
         &[],
     );
     assert_one_line_failure(&second, "is in use by another apiome process");
@@ -237,7 +252,18 @@ fn a_corrupt_ledger_key_exits_with_one_line() {
         "ledger.key is corrupt",
     );
     assert_one_line_failure(
-        &apiome(&["serve", "--bind", "127.0.0.1:0", "--data-dir", data], &[]),
+        &apiome(
+            &[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--admin-bind",
+                "127.0.0.1:0",
+                "--data-dir",
+                data,
+            ],
+            &[],
+        ),
         "ledger.key is corrupt",
     );
 }

@@ -155,7 +155,14 @@ fn values_are_sealed_at_rest_and_rotation_reseals_them() {
 
     // A master key that is not a key: one line, non-zero, nothing served.
     let output = Command::new(APIOME)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&data)
         .env_remove("DATABASE_URL")
         .env("APIOME_MASTER_KEY", "hunter2")

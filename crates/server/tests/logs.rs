@@ -51,7 +51,15 @@ async fn a_whole_scenario_at_trace_level_logs_no_value_and_no_secret() {
     let webhook_secret = company["webhook_secret"].as_str().unwrap().to_owned();
 
     let mut child = Command::new(APIOME)
-        .args(["serve", "--bind", "127.0.0.1:0", "--public-url", PUBLIC_URL])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--public-url",
+            PUBLIC_URL,
+        ])
         .arg("--data-dir")
         .arg(&data)
         .env("RUST_LOG", "trace")

@@ -83,7 +83,15 @@ pub fn serve_with(data: &Path, database_url: Option<&str>, env: &[(&str, &str)])
     let mut command = Command::new(APIOME);
     command.envs(env.iter().copied());
     command
-        .args(["serve", "--bind", "127.0.0.1:0", "--public-url", PUBLIC_URL])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--admin-bind",
+            "127.0.0.1:0",
+            "--public-url",
+            PUBLIC_URL,
+        ])
         .arg("--data-dir")
         .arg(data)
         .env("RUST_LOG", "warn,apiome=info,server=info")
