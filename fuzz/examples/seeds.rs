@@ -460,6 +460,17 @@ fn entry(dir: &PathBuf) {
                 company_id: text("acme"),
                 person: text("p_7f3a"),
                 attributes: names(&["email", "x-shoe-size"]),
+                withheld: names(&[]),
+            },
+        ),
+        (
+            "disclosure_withheld",
+            EntryKind::Disclosure {
+                grant_id: text("grant_1"),
+                company_id: text("acme"),
+                person: text("p_7f3a"),
+                attributes: names(&["email"]),
+                withheld: names(&["location_city"]),
             },
         ),
         (
