@@ -471,3 +471,62 @@ app_test!(
         assert_eq!(grant["attributes"], json!(["display_name"]), "{grant}");
     }
 );
+
+app_test!(requests_racing_a_block_are_never_granted_after_it, |app| {
+    let session = person(app, "ada").await;
+    let acme = app.company("Acme").await;
+    let token = app.company_token(&acme).await;
+    let asks: Vec<_> = (0..32)
+        .map(|_| {
+            let (http, url, token) = (app.http.clone(), app.url("/v1/requests"), token.clone());
+            tokio::spawn(async move {
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"person": {"handle": "ada"}, "authorization_details": [{
+                        "type": "apiome_data", "attributes": ["display_name"],
+                        "purpose": "service_provision", "duration": "P30D"}]}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let blocked = app
+        .http
+        .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 204);
+    for ask in asks {
+        assert_eq!(ask.await.unwrap(), 201);
+    }
+    // In the ledger: no grant to the company after its block, and every
+    // grant before it was revoked by it.
+    let store = app.store();
+    let size = store.ledger_size().await.unwrap();
+    let entries = store.ledger_entries(0, size).await.unwrap();
+    let block_at = entries
+        .iter()
+        .position(|e| matches!(e.entry.kind, EntryKind::CompanyBlocked { .. }))
+        .expect("the block is in the ledger");
+    let created: Vec<(usize, String)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.entry.kind {
+            EntryKind::GrantCreated { grant_id, .. } => Some((i, grant_id.as_str().to_owned())),
+            _ => None,
+        })
+        .collect();
+    for (at, grant) in &created {
+        assert!(*at < block_at, "grant {grant} created at {at}, after the block at {block_at}");
+        assert!(
+            entries.iter().any(|e| matches!(&e.entry.kind,
+                EntryKind::GrantRevoked { grant_id, .. } if grant_id.as_str() == grant)),
+            "grant {grant} outlived the block"
+        );
+    }
+});

@@ -13,6 +13,7 @@
 //! | [`activity`] | a person reads their own ledger entries, each proved against a checkpoint |
 //! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
 //! | [`idempotency`] | a company's `Idempotency-Key`: claim, replay, keep, prune |
+//! | [`ask`] | a company asks a person asynchronously, decided under the policy in force when it is recorded |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
@@ -29,6 +30,7 @@
 
 pub mod activity;
 pub mod answer;
+pub mod ask;
 pub mod attributes;
 pub mod authorize;
 pub mod block;

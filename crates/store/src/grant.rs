@@ -47,6 +47,9 @@ pub(crate) struct NewRequest {
     pub(crate) request: DataRequest,
     pub(crate) decision: Decision,
     pub(crate) channel: Channel,
+    /// The person's `policy_version` the decision was made under, checked
+    /// under the person's lock; `None` records without the check.
+    pub(crate) policy_version: Option<i64>,
 }
 
 /// A request as stored.
@@ -223,7 +226,37 @@ impl Store {
             request: request.clone(),
             decision: decision.clone(),
             channel,
+            policy_version: None,
         };
+        self.record_new_request(new).await
+    }
+
+    /// [`Store::record_request`] for a decision made from the snapshot at
+    /// `policy_version`: refused with [`StoreError::PolicyChanged`], and
+    /// nothing recorded, when the person has changed what they share
+    /// since (decide again). The check is made under the person's lock,
+    /// inside the transaction that records the request.
+    pub async fn record_request_under(
+        &self,
+        person: &PersonId,
+        company: &CompanyId,
+        request: &DataRequest,
+        decision: &Decision,
+        channel: Channel,
+        policy_version: i64,
+    ) -> Result<StoredRequest, StoreError> {
+        let new = NewRequest {
+            person: person.clone(),
+            company: company.clone(),
+            request: request.clone(),
+            decision: decision.clone(),
+            channel,
+            policy_version: Some(policy_version),
+        };
+        self.record_new_request(new).await
+    }
+
+    async fn record_new_request(&self, new: NewRequest) -> Result<StoredRequest, StoreError> {
         if self.backend() == Backend::Sqlite {
             return self.record_request_grouped(new).await;
         }
@@ -253,9 +286,20 @@ impl Store {
             request,
             decision,
             channel,
+            policy_version,
         } = new;
         let channel = *channel;
         self.lock_person(txn, person).await?;
+        if let Some(decided_under) = policy_version {
+            let now = person::Entity::find_by_id(person.as_str().to_owned())
+                .one(txn)
+                .await?
+                .ok_or(StoreError::PersonNotFound)?
+                .policy_version;
+            if now != *decided_under {
+                return Err(StoreError::PolicyChanged);
+            }
+        }
         let status = RequestStatus::initial(decision, channel);
         let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
         let id = self
@@ -977,6 +1021,52 @@ mod tests {
                     .policy_version;
                 assert_eq!(after, version + 1, "change {change} moved the version once");
             }
+        }
+    );
+
+    store_test!(
+        a_request_decided_under_an_old_policy_is_not_recorded,
+        |store| {
+            let w = world(store).await;
+            let stale = store.policy_snapshot(&w.person).await.unwrap();
+            let req = request(&["display_name"]);
+            let decision = decide(&stale.profile, &w.company, &req);
+            store
+                .put_attribute(
+                    &w.person,
+                    &AttributeKey::parse("display_name").unwrap(),
+                    &json!("Ada"),
+                    Bucket::Private,
+                )
+                .await
+                .unwrap();
+            let before = store.ledger_size().await.unwrap();
+            let refused = store
+                .record_request_under(
+                    &w.person,
+                    &w.company,
+                    &req,
+                    &decision,
+                    Channel::Async,
+                    stale.policy_version,
+                )
+                .await;
+            assert!(matches!(refused, Err(StoreError::PolicyChanged)), "{refused:?}");
+            assert_eq!(store.ledger_size().await.unwrap(), before, "nothing recorded");
+            let fresh = store.policy_snapshot(&w.person).await.unwrap();
+            let decision = decide(&fresh.profile, &w.company, &req);
+            let recorded = store
+                .record_request_under(
+                    &w.person,
+                    &w.company,
+                    &req,
+                    &decision,
+                    Channel::Async,
+                    fresh.policy_version,
+                )
+                .await
+                .unwrap();
+            assert_eq!(recorded.status, RequestStatus::Denied, "private now");
         }
     );
 

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use consent_policy::{CompanyId, DataRequest, Outcome, RequestError, decide};
+use broker::ask::AskRefused;
+use consent_policy::{CompanyId, Outcome, RequestError};
 use serde::{Deserialize, Serialize};
-use store::{Channel, ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
+use store::{ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
 use utoipa::ToSchema;
 
 use crate::oauth_server::{BearerRejection, bearer_claims};
@@ -217,24 +218,14 @@ async fn ask(
         );
         return Ok(response);
     }
-    let store = &state.store;
+    let handle;
     let person = match &body.person {
-        PersonRef::Handle { handle } => {
-            let handle = Handle::parse(handle)
+        PersonRef::Handle { handle: text } => {
+            handle = Handle::parse(text)
                 .map_err(|e| Problem::invalid("person.handle", e.to_string()))?;
-            match store.person_by_handle(&handle).await {
-                Ok(person) => person,
-                Err(StoreError::PersonNotFound) => return Err(not_found().into()),
-                Err(e) => return Err(e.into()),
-            }
+            broker::ask::Person::Handle(&handle)
         }
-        PersonRef::Subject { subject } => {
-            let id = store
-                .person_for_subject(&company, subject)
-                .await?
-                .ok_or_else(not_found)?;
-            store.person(&id).await?
-        }
+        PersonRef::Subject { subject } => broker::ask::Person::Subject(subject),
     };
     let [entry] = <[serde_json::Value; 1]>::try_from(body.authorization_details).map_err(|_| {
         Problem::invalid(
@@ -242,13 +233,14 @@ async fn ask(
             "`authorization_details` must hold exactly one entry of type `apiome_data`",
         )
     })?;
-    let request = DataRequest::from_json_value(entry, &person.max_duration)
-        .map_err(|e| request_problem(&e))?;
-    let profile = store.profile(&person.id).await?;
-    let decision = decide(&profile, &company, &request);
-    let stored = store
-        .record_request(&person.id, &company, &request, &decision, Channel::Async)
-        .await?;
+    let stored = match broker::ask::ask(&state.store, &company, person, entry)
+        .await
+        .map_err(Problem::from)?
+    {
+        Ok(stored) => stored,
+        Err(AskRefused::NoSuchPerson) => return Err(not_found().into()),
+        Err(AskRefused::BadRequest(e)) => return Err(request_problem(&e).into()),
+    };
     let body = render(&state, &stored).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
