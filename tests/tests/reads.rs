@@ -482,9 +482,11 @@ app_test!(requests_racing_a_block_are_never_granted_after_it, |app| {
             tokio::spawn(async move {
                 http.post(url)
                     .bearer_auth(token)
-                    .json(&json!({"person": {"handle": "ada"}, "authorization_details": [{
+                    .json(
+                        &json!({"person": {"handle": "ada"}, "authorization_details": [{
                         "type": "apiome_data", "attributes": ["display_name"],
-                        "purpose": "service_provision", "duration": "P30D"}]}))
+                        "purpose": "service_provision", "duration": "P30D"}]}),
+                    )
                     .send()
                     .await
                     .unwrap()
@@ -522,7 +524,10 @@ app_test!(requests_racing_a_block_are_never_granted_after_it, |app| {
         })
         .collect();
     for (at, grant) in &created {
-        assert!(*at < block_at, "grant {grant} created at {at}, after the block at {block_at}");
+        assert!(
+            *at < block_at,
+            "grant {grant} created at {at}, after the block at {block_at}"
+        );
         assert!(
             entries.iter().any(|e| matches!(&e.entry.kind,
                 EntryKind::GrantRevoked { grant_id, .. } if grant_id.as_str() == grant)),

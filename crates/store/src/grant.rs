@@ -1051,8 +1051,15 @@ mod tests {
                     stale.policy_version,
                 )
                 .await;
-            assert!(matches!(refused, Err(StoreError::PolicyChanged)), "{refused:?}");
-            assert_eq!(store.ledger_size().await.unwrap(), before, "nothing recorded");
+            assert!(
+                matches!(refused, Err(StoreError::PolicyChanged)),
+                "{refused:?}"
+            );
+            assert_eq!(
+                store.ledger_size().await.unwrap(),
+                before,
+                "nothing recorded"
+            );
             let fresh = store.policy_snapshot(&w.person).await.unwrap();
             let decision = decide(&fresh.profile, &w.company, &req);
             let recorded = store
