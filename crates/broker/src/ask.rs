@@ -1,21 +1,18 @@
 //! A company asks a person for data asynchronously (`POST /v1/requests`;
 //! the person answers later in their inbox, or a rule answers now).
 //!
-//! The decision is made from one snapshot of the person's policy and
-//! recorded only if that policy is still the one in force when the request
-//! is written (checked under the person's lock, in the recording
-//! transaction); otherwise it is decided again. So a request that arrives
-//! as the person blocks the company, or moves an attribute to private, is
-//! never granted on the old policy.
+//! The decision is made inside the transaction that records the request,
+//! under the person's lock, from the policy read there
+//! (`Store::record_request_deciding`): a request that arrives as the person
+//! blocks the company, or moves an attribute to private, is decided on the
+//! policy that is in force when it is recorded, never on an older one.
+//! (Deciding from a snapshot and retrying on a change starved under a
+//! person who writes rules while companies ask: the scale-out test.)
 
 use consent_policy::{Channel, CompanyId, DataRequest, Handle, RequestError, decide};
-use store::{Store, StoreError, StoredRequest};
+use store::{Decider, Store, StoreError, StoredRequest};
 
 use crate::BrokerError;
-
-/// How many times a request is decided again when the person's policy
-/// changed under it, before it gives up ([`BrokerError::PolicyChurn`]).
-const MAX_DECISIONS: usize = 4;
 
 /// Whom a company asks: by the handle the person gave it, or by the
 /// pairwise subject it already knows them by.
@@ -59,24 +56,10 @@ pub async fn ask(
         Ok(request) => request,
         Err(e) => return Ok(Err(AskRefused::BadRequest(e))),
     };
-    for _ in 0..MAX_DECISIONS {
-        let snapshot = store.policy_snapshot(&found.id).await?;
-        let decision = decide(&snapshot.profile, company, &request);
-        match store
-            .record_request_under(
-                &found.id,
-                company,
-                &request,
-                &decision,
-                Channel::Async,
-                snapshot.policy_version,
-            )
-            .await
-        {
-            Ok(stored) => return Ok(Ok(stored)),
-            Err(StoreError::PolicyChanged) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(BrokerError::PolicyChurn)
+    let (asker, asked) = (company.clone(), request.clone());
+    let decide_now: Decider = Box::new(move |profile| decide(profile, &asker, &asked));
+    let stored = store
+        .record_request_deciding(&found.id, company, &request, Channel::Async, decide_now)
+        .await?;
+    Ok(Ok(stored))
 }

@@ -137,10 +137,6 @@ pub enum StoreError {
     /// range (`i64::MAX` micro-units); nothing was changed.
     #[error("the amount would take an account beyond 9223372036854775807 micro-units")]
     AmountOutOfRange,
-    /// The person changed what they share after the request was decided
-    /// (see `Store::record_request_under`); nothing was recorded.
-    #[error("the person's policy changed while the request was decided")]
-    PolicyChanged,
     /// The transfer id was used before for a different transfer.
     #[error("transfer id {0:?} is already used by a different transfer")]
     TransferIdReused(String),

@@ -45,11 +45,31 @@ pub(crate) struct NewRequest {
     pub(crate) person: PersonId,
     pub(crate) company: CompanyId,
     pub(crate) request: DataRequest,
-    pub(crate) decision: Decision,
+    pub(crate) decision: Deciding,
     pub(crate) channel: Channel,
-    /// The person's `policy_version` the decision was made under, checked
-    /// under the person's lock; `None` records without the check.
-    pub(crate) policy_version: Option<i64>,
+}
+
+/// How a request to record gets its decision.
+pub(crate) enum Deciding {
+    /// Decided by the caller already (the consent screen, whose person
+    /// answers it themselves).
+    Made(Decision),
+    /// Decided inside the recording transaction, under the person's lock,
+    /// from the policy read there: nothing can change it before commit.
+    Inside(Decider),
+}
+
+/// A decision the application layer hands to the store to make at the
+/// right moment (`consent_policy::decide` over the person's profile).
+pub type Decider = Box<dyn FnOnce(&consent_policy::Profile) -> Decision + Send>;
+
+impl std::fmt::Debug for Deciding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Made(decision) => f.debug_tuple("Made").field(decision).finish(),
+            Self::Inside(_) => f.write_str("Inside(..)"),
+        }
+    }
 }
 
 /// A request as stored.
@@ -224,34 +244,30 @@ impl Store {
             person: person.clone(),
             company: company.clone(),
             request: request.clone(),
-            decision: decision.clone(),
+            decision: Deciding::Made(decision.clone()),
             channel,
-            policy_version: None,
         };
         self.record_new_request(new).await
     }
 
-    /// [`Store::record_request`] for a decision made from the snapshot at
-    /// `policy_version`: refused with [`StoreError::PolicyChanged`], and
-    /// nothing recorded, when the person has changed what they share
-    /// since (decide again). The check is made under the person's lock,
-    /// inside the transaction that records the request.
-    pub async fn record_request_under(
+    /// Records a company's request decided by `decide` inside the
+    /// recording transaction, under the person's lock, from the policy
+    /// read there: a block, a move to private or a rule committed before
+    /// it is always seen, and none can land between decision and record.
+    pub async fn record_request_deciding(
         &self,
         person: &PersonId,
         company: &CompanyId,
         request: &DataRequest,
-        decision: &Decision,
         channel: Channel,
-        policy_version: i64,
+        decide: Decider,
     ) -> Result<StoredRequest, StoreError> {
         let new = NewRequest {
             person: person.clone(),
             company: company.clone(),
             request: request.clone(),
-            decision: decision.clone(),
+            decision: Deciding::Inside(decide),
             channel,
-            policy_version: Some(policy_version),
         };
         self.record_new_request(new).await
     }
@@ -260,13 +276,13 @@ impl Store {
         if self.backend() == Backend::Sqlite {
             return self.record_request_grouped(new).await;
         }
-        self.record_request_alone(&new).await
+        self.record_request_alone(new).await
     }
 
     /// Records `new` in a transaction of its own.
     pub(crate) async fn record_request_alone(
         &self,
-        new: &NewRequest,
+        new: NewRequest,
     ) -> Result<StoredRequest, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
         let stored = self.record_request_in(&txn, new).await?;
@@ -278,7 +294,7 @@ impl Store {
     pub(crate) async fn record_request_in(
         &self,
         txn: &DatabaseTransaction,
-        new: &NewRequest,
+        new: NewRequest,
     ) -> Result<StoredRequest, StoreError> {
         let NewRequest {
             person,
@@ -286,25 +302,17 @@ impl Store {
             request,
             decision,
             channel,
-            policy_version,
         } = new;
-        let channel = *channel;
-        self.lock_person(txn, person).await?;
-        if let Some(decided_under) = policy_version {
-            let now = person::Entity::find_by_id(person.as_str().to_owned())
-                .one(txn)
-                .await?
-                .ok_or(StoreError::PersonNotFound)?
-                .policy_version;
-            if now != *decided_under {
-                return Err(StoreError::PolicyChanged);
-            }
-        }
-        let status = RequestStatus::initial(decision, channel);
+        self.lock_person(txn, &person).await?;
+        let decision = match decision {
+            Deciding::Made(decision) => decision,
+            Deciding::Inside(decide) => decide(&crate::person::profile_in(txn, &person).await?),
+        };
+        let status = RequestStatus::initial(&decision, channel);
         let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
         let id = self
             .record_in(
-                txn, person, company, request, decision, channel, status, &granted,
+                txn, &person, &company, &request, &decision, channel, status, &granted,
             )
             .await?;
         let stored = data_request::Entity::find_by_id(id)
@@ -1025,12 +1033,12 @@ mod tests {
     );
 
     store_test!(
-        a_request_decided_under_an_old_policy_is_not_recorded,
+        a_request_is_decided_inside_its_recording_transaction,
         |store| {
             let w = world(store).await;
-            let stale = store.policy_snapshot(&w.person).await.unwrap();
             let req = request(&["display_name"]);
-            let decision = decide(&stale.profile, &w.company, &req);
+            // Decided from the policy read under the person's lock: the
+            // profile handed to the decider is the one in force now.
             store
                 .put_attribute(
                     &w.person,
@@ -1040,36 +1048,21 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            let before = store.ledger_size().await.unwrap();
-            let refused = store
-                .record_request_under(
-                    &w.person,
-                    &w.company,
-                    &req,
-                    &decision,
-                    Channel::Async,
-                    stale.policy_version,
-                )
-                .await;
-            assert!(
-                matches!(refused, Err(StoreError::PolicyChanged)),
-                "{refused:?}"
-            );
-            assert_eq!(
-                store.ledger_size().await.unwrap(),
-                before,
-                "nothing recorded"
-            );
-            let fresh = store.policy_snapshot(&w.person).await.unwrap();
-            let decision = decide(&fresh.profile, &w.company, &req);
+            let company = w.company.clone();
+            let asked = req.clone();
             let recorded = store
-                .record_request_under(
+                .record_request_deciding(
                     &w.person,
                     &w.company,
                     &req,
-                    &decision,
                     Channel::Async,
-                    fresh.policy_version,
+                    Box::new(move |profile| {
+                        assert_eq!(
+                            profile.bucket_of(&AttributeKey::parse("display_name").unwrap()),
+                            Bucket::Private
+                        );
+                        decide(profile, &company, &asked)
+                    }),
                 )
                 .await
                 .unwrap();

@@ -167,14 +167,27 @@ impl Store {
     /// in one transaction so it is a consistent snapshot.
     pub async fn profile(&self, id: &PersonId) -> Result<Profile, StoreError> {
         let txn = self.read_txn().await?;
+        let profile = profile_in(&txn, id).await?;
+        txn.commit().await?;
+        Ok(profile)
+    }
+}
+
+/// [`Store::profile`] read in `txn` (inside a write transaction, after
+/// the person's lock, it is the policy no one can change until commit).
+pub(crate) async fn profile_in(
+    txn: &DatabaseTransaction,
+    id: &PersonId,
+) -> Result<Profile, StoreError> {
+    {
         let person = person::Entity::find_by_id(id.as_str().to_owned())
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or(StoreError::PersonNotFound)
             .and_then(Person::try_from)?;
         let buckets = attribute::Entity::find()
             .filter(attribute::Column::PersonId.eq(id.as_str()))
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .map(|row| {
@@ -186,19 +199,18 @@ impl Store {
         let rules = rule::Entity::find()
             .filter(rule::Column::PersonId.eq(id.as_str()))
             .order_by_asc(rule::Column::Position)
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .map(|row| serde_json::from_str(&row.body).map_err(StoreError::corrupt))
             .collect::<Result<_, StoreError>>()?;
         let blocked = blocked_company::Entity::find()
             .filter(blocked_company::Column::PersonId.eq(id.as_str()))
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .map(|row| CompanyId::parse(&row.company_id).map_err(StoreError::corrupt))
             .collect::<Result<_, StoreError>>()?;
-        txn.commit().await?;
         Ok(Profile {
             default: person.sharing_default,
             buckets,

@@ -94,7 +94,7 @@ impl Store {
                     "the request writer stopped".to_owned(),
                 )))
             }),
-            Err(mpsc::error::SendError(pending)) => self.record_request_alone(&pending.new).await,
+            Err(mpsc::error::SendError(pending)) => self.record_request_alone(pending.new).await,
         }
     }
 
@@ -132,15 +132,15 @@ impl Store {
         // the transaction in doubt: then nothing of the group is kept.
         let mut in_doubt: Option<StoreError> = None;
         let mut queued = group.into_iter();
-        for pending in queued.by_ref() {
+        for Pending { new, done } in queued.by_ref() {
             let outcome = match txn.begin().await {
                 Err(error) => {
                     in_doubt = Some(error.into());
-                    answers.push((pending.done, None));
+                    answers.push((done, None));
                     break;
                 }
                 Ok(savepoint) => {
-                    let recorded = self.record_request_in(&savepoint, &pending.new).await;
+                    let recorded = self.record_request_in(&savepoint, new).await;
                     let ended = match &recorded {
                         Ok(_) => savepoint.commit().await,
                         Err(_) => savepoint.rollback().await,
@@ -151,7 +151,7 @@ impl Store {
                     recorded
                 }
             };
-            answers.push((pending.done, Some(outcome)));
+            answers.push((done, Some(outcome)));
             if in_doubt.is_some() {
                 break;
             }
