@@ -17,6 +17,7 @@ mod m20261123_000008_ledger_person;
 mod m20261202_000009_ledger_node_by_position;
 mod m20261205_000010_policy_version;
 mod m20261205_000011_idempotency_keys;
+mod m20261207_000012_webhook_secrets;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_ledger_node_by_position::Migration),
             Box::new(m20261205_000010_policy_version::Migration),
             Box::new(m20261205_000011_idempotency_keys::Migration),
+            Box::new(m20261207_000012_webhook_secrets::Migration),
         ]
     }
 }

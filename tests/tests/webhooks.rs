@@ -125,32 +125,43 @@ async fn next_call(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
         .unwrap()
 }
 
-/// Checks `Apiome-Signature: t=..,v1=..` the way a company would: HMAC-SHA256
-/// of `t.body` under the secret, compared in constant time, timestamp fresh.
+/// Checks a call's Standard Webhooks signature the way a company's library
+/// does: `webhook-signature` lists `v1,<base64>` signatures; one must be
+/// HMAC-SHA256 of `"<webhook-id>.<webhook-timestamp>.<body>"` under the
+/// key the base64 after `whsec_` stands for, compared in constant time,
+/// and the timestamp must be fresh.
 fn signature_holds(secret: &str, call: &Call) -> bool {
-    let header = call.header("apiome-signature");
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", v)) => signatures.push(hex::decode(v).unwrap_or_default()),
-            _ => {}
-        }
-    }
-    let Some(timestamp) = timestamp else {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Some(key) = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| b64.decode(k).ok())
+    else {
+        return false;
+    };
+    let Ok(timestamp) = call.header("webhook-timestamp").parse::<i64>() else {
         return false;
     };
     let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp;
     if !(-60..=300).contains(&age) {
         return false;
     }
-    signatures.iter().any(|signature| {
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{timestamp}.").as_bytes());
-        mac.update(call.body.as_bytes());
-        mac.verify_slice(signature).is_ok()
-    })
+    let id = call.header("webhook-id");
+    call.header("webhook-signature")
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .filter_map(|s| b64.decode(s).ok())
+        .any(|signature| {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+            mac.update(format!("{id}.{timestamp}.").as_bytes());
+            mac.update(call.body.as_bytes());
+            mac.verify_slice(&signature).is_ok()
+        })
+}
+
+/// How many signatures a call carries.
+fn signatures(call: &Call) -> usize {
+    call.header("webhook-signature").split(' ').count()
 }
 
 /// A person under the "ask me" default with a semi-private email; their token.
@@ -255,21 +266,19 @@ app_test!(
         let first = next_call(&mut calls).await;
         let retry = next_call(&mut calls).await;
         assert_eq!((first.answered, retry.answered), (500, 200));
-        assert_eq!(
-            first.header("apiome-event-id"),
-            retry.header("apiome-event-id")
-        );
+        assert_eq!(first.header("webhook-id"), retry.header("webhook-id"));
         assert_eq!(first.body, retry.body, "a retry resends the same event");
         assert!(signature_holds(&secret, &first), "{first:?}");
         assert!(signature_holds(&secret, &retry), "{retry:?}");
         assert!(
-            !signature_holds("whsec_not-the-secret", &retry),
+            !signature_holds("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", &retry),
             "the check can fail"
         );
+        assert_eq!(signatures(&retry), 1, "one secret, one signature");
         let event = retry.json();
         assert_eq!(event["type"], "request.approved");
         assert_eq!(retry.header("apiome-event"), "request.approved");
-        assert_eq!(event["id"], retry.header("apiome-event-id"));
+        assert_eq!(event["id"], retry.header("webhook-id"));
         assert_eq!(event["data"]["request_id"], request_id.as_str());
         assert_eq!(event["data"]["status"], "approved");
         assert_eq!(event["data"]["attributes"], json!(["email"]));
@@ -366,6 +375,80 @@ app_test!(
             calls.try_recv().is_err(),
             "no call after the webhook is removed"
         );
+    }
+);
+
+// A company rotates its secret: the old one goes on signing beside the
+// new one (two `v1,` signatures), so a receiver still holding it misses
+// nothing; after a second rotation the first no longer verifies. Only the
+// company itself can rotate, and a `PUT` of the URL does not change the
+// secret.
+app_test!(
+    a_rotated_secret_signs_beside_the_old_one_until_replaced_again,
+    |app| {
+        let company = app.company_token(&app.company("Acme Rotates").await).await;
+        let person = person(app, "grace_rotates").await;
+        let (url, mut calls) = receiver(0).await;
+        let a: Value = set_webhook(app, &company, &url).await.json().await.unwrap();
+        let a = a["secret"].as_str().unwrap().to_owned();
+        let again: Value = set_webhook(app, &company, &url).await.json().await.unwrap();
+        assert_eq!(again["secret"], a.as_str(), "a PUT keeps the secret");
+
+        let rotate = || {
+            app.http
+                .post(app.url("/v1/webhook/secret"))
+                .bearer_auth(&company)
+                .send()
+        };
+        let rotated = rotate().await.unwrap();
+        assert_eq!(rotated.status(), 200);
+        let rotated: Value = rotated.json().await.unwrap();
+        let b = rotated["secret"].as_str().unwrap().to_owned();
+        assert_ne!(a, b);
+        let until = time::OffsetDateTime::parse(
+            rotated["previous_secret_signs_until"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let in_a_day = time::OffsetDateTime::now_utc() + time::Duration::hours(24);
+        assert!(
+            (until - in_a_day).abs() < time::Duration::minutes(1),
+            "{until}"
+        );
+
+        let decline = |request_id: String| {
+            app.http
+                .post(app.url(&format!("/v1/me/requests/{request_id}/decline")))
+                .bearer_auth(&person)
+                .send()
+        };
+        decline(ask(app, &company, "grace_rotates").await)
+            .await
+            .unwrap();
+        let call = next_call(&mut calls).await;
+        assert_eq!(signatures(&call), 2, "{call:?}");
+        assert!(signature_holds(&b, &call), "the new secret verifies");
+        assert!(signature_holds(&a, &call), "the old one still does");
+
+        let c: Value = rotate().await.unwrap().json().await.unwrap();
+        let c = c["secret"].as_str().unwrap().to_owned();
+        decline(ask(app, &company, "grace_rotates").await)
+            .await
+            .unwrap();
+        let call = next_call(&mut calls).await;
+        assert_eq!(signatures(&call), 2, "{call:?}");
+        assert!(signature_holds(&c, &call));
+        assert!(signature_holds(&b, &call));
+        assert!(!signature_holds(&a, &call), "two rotations ago: stopped");
+
+        // Nobody else rotates it: a person's token is refused, and so is none.
+        for token in [Some(person.as_str()), None] {
+            let mut request = app.http.post(app.url("/v1/webhook/secret"));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            assert_eq!(request.send().await.unwrap().status(), 401);
+        }
     }
 );
 

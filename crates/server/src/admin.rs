@@ -29,6 +29,9 @@ pub enum AdminError {
     /// The keys cannot be read or written.
     #[error(transparent)]
     Keys(#[from] oauth_keys::OAuthKeyError),
+    /// The use case refused.
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
 }
 
 impl From<authz::OAuthError> for AdminError {
@@ -296,8 +299,11 @@ pub struct WebhookReport {
     pub client_id: String,
     /// The URL called, or `None` when removed.
     pub webhook_url: Option<String>,
-    /// The key of `Apiome-Signature`.
+    /// The current signing secret (`whsec_…`, Standard Webhooks' form).
     pub webhook_secret: Option<String>,
+    /// After a rotation: until when the replaced secret also signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_signs_until: Option<String>,
 }
 
 /// Sets (or with `None` removes) a company's webhook URL. The operator is
@@ -307,7 +313,6 @@ pub struct WebhookReport {
 /// company sets through the API.
 pub async fn set_webhook(
     store: &Store,
-    server_key: &ServerKey,
     client_id: &str,
     url: Option<&str>,
     allow_loopback: bool,
@@ -317,14 +322,44 @@ pub async fn set_webhook(
     let url = url
         .map(|u| crate::webhooks::check_url(u, allow_loopback).map_err(AdminError::Invalid))
         .transpose()?;
-    store
-        .set_webhook(&company, url.as_ref().map(url::Url::as_str))
-        .await?;
+    let secret = match &url {
+        Some(url) => broker::webhook::set(store, &company, url.as_str())
+            .await?
+            .first()
+            .map(|s| s.as_str().to_owned()),
+        None => {
+            broker::webhook::remove(store, &company).await?;
+            None
+        }
+    };
     Ok(WebhookReport {
         client_id: client_id.to_owned(),
-        webhook_secret: url
-            .is_some()
-            .then(|| crate::webhooks::secret(server_key, &company)),
+        webhook_secret: secret,
         webhook_url: url.map(String::from),
+        previous_secret_signs_until: None,
+    })
+}
+
+/// Replaces a company's webhook signing secret; the replaced one goes on
+/// signing for 24 hours, so the company can move its receiver to the new
+/// one without missing a call.
+pub async fn rotate_webhook_secret(
+    store: &Store,
+    client_id: &str,
+) -> Result<WebhookReport, AdminError> {
+    let client = company_client(store, client_id).await?;
+    let company = client.to_company_id();
+    let secrets = broker::webhook::rotate_secret(store, &company).await?;
+    Ok(WebhookReport {
+        client_id: client_id.to_owned(),
+        webhook_url: store.webhook(&company).await?,
+        webhook_secret: secrets.first().map(|s| s.as_str().to_owned()),
+        previous_secret_signs_until: secrets
+            .iter()
+            .find_map(store::WebhookSecret::signs_until)
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            }),
     })
 }

@@ -92,7 +92,8 @@ pub enum CompanyCommand {
         #[arg(long)]
         webhook_url: Option<String>,
     },
-    /// Set or remove a company's webhook URL; prints the signing secret.
+    /// Set or remove a company's webhook URL; prints its signing secret
+    /// (made once, random; see `rotate-webhook-secret`).
     Webhook {
         /// The company's client id.
         client_id: String,
@@ -102,6 +103,12 @@ pub enum CompanyCommand {
         /// Stop calling.
         #[arg(long)]
         remove: bool,
+    },
+    /// Replace a company's webhook signing secret; prints the new one. The
+    /// replaced one goes on signing for 24 hours.
+    RotateWebhookSecret {
+        /// The company's client id.
+        client_id: String,
     },
     /// List the companies, one JSON object per line (no secrets).
     List,

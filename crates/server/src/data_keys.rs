@@ -100,6 +100,9 @@ pub struct RotatedData {
     pub values: u64,
     /// Values sealed again.
     pub resealed: u64,
+    /// Webhook signing secrets looked at (each sealed again when under an
+    /// old key).
+    pub webhook_secrets: u64,
     /// Where the keys live.
     pub source: &'static str,
 }
@@ -144,10 +147,14 @@ pub async fn rotate(
     };
     let store = Store::open(database, keys.clone()).await?;
     let done = store.reseal_attributes().await?;
+    let secrets = store.reseal_webhook_secrets().await?;
     let again = store.reseal_attributes().await?;
+    let secrets_again = store.reseal_webhook_secrets().await?;
     store.close().await.ok();
-    if again.resealed > 0 {
-        return Err(DataKeysError::Unfinished(again.resealed));
+    if again.resealed + secrets_again.resealed > 0 {
+        return Err(DataKeysError::Unfinished(
+            again.resealed + secrets_again.resealed,
+        ));
     }
     let retired: Vec<String> = keys.ids().into_iter().skip(1).collect();
     let source = match path {
@@ -163,6 +170,7 @@ pub async fn rotate(
         retired,
         values: done.values,
         resealed: done.resealed,
+        webhook_secrets: secrets.values,
         source,
     })
 }

@@ -130,7 +130,6 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(
                         &store,
-                        &key,
                         &created.client_id,
                         Some(&url),
                         config.webhook_allow_loopback,
@@ -146,16 +145,18 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 url,
                 remove,
             } => {
-                let key = admin::server_key(&config.data_dir)?;
                 let url = if remove { None } else { url };
                 let hook = admin::set_webhook(
                     &store,
-                    &key,
                     &client_id,
                     url.as_deref(),
                     config.webhook_allow_loopback,
                 )
                 .await?;
+                println!("{}", serde_json::to_string_pretty(&hook)?);
+            }
+            CompanyCommand::RotateWebhookSecret { client_id } => {
+                let hook = admin::rotate_webhook_secret(&store, &client_id).await?;
                 println!("{}", serde_json::to_string_pretty(&hook)?);
             }
             CompanyCommand::List => {

@@ -128,7 +128,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(activity::activity)
         .service(webhook::set)
         .service(webhook::show)
-        .service(webhook::remove);
+        .service(webhook::remove)
+        .service(webhook::rotate_secret);
 }
 
 /// The document's info, tags and shared schemas, before paths are added.

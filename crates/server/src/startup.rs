@@ -151,12 +151,9 @@ impl Application {
                 decoy_secret,
             )),
         };
-        let webhooks = crate::webhooks::spawn_delivery_worker(
-            store.clone(),
-            state.oauth.server_key.clone(),
-            config.webhook_allow_loopback,
-        )
-        .map_err(StartError::Webhooks)?;
+        let webhooks =
+            crate::webhooks::spawn_delivery_worker(store.clone(), config.webhook_allow_loopback)
+                .map_err(StartError::Webhooks)?;
         let metrics = web::Data::new(crate::metrics::Metrics::default());
         let admin = admin_server(admin_listener, config.admin_bind, &state, &metrics)?;
         let admin = (admin.handle(), tokio::spawn(admin));

@@ -1,21 +1,27 @@
-//! Webhook calls to companies: which URLs are acceptable, the per-company
-//! signing secret, the signature, and the worker that drains the outbox.
+//! Webhook calls to companies: which URLs are acceptable, the signature,
+//! and the worker that drains the outbox.
 //!
-//! Each call is a `POST` of the JSON event with
-//! `Apiome-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
-//! (the secret is the company's `whsec_…`, used as its UTF-8 bytes),
-//! `Apiome-Event-Id` (for de-duplication: a retry carries the same id) and
-//! `Apiome-Event`. A 2xx answer delivers it; anything else, a time-out or a
-//! refused connection is retried after 1 s, 2 s, 4 s, … up to an hour,
+//! Each call is a `POST` of the JSON event signed as Standard Webhooks
+//! (<https://www.standardwebhooks.com>) asks, so a company verifies it with
+//! any of that project's libraries: `webhook-id` (the event id; a retry
+//! carries the same one, for de-duplication), `webhook-timestamp` (unix
+//! seconds) and `webhook-signature`, a space-separated list of
+//! `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, one for each
+//! secret that signs now: the company's current secret and, for 24 hours
+//! after a rotation, the one it replaced. The key is the base64 after the
+//! secret's `whsec_`. `Apiome-Event` names the event. A 2xx answer
+//! delivers it; anything else, a time-out or a refused connection is
+//! retried after 1 s, 2 s, 4 s, … up to an hour,
 //! [`store::MAX_WEBHOOK_ATTEMPTS`] calls in all. Redirects are not followed.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use authz::ServerKey;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use store::{Store, WebhookDelivery};
+use store::{Store, WebhookDelivery, WebhookSecret};
 use url::{Host, Url};
 
 use crate::sweeper::Periodic;
@@ -238,32 +244,29 @@ pub async fn check_destination(text: &str, allow_loopback: bool) -> Result<Desti
 /// Addresses of one name checked (a resolver answer is rarely longer).
 const MAX_ADDRESSES_CHECKED: usize = 64;
 
-/// The company's webhook signing secret, derived from the server's key (so
-/// nothing more is stored): `whsec_` and 43 characters.
-pub fn secret(server_key: &ServerKey, company: &consent_policy::CompanyId) -> String {
-    let key = server_key
-        .derive("apiome webhook signing")
-        .derive(company.as_str());
-    format!("whsec_{}", key.to_text())
-}
-
-/// The `Apiome-Signature` header value for `body` sent at `unix_secs`.
-pub fn signature(secret: &str, unix_secs: i64, body: &[u8]) -> String {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(unix_secs.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!(
-        "t={unix_secs},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+/// The `webhook-signature` header value for the event `id` sent at
+/// `unix_secs`: one `v1,<base64>` per signing secret, space-separated.
+pub fn signature(secrets: &[WebhookSecret], id: &str, unix_secs: i64, body: &[u8]) -> String {
+    secrets
+        .iter()
+        .map(|secret| {
+            let mut mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(&secret.key()).expect("HMAC takes any key");
+            mac.update(id.as_bytes());
+            mac.update(b".");
+            mac.update(unix_secs.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Makes one call; `Ok` on a 2xx answer.
 async fn call(
     http: &reqwest::Client,
-    server_key: &ServerKey,
+    store: &Store,
     delivery: &WebhookDelivery,
     allow_loopback: bool,
 ) -> Result<(), String> {
@@ -281,7 +284,9 @@ async fn call(
         }
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let secret = secret(server_key, &delivery.company_id);
+    let secrets = broker::webhook::signing_secrets(store, &delivery.company_id)
+        .await
+        .map_err(|e| format!("no signing secret: {e}"))?;
     let event = serde_json::from_str::<serde_json::Value>(&delivery.payload)
         .ok()
         .and_then(|v| v["type"].as_str().map(str::to_owned))
@@ -289,12 +294,13 @@ async fn call(
     let response = http
         .post(destination.url)
         .header("content-type", "application/json")
-        .header("apiome-event-id", &delivery.id)
-        .header("apiome-event", event)
+        .header("webhook-id", &delivery.id)
+        .header("webhook-timestamp", now.to_string())
         .header(
-            "apiome-signature",
-            signature(&secret, now, delivery.payload.as_bytes()),
+            "webhook-signature",
+            signature(&secrets, &delivery.id, now, delivery.payload.as_bytes()),
         )
+        .header("apiome-event", event)
         .body(delivery.payload.clone())
         .send()
         .await
@@ -325,13 +331,11 @@ fn client_builder() -> reqwest::ClientBuilder {
 /// When no HTTP client can be built (no TLS roots on this machine).
 pub fn spawn_delivery_worker(
     store: Store,
-    server_key: ServerKey,
     allow_loopback: bool,
 ) -> Result<Periodic, reqwest::Error> {
     let http = client_builder().build()?;
     Ok(Periodic::spawn(DELIVERY_INTERVAL, move || {
         let store = store.clone();
-        let server_key = server_key.clone();
         let http = http.clone();
         async move {
             let claimed = match store.claim_webhooks(CLAIM_BATCH).await {
@@ -343,9 +347,9 @@ pub fn spawn_delivery_worker(
             };
             let mut calls = tokio::task::JoinSet::new();
             for delivery in claimed {
-                let (store, http, key) = (store.clone(), http.clone(), server_key.clone());
+                let (store, http) = (store.clone(), http.clone());
                 calls.spawn(async move {
-                    let outcome = call(&http, &key, &delivery, allow_loopback).await;
+                    let outcome = call(&http, &store, &delivery, allow_loopback).await;
                     if let Err(error) = &outcome {
                         tracing::info!(
                             delivery = %delivery.id, company = %delivery.company_id,
@@ -414,26 +418,33 @@ mod tests {
         assert!(check_url(&long, false).unwrap_err().contains("at most"));
     }
 
+    /// Standard Webhooks' own test vector (from its reference libraries).
     #[test]
-    fn the_signature_is_hmac_sha256_of_time_dot_body() {
-        // Computed independently: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+    fn the_signature_is_standard_webhooks_v1() {
+        let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
         assert_eq!(
-            signature("whsec_test", 1_700_000_000, br#"{"a":1}"#),
-            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+            signature(
+                std::slice::from_ref(&secret),
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1_614_265_330,
+                body
+            ),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
-    }
-
-    #[test]
-    fn each_company_has_its_own_secret() {
-        let key = ServerKey::from_bytes([7; 32]);
-        let a = secret(&key, &consent_policy::CompanyId::parse("acme").unwrap());
-        let b = secret(&key, &consent_policy::CompanyId::parse("globex").unwrap());
-        assert!(a.starts_with("whsec_") && a.len() == 49, "{a}");
-        assert_ne!(a, b);
-        assert_eq!(
-            a,
-            secret(&key, &consent_policy::CompanyId::parse("acme").unwrap())
+        // Two secrets sign: both signatures, the first secret's first.
+        let other =
+            WebhookSecret::parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+        let both = signature(
+            &[secret, other],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
         );
+        let parts: Vec<&str> = both.split(' ').collect();
+        assert_eq!(parts.len(), 2, "{both}");
+        assert_eq!(parts[0], "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert!(parts[1].starts_with("v1,") && parts[1] != parts[0]);
     }
 
     /// Every class of the check, with its edges: the first and last

@@ -510,7 +510,7 @@ fn company_webhooks_are_set_shown_with_their_secret_and_removed() {
     assert!(secret.starts_with("whsec_"), "{created}");
     let client_id = created["client_id"].as_str().unwrap();
 
-    // The secret is derived, not stored: the same company gets the same one.
+    // The secret is made once: moving the URL keeps it.
     let moved: serde_json::Value = serde_json::from_str(&apiome_ok(
         &data,
         &[
@@ -524,6 +524,22 @@ fn company_webhooks_are_set_shown_with_their_secret_and_removed() {
     .unwrap();
     assert_eq!(moved["webhook_url"], "https://hooks.acme.example/v2");
     assert_eq!(moved["webhook_secret"], secret);
+
+    // A rotation makes a new one; the old one signs for a day more.
+    let rotated: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["company", "rotate-webhook-secret", client_id],
+    ))
+    .unwrap();
+    let new_secret = rotated["webhook_secret"].as_str().unwrap();
+    assert!(
+        new_secret.starts_with("whsec_") && new_secret != secret,
+        "{rotated}"
+    );
+    assert!(
+        rotated["previous_secret_signs_until"].is_string(),
+        "{rotated}"
+    );
 
     let removed: serde_json::Value = serde_json::from_str(&apiome_ok(
         &data,

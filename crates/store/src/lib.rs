@@ -38,6 +38,7 @@ pub mod testing;
 mod throttle;
 mod tx;
 mod webhook;
+mod webhook_secret;
 pub mod write_stats;
 
 pub use attribute::{MAX_VALUE_BYTES, Resealed, StoredAttribute};
@@ -75,6 +76,7 @@ pub use webhook::{
     MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,
     webhook_backoff,
 };
+pub use webhook_secret::{SECRET_OVERLAP, WebhookSecret};
 
 /// A new random id for a row, as text (UUID v4).
 fn new_id() -> String {

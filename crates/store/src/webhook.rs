@@ -13,8 +13,8 @@ use sea_orm::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::entity::{company, company_webhook, webhook_delivery};
-use crate::{Backend, Store, StoreError, new_id, now};
+use crate::entity::{company_webhook, webhook_delivery};
+use crate::{Backend, Store, StoreError, WebhookSecret, new_id, now};
 
 /// Calls made before a delivery is given up.
 /// With [`webhook_backoff`] that is about six hours of trying.
@@ -145,16 +145,17 @@ pub(crate) fn request_data(
 impl Store {
     /// Sets (or with `None` removes) the company's webhook URL. The URL is
     /// checked by the caller (the server knows which schemes it allows).
+    /// Setting one makes the company's signing secret if it has none, in
+    /// the same transaction, and returns the signing secrets (current
+    /// first); removing keeps them, for deliveries still queued.
     pub async fn set_webhook(
         &self,
         company: &CompanyId,
         url: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<WebhookSecret>, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
-        company::Entity::find_by_id(company.to_string())
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::CompanyNotFound(company.to_string()))?;
+        self.lock_company(&txn, company).await?;
+        let mut secrets = Vec::new();
         match url {
             Some(url) => {
                 company_webhook::Entity::insert(company_webhook::ActiveModel {
@@ -172,6 +173,7 @@ impl Store {
                 )
                 .exec_without_returning(&txn)
                 .await?;
+                secrets = self.ensure_webhook_secret_in(&txn, company).await?;
             }
             None => {
                 company_webhook::Entity::delete_by_id(company.to_string())
@@ -180,7 +182,7 @@ impl Store {
             }
         }
         txn.commit().await?;
-        Ok(())
+        Ok(secrets)
     }
 
     /// The company's webhook URL, if it set one.

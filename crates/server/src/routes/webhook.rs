@@ -1,10 +1,12 @@
 //! A company's webhook: where apiome calls when one of its asynchronous
 //! requests is decided or one of its grants revoked (see
-//! [`crate::webhooks`] for the call and its signature).
+//! [`crate::webhooks`] for the call and its Standard Webhooks signature),
+//! and its signing secret, random and rotatable.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::oauth_server::BearerRejection;
@@ -12,9 +14,6 @@ use crate::problem::Problem;
 use crate::routes::requests::calling_company;
 use crate::startup::AppState;
 use crate::webhooks;
-
-/// Deliveries `GET /v1/webhook` lists.
-const LISTED: u64 = 50;
 
 /// The URL to call.
 #[derive(Deserialize, ToSchema)]
@@ -30,15 +29,30 @@ pub struct WebhookSetting {
 pub struct WebhookCreated {
     /// The URL called.
     pub url: String,
-    /// The key of `Apiome-Signature` (HMAC-SHA256 of `"<t>.<body>"`).
-    #[schema(example = "whsec_Zm9vYmFy...")]
+    /// The current signing secret, in Standard Webhooks' form: the HMAC-SHA256
+    /// key of `webhook-signature` is the base64 after `whsec_`. Made once,
+    /// at random, when the first webhook is set; the same on every `PUT`
+    /// until rotated.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: String,
+}
+
+/// A new signing secret, and until when the replaced one also signs.
+#[derive(Serialize, ToSchema)]
+pub struct SecretRotated {
+    /// The new current secret (`whsec_…`).
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+    /// Until then (RFC 3339) each call carries two signatures, one per
+    /// secret, so a receiver still on the old secret verifies it.
+    #[schema(example = "2026-12-08T10:00:00Z")]
+    pub previous_secret_signs_until: Option<String>,
 }
 
 /// One delivery.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryView {
-    /// The event id (`Apiome-Event-Id`).
+    /// The event id (`webhook-id`).
     pub id: String,
     /// `request.approved`, `request.declined`, `request.expired` or `grant.revoked`.
     pub event: String,
@@ -85,13 +99,54 @@ pub async fn set(
         .await
         .map_err(refused)?
         .url;
-    state
-        .store
-        .set_webhook(&company, Some(url.as_str()))
-        .await?;
+    let secrets = broker::webhook::set(&state.store, &company, url.as_str())
+        .await
+        .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(WebhookCreated {
         url: url.to_string(),
-        secret: webhooks::secret(&state.oauth.server_key, &company),
+        secret: current(&secrets)?,
+    }))
+}
+
+/// The current secret's text (a set webhook always has one).
+fn current(secrets: &[store::WebhookSecret]) -> Result<String, Problem> {
+    secrets
+        .first()
+        .map(|s| s.as_str().to_owned())
+        .ok_or_else(|| {
+            tracing::error!("a webhook without a signing secret");
+            Problem::internal()
+        })
+}
+
+/// Replaces the signing secret with a new random one. The replaced one
+/// goes on signing every call for 24 hours (two `v1,` signatures in
+/// `webhook-signature`), so the receiver can move to the new one without
+/// missing a call; a secret replaced before that stops at once.
+#[utoipa::path(
+    tag = "companies",
+    responses(
+        (status = 200, description = "Rotated", body = SecretRotated),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/webhook/secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let secrets = broker::webhook::rotate_secret(&state.store, &company)
+        .await
+        .map_err(Problem::from)?;
+    Ok(HttpResponse::Ok().json(SecretRotated {
+        secret: current(&secrets)?,
+        previous_secret_signs_until: secrets
+            .iter()
+            .find_map(store::WebhookSecret::signs_until)
+            .and_then(|t| t.format(&Rfc3339).ok()),
     }))
 }
 
@@ -121,11 +176,11 @@ pub async fn show(
     req: HttpRequest,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
-    let url = state.store.webhook(&company).await?;
-    let deliveries = state
-        .store
-        .webhook_deliveries(&company, LISTED)
-        .await?
+    let broker::webhook::Webhook { url, deliveries } =
+        broker::webhook::show(&state.store, &company)
+            .await
+            .map_err(Problem::from)?;
+    let deliveries = deliveries
         .into_iter()
         .map(|d| DeliveryView {
             state: match (d.delivered_at, d.next_attempt_at) {
@@ -159,6 +214,8 @@ pub async fn remove(
     req: HttpRequest,
 ) -> Result<HttpResponse, BearerRejection> {
     let company = calling_company(&state, &req).await?;
-    state.store.set_webhook(&company, None).await?;
+    broker::webhook::remove(&state.store, &company)
+        .await
+        .map_err(Problem::from)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -33,3 +33,4 @@ pub mod session;
 pub mod sign_in_throttle;
 pub mod webauthn_ceremony;
 pub mod webhook_delivery;
+pub mod webhook_secret;
