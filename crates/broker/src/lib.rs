@@ -23,6 +23,7 @@
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
 //! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
+//! | [`token`] | a company's client gets tokens (code, refresh, CIBA poll, client credentials), introspects them, or registers |
 //! | [`webhook`] | a company sets or removes its webhook, rotates its signing secret (the old one signs 24 h more), sees its deliveries |
 //! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
@@ -43,6 +44,7 @@ pub mod preferences;
 pub mod rules;
 pub mod sign_in;
 pub mod sign_up;
+pub mod token;
 pub mod ways_in;
 pub mod webhook;
 
