@@ -20,6 +20,7 @@
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
+//! | [`overview`] | a person reads their account: attributes, rules, blocks, ways in |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
@@ -42,6 +43,7 @@ mod error;
 pub mod grants;
 pub mod idempotency;
 pub mod inbox;
+pub mod overview;
 pub mod preferences;
 pub mod rules;
 pub mod sign_in;
