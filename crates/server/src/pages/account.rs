@@ -15,7 +15,6 @@ use super::return_to::{self, landing};
 use super::{Fields, PageError, SignedInForm, html, see_other};
 use crate::auth;
 use crate::problem::Problem;
-use crate::routes::session;
 use crate::startup::AppState;
 
 /// A status slug in a page's query string, mapped to a fixed message (no
@@ -113,8 +112,8 @@ pub async fn signup_with_password(
         Ok(parsed) => parsed,
         Err(error) => return signup_again(typed, StatusCode::UNPROCESSABLE_ENTITY, error),
     };
-    let client = session::client_address(&state, &req);
-    let accounts = session::accounts(&state);
+    let client = state.client_address(&req);
+    let accounts = state.accounts();
     match broker::sign_up::with_password(accounts, client, handle, password).await {
         Ok(new) => codes(&state, new),
         Err(error) => signup_refused(typed, error),
@@ -129,7 +128,7 @@ fn signup_form(
     let handle = Handle::parse(handle).map_err(|e| FieldError::new("handle", e.to_string()))?;
     let password = password
         .ok_or_else(|| FieldError::new("password", "choose a password of 8 to 128 characters"))?;
-    let password = session::parse_password(password)
+    let password = crate::auth::parse_password(password)
         .map_err(|problem| FieldError::from_problem(&problem, "password"))?;
     Ok((handle, password))
 }
@@ -155,10 +154,7 @@ fn codes(state: &AppState, new: broker::sign_up::SignedUp) -> Result<HttpRespons
     };
     let mut response = html(StatusCode::CREATED, &page)?;
     response
-        .add_cookie(&auth::session_cookie(
-            &new.session.token,
-            session::is_https(state),
-        ))
+        .add_cookie(&auth::session_cookie(&new.session.token, state.is_https()))
         .map_err(|_| Problem::internal())?;
     Ok(response)
 }
@@ -255,7 +251,7 @@ fn checked_next(next: Option<&str>) -> String {
 fn signed_in(state: &AppState, token: &str, location: &str) -> Result<HttpResponse, PageError> {
     let mut response = see_other(location);
     response
-        .add_cookie(&auth::session_cookie(token, session::is_https(state)))
+        .add_cookie(&auth::session_cookie(token, state.is_https()))
         .map_err(|_| Problem::internal())?;
     Ok(response)
 }
@@ -291,8 +287,8 @@ pub async fn signin_with_password(
         password: Some(password),
         recovery_code: None,
     };
-    let client = session::client_address(&state, &req);
-    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    let client = state.client_address(&req);
+    let outcome = sign_in_case::with_password(state.accounts(), client, typed).await;
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
             signed_in(&state, &new.token, landing(Some(form.next.as_str())))
@@ -387,8 +383,8 @@ pub async fn recover(
         password: fields.get("password"),
         recovery_code: Some(code),
     };
-    let client = session::client_address(&state, &req);
-    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    let client = state.client_address(&req);
+    let outcome = sign_in_case::with_password(state.accounts(), client, typed).await;
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
             signed_in(&state, &new.token, "/dashboard?status=recovered#passkeys")
@@ -465,7 +461,7 @@ pub async fn sign_out_others(
 fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {
     let mut response = see_other(location);
     response
-        .add_cookie(&auth::cleared_session_cookie(session::is_https(state)))
+        .add_cookie(&auth::cleared_session_cookie(state.is_https()))
         .map_err(|_| Problem::internal())?;
     Ok(response)
 }
