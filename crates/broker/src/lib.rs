@@ -17,6 +17,7 @@
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
+//! | [`fund`] | the operator credits a company's wallet (once per transfer id) |
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
@@ -40,6 +41,7 @@ pub mod authorize;
 pub mod block;
 pub mod data;
 mod error;
+pub mod fund;
 pub mod grants;
 pub mod idempotency;
 pub mod inbox;

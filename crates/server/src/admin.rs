@@ -255,13 +255,8 @@ pub async fn fund_company(
         None => format!("fund:{}", uuid::Uuid::new_v4()),
     };
     let company = client.to_company_id();
-    let funded = store.fund_wallet(&company, &money, &transfer_id).await?;
-    let available = store
-        .wallet(&company)
-        .await?
-        .into_iter()
-        .find(|b| b.currency == currency)
-        .map_or(0, |b| b.available);
+    let broker::fund::Funding { funded, available } =
+        broker::fund::fund(store, &company, &money, &transfer_id).await?;
     Ok(FundReport {
         client_id: client_id.to_owned(),
         transfer_id,
@@ -271,7 +266,7 @@ pub async fn fund_company(
         },
         amount: money.to_string(),
         amount_micros: money.amount_micros(),
-        available: consent_policy::Money::new(available, currency).to_string(),
+        available: available.to_string(),
     })
 }
 
