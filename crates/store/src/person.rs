@@ -160,6 +160,17 @@ impl Store {
         if bumped.rows_affected == 0 {
             return Err(StoreError::PersonNotFound);
         }
+        // On PostgreSQL, also take the ledger head's lock (after the
+        // person's, the order every writer keeps): a disclosure group
+        // holds it while it checks `policy_version` and appends, so a
+        // group either commits before this change (its entries come
+        // first) or reads the new version after it. A change that appends
+        // no entry of its own (a move to private, a rule) would otherwise
+        // slip between a group's check and its commit. SQLite's single
+        // writer already orders them.
+        if self.backend() == Backend::Postgres {
+            crate::ledger::head_size(txn, Backend::Postgres, true).await?;
+        }
         Ok(())
     }
 
