@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use consent_policy::CompanyId;
-use ledger::{Entry, Hash};
+use ledger::{Entry, EntryKind, Hash, NameList};
 use store::{PersonId, Store, StoreError};
 
 use crate::BrokerError;
@@ -149,4 +149,185 @@ async fn company_name(
     };
     names.insert(id, name.clone());
     Ok(name)
+}
+
+fn names(list: &NameList) -> Vec<String> {
+    list.names().iter().map(|n| n.to_string()).collect()
+}
+
+fn amount(money: &ledger::Money) -> Option<consent_policy::Money> {
+    let currency = consent_policy::Currency::parse(money.currency.as_str()).ok()?;
+    Some(consent_policy::Money::new(money.amount_micros, currency))
+}
+
+/// What an entry says to the person it names: the attributes (names,
+/// never values), the purpose, the money, and a sentence.
+#[derive(Debug, Default)]
+pub struct Described {
+    /// Names of the attributes involved.
+    pub attributes: Vec<String>,
+    /// The stated purpose, when the entry has one.
+    pub purpose: Option<String>,
+    /// The offer, price or payment, when the entry has one.
+    pub amount: Option<consent_policy::Money>,
+    /// What happened, in a sentence.
+    pub summary: String,
+}
+
+impl ActivityEntry {
+    /// What the entry says; damage says so.
+    pub fn described(&self) -> Described {
+        match &self.entry {
+            Some(entry) => describe(entry),
+            None => Described {
+                summary: "this entry's stored bytes do not decode".to_owned(),
+                ..Described::default()
+            },
+        }
+    }
+}
+
+/// What `entry` says, in words.
+pub fn describe(entry: &Entry) -> Described {
+    let mut d = Described {
+        attributes: Vec::new(),
+        purpose: None,
+        amount: None,
+        summary: String::new(),
+    };
+    match &entry.kind {
+        EntryKind::RequestMade {
+            attributes,
+            purpose,
+            offer,
+            ..
+        } => {
+            d.attributes = names(attributes);
+            d.purpose = Some(purpose.to_string());
+            d.amount = offer.as_ref().and_then(amount);
+            d.summary = format!("asked for {}", d.attributes.join(", "));
+        }
+        EntryKind::RequestDecided {
+            allowed,
+            asked,
+            withheld,
+            ..
+        } => {
+            d.attributes = names(allowed);
+            let mut parts = Vec::new();
+            for (label, list) in [
+                ("released", allowed),
+                ("waiting for you", asked),
+                ("withheld", withheld),
+            ] {
+                if !list.names().is_empty() {
+                    parts.push(format!("{label}: {}", names(list).join(", ")));
+                }
+            }
+            d.summary = format!("request decided ({})", parts.join("; "));
+        }
+        EntryKind::GrantCreated {
+            attributes,
+            purpose,
+            price,
+            ..
+        } => {
+            d.attributes = names(attributes);
+            d.purpose = Some(purpose.to_string());
+            d.amount = price.as_ref().and_then(amount);
+            d.summary = format!("was granted {}", d.attributes.join(", "));
+        }
+        EntryKind::GrantRevoked { .. } => {
+            d.summary = "grant revoked by you".to_owned();
+        }
+        EntryKind::GrantExpired { .. } => {
+            d.summary = "grant expired".to_owned();
+        }
+        EntryKind::Disclosure {
+            attributes,
+            withheld,
+            ..
+        } => {
+            d.attributes = names(attributes);
+            d.summary = if withheld.is_empty() {
+                format!("read {}", d.attributes.join(", "))
+            } else if d.attributes.is_empty() {
+                format!("read nothing; you took back {}", names(withheld).join(", "))
+            } else {
+                format!(
+                    "read {}; you took back {}",
+                    d.attributes.join(", "),
+                    names(withheld).join(", ")
+                )
+            };
+        }
+        EntryKind::TransferPending { amount: money, .. } => {
+            d.amount = amount(money);
+            d.summary = "offered a payment, held until you answer".to_owned();
+        }
+        EntryKind::CompanyBlocked { .. } => {
+            d.summary = "blocked by you".to_owned();
+        }
+        EntryKind::CompanyUnblocked { .. } => {
+            d.summary = "unblocked by you".to_owned();
+        }
+        EntryKind::TransferPosted { .. }
+        | EntryKind::TransferVoided { .. }
+        | EntryKind::WalletFunded { .. } => {
+            d.summary = entry.kind.name().replace('_', " ");
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger::{Entry, EntryKind, NameList, ShortText};
+
+    use super::*;
+
+    fn text(s: &str) -> ShortText {
+        ShortText::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_read_that_withheld_says_what_the_person_took_back() {
+        let read = |attributes: &[&str], withheld: &[&str]| {
+            describe(&Entry::new(
+                0,
+                EntryKind::Disclosure {
+                    grant_id: text("g"),
+                    company_id: text("acme"),
+                    person: text("p"),
+                    attributes: NameList::from_strs(attributes).unwrap(),
+                    withheld: NameList::from_strs(withheld).unwrap(),
+                },
+            ))
+        };
+        assert_eq!(read(&["email"], &[]).summary, "read email");
+        assert_eq!(
+            read(&["email"], &["phone"]).summary,
+            "read email; you took back phone"
+        );
+        let nothing = read(&[], &["phone"]);
+        assert_eq!(nothing.summary, "read nothing; you took back phone");
+        assert!(nothing.attributes.is_empty());
+        assert_eq!(nothing.amount, None);
+    }
+
+    #[test]
+    fn damaged_bytes_describe_themselves() {
+        let damaged = ActivityEntry {
+            index: 3,
+            entry: None,
+            leaf_hash: ledger::leaf_hash(b"not an entry"),
+            proof: None,
+            verified: false,
+            company_name: None,
+        };
+        assert_eq!(
+            damaged.described().summary,
+            "this entry's stored bytes do not decode"
+        );
+    }
 }

@@ -62,6 +62,10 @@ pub enum BrokerError {
     /// The request first sent with this `Idempotency-Key` is still running.
     #[error("a request with this Idempotency-Key is still running; retry later")]
     IdempotencyKeyInFlight,
+    /// The OAuth protocol refused (an RFC 6749 error, worded for the
+    /// client; the token endpoint's use cases).
+    #[error(transparent)]
+    OAuth(authz::OAuthError),
     /// The system's random source failed.
     #[error("the system's random source failed")]
     NoRandomness,

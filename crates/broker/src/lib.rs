@@ -17,12 +17,15 @@
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
-//! | [`grants`] | a person revokes a grant |
+//! | [`grants`] | a person lists and revokes their grants |
+//! | [`inbox`] | a person lists the requests sent to them |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
+//! | [`overview`] | a person reads their account: attributes, rules, blocks, ways in |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
 //! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
 //! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
+//! | [`token`] | a company's client gets tokens (code, refresh, CIBA poll, client credentials), introspects them, or registers |
 //! | [`webhook`] | a company sets or removes its webhook, rotates its signing secret (the old one signs 24 h more), sees its deliveries |
 //! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
@@ -39,11 +42,36 @@ pub mod data;
 mod error;
 pub mod grants;
 pub mod idempotency;
+pub mod inbox;
+pub mod overview;
 pub mod preferences;
 pub mod rules;
 pub mod sign_in;
 pub mod sign_up;
+pub mod token;
 pub mod ways_in;
 pub mod webhook;
 
 pub use error::BrokerError;
+
+/// Company names looked up in one batch.
+struct CompanyNames(std::collections::HashMap<String, String>);
+
+impl CompanyNames {
+    /// The company's name, or its id when it is gone.
+    fn of(&self, id: &consent_policy::CompanyId) -> String {
+        self.get(id).unwrap_or_else(|| id.to_string())
+    }
+
+    /// The company's name, if it is known.
+    fn get(&self, id: &consent_policy::CompanyId) -> Option<String> {
+        self.0.get(id.as_str()).cloned()
+    }
+}
+
+async fn company_names<'a>(
+    store: &store::Store,
+    ids: impl Iterator<Item = &'a consent_policy::CompanyId>,
+) -> Result<CompanyNames, store::StoreError> {
+    Ok(CompanyNames(store.company_names(ids).await?))
+}

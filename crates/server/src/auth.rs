@@ -137,3 +137,8 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
     cookie.make_removal();
     cookie
 }
+
+/// A password as typed, checked for its length and characters.
+pub(crate) fn parse_password(text: &str) -> Result<identity::Password, Problem> {
+    identity::Password::parse(text).map_err(|e| Problem::invalid("password", e.to_string()))
+}

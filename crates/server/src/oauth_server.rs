@@ -11,12 +11,12 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use authz::client_auth::replayed_assertion;
 use authz::metadata::TOKEN_PATH;
 use authz::{
-    AccessTokenClaims, AssertionAudience, ClientId, ErrorCode, KeySet, OAuthError, OsRandom,
-    PairwiseSubject, Params, PresentedCredentials, RefreshRecord, RefreshToken, ServerKey,
-    ServerMetadata, TokenError, TokenSettings, UnixTime, VerifiedTokens,
+    AccessTokenClaims, AssertionAudience, ErrorCode, KeySet, OAuthError, PairwiseSubject, Params,
+    PresentedCredentials, ServerKey, ServerMetadata, TokenError, TokenSettings, UnixTime,
+    VerifiedTokens,
 };
-use consent_policy::{CompanyId, DataRequest};
-use store::{Grant, PersonId, Store, StoreError, StoredClient};
+use consent_policy::CompanyId;
+use store::{PersonId, Store, StoreError, StoredClient};
 
 use crate::oauth_keys::{self, OAuthKeyError, SigningKeys, unix_now};
 use crate::problem::Problem;
@@ -93,79 +93,27 @@ impl OAuthServer {
     pub fn keys(&self) -> Arc<KeySet> {
         self.signing.current()
     }
-
-    /// Mints a grant-bound access token for `grant`'s company: `sub` is
-    /// the person's pairwise subject, `authorization_details` what the
-    /// grant allows. The store remembers the subject for `/v1/requests`.
-    pub async fn grant_access_token(
-        &self,
-        store: &Store,
-        grant: &Grant,
-        now: UnixTime,
-    ) -> Result<(String, AccessTokenClaims), OAuthError> {
-        let client_id = ClientId::parse(grant.company_id.as_str())
-            .map_err(|_| OAuthError::server_error("the grant's company is not an OAuth client"))?;
-        let subject = self.subject(&grant.company_id, &grant.person_id);
-        let granted = DataRequest::new(
-            grant.attributes.clone(),
-            grant.purpose,
-            grant.duration.clone(),
-            grant.price,
-        )
-        .map_err(|e| OAuthError::server_error(format!("the stored grant is not a request: {e}")))?;
-        let claims = self
-            .settings
-            .grant_claims(
-                subject.as_str(),
-                &client_id,
-                &grant.id,
-                &granted,
-                now,
-                &mut OsRandom,
-            )
-            .map_err(OAuthError::from)?;
-        let token = self.sign(&claims)?;
-        store
-            .remember_subject(&grant.company_id, &subject, &grant.person_id)
-            .await
-            .map_err(store_fault)?;
-        Ok((token, claims))
-    }
-
-    /// A new refresh family for a grant, living as long as the grant.
-    pub fn new_refresh_family(
-        &self,
-        grant: &Grant,
-        client_id: &ClientId,
-    ) -> Result<(RefreshToken, RefreshRecord), OAuthError> {
-        RefreshRecord::issue_family(
-            client_id,
-            &grant.id,
-            unix_time(grant.expires_at),
-            &mut OsRandom,
-        )
-        .map_err(OAuthError::from)
-    }
 }
 
-/// An [`time::OffsetDateTime`] as Unix seconds (0 before 1970).
-pub fn unix_time(at: time::OffsetDateTime) -> UnixTime {
-    UnixTime::from_secs(u64::try_from(at.unix_timestamp()).unwrap_or(0))
-}
+impl broker::token::Issuer for OAuthServer {
+    fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
 
-/// The grant behind a token, if it is live at `now` and `client`'s.
-/// Anything else (unknown, revoked, expired, another company's) is `None`.
-pub async fn live_grant(
-    store: &Store,
-    grant_id: &str,
-    client_id: &str,
-) -> Result<Option<Grant>, StoreError> {
-    match store.grant(grant_id).await {
-        Ok(grant) => Ok((grant.is_live(time::OffsetDateTime::now_utc())
-            && grant.company_id.as_str() == client_id)
-            .then_some(grant)),
-        Err(StoreError::GrantNotFound(_)) => Ok(None),
-        Err(e) => Err(e),
+    fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    fn server_key(&self) -> &ServerKey {
+        &self.server_key
+    }
+
+    fn sign(&self, claims: &AccessTokenClaims) -> Result<String, OAuthError> {
+        OAuthServer::sign(self, claims)
+    }
+
+    fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
+        OAuthServer::verify(self, token, now)
     }
 }
 
@@ -241,6 +189,23 @@ impl From<OAuthError> for OAuthReply {
 impl From<StoreError> for OAuthReply {
     fn from(e: StoreError) -> Self {
         OAuthReply(store_fault(e))
+    }
+}
+
+impl From<broker::BrokerError> for OAuthReply {
+    /// The one mapping of a use case's refusal to an OAuth error: the
+    /// protocol's own refusals as they are, every fault `server_error`.
+    fn from(e: broker::BrokerError) -> Self {
+        match e {
+            broker::BrokerError::OAuth(e) => OAuthReply(e),
+            broker::BrokerError::Store(e) => OAuthReply(store_fault(e)),
+            other => {
+                tracing::error!(error = %other, "a use case failed in an OAuth endpoint");
+                OAuthReply(OAuthError::server_error(
+                    "the server failed to handle this request; it has been logged",
+                ))
+            }
+        }
     }
 }
 

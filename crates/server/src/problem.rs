@@ -289,7 +289,9 @@ impl From<broker::BrokerError> for Problem {
                 Problem::conflict("idempotency-key-in-flight", "Request still running", detail)
                     .with_field("Idempotency-Key")
             }
-            E::Corrupt(_) | E::Internal(_) | E::NoRandomness => {
+            // The OAuth endpoints answer `OAuth` refusals themselves
+            // (`oauth_server::OAuthReply`); one reaching a problem is a bug.
+            E::Corrupt(_) | E::Internal(_) | E::NoRandomness | E::OAuth(_) => {
                 tracing::error!(error = %detail, "a use case failed");
                 Problem::internal()
             }

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Config;
 use crate::ledger_signer::{self, CheckpointTask, LedgerKeyError, LedgerSigner};
 use crate::problem::Problem;
-use crate::{data_dir, openapi, routes};
+use crate::{data_dir, openapi};
 
 /// The largest JSON body any endpoint reads.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
@@ -49,6 +49,36 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
     /// The bounds on signing in and up (argon2 slots, sign-ups per address).
     pub sign_in: std::sync::Arc<broker::sign_in::Limits>,
+}
+
+impl AppState {
+    /// What the sign-in and sign-up use cases work with.
+    pub(crate) fn accounts(&self) -> broker::sign_in::Accounts<'_> {
+        broker::sign_in::Accounts {
+            store: &self.store,
+            passkeys: &self.passkeys,
+            limits: &self.sign_in,
+        }
+    }
+
+    /// The client's address; behind a trusted proxy, the one it forwarded.
+    pub(crate) fn client_address(&self, req: &actix_web::HttpRequest) -> std::net::IpAddr {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok());
+        crate::client_ip::client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            forwarded,
+            &self.trusted_proxies,
+        )
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    /// Whether this server is reached over HTTPS (cookies are then `Secure`).
+    pub(crate) fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
 }
 
 /// The server failed to start.
@@ -333,7 +363,7 @@ fn app(
     let observed = metrics.clone();
     app.app_data(metrics)
         .app_data(web::Data::new(trusted))
-        .service(routes::home::home)
+        .service(crate::pages::home::home)
         .configure(crate::pages::configure)
         .service(
             SwaggerUi::new("/docs/{_:.*}")

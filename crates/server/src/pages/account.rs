@@ -15,7 +15,6 @@ use super::return_to::{self, landing};
 use super::{Fields, PageError, SignedInForm, html, see_other};
 use crate::auth;
 use crate::problem::Problem;
-use crate::routes::session;
 use crate::startup::AppState;
 
 /// A status slug in a page's query string, mapped to a fixed message (no
@@ -108,78 +107,70 @@ pub async fn signup_with_password(
 ) -> Result<HttpResponse, PageError> {
     same_origin(&req, &state)?;
     let fields = Fields::parse(&body);
-    let typed = fields.get("handle").unwrap_or_default().to_owned();
-    let again = |status: StatusCode, error: FieldError| {
-        html(
-            status,
-            &SignupPage {
-                handle: typed.clone(),
-                error: Some(error),
-            },
-        )
+    let typed = fields.get("handle").unwrap_or_default();
+    let (handle, password) = match signup_form(typed, fields.get("password")) {
+        Ok(parsed) => parsed,
+        Err(error) => return signup_again(typed, StatusCode::UNPROCESSABLE_ENTITY, error),
     };
-    let handle = match Handle::parse(&typed) {
-        Ok(handle) => handle,
-        Err(e) => {
-            return again(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                FieldError::new("handle", e.to_string()),
-            );
-        }
-    };
-    let Some(password) = fields.get("password") else {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            FieldError::new("password", "choose a password of 8 to 128 characters"),
-        );
-    };
-    let password = match session::parse_password(password) {
-        Ok(password) => password,
-        Err(problem) => {
-            return again(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                FieldError::from_problem(&problem, "password"),
-            );
-        }
-    };
-    let client = session::client_address(&state, &req);
-    let accounts = session::accounts(&state);
+    let client = state.client_address(&req);
+    let accounts = state.accounts();
     match broker::sign_up::with_password(accounts, client, handle, password).await {
-        Ok(new) => {
-            let mut response = html(
-                StatusCode::CREATED,
-                &CodesPage {
-                    handle: new.session.person.handle.to_string(),
-                    codes: new.recovery_codes,
-                },
-            )?;
-            response
-                .add_cookie(&auth::session_cookie(
-                    &new.session.token,
-                    session::is_https(&state),
-                ))
-                .map_err(|_| Problem::internal())?;
-            Ok(response)
-        }
-        Err(error) => match wait(&error) {
-            Some((status, secs)) => with_retry_after(
-                again(
-                    status,
-                    FieldError::new("handle", wait_message(status, secs)),
-                ),
-                secs,
-            ),
-            None => {
-                let problem = Problem::from(error);
-                if problem.field.is_none() {
-                    return Err(problem.into());
-                }
-                let status = StatusCode::from_u16(problem.status)
-                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-                again(status, FieldError::from_problem(&problem, "handle"))
-            }
-        },
+        Ok(new) => codes(&state, new),
+        Err(error) => signup_refused(typed, error),
     }
+}
+
+/// The handle and password of the sign-up form, or the field at fault.
+fn signup_form(
+    handle: &str,
+    password: Option<&str>,
+) -> Result<(Handle, identity::Password), FieldError> {
+    let handle = Handle::parse(handle).map_err(|e| FieldError::new("handle", e.to_string()))?;
+    let password = password
+        .ok_or_else(|| FieldError::new("password", "choose a password of 8 to 128 characters"))?;
+    let password = crate::auth::parse_password(password)
+        .map_err(|problem| FieldError::from_problem(&problem, "password"))?;
+    Ok((handle, password))
+}
+
+/// The sign-up page again, with what was typed and the error.
+fn signup_again(
+    handle: &str,
+    status: StatusCode,
+    error: FieldError,
+) -> Result<HttpResponse, PageError> {
+    let page = SignupPage {
+        handle: handle.to_owned(),
+        error: Some(error),
+    };
+    html(status, &page)
+}
+
+/// The new account's recovery codes, shown once, and its session.
+fn codes(state: &AppState, new: broker::sign_up::SignedUp) -> Result<HttpResponse, PageError> {
+    let page = CodesPage {
+        handle: new.session.person.handle.to_string(),
+        codes: new.recovery_codes,
+    };
+    let mut response = html(StatusCode::CREATED, &page)?;
+    response
+        .add_cookie(&auth::session_cookie(&new.session.token, state.is_https()))
+        .map_err(|_| Problem::internal())?;
+    Ok(response)
+}
+
+/// A sign-up the broker refused: a wait, or an error next to its field.
+fn signup_refused(handle: &str, error: BrokerError) -> Result<HttpResponse, PageError> {
+    if let Some((status, secs)) = wait(&error) {
+        let error = FieldError::new("handle", wait_message(status, secs));
+        return with_retry_after(signup_again(handle, status, error), secs);
+    }
+    let problem = Problem::from(error);
+    if problem.field.is_none() {
+        return Err(problem.into());
+    }
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    signup_again(handle, status, FieldError::from_problem(&problem, "handle"))
 }
 
 /// The status and seconds of a refusal that asks to come back later.
@@ -260,7 +251,7 @@ fn checked_next(next: Option<&str>) -> String {
 fn signed_in(state: &AppState, token: &str, location: &str) -> Result<HttpResponse, PageError> {
     let mut response = see_other(location);
     response
-        .add_cookie(&auth::session_cookie(token, session::is_https(state)))
+        .add_cookie(&auth::session_cookie(token, state.is_https()))
         .map_err(|_| Problem::internal())?;
     Ok(response)
 }
@@ -283,50 +274,72 @@ pub async fn signin_with_password(
 ) -> Result<HttpResponse, PageError> {
     same_origin(&req, &state)?;
     let fields = Fields::parse(&body);
-    let handle = fields.get("handle").unwrap_or_default().to_owned();
-    let next = checked_next(fields.get("next"));
-    let page = |error: Option<String>, second: Option<SecondStep>| SigninPage {
-        handle: handle.clone(),
-        next: next.clone(),
-        status: None,
-        error,
-        second,
+    let form = SigninForm {
+        handle: fields.get("handle").unwrap_or_default().to_owned(),
+        next: checked_next(fields.get("next")),
     };
     let Some(password) = fields.get("password") else {
-        let error = "Type your password, or sign in with a passkey.".to_owned();
-        return html(StatusCode::UNPROCESSABLE_ENTITY, &page(Some(error), None));
+        let error = "Type your password, or sign in with a passkey.";
+        return form.again(StatusCode::UNPROCESSABLE_ENTITY, error.to_owned());
     };
     let typed = Credentials {
-        handle: &handle,
+        handle: &form.handle,
         password: Some(password),
         recovery_code: None,
     };
-    let client = session::client_address(&state, &req);
-    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    let client = state.client_address(&req);
+    let outcome = sign_in_case::with_password(state.accounts(), client, typed).await;
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
-            signed_in(&state, &new.token, landing(Some(next.as_str())))
+            signed_in(&state, &new.token, landing(Some(form.next.as_str())))
         }
-        Ok(SignInOutcome::PasskeyRequired(ceremony)) => {
-            let options =
-                serde_json::to_string(&ceremony.options).map_err(|_| Problem::internal())?;
-            let second = SecondStep {
-                ceremony_id: ceremony.ceremony_id,
-                options,
-            };
-            html(StatusCode::OK, &page(None, Some(second)))
-        }
-        Ok(SignInOutcome::Failed) => html(
+        Ok(SignInOutcome::PasskeyRequired(ceremony)) => form.second_step(ceremony),
+        Ok(SignInOutcome::Failed) => form.again(
             StatusCode::UNAUTHORIZED,
-            &page(Some("The handle or password is wrong.".to_owned()), None),
+            "The handle or password is wrong.".to_owned(),
         ),
         Err(error) => match wait(&error) {
-            Some((status, secs)) => with_retry_after(
-                html(status, &page(Some(wait_message(status, secs)), None)),
-                secs,
-            ),
+            Some((status, secs)) => {
+                with_retry_after(form.again(status, wait_message(status, secs)), secs)
+            }
             None => Err(Problem::from(error).into()),
         },
+    }
+}
+
+/// What the sign-in form keeps when it is shown again.
+struct SigninForm {
+    handle: String,
+    next: String,
+}
+
+impl SigninForm {
+    fn page(&self, error: Option<String>, second: Option<SecondStep>) -> SigninPage {
+        SigninPage {
+            handle: self.handle.clone(),
+            next: self.next.clone(),
+            status: None,
+            error,
+            second,
+        }
+    }
+
+    /// The form again, with the error.
+    fn again(&self, status: StatusCode, error: String) -> Result<HttpResponse, PageError> {
+        html(status, &self.page(Some(error), None))
+    }
+
+    /// The passkey step of an account that has one.
+    fn second_step(
+        &self,
+        ceremony: broker::sign_in::PasskeyChallenge,
+    ) -> Result<HttpResponse, PageError> {
+        let options = serde_json::to_string(&ceremony.options).map_err(|_| Problem::internal())?;
+        let second = SecondStep {
+            ceremony_id: ceremony.ceremony_id,
+            options,
+        };
+        html(StatusCode::OK, &self.page(None, Some(second)))
     }
 }
 
@@ -360,44 +373,48 @@ pub async fn recover(
 ) -> Result<HttpResponse, PageError> {
     same_origin(&req, &state)?;
     let fields = Fields::parse(&body);
-    let handle = fields.get("handle").unwrap_or_default().to_owned();
-    let again = |status: StatusCode, error: String| {
-        html(
-            status,
-            &RecoverPage {
-                handle: handle.clone(),
-                error: Some(error),
-            },
-        )
-    };
+    let handle = fields.get("handle").unwrap_or_default();
     let Some(code) = fields.get("recovery_code") else {
-        return again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Type one of your recovery codes.".to_owned(),
-        );
+        let error = "Type one of your recovery codes.".to_owned();
+        return recover_again(handle, StatusCode::UNPROCESSABLE_ENTITY, error);
     };
     let typed = Credentials {
-        handle: &handle,
+        handle,
         password: fields.get("password"),
         recovery_code: Some(code),
     };
-    let client = session::client_address(&state, &req);
-    let outcome = sign_in_case::with_password(session::accounts(&state), client, typed).await;
+    let client = state.client_address(&req);
+    let outcome = sign_in_case::with_password(state.accounts(), client, typed).await;
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
             signed_in(&state, &new.token, "/dashboard?status=recovered#passkeys")
         }
-        Ok(SignInOutcome::PasskeyRequired(_) | SignInOutcome::Failed) => again(
+        Ok(SignInOutcome::PasskeyRequired(_) | SignInOutcome::Failed) => recover_again(
+            handle,
             StatusCode::UNAUTHORIZED,
             "The handle, recovery code or password is wrong.".to_owned(),
         ),
         Err(error) => match wait(&error) {
-            Some((status, secs)) => {
-                with_retry_after(again(status, wait_message(status, secs)), secs)
-            }
+            Some((status, secs)) => with_retry_after(
+                recover_again(handle, status, wait_message(status, secs)),
+                secs,
+            ),
             None => Err(Problem::from(error).into()),
         },
     }
+}
+
+/// The recovery page again, with what was typed and the error.
+fn recover_again(
+    handle: &str,
+    status: StatusCode,
+    error: String,
+) -> Result<HttpResponse, PageError> {
+    let page = RecoverPage {
+        handle: handle.to_owned(),
+        error: Some(error),
+    };
+    html(status, &page)
 }
 
 /// Signs out of this session.
@@ -444,7 +461,7 @@ pub async fn sign_out_others(
 fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {
     let mut response = see_other(location);
     response
-        .add_cookie(&auth::cleared_session_cookie(session::is_https(state)))
+        .add_cookie(&auth::cleared_session_cookie(state.is_https()))
         .map_err(|_| Problem::internal())?;
     Ok(response)
 }

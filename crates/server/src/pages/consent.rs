@@ -100,7 +100,35 @@ pub async fn authorize(
     who: PageSession,
 ) -> Result<HttpResponse, PageError> {
     let issuer = &state.oauth.issuer;
-    let params = Params::from_form(req.query_string()).map_err(|e| local(&e))?;
+    let request = match requested(&state, req.query_string()).await? {
+        Ok(request) => request,
+        Err(redirect) => return Ok(redirect),
+    };
+    let opened = broker::authorize::open(&state.store, &who.person, request.clone(), CONSENT_TTL)
+        .await
+        .map_err(broker_error)?;
+    match opened {
+        Opened::Remembered(code) => Ok(redirect(&request.success_redirect(&code, issuer))),
+        Opened::Refused(error) => Ok(redirect(&request.error_redirect(&error, issuer))),
+        Opened::Screen {
+            id,
+            decision,
+            company_name,
+        } => html(
+            StatusCode::OK,
+            &screen(&who, &request, id, &decision, company_name),
+        ),
+    }
+}
+
+/// The authorization request in the query: pushed (`request_uri`) or
+/// sent in the front channel. A bad one is an error page, or (when the
+/// client and redirect URI are good) a redirect back with the error.
+async fn requested(
+    state: &AppState,
+    query: &str,
+) -> Result<Result<AuthorizationRequest, HttpResponse>, PageError> {
+    let params = Params::from_form(query).map_err(|e| local(&e))?;
     let client_id = authz::request::requested_client_id(&params).map_err(|e| local(&e))?;
     let client = state.store.client(&client_id).await?.ok_or_else(|| {
         local(&OAuthError::new(
@@ -108,36 +136,32 @@ pub async fn authorize(
             "unknown client",
         ))
     })?;
-    let request = match RequestUri::from_params(&params).map_err(|e| local(&e))? {
-        Some(uri) => state
+    if let Some(uri) = RequestUri::from_params(&params).map_err(|e| local(&e))? {
+        let pushed = state
             .store
             .redeem_par(&uri.hash(), &client_id, now_unix())
-            .await?
-            .map_err(|e| local(&e))?,
-        None => match AuthorizationRequest::parse(&params, &client.record) {
-            Ok(request) => request,
-            Err(error) => {
-                return match error.redirect_url(issuer) {
-                    Some(url) => Ok(redirect(&url)),
-                    None => Err(local(&error.error)),
-                };
-            }
+            .await?;
+        return Ok(Ok(pushed.map_err(|e| local(&e))?));
+    }
+    match AuthorizationRequest::parse(&params, &client.record) {
+        Ok(request) => Ok(Ok(request)),
+        Err(error) => match error.redirect_url(&state.oauth.issuer) {
+            Some(url) => Ok(Err(redirect(&url))),
+            None => Err(local(&error.error)),
         },
-    };
-    let opened = broker::authorize::open(&state.store, &who.person, request.clone(), CONSENT_TTL)
-        .await
-        .map_err(broker_error)?;
-    let (id, decision, company) = match opened {
-        Opened::Remembered(code) => return Ok(redirect(&request.success_redirect(&code, issuer))),
-        Opened::Refused(error) => return Ok(redirect(&request.error_redirect(&error, issuer))),
-        Opened::Screen {
-            id,
-            decision,
-            company_name,
-        } => (id, decision, company_name),
-    };
+    }
+}
+
+/// The consent screen for an opened request.
+fn screen(
+    who: &PageSession,
+    request: &AuthorizationRequest,
+    id: String,
+    decision: &consent_policy::Decision,
+    company: String,
+) -> ConsentPage {
     let items: Vec<Item> = decision.attributes().iter().map(Item::of).collect();
-    let page = ConsentPage {
+    ConsentPage {
         csrf_token: who.csrf_token(),
         any_grantable: items.iter().any(|i| i.grantable),
         company,
@@ -149,8 +173,7 @@ pub async fn authorize(
             .map_or_else(|| "no payment".to_owned(), |m| m.to_string()),
         items,
         id,
-    };
-    html(StatusCode::OK, &page)
+    }
 }
 
 /// The page for a use case that did not happen.

@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
+use broker::overview::Overview;
 use broker::rules::Direction;
 use consent_policy::{
     AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, ContactChannel,
@@ -14,6 +15,7 @@ use consent_policy::{
     PurposeMatch, Rule, SharingDefault, ValueShape,
 };
 use serde_json::Value;
+use store::{StoredAttribute, StoredPasskeyRow, StoredRule};
 
 use super::account::{FieldError, StatusQuery};
 use super::{Fields, Nav, PageError, PageSession, SignedInForm, html, see_other, time_words};
@@ -247,9 +249,57 @@ async fn render(
     failure: Failure,
     http_status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
-    let store = &state.store;
-    let person = store.person(&who.person).await?;
-    let attributes = store.attributes(&who.person).await?;
+    let overview = broker::overview::load(&state.store, &who.person)
+        .await
+        .map_err(Problem::from)?;
+    let nav = Nav::load(state, who, "dashboard").await?;
+    let mut page = page(nav, who.csrf_token(), overview, failure);
+    page.status = status;
+    page.recovered = recovered;
+    html(http_status, &page)
+}
+
+/// The page for the person's account, with the last form's failure.
+fn page(nav: Nav, csrf: String, overview: Overview, failure: Failure) -> DashboardPage {
+    let contact = broker::preferences::contact_of(&overview.person);
+    let catalogue = catalogue();
+    DashboardPage {
+        nav,
+        handle: overview.person.handle.to_string(),
+        csrf,
+        status: None,
+        recovered: false,
+        error: failure.error,
+        error_form: failure.form,
+        error_key: failure.key,
+        regions: regions(&overview.attributes),
+        typed_key: failure.typed_key,
+        typed_value: failure.typed_value,
+        rule_keys: rule_keys(&catalogue, &overview.attributes),
+        catalogue,
+        defaults: defaults(overview.person.sharing_default),
+        rules: rules(overview.rules),
+        purposes: purposes(),
+        currencies: Currency::ALL.iter().map(|c| c.code().to_owned()).collect(),
+        blocked: blocked(overview.blocked),
+        channels: channels(&contact),
+        hours_from: contact
+            .hours_from
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        hours_to: contact.hours_to.map(|t| t.to_string()).unwrap_or_default(),
+        max_per_week: contact
+            .max_per_week
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        passkeys: passkeys(overview.passkeys),
+        has_password: overview.has_password,
+        recovery_codes_left: overview.recovery_codes_left,
+    }
+}
+
+/// The three buckets, public first, each with its attributes.
+fn regions(attributes: &[StoredAttribute]) -> Vec<Region> {
     let mut regions = Bucket::ALL.map(|bucket| Region {
         bucket: bucket.as_str(),
         title: bucket_title(bucket),
@@ -260,31 +310,35 @@ async fn render(
         },
         attributes: Vec::new(),
     });
-    let mut custom_keys = Vec::new();
-    for attribute in &attributes {
-        if attribute.key.is_custom() {
-            custom_keys.push(attribute.key.clone());
-        }
-        let row = AttributeRow {
-            key: attribute.key.to_string(),
-            label: attribute.key.label().to_owned(),
-            shown: editable(&attribute.value),
-            editable: editable(&attribute.value),
-            hint: shape_hint(attribute.key.shape()),
-            moves: Bucket::ALL
-                .into_iter()
-                .filter(|b| *b != attribute.bucket)
-                .map(|b| (b.as_str(), bucket_title(b)))
-                .collect(),
-        };
+    for attribute in attributes {
         let index = Bucket::ALL
             .iter()
             .position(|b| *b == attribute.bucket)
             .unwrap_or(0);
-        regions[index].attributes.push(row);
+        regions[index].attributes.push(attribute_row(attribute));
     }
     let [private, semi, public] = regions;
-    let catalogue = AttributeKey::catalogue()
+    vec![public, semi, private]
+}
+
+fn attribute_row(attribute: &StoredAttribute) -> AttributeRow {
+    AttributeRow {
+        key: attribute.key.to_string(),
+        label: attribute.key.label().to_owned(),
+        shown: editable(&attribute.value),
+        editable: editable(&attribute.value),
+        hint: shape_hint(attribute.key.shape()),
+        moves: Bucket::ALL
+            .into_iter()
+            .filter(|b| *b != attribute.bucket)
+            .map(|b| (b.as_str(), bucket_title(b)))
+            .collect(),
+    }
+}
+
+/// Every catalogue key, to add an attribute.
+fn catalogue() -> Vec<Choice> {
+    AttributeKey::catalogue()
         .map(|key| Choice {
             value: key.to_string(),
             label: key.label().to_owned(),
@@ -295,23 +349,31 @@ async fn render(
             ),
             checked: false,
         })
-        .collect::<Vec<_>>();
-    let rule_keys = catalogue
+        .collect()
+}
+
+/// The keys a rule may name: the catalogue's and the person's own.
+fn rule_keys(catalogue: &[Choice], attributes: &[StoredAttribute]) -> Vec<Choice> {
+    let plain = |value: String, label: String| Choice {
+        value,
+        label,
+        detail: String::new(),
+        checked: false,
+    };
+    catalogue
         .iter()
-        .map(|c| Choice {
-            value: c.value.clone(),
-            label: c.label.clone(),
-            detail: String::new(),
-            checked: false,
-        })
-        .chain(custom_keys.iter().map(|k| Choice {
-            value: k.to_string(),
-            label: k.label().to_owned(),
-            detail: String::new(),
-            checked: false,
-        }))
-        .collect();
-    let defaults = SharingDefault::ALL
+        .map(|c| plain(c.value.clone(), c.label.clone()))
+        .chain(
+            attributes
+                .iter()
+                .filter(|a| a.key.is_custom())
+                .map(|a| plain(a.key.to_string(), a.key.label().to_owned())),
+        )
+        .collect()
+}
+
+fn defaults(current: SharingDefault) -> Vec<Choice> {
+    SharingDefault::ALL
         .into_iter()
         .map(|d| Choice {
             value: d.as_str().to_owned(),
@@ -328,12 +390,14 @@ async fn render(
                 SharingDefault::ShareNothing => "nothing leaves unless a rule or I say so",
             }
             .to_owned(),
-            checked: d == person.sharing_default,
+            checked: d == current,
         })
-        .collect();
-    let rules = store.rules(&who.person).await?;
+        .collect()
+}
+
+fn rules(rules: Vec<StoredRule>) -> Vec<RuleRow> {
     let count = rules.len();
-    let rules = rules
+    rules
         .into_iter()
         .enumerate()
         .map(|(i, r)| RuleRow {
@@ -347,8 +411,11 @@ async fn render(
             first: i == 0,
             last: i + 1 == count,
         })
-        .collect();
-    let purposes = Purpose::ALL
+        .collect()
+}
+
+fn purposes() -> Vec<Choice> {
+    Purpose::ALL
         .into_iter()
         .map(|p| Choice {
             value: p.as_str().to_owned(),
@@ -356,18 +423,21 @@ async fn render(
             detail: p.plain_words().to_owned(),
             checked: false,
         })
-        .collect();
-    let blocked_ids = store.blocked_companies(&who.person).await?;
-    let names = store.company_names(blocked_ids.iter()).await?;
-    let blocked = blocked_ids
-        .iter()
-        .map(|id| BlockedRow {
+        .collect()
+}
+
+fn blocked(blocked: Vec<(CompanyId, Option<String>)>) -> Vec<BlockedRow> {
+    blocked
+        .into_iter()
+        .map(|(id, name)| BlockedRow {
             id: id.to_string(),
-            name: names.get(id.as_str()).cloned().unwrap_or_default(),
+            name: name.unwrap_or_default(),
         })
-        .collect();
-    let contact = broker::preferences::contact_of(&person);
-    let channels = ContactChannel::ALL
+        .collect()
+}
+
+fn channels(contact: &ContactPreferences) -> Vec<Choice> {
+    ContactChannel::ALL
         .into_iter()
         .map(|c| Choice {
             value: c.as_str().to_owned(),
@@ -382,10 +452,11 @@ async fn render(
             detail: String::new(),
             checked: contact.channels.contains(&c),
         })
-        .collect();
-    let passkeys = store
-        .passkeys(&who.person)
-        .await?
+        .collect()
+}
+
+fn passkeys(passkeys: Vec<StoredPasskeyRow>) -> Vec<PasskeyRow> {
+    passkeys
         .into_iter()
         .map(|p| PasskeyRow {
             id: p.credential_id,
@@ -396,41 +467,7 @@ async fn render(
                 .map(time_words)
                 .unwrap_or_else(|| "never".to_owned()),
         })
-        .collect();
-    let page = DashboardPage {
-        nav: Nav::load(state, who, "dashboard").await?,
-        handle: person.handle.to_string(),
-        csrf: who.csrf_token(),
-        status,
-        recovered,
-        error: failure.error,
-        error_form: failure.form,
-        error_key: failure.key,
-        regions: vec![public, semi, private],
-        typed_key: failure.typed_key,
-        typed_value: failure.typed_value,
-        catalogue,
-        defaults,
-        rules,
-        rule_keys,
-        purposes,
-        currencies: Currency::ALL.iter().map(|c| c.code().to_owned()).collect(),
-        blocked,
-        channels,
-        hours_from: contact
-            .hours_from
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-        hours_to: contact.hours_to.map(|t| t.to_string()).unwrap_or_default(),
-        max_per_week: contact
-            .max_per_week
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        passkeys,
-        has_password: store.password_hash(&who.person).await?.is_some(),
-        recovery_codes_left: store.recovery_codes_left(&who.person).await?,
-    };
-    html(http_status, &page)
+        .collect()
 }
 
 /// The dashboard (signed in only; otherwise a redirect to `/signin`).
@@ -501,46 +538,14 @@ pub async fn save_attribute(
     form: SignedInForm,
 ) -> Result<HttpResponse, PageError> {
     let SignedInForm { who, fields } = form;
-    let raw_key = fields.get("key").unwrap_or_default().to_owned();
-    let raw_value = fields.get("value").unwrap_or_default().to_owned();
-    let editing = fields.get("editing").is_some();
-    let fail = |field: &str, message: String| {
-        let mut failure = Failure::new(
-            if editing {
-                "attribute"
-            } else {
-                "add-attribute"
-            },
-            FieldError::new(field, message),
-        );
-        failure.key = raw_key.clone();
-        if !editing {
-            failure.typed_key = raw_key.clone();
-            failure.typed_value = raw_value.clone();
-        }
-        failure
+    let typed = TypedAttribute::of(&fields);
+    let (key, value, bucket) = match typed.parse() {
+        Ok(parsed) => parsed,
+        Err((field, message)) => return failed(&state, &who, typed.failure(field, message)).await,
     };
-    let key = match AttributeKey::parse(&raw_key) {
-        Ok(key) => key,
-        Err(e) => return failed(&state, &who, fail("key", e.to_string())).await,
-    };
-    if raw_value.is_empty() {
-        let failure = fail(
-            "value",
-            format!("type a value: {}", shape_hint(key.shape())),
-        );
-        return failed(&state, &who, failure).await;
-    }
-    let value = match parse_value(key.shape(), &raw_value) {
-        Ok(value) => value,
-        Err(message) => return failed(&state, &who, fail("value", message)).await,
-    };
-    let saved = match fields.get("bucket").map(parse_bucket) {
-        Some(Some(bucket)) => {
+    let saved = match bucket {
+        Some(bucket) => {
             broker::attributes::set_in(&state.store, &who.person, &key, &value, bucket).await
-        }
-        Some(None) => {
-            return failed(&state, &who, fail("bucket", "pick a bucket".to_owned())).await;
         }
         None => broker::attributes::set(&state.store, &who.person, &key, &value).await,
     };
@@ -552,8 +557,63 @@ pub async fn save_attribute(
                 return Err(problem.into());
             }
             let field = problem.field.clone().unwrap_or_else(|| "value".to_owned());
-            failed(&state, &who, fail(&field, problem.detail)).await
+            failed(&state, &who, typed.failure(&field, problem.detail)).await
         }
+    }
+}
+
+/// An attribute as typed into the add form or an edit form.
+struct TypedAttribute {
+    key: String,
+    value: String,
+    bucket: Option<String>,
+    editing: bool,
+}
+
+impl TypedAttribute {
+    fn of(fields: &Fields) -> TypedAttribute {
+        TypedAttribute {
+            key: fields.get("key").unwrap_or_default().to_owned(),
+            value: fields.get("value").unwrap_or_default().to_owned(),
+            bucket: fields.get("bucket").map(str::to_owned),
+            editing: fields.get("editing").is_some(),
+        }
+    }
+
+    /// The key, the value in its key's shape, and the bucket if one was
+    /// picked; or the field at fault and why.
+    fn parse(&self) -> Result<(AttributeKey, Value, Option<Bucket>), (&'static str, String)> {
+        let key = AttributeKey::parse(&self.key).map_err(|e| ("key", e.to_string()))?;
+        if self.value.is_empty() {
+            return Err((
+                "value",
+                format!("type a value: {}", shape_hint(key.shape())),
+            ));
+        }
+        let value = parse_value(key.shape(), &self.value).map_err(|message| ("value", message))?;
+        let bucket = match self.bucket.as_deref().map(parse_bucket) {
+            Some(Some(bucket)) => Some(bucket),
+            Some(None) => return Err(("bucket", "pick a bucket".to_owned())),
+            None => None,
+        };
+        Ok((key, value, bucket))
+    }
+
+    /// The form again, with the error at `field`; the add form keeps what
+    /// was typed.
+    fn failure(&self, field: &str, message: String) -> Failure {
+        let form = if self.editing {
+            "attribute"
+        } else {
+            "add-attribute"
+        };
+        let mut failure = Failure::new(form, FieldError::new(field, message));
+        failure.key = self.key.clone();
+        if !self.editing {
+            failure.typed_key = self.key.clone();
+            failure.typed_value = self.value.clone();
+        }
+        failure
     }
 }
 

@@ -56,58 +56,51 @@ pub async fn grants(
     who: PageSession,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let grants = state.store.grants_for_person(&who.person).await?;
-    let names = state
-        .store
-        .company_names(grants.iter().map(|g| &g.company_id))
-        .await?;
     let now = time::OffsetDateTime::now_utc();
-    let (mut live, mut past) = (Vec::new(), Vec::new());
-    for g in grants {
-        let is_live = g.is_live(now);
-        let ended = match g.revoked_at {
-            Some(at) => format!("revoked {}", time_words(at)),
-            None => format!("expired {}", time_words(g.expires_at)),
-        };
-        let row = Row {
-            company: names
-                .get(g.company_id.as_str())
-                .cloned()
-                .unwrap_or_else(|| g.company_id.to_string()),
-            attributes: g
-                .attributes
-                .iter()
-                .map(|k| k.label())
-                .collect::<Vec<_>>()
-                .join(", "),
-            purpose: g.purpose.plain_words().to_owned(),
-            granted: time_words(g.created_at),
-            granted_iso: iso(g.created_at),
-            expires: time_words(g.expires_at),
-            expires_iso: iso(g.expires_at),
-            ended,
-            // An approved offer is paid when the grant is made.
-            earned: g
-                .price
-                .as_ref()
-                .filter(|p| p.amount_micros() > 0)
-                .map_or_else(|| "nothing (no offer)".to_owned(), ToString::to_string),
-            id: g.id,
-        };
-        if is_live {
-            live.push(row);
-        } else {
-            past.push(row);
-        }
-    }
+    let (live, past): (Vec<_>, Vec<_>) = broker::grants::list(&state.store, &who.person)
+        .await
+        .map_err(Problem::from)?
+        .into_iter()
+        .partition(|g| g.grant.is_live(now));
     let page = GrantsPage {
         nav: Nav::load(&state, &who, "grants").await?,
         csrf: who.csrf_token(),
         status: status_message(query.status.as_deref()),
-        live,
-        past,
+        live: live.into_iter().map(row).collect(),
+        past: past.into_iter().map(row).collect(),
     };
     html(StatusCode::OK, &page)
+}
+
+/// One grant as the page shows it.
+fn row(named: broker::grants::NamedGrant) -> Row {
+    let g = named.grant;
+    let ended = match g.revoked_at {
+        Some(at) => format!("revoked {}", time_words(at)),
+        None => format!("expired {}", time_words(g.expires_at)),
+    };
+    Row {
+        company: named.company_name,
+        attributes: g
+            .attributes
+            .iter()
+            .map(|k| k.label())
+            .collect::<Vec<_>>()
+            .join(", "),
+        purpose: g.purpose.plain_words().to_owned(),
+        granted: time_words(g.created_at),
+        granted_iso: iso(g.created_at),
+        expires: time_words(g.expires_at),
+        expires_iso: iso(g.expires_at),
+        ended,
+        // An approved offer is paid when the grant is made.
+        earned: g
+            .price
+            .as_ref()
+            .filter(|p| p.amount_micros() > 0)
+            .map_or_else(|| "nothing (no offer)".to_owned(), ToString::to_string),
+        id: g.id,
+    }
 }
 
 /// Revokes one of the person's live grants.

@@ -66,35 +66,11 @@ pub async fn inbox(
     who: PageSession,
     query: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let requests = state.store.requests_for_person(&who.person, true).await?;
-    let names = state
-        .store
-        .company_names(requests.iter().map(|r| &r.company_id))
-        .await?;
-    let rows = requests
+    let rows = broker::inbox::pending(&state.store, &who.person)
+        .await
+        .map_err(Problem::from)?
         .into_iter()
-        .map(|r| {
-            let items: Vec<Item> = r.decision.attributes().iter().map(Item::of).collect();
-            Row {
-                company: names
-                    .get(r.company_id.as_str())
-                    .cloned()
-                    .unwrap_or_else(|| r.company_id.to_string()),
-                purpose: r.request.purpose().plain_words().to_owned(),
-                duration: r.request.duration().in_words(),
-                offer: r
-                    .request
-                    .offer()
-                    .map_or_else(|| "no payment".to_owned(), ToString::to_string),
-                created: time_words(r.created_at),
-                created_iso: iso(r.created_at),
-                expires: time_words(r.expires_at),
-                expires_iso: iso(r.expires_at),
-                any_grantable: items.iter().any(|i| i.grantable),
-                items,
-                id: r.id,
-            }
-        })
+        .map(row)
         .collect();
     let page = InboxPage {
         nav: Nav::load(&state, &who, "inbox").await?,
@@ -103,6 +79,28 @@ pub async fn inbox(
         rows,
     };
     html(StatusCode::OK, &page)
+}
+
+/// One pending request as the page shows it.
+fn row(named: broker::inbox::NamedRequest) -> Row {
+    let r = named.request;
+    let items: Vec<Item> = r.decision.attributes().iter().map(Item::of).collect();
+    Row {
+        company: named.company_name,
+        purpose: r.request.purpose().plain_words().to_owned(),
+        duration: r.request.duration().in_words(),
+        offer: r
+            .request
+            .offer()
+            .map_or_else(|| "no payment".to_owned(), ToString::to_string),
+        created: time_words(r.created_at),
+        created_iso: iso(r.created_at),
+        expires: time_words(r.expires_at),
+        expires_iso: iso(r.expires_at),
+        any_grantable: items.iter().any(|i| i.grantable),
+        items,
+        id: r.id,
+    }
 }
 
 fn back(status: &str) -> Result<HttpResponse, PageError> {

@@ -13,6 +13,7 @@ pub mod consent;
 pub mod dashboard;
 pub mod earnings;
 pub mod grants;
+pub mod home;
 pub mod inbox;
 pub mod return_to;
 

@@ -6,7 +6,6 @@
 use actix_web::{HttpResponse, get, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ledger::{Entry, EntryKind, NameList};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,137 +82,6 @@ pub struct ActivityQuery {
     pub limit: Option<u64>,
 }
 
-fn names(list: &NameList) -> Vec<String> {
-    list.names().iter().map(|n| n.to_string()).collect()
-}
-
-fn amount(money: &ledger::Money) -> Option<Amount> {
-    let currency = consent_policy::Currency::parse(money.currency.as_str()).ok()?;
-    Some(Amount::from(&consent_policy::Money::new(
-        money.amount_micros,
-        currency,
-    )))
-}
-
-/// The company, attributes, purpose, amount and a sentence, from an entry.
-struct Described {
-    company_id: Option<String>,
-    attributes: Vec<String>,
-    purpose: Option<String>,
-    amount: Option<Amount>,
-    summary: String,
-}
-
-fn describe(entry: &Entry) -> Described {
-    let mut d = Described {
-        company_id: None,
-        attributes: Vec::new(),
-        purpose: None,
-        amount: None,
-        summary: String::new(),
-    };
-    match &entry.kind {
-        EntryKind::RequestMade {
-            company_id,
-            attributes,
-            purpose,
-            offer,
-            ..
-        } => {
-            d.company_id = Some(company_id.to_string());
-            d.attributes = names(attributes);
-            d.purpose = Some(purpose.to_string());
-            d.amount = offer.as_ref().and_then(amount);
-            d.summary = format!("asked for {}", d.attributes.join(", "));
-        }
-        EntryKind::RequestDecided {
-            company_id,
-            allowed,
-            asked,
-            withheld,
-            ..
-        } => {
-            d.company_id = Some(company_id.to_string());
-            d.attributes = names(allowed);
-            let mut parts = Vec::new();
-            for (label, list) in [
-                ("released", allowed),
-                ("waiting for you", asked),
-                ("withheld", withheld),
-            ] {
-                if !list.names().is_empty() {
-                    parts.push(format!("{label}: {}", names(list).join(", ")));
-                }
-            }
-            d.summary = format!("request decided ({})", parts.join("; "));
-        }
-        EntryKind::GrantCreated {
-            company_id,
-            attributes,
-            purpose,
-            price,
-            ..
-        } => {
-            d.company_id = Some(company_id.to_string());
-            d.attributes = names(attributes);
-            d.purpose = Some(purpose.to_string());
-            d.amount = price.as_ref().and_then(amount);
-            d.summary = format!("was granted {}", d.attributes.join(", "));
-        }
-        EntryKind::GrantRevoked { company_id, .. } => {
-            d.company_id = Some(company_id.to_string());
-            d.summary = "grant revoked by you".to_owned();
-        }
-        EntryKind::GrantExpired { company_id, .. } => {
-            d.company_id = Some(company_id.to_string());
-            d.summary = "grant expired".to_owned();
-        }
-        EntryKind::Disclosure {
-            company_id,
-            attributes,
-            withheld,
-            ..
-        } => {
-            d.company_id = Some(company_id.to_string());
-            d.attributes = names(attributes);
-            d.summary = if withheld.is_empty() {
-                format!("read {}", d.attributes.join(", "))
-            } else if d.attributes.is_empty() {
-                format!("read nothing; you took back {}", names(withheld).join(", "))
-            } else {
-                format!(
-                    "read {}; you took back {}",
-                    d.attributes.join(", "),
-                    names(withheld).join(", ")
-                )
-            };
-        }
-        EntryKind::TransferPending {
-            company_id,
-            amount: money,
-            ..
-        } => {
-            d.company_id = Some(company_id.to_string());
-            d.amount = amount(money);
-            d.summary = "offered a payment, held until you answer".to_owned();
-        }
-        EntryKind::CompanyBlocked { company_id, .. } => {
-            d.company_id = Some(company_id.to_string());
-            d.summary = "blocked by you".to_owned();
-        }
-        EntryKind::CompanyUnblocked { company_id, .. } => {
-            d.company_id = Some(company_id.to_string());
-            d.summary = "unblocked by you".to_owned();
-        }
-        EntryKind::TransferPosted { .. }
-        | EntryKind::TransferVoided { .. }
-        | EntryKind::WalletFunded { .. } => {
-            d.summary = entry.kind.name().replace('_', " ");
-        }
-    }
-    d
-}
-
 fn rfc3339(time_unix_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(time_unix_ms) * 1_000_000)
         .ok()
@@ -224,8 +92,8 @@ fn rfc3339(time_unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The person's activity page, as data for the API and the page.
-pub(crate) async fn activity_view(
+/// The person's activity page as the API shows it.
+async fn activity_view(
     state: &AppState,
     person: &store::PersonId,
     query: &ActivityQuery,
@@ -250,16 +118,7 @@ pub(crate) async fn activity_view(
 
 /// One entry as the API and the page show it.
 fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
-    let described = e.entry.as_ref().map(describe);
-    let (attributes, purpose, amount, summary) = match described {
-        Some(d) => (d.attributes, d.purpose, d.amount, d.summary),
-        None => (
-            Vec::new(),
-            None,
-            None,
-            "this entry's stored bytes do not decode".to_owned(),
-        ),
-    };
+    let described = e.described();
     let time_unix_ms = e.entry.as_ref().map_or(0, |e| e.time_unix_ms);
     ActivityItem {
         index: e.index,
@@ -268,16 +127,16 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
             .as_ref()
             .map_or("unreadable", |e| e.kind.name())
             .to_owned(),
-        summary,
+        summary: described.summary,
         company_id: e
             .entry
             .as_ref()
             .and_then(|e| broker::activity::company_of(&e.kind))
             .map(str::to_owned),
         company_name: e.company_name,
-        attributes,
-        purpose,
-        amount,
+        attributes: described.attributes,
+        purpose: described.purpose,
+        amount: described.amount.as_ref().map(Amount::from),
         time: rfc3339(time_unix_ms),
         time_unix_ms,
         leaf_hash: BASE64.encode(e.leaf_hash),

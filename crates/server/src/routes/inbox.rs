@@ -53,17 +53,6 @@ async fn company_name(state: &AppState, id: &consent_policy::CompanyId) -> Strin
         .unwrap_or_else(|_| id.to_string())
 }
 
-/// A company's name from a batch looked up at once (its id when unknown).
-fn name_in(
-    names: &std::collections::HashMap<String, String>,
-    id: &consent_policy::CompanyId,
-) -> String {
-    names
-        .get(id.as_str())
-        .cloned()
-        .unwrap_or_else(|| id.to_string())
-}
-
 fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, Problem> {
     Ok(InboxRequest {
         company_name,
@@ -97,9 +86,9 @@ pub async fn list_requests(
     who: Authenticated,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, Problem> {
-    let pending_only = match query.status.as_deref() {
-        None | Some("pending") => true,
-        Some("all") => false,
+    let requests = match query.status.as_deref() {
+        None | Some("pending") => broker::inbox::pending(&state.store, &who.person).await?,
+        Some("all") => broker::inbox::all(&state.store, &who.person).await?,
         Some(other) => {
             return Err(Problem::invalid(
                 "status",
@@ -107,20 +96,9 @@ pub async fn list_requests(
             ));
         }
     };
-    let requests = state
-        .store
-        .requests_for_person(&who.person, pending_only)
-        .await?;
-    let names = state
-        .store
-        .company_names(requests.iter().map(|r| &r.company_id))
-        .await?;
     let out = requests
         .into_iter()
-        .map(|r| {
-            let name = name_in(&names, &r.company_id);
-            view(r, name)
-        })
+        .map(|r| view(r.request, r.company_name))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -249,17 +227,10 @@ pub async fn list_grants(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let grants = state.store.grants_for_person(&who.person).await?;
-    let names = state
-        .store
-        .company_names(grants.iter().map(|g| &g.company_id))
-        .await?;
-    let out: Vec<GrantView> = grants
+    let out: Vec<GrantView> = broker::grants::list(&state.store, &who.person)
+        .await?
         .into_iter()
-        .map(|g| {
-            let name = name_in(&names, &g.company_id);
-            grant_view(g, name)
-        })
+        .map(|g| grant_view(g.grant, g.company_name))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }

@@ -309,31 +309,12 @@ pub async fn entries(
     query: web::Query<EntriesQuery>,
 ) -> Result<web::Json<LedgerEntriesBody>, BearerRejection> {
     let claims = bearer_claims(&state.store, &state.oauth, &req).await?;
-    let scoped = claims.scope.as_deref().is_some_and(|s| {
-        s.split(' ')
-            .any(|s| s == authz::metadata::LEDGER_READ_SCOPE)
-    });
-    if !scoped {
+    if !reads_the_ledger(&claims) {
         return Err(BearerRejection::forbidden(
             "reading the ledger's entries needs the `ledger:read` scope, which only auditor clients get",
         ));
     }
-    let start = number(query.start.as_deref(), "start")?;
-    let end = number(query.end.as_deref(), "end")?;
-    if end < start {
-        return Err(out_of_range("end", format!("end {end} is below start {start}")).into());
-    }
-    if end - start > store::MAX_ENTRIES_PAGE {
-        return Err(out_of_range(
-            "end",
-            format!(
-                "the range {start}..{end} has {} entries; a page has at most {}",
-                end - start,
-                store::MAX_ENTRIES_PAGE
-            ),
-        )
-        .into());
-    }
+    let (start, end) = page_range(&query)?;
     let size = state.store.ledger_size().await?;
     if end > size {
         return Err(beyond_the_log(
@@ -343,24 +324,55 @@ pub async fn entries(
         .into());
     }
     let leaves = state.store.ledger_leaves(start, end).await?;
-    let entries = leaves
-        .into_iter()
-        .map(|raw| {
-            let (entry, decode_error) = match ledger::Entry::decode(&raw.leaf) {
-                Ok(entry) => (Some(entry), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            LedgerEntryBody {
-                index: raw.index,
-                leaf: BASE64.encode(&raw.leaf),
-                entry,
-                decode_error,
-            }
-        })
-        .collect();
+    let entries = leaves.into_iter().map(entry_body).collect();
     Ok(web::Json(LedgerEntriesBody {
         start,
         end,
         entries,
     }))
+}
+
+/// Whether the token has the `ledger:read` scope (an auditor's).
+fn reads_the_ledger(claims: &authz::AccessTokenClaims) -> bool {
+    claims.scope.as_deref().is_some_and(|s| {
+        s.split(' ')
+            .any(|s| s == authz::metadata::LEDGER_READ_SCOPE)
+    })
+}
+
+/// `start..end` from the query: in order, and at most a page long.
+fn page_range(query: &EntriesQuery) -> Result<(u64, u64), Problem> {
+    let start = number(query.start.as_deref(), "start")?;
+    let end = number(query.end.as_deref(), "end")?;
+    if end < start {
+        return Err(out_of_range(
+            "end",
+            format!("end {end} is below start {start}"),
+        ));
+    }
+    if end - start > store::MAX_ENTRIES_PAGE {
+        return Err(out_of_range(
+            "end",
+            format!(
+                "the range {start}..{end} has {} entries; a page has at most {}",
+                end - start,
+                store::MAX_ENTRIES_PAGE
+            ),
+        ));
+    }
+    Ok((start, end))
+}
+
+/// One leaf as the API shows it: its bytes, and the entry they decode to.
+fn entry_body(raw: store::RawLeaf) -> LedgerEntryBody {
+    let (entry, decode_error) = match ledger::Entry::decode(&raw.leaf) {
+        Ok(entry) => (Some(entry), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    LedgerEntryBody {
+        index: raw.index,
+        leaf: BASE64.encode(&raw.leaf),
+        entry,
+        decode_error,
+    }
 }

@@ -5,7 +5,6 @@ pub mod activity;
 pub mod catalogue;
 pub mod data;
 pub mod health;
-pub mod home;
 pub mod inbox;
 pub mod ledger;
 pub mod me;

@@ -127,8 +127,8 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The person's earnings, as data for the API and the page.
-pub(crate) async fn earnings_view(
+/// The person's earnings as the API shows them.
+async fn earnings_view(
     state: &AppState,
     person: &store::PersonId,
 ) -> Result<EarningsView, Problem> {

@@ -11,22 +11,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use authz::code::CodeError;
-use authz::metadata::LEDGER_READ_SCOPE;
-use authz::token_request::{PollState, poll};
 use authz::{
-    AuthorizationRequest, ClientMetadata, ClientRecord, CodeRecord, ErrorCode,
-    IntrospectionResponse, OAuthError, OsRandom, Params, PushedRequest, RefreshRecord,
-    RefreshStatus, TokenHash, TokenRequest, TokenResponse, TokenTypeHint,
+    AuthorizationRequest, ErrorCode, OAuthError, OsRandom, Params, PushedRequest, RefreshStatus,
+    TokenHash, TokenRequest, TokenTypeHint,
 };
 use serde::Serialize;
-use store::{ClientKind, RequestStatus, StoreError, StoredClient};
+use store::{ClientKind, StoredClient};
 use utoipa::ToSchema;
 
 use crate::oauth_keys::unix_now;
-use crate::oauth_server::{
-    OAuthReply, authenticate_client, form_params, live_grant, no_store_json, store_fault, unix_time,
-};
+use crate::oauth_server::{OAuthReply, authenticate_client, form_params, no_store_json};
 use crate::startup::AppState;
 
 /// An RFC 6749 §5.2 error object.
@@ -132,224 +126,9 @@ pub async fn token_endpoint(
     }
     let request = TokenRequest::parse(&params)?;
     request.check_allowed(&client.record)?;
-    let now = unix_now();
-    let response = match request {
-        TokenRequest::ClientCredentials { scopes } => {
-            client_credentials(&state, &client, &scopes, now)?
-        }
-        TokenRequest::AuthorizationCode {
-            code,
-            redirect_uri,
-            code_verifier,
-        } => {
-            authorization_code(
-                &state,
-                &client,
-                &code,
-                redirect_uri.as_deref(),
-                code_verifier.as_deref(),
-                now,
-            )
-            .await?
-        }
-        TokenRequest::RefreshToken { refresh_token } => {
-            refresh(&state, &client, &refresh_token, now).await?
-        }
-        TokenRequest::Ciba { auth_req_id } => ciba(&state, &client, &auth_req_id, now).await?,
-    };
+    let response =
+        broker::token::grant(&state.store, &*state.oauth, &client, request, unix_now()).await?;
     Ok(no_store_json(StatusCode::OK, &response))
-}
-
-fn client_credentials(
-    state: &AppState,
-    client: &StoredClient,
-    scopes: &[&'static str],
-    now: authz::UnixTime,
-) -> Result<TokenResponse, OAuthError> {
-    if scopes.contains(&LEDGER_READ_SCOPE) && client.kind != ClientKind::Auditor {
-        return Err(OAuthError::invalid_scope(
-            "`ledger:read` is for auditor clients",
-        ));
-    }
-    // An auditor exists to read the ledger: asking for no scope means that one.
-    let scope = if scopes.is_empty() && client.kind == ClientKind::Auditor {
-        LEDGER_READ_SCOPE.to_owned()
-    } else {
-        scopes.join(" ")
-    };
-    let claims = state.oauth.settings.client_claims(
-        &client.record.client_id,
-        Some(&scope),
-        now,
-        &mut OsRandom,
-    )?;
-    let token = state.oauth.sign(&claims)?;
-    Ok(TokenResponse::new(token, &claims, None))
-}
-
-async fn authorization_code(
-    state: &AppState,
-    client: &StoredClient,
-    code: &str,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&str>,
-    now: authz::UnixTime,
-) -> Result<TokenResponse, OAuthError> {
-    let store = &state.store;
-    let hash = TokenHash::of(code);
-    let record = store.code(&hash).await.map_err(store_fault)?;
-    let client_id = &client.record.client_id;
-    let redeemed =
-        match CodeRecord::redeem(record.as_ref(), client_id, redirect_uri, code_verifier, now) {
-            Ok(redeemed) => redeemed,
-            Err(e @ CodeError::Replayed { .. }) => {
-                store.revoke_code_tokens(&hash).await.map_err(store_fault)?;
-                return Err(e.to_oauth());
-            }
-            Err(e) => return Err(e.to_oauth()),
-        };
-    let grant = live_grant(store, &redeemed.grant_id, client_id.as_str())
-        .await
-        .map_err(store_fault)?
-        .ok_or_else(|| OAuthError::invalid_grant("the grant behind this code is no longer live"))?;
-    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
-    let (refresh_token, refresh_record) = state.oauth.new_refresh_family(&grant, client_id)?;
-    let won = store
-        .consume_code(
-            &hash,
-            now,
-            &refresh_record,
-            &claims.jti,
-            authz::UnixTime::from_secs(claims.exp),
-        )
-        .await
-        .map_err(store_fault)?;
-    if !won {
-        store.revoke_code_tokens(&hash).await.map_err(store_fault)?;
-        return Err(CodeError::Replayed {
-            grant_id: grant.id,
-            family_id: None,
-        }
-        .to_oauth());
-    }
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(refresh_token.expose().to_owned()),
-    ))
-}
-
-async fn refresh(
-    state: &AppState,
-    client: &StoredClient,
-    refresh_token: &str,
-    now: authz::UnixTime,
-) -> Result<TokenResponse, OAuthError> {
-    let store = &state.store;
-    let record = store
-        .refresh_token(&TokenHash::of(refresh_token))
-        .await
-        .map_err(store_fault)?;
-    let client_id = &client.record.client_id;
-    let rotation = match RefreshRecord::rotate(record.as_ref(), client_id, now, &mut OsRandom) {
-        Ok(rotation) => rotation,
-        Err(e) => {
-            if let Some(family) = e.family_to_revoke() {
-                store
-                    .revoke_refresh_family(family)
-                    .await
-                    .map_err(store_fault)?;
-            }
-            return Err(e.into());
-        }
-    };
-    let family = rotation.consumed.family_id;
-    let Some(grant) = live_grant(store, &rotation.consumed.grant_id, client_id.as_str())
-        .await
-        .map_err(store_fault)?
-    else {
-        store
-            .revoke_refresh_family(family)
-            .await
-            .map_err(store_fault)?;
-        return Err(OAuthError::invalid_grant(
-            "the grant behind this refresh token was revoked or has expired",
-        ));
-    };
-    if !store.rotate_refresh(&rotation).await.map_err(store_fault)? {
-        store
-            .revoke_refresh_family(family)
-            .await
-            .map_err(store_fault)?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; its family is revoked",
-        ));
-    }
-    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(rotation.token.expose().to_owned()),
-    ))
-}
-
-async fn ciba(
-    state: &AppState,
-    client: &StoredClient,
-    auth_req_id: &str,
-    now: authz::UnixTime,
-) -> Result<TokenResponse, OAuthError> {
-    let store = &state.store;
-    let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
-    let request = match store.request(auth_req_id).await {
-        Ok(request) => request,
-        Err(StoreError::RequestNotFound(_)) => return Err(unknown()),
-        Err(e) => return Err(store_fault(e)),
-    };
-    if request.company_id.as_str() != client.record.client_id.as_str() {
-        return Err(unknown());
-    }
-    let last_poll = store
-        .ciba_poll(&request.id, now)
-        .await
-        .map_err(store_fault)?;
-    let poll_state = match request.status {
-        RequestStatus::Pending if unix_time(request.expires_at) > now => PollState::Pending,
-        RequestStatus::Pending | RequestStatus::Expired => PollState::Expired,
-        RequestStatus::Approved => PollState::Approved,
-        RequestStatus::Denied => PollState::Denied,
-    };
-    poll(poll_state, last_poll, now)?;
-    let grant_id = request
-        .grant_id
-        .as_deref()
-        .ok_or_else(|| OAuthError::server_error("an approved request has no grant"))?;
-    let grant = live_grant(store, grant_id, client.record.client_id.as_str())
-        .await
-        .map_err(store_fault)?
-        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked or has expired"))?;
-    if !store
-        .ciba_issue_once(&request.id, now)
-        .await
-        .map_err(store_fault)?
-    {
-        return Err(OAuthError::invalid_grant(
-            "tokens for this `auth_req_id` were issued already; refresh them instead",
-        ));
-    }
-    let (access, claims) = state.oauth.grant_access_token(store, &grant, now).await?;
-    let (refresh_token, refresh_record) = state
-        .oauth
-        .new_refresh_family(&grant, &client.record.client_id)?;
-    store
-        .save_refresh(&refresh_record)
-        .await
-        .map_err(store_fault)?;
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(refresh_token.expose().to_owned()),
-    ))
 }
 
 /// Token introspection (RFC 7662). A client learns only about its own
@@ -372,58 +151,8 @@ pub async fn introspect(
     let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
     let token = params.require("token")?;
     let caller = &client.record.client_id;
-    let now = unix_now();
-    let store = &state.store;
-    let answer = match TokenTypeHint::of(token) {
-        TokenTypeHint::AccessToken => match state.oauth.verify(token, now) {
-            Err(_) => IntrospectionResponse::Inactive,
-            Ok(claims) => {
-                let revoked = store
-                    .access_token_revoked(&claims.jti)
-                    .await
-                    .map_err(store_fault)?;
-                let grant_live = match &claims.grant_id {
-                    Some(grant_id) => live_grant(store, grant_id, &claims.client_id)
-                        .await
-                        .map_err(store_fault)?
-                        .is_some(),
-                    None => true,
-                };
-                if revoked || !grant_live {
-                    IntrospectionResponse::Inactive
-                } else {
-                    IntrospectionResponse::for_access_token(&claims, caller)
-                }
-            }
-        },
-        TokenTypeHint::RefreshToken => {
-            match store
-                .refresh_token(&TokenHash::of(token))
-                .await
-                .map_err(store_fault)?
-            {
-                None => IntrospectionResponse::Inactive,
-                Some(record) => {
-                    match live_grant(store, &record.grant_id, record.client_id.as_str())
-                        .await
-                        .map_err(store_fault)?
-                    {
-                        None => IntrospectionResponse::Inactive,
-                        Some(grant) => {
-                            let subject = state.oauth.subject(&grant.company_id, &grant.person_id);
-                            IntrospectionResponse::for_refresh_token(
-                                &record,
-                                caller,
-                                &state.oauth.issuer,
-                                Some(subject.as_str()),
-                                now,
-                            )
-                        }
-                    }
-                }
-            }
-        }
-    };
+    let answer =
+        broker::token::introspect(&state.store, &*state.oauth, caller, token, unix_now()).await?;
     Ok(no_store_json(StatusCode::OK, &answer))
 }
 
@@ -502,31 +231,14 @@ pub async fn register(
                 "registration needs `Authorization: Bearer <initial access token>`",
             )
         })?;
-    let now = unix_now();
-    if !state
-        .store
-        .registration_token_is_valid(&TokenHash::of(token), now)
-        .await?
-    {
-        return Err(oauth_error(
-            ErrorCode::InvalidToken,
-            "the initial access token is unknown or has expired",
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
-        oauth_error(
-            ErrorCode::InvalidClientMetadata,
-            "the registration body must be a JSON object",
-        )
-    })?;
-    let metadata = ClientMetadata::parse(&value)?;
-    let (record, secret) =
-        ClientRecord::register(metadata, &state.oauth.server_key, &mut OsRandom, now)
-            .map_err(OAuthError::from)?;
-    state
-        .store
-        .create_client(&record, ClientKind::Company)
-        .await?;
+    let (record, secret) = broker::token::register(
+        &state.store,
+        &state.oauth.server_key,
+        token,
+        &body,
+        unix_now(),
+    )
+    .await?;
     Ok(no_store_json(
         StatusCode::CREATED,
         &record.registration_response(secret.as_ref()),

@@ -190,50 +190,16 @@ async fn ask(
     body: web::Bytes,
 ) -> Result<HttpResponse, BearerRejection> {
     if body.len() > crate::startup::MAX_JSON_BYTES {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload too large",
-            format!(
-                "a request body is at most {} bytes",
-                crate::startup::MAX_JSON_BYTES
-            ),
-        )
-        .into());
+        return Err(too_large().into());
     }
     let body: NewRequest =
         serde_json::from_slice(&body).map_err(|e| Problem::malformed(e.to_string()))?;
     if let Err(wait) = state.rate_limit.check(company.as_str()) {
-        let secs = crate::rate_limit::retry_after_secs(wait);
-        let problem = Problem::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            format!("this company is over its request rate; retry after {secs} s"),
-        );
-        let mut response = actix_web::ResponseError::error_response(&problem);
-        response.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(secs),
-        );
-        return Ok(response);
+        return Ok(rate_limited(wait));
     }
-    let handle;
-    let person = match &body.person {
-        PersonRef::Handle { handle: text } => {
-            handle = Handle::parse(text)
-                .map_err(|e| Problem::invalid("person.handle", e.to_string()))?;
-            broker::ask::Person::Handle(&handle)
-        }
-        PersonRef::Subject { subject } => broker::ask::Person::Subject(subject),
-    };
-    let [entry] = <[serde_json::Value; 1]>::try_from(body.authorization_details).map_err(|_| {
-        Problem::invalid(
-            "authorization_details",
-            "`authorization_details` must hold exactly one entry of type `apiome_data`",
-        )
-    })?;
-    let stored = match broker::ask::ask(&state.store, &company, person, entry)
+    let whom = Whom::parse(body.person)?;
+    let entry = one_entry(body.authorization_details)?;
+    let stored = match broker::ask::ask(&state.store, &company, whom.person(), entry)
         .await
         .map_err(Problem::from)?
     {
@@ -248,6 +214,70 @@ async fn ask(
             format!("/v1/requests/{}", stored.id),
         ))
         .json(body))
+}
+
+fn too_large() -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        "Payload too large",
+        format!(
+            "a request body is at most {} bytes",
+            crate::startup::MAX_JSON_BYTES
+        ),
+    )
+}
+
+/// `429` for a company over its rate, with `Retry-After`.
+fn rate_limited(wait: std::time::Duration) -> HttpResponse {
+    let secs = crate::rate_limit::retry_after_secs(wait);
+    let problem = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        "Too many requests",
+        format!("this company is over its request rate; retry after {secs} s"),
+    );
+    let mut response = actix_web::ResponseError::error_response(&problem);
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs),
+    );
+    response
+}
+
+/// Whom a request is for, read.
+enum Whom {
+    Handle(Handle),
+    Subject(String),
+}
+
+impl Whom {
+    fn parse(person: PersonRef) -> Result<Whom, Problem> {
+        match person {
+            PersonRef::Handle { handle } => Handle::parse(&handle)
+                .map(Whom::Handle)
+                .map_err(|e| Problem::invalid("person.handle", e.to_string())),
+            PersonRef::Subject { subject } => Ok(Whom::Subject(subject)),
+        }
+    }
+
+    fn person(&self) -> broker::ask::Person<'_> {
+        match self {
+            Whom::Handle(handle) => broker::ask::Person::Handle(handle),
+            Whom::Subject(subject) => broker::ask::Person::Subject(subject),
+        }
+    }
+}
+
+/// The one `authorization_details` entry a request must hold.
+fn one_entry(details: Vec<serde_json::Value>) -> Result<serde_json::Value, Problem> {
+    let [entry] = <[serde_json::Value; 1]>::try_from(details).map_err(|_| {
+        Problem::invalid(
+            "authorization_details",
+            "`authorization_details` must hold exactly one entry of type `apiome_data`",
+        )
+    })?;
+    Ok(entry)
 }
 
 /// Where one of the calling company's requests stands.

@@ -5,12 +5,10 @@
 //! tried; argon2 behind a bounded gate; unknown handles answered like
 //! known ones) live there, shared with the sign-in and sign-up pages.
 
-use std::net::IpAddr;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use broker::BrokerError;
-use broker::sign_in::{self as sign_in_case, Accounts, Credentials, SignInOutcome as Outcome};
+use broker::sign_in::{self as sign_in_case, Credentials, SignInOutcome as Outcome};
 use broker::sign_up as sign_up_case;
 use serde::{Deserialize, Serialize};
 use store::Handle;
@@ -146,10 +144,6 @@ fn parse_handle(text: &str) -> Result<Handle, Problem> {
     Handle::parse(text).map_err(|e| Problem::invalid("handle", e.to_string()))
 }
 
-pub(crate) fn parse_password(text: &str) -> Result<identity::Password, Problem> {
-    identity::Password::parse(text).map_err(|e| Problem::invalid("password", e.to_string()))
-}
-
 pub(crate) fn passkey_name(name: Option<String>) -> Result<String, Problem> {
     let name = name.unwrap_or_else(|| "passkey".to_owned());
     let name = name.trim();
@@ -165,39 +159,12 @@ pub(crate) fn passkey_name(name: Option<String>) -> Result<String, Problem> {
     Ok(name.to_owned())
 }
 
-pub(crate) fn is_https(state: &AppState) -> bool {
-    state.public_url.scheme() == "https"
-}
-
 /// The signed-in person as the `ways_in` use cases take them.
 pub(crate) fn signed_in(who: &Authenticated) -> broker::ways_in::SignedIn<'_> {
     broker::ways_in::SignedIn {
         person: &who.person,
         session_token: &who.session_token,
     }
-}
-
-/// What the sign-in and sign-up use cases work with.
-pub(crate) fn accounts(state: &AppState) -> Accounts<'_> {
-    Accounts {
-        store: &state.store,
-        passkeys: &state.passkeys,
-        limits: &state.sign_in,
-    }
-}
-
-/// The client's address; behind a trusted proxy, the one it forwarded.
-pub(crate) fn client_address(state: &AppState, req: &HttpRequest) -> IpAddr {
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    crate::client_ip::client_ip(
-        req.peer_addr().map(|a| a.ip()),
-        forwarded,
-        &state.trusted_proxies,
-    )
-    .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
 /// A refusal that asks the client to come back later: `429` (too many
@@ -248,7 +215,7 @@ fn session_response(
     session: sign_in_case::Session,
     recovery_codes: Option<Vec<String>>,
 ) -> HttpResponse {
-    let cookie = auth::session_cookie(&session.token, is_https(state));
+    let cookie = auth::session_cookie(&session.token, state.is_https());
     HttpResponse::build(status)
         .cookie(cookie)
         .json(SessionCreated::of(session, recovery_codes))
@@ -279,15 +246,15 @@ pub async fn sign_up(
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let handle = parse_handle(&body.handle)?;
-    let client = client_address(&state, &req);
+    let client = state.client_address(&req);
     let Some(password) = body.password else {
-        return match sign_up_case::start_passkey(accounts(&state), client, handle).await {
+        return match sign_up_case::start_passkey(state.accounts(), client, handle).await {
             Ok(challenge) => Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge))),
             Err(e) => refused(e),
         };
     };
-    let password = parse_password(&password)?;
-    match sign_up_case::with_password(accounts(&state), client, handle, password).await {
+    let password = crate::auth::parse_password(&password)?;
+    match sign_up_case::with_password(state.accounts(), client, handle, password).await {
         Ok(new) => Ok(session_response(
             &state,
             StatusCode::CREATED,
@@ -318,7 +285,7 @@ pub async fn finish_sign_up(
     let body = body.into_inner();
     let name = passkey_name(body.name)?;
     let new =
-        sign_up_case::finish_passkey(accounts(&state), &body.ceremony_id, &body.credential, name)
+        sign_up_case::finish_passkey(state.accounts(), &body.ceremony_id, &body.credential, name)
             .await
             .map_err(Problem::from)?;
     Ok(session_response(
@@ -351,13 +318,13 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, Problem> {
-    let client = client_address(&state, &req);
+    let client = state.client_address(&req);
     let typed = Credentials {
         handle: &body.handle,
         password: body.password.as_deref(),
         recovery_code: body.recovery_code.as_deref(),
     };
-    let outcome = match sign_in_case::with_password(accounts(&state), client, typed).await {
+    let outcome = match sign_in_case::with_password(state.accounts(), client, typed).await {
         Ok(outcome) => outcome,
         Err(e) => return refused(e),
     };
@@ -369,7 +336,7 @@ pub async fn sign_in(
             ceremony: Some(challenge.into()),
         })),
         Outcome::SignedIn(session) => Ok(HttpResponse::Ok()
-            .cookie(auth::session_cookie(&session.token, is_https(&state)))
+            .cookie(auth::session_cookie(&session.token, state.is_https()))
             .json(SignInOutcome {
                 status: "signed_in",
                 session: Some(SessionCreated::of(session, None)),
@@ -393,7 +360,7 @@ pub async fn start_passkey_sign_in(
     body: Option<web::Json<StartPasskeySignIn>>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    let challenge = sign_in_case::start_passkey(accounts(&state), body.handle.as_deref())
+    let challenge = sign_in_case::start_passkey(state.accounts(), body.handle.as_deref())
         .await
         .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
@@ -416,7 +383,7 @@ pub async fn finish_passkey_sign_in(
     body: web::Json<PasskeyAnswer>,
 ) -> Result<HttpResponse, Problem> {
     let session =
-        sign_in_case::finish_passkey(accounts(&state), &body.ceremony_id, &body.credential)
+        sign_in_case::finish_passkey(state.accounts(), &body.ceremony_id, &body.credential)
             .await
             .map_err(Problem::from)?;
     Ok(session_response(&state, StatusCode::OK, session, None))
@@ -434,7 +401,7 @@ pub async fn sign_out(
         .delete_session(&identity::hash_secret(&who.session_token))
         .await?;
     Ok(HttpResponse::NoContent()
-        .cookie(auth::cleared_session_cookie(is_https(&state)))
+        .cookie(auth::cleared_session_cookie(state.is_https()))
         .finish())
 }
 
@@ -460,7 +427,7 @@ pub async fn sign_out_everywhere(
 ) -> Result<HttpResponse, Problem> {
     state.store.delete_sessions(&who.person).await?;
     Ok(HttpResponse::NoContent()
-        .cookie(auth::cleared_session_cookie(is_https(&state)))
+        .cookie(auth::cleared_session_cookie(state.is_https()))
         .finish())
 }
 
@@ -478,7 +445,7 @@ pub async fn start_add_passkey(
     state: web::Data<AppState>,
     who: Authenticated,
 ) -> Result<HttpResponse, Problem> {
-    let challenge = broker::ways_in::start_add_passkey(accounts(&state), signed_in(&who))
+    let challenge = broker::ways_in::start_add_passkey(state.accounts(), signed_in(&who))
         .await
         .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
@@ -533,7 +500,7 @@ pub async fn finish_add_passkey(
     let body = body.into_inner();
     let name = passkey_name(body.name)?;
     let row = broker::ways_in::finish_add_passkey(
-        accounts(&state),
+        state.accounts(),
         signed_in(&who),
         &body.ceremony_id,
         &body.credential,

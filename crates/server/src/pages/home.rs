@@ -5,7 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get};
 use askama::Template;
 
-use crate::pages::{self, PageError};
+use super::PageError;
+use crate::pages;
 
 /// The front page's template.
 #[derive(Template)]

@@ -1,0 +1,418 @@
+//! The token endpoint's grants (RFC 6749 §4–6, CIBA poll mode),
+//! introspection (RFC 7662) and dynamic registration (RFC 7591), over the
+//! `authz` core.
+//!
+//! | use case | what it keeps |
+//! |---|---|
+//! | [`client_credentials`] | `ledger:read` only for auditors; an auditor asking for nothing gets `ledger:read` |
+//! | [`authorization_code`] | a code is used once: the store's conditional update decides a race, and a replayed code revokes every token it gave |
+//! | [`refresh`] | a refresh token rotates once; reuse (or a grant that is over) revokes its whole family |
+//! | [`ciba`] | a company polls only its own request, no faster than the interval, and gets tokens for it once |
+//! | [`introspect`] | a token is active only if unrevoked, its grant live, and the caller's own |
+//! | [`register`] | a client exists only behind a live initial access token |
+//!
+//! Every refusal is an RFC 6749 error ([`BrokerError::OAuth`]), worded as
+//! the protocol words it; a store failure is [`BrokerError::Store`].
+
+use authz::code::CodeError;
+use authz::metadata::LEDGER_READ_SCOPE;
+use authz::token_request::{PollState, poll};
+use authz::{
+    AccessTokenClaims, ClientId, ClientMetadata, ClientRecord, ClientSecret, CodeRecord, ErrorCode,
+    IntrospectionResponse, OAuthError, OsRandom, PairwiseSubject, RefreshRecord, RefreshToken,
+    ServerKey, TokenError, TokenHash, TokenRequest, TokenResponse, TokenSettings, TokenTypeHint,
+    UnixTime,
+};
+use consent_policy::{CompanyId, DataRequest};
+use store::{ClientKind, Grant, PersonId, RequestStatus, Store, StoreError, StoredClient};
+
+use crate::BrokerError;
+
+/// The authorization server's keys as the use cases need them: the
+/// server holds the key files (and reloads them); this crate only signs,
+/// verifies and derives through it.
+pub trait Issuer {
+    /// Issuer, audience and lifetime of access tokens.
+    fn settings(&self) -> &TokenSettings;
+    /// The issuer URL, as introspection reports it.
+    fn issuer(&self) -> &str;
+    /// Keys pairwise subjects (and client-secret hashes).
+    fn server_key(&self) -> &ServerKey;
+    /// Signs claims with the newest key.
+    fn sign(&self, claims: &AccessTokenClaims) -> Result<String, OAuthError>;
+    /// Checks an access token's signature and claims.
+    fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError>;
+
+    /// The pairwise subject of `person` for `company`.
+    fn subject(&self, company: &CompanyId, person: &PersonId) -> PairwiseSubject {
+        PairwiseSubject::derive(self.server_key(), company, person.as_str())
+    }
+}
+
+impl From<OAuthError> for BrokerError {
+    fn from(error: OAuthError) -> Self {
+        BrokerError::OAuth(error)
+    }
+}
+
+/// Answers a parsed token request of `client` (authenticated, and allowed
+/// this grant type: [`TokenRequest::check_allowed`]).
+pub async fn grant(
+    store: &Store,
+    issuer: &impl Issuer,
+    client: &StoredClient,
+    request: TokenRequest,
+    now: UnixTime,
+) -> Result<TokenResponse, BrokerError> {
+    let client_id = &client.record.client_id;
+    match request {
+        TokenRequest::ClientCredentials { scopes } => {
+            client_credentials(issuer, client, &scopes, now)
+        }
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let presented = PresentedCode {
+                code: &code,
+                redirect_uri: redirect_uri.as_deref(),
+                code_verifier: code_verifier.as_deref(),
+            };
+            authorization_code(store, issuer, client_id, presented, now).await
+        }
+        TokenRequest::RefreshToken { refresh_token } => {
+            refresh(store, issuer, client_id, &refresh_token, now).await
+        }
+        TokenRequest::Ciba { auth_req_id } => {
+            ciba(store, issuer, client_id, &auth_req_id, now).await
+        }
+    }
+}
+
+/// A token for the company's (or auditor's) own calls.
+pub fn client_credentials(
+    issuer: &impl Issuer,
+    client: &StoredClient,
+    scopes: &[&'static str],
+    now: UnixTime,
+) -> Result<TokenResponse, BrokerError> {
+    if scopes.contains(&LEDGER_READ_SCOPE) && client.kind != ClientKind::Auditor {
+        return Err(OAuthError::invalid_scope("`ledger:read` is for auditor clients").into());
+    }
+    // An auditor exists to read the ledger: asking for no scope means that one.
+    let scope = if scopes.is_empty() && client.kind == ClientKind::Auditor {
+        LEDGER_READ_SCOPE.to_owned()
+    } else {
+        scopes.join(" ")
+    };
+    let claims = issuer
+        .settings()
+        .client_claims(&client.record.client_id, Some(&scope), now, &mut OsRandom)
+        .map_err(OAuthError::from)?;
+    let token = issuer.sign(&claims)?;
+    Ok(TokenResponse::new(token, &claims, None))
+}
+
+/// What a client presents to redeem an authorization code.
+#[derive(Clone, Copy, Debug)]
+pub struct PresentedCode<'a> {
+    /// The code.
+    pub code: &'a str,
+    /// The redirect URI, if the client repeated it.
+    pub redirect_uri: Option<&'a str>,
+    /// The PKCE verifier.
+    pub code_verifier: Option<&'a str>,
+}
+
+/// Redeems an authorization code for an access token and a new refresh
+/// family. A code is used once: a replay, or the loser of a race, revokes
+/// what the code gave.
+pub async fn authorization_code(
+    store: &Store,
+    issuer: &impl Issuer,
+    client_id: &ClientId,
+    presented: PresentedCode<'_>,
+    now: UnixTime,
+) -> Result<TokenResponse, BrokerError> {
+    let hash = TokenHash::of(presented.code);
+    let record = store.code(&hash).await?;
+    let redeemed = match CodeRecord::redeem(
+        record.as_ref(),
+        client_id,
+        presented.redirect_uri,
+        presented.code_verifier,
+        now,
+    ) {
+        Ok(redeemed) => redeemed,
+        Err(e @ CodeError::Replayed { .. }) => {
+            store.revoke_code_tokens(&hash).await?;
+            return Err(e.to_oauth().into());
+        }
+        Err(e) => return Err(e.to_oauth().into()),
+    };
+    let grant = live_grant(store, &redeemed.grant_id, client_id.as_str())
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the grant behind this code is no longer live"))?;
+    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
+    let expires = UnixTime::from_secs(claims.exp);
+    if !store
+        .consume_code(&hash, now, &refresh_record, &claims.jti, expires)
+        .await?
+    {
+        store.revoke_code_tokens(&hash).await?;
+        let replayed = CodeError::Replayed {
+            grant_id: grant.id,
+            family_id: None,
+        };
+        return Err(replayed.to_oauth().into());
+    }
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(refresh_token.expose().to_owned()),
+    ))
+}
+
+/// Rotates a refresh token. Reuse, another client's token, or a grant that
+/// is over revokes the whole family.
+pub async fn refresh(
+    store: &Store,
+    issuer: &impl Issuer,
+    client_id: &ClientId,
+    refresh_token: &str,
+    now: UnixTime,
+) -> Result<TokenResponse, BrokerError> {
+    let record = store.refresh_token(&TokenHash::of(refresh_token)).await?;
+    let rotation = match RefreshRecord::rotate(record.as_ref(), client_id, now, &mut OsRandom) {
+        Ok(rotation) => rotation,
+        Err(e) => {
+            if let Some(family) = e.family_to_revoke() {
+                store.revoke_refresh_family(family).await?;
+            }
+            return Err(OAuthError::from(e).into());
+        }
+    };
+    let family = rotation.consumed.family_id;
+    let Some(grant) = live_grant(store, &rotation.consumed.grant_id, client_id.as_str()).await?
+    else {
+        store.revoke_refresh_family(family).await?;
+        return Err(OAuthError::invalid_grant(
+            "the grant behind this refresh token was revoked or has expired",
+        )
+        .into());
+    };
+    if !store.rotate_refresh(&rotation).await? {
+        store.revoke_refresh_family(family).await?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; its family is revoked",
+        )
+        .into());
+    }
+    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(rotation.token.expose().to_owned()),
+    ))
+}
+
+/// A company polls its asynchronous request (`auth_req_id`): pending,
+/// `slow_down`, refused, expired, or — once — tokens for its grant.
+pub async fn ciba(
+    store: &Store,
+    issuer: &impl Issuer,
+    client_id: &ClientId,
+    auth_req_id: &str,
+    now: UnixTime,
+) -> Result<TokenResponse, BrokerError> {
+    let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
+    let request = match store.request(auth_req_id).await {
+        Ok(request) if request.company_id.as_str() == client_id.as_str() => request,
+        Ok(_) | Err(StoreError::RequestNotFound(_)) => return Err(unknown().into()),
+        Err(e) => return Err(e.into()),
+    };
+    let last_poll = store.ciba_poll(&request.id, now).await?;
+    let poll_state = match request.status {
+        RequestStatus::Pending if unix_time(request.expires_at) > now => PollState::Pending,
+        RequestStatus::Pending | RequestStatus::Expired => PollState::Expired,
+        RequestStatus::Approved => PollState::Approved,
+        RequestStatus::Denied => PollState::Denied,
+    };
+    poll(poll_state, last_poll, now)?;
+    let grant_id = request
+        .grant_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::server_error("an approved request has no grant"))?;
+    let grant = live_grant(store, grant_id, client_id.as_str())
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the grant was revoked or has expired"))?;
+    if !store.ciba_issue_once(&request.id, now).await? {
+        return Err(OAuthError::invalid_grant(
+            "tokens for this `auth_req_id` were issued already; refresh them instead",
+        )
+        .into());
+    }
+    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
+    store.save_refresh(&refresh_record).await?;
+    Ok(TokenResponse::new(
+        access,
+        &claims,
+        Some(refresh_token.expose().to_owned()),
+    ))
+}
+
+/// What `caller` may learn about `token` (RFC 7662): only its own tokens,
+/// and a token whose grant is over, or that was revoked, is inactive.
+pub async fn introspect(
+    store: &Store,
+    issuer: &impl Issuer,
+    caller: &ClientId,
+    token: &str,
+    now: UnixTime,
+) -> Result<IntrospectionResponse, BrokerError> {
+    match TokenTypeHint::of(token) {
+        TokenTypeHint::AccessToken => {
+            let Ok(claims) = issuer.verify(token, now) else {
+                return Ok(IntrospectionResponse::Inactive);
+            };
+            if store.access_token_revoked(&claims.jti).await? {
+                return Ok(IntrospectionResponse::Inactive);
+            }
+            if let Some(grant_id) = &claims.grant_id
+                && live_grant(store, grant_id, &claims.client_id)
+                    .await?
+                    .is_none()
+            {
+                return Ok(IntrospectionResponse::Inactive);
+            }
+            Ok(IntrospectionResponse::for_access_token(&claims, caller))
+        }
+        TokenTypeHint::RefreshToken => {
+            let Some(record) = store.refresh_token(&TokenHash::of(token)).await? else {
+                return Ok(IntrospectionResponse::Inactive);
+            };
+            let Some(grant) =
+                live_grant(store, &record.grant_id, record.client_id.as_str()).await?
+            else {
+                return Ok(IntrospectionResponse::Inactive);
+            };
+            let subject = issuer.subject(&grant.company_id, &grant.person_id);
+            Ok(IntrospectionResponse::for_refresh_token(
+                &record,
+                caller,
+                issuer.issuer(),
+                Some(subject.as_str()),
+                now,
+            ))
+        }
+    }
+}
+
+/// Registers a company's client (RFC 7591) from its metadata `document`
+/// (the JSON body as sent), if `initial_access_token` is live — checked
+/// first, so a stranger learns nothing about what a document must hold.
+/// The secret (for secret-based clients) is returned once.
+pub async fn register(
+    store: &Store,
+    server_key: &ServerKey,
+    initial_access_token: &str,
+    document: &[u8],
+    now: UnixTime,
+) -> Result<(ClientRecord, Option<ClientSecret>), BrokerError> {
+    if !store
+        .registration_token_is_valid(&TokenHash::of(initial_access_token), now)
+        .await?
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the initial access token is unknown or has expired",
+        )
+        .into());
+    }
+    let value: serde_json::Value = serde_json::from_slice(document).map_err(|_| {
+        OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "the registration body must be a JSON object",
+        )
+    })?;
+    let metadata = ClientMetadata::parse(&value)?;
+    let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, now)
+        .map_err(OAuthError::from)?;
+    store.create_client(&record, ClientKind::Company).await?;
+    Ok((record, secret))
+}
+
+/// An [`time::OffsetDateTime`] as Unix seconds (0 before 1970).
+pub fn unix_time(at: time::OffsetDateTime) -> UnixTime {
+    UnixTime::from_secs(u64::try_from(at.unix_timestamp()).unwrap_or(0))
+}
+
+/// The grant behind a token, if it is live now and `client`'s. Anything
+/// else (unknown, revoked, expired, another company's) is `None`.
+async fn live_grant(
+    store: &Store,
+    grant_id: &str,
+    client_id: &str,
+) -> Result<Option<Grant>, StoreError> {
+    match store.grant(grant_id).await {
+        Ok(grant) => Ok((grant.is_live(time::OffsetDateTime::now_utc())
+            && grant.company_id.as_str() == client_id)
+            .then_some(grant)),
+        Err(StoreError::GrantNotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Mints a grant-bound access token for `grant`'s company: `sub` is the
+/// person's pairwise subject, `authorization_details` what the grant
+/// allows. The store remembers the subject for `/v1/requests`.
+async fn grant_access_token(
+    store: &Store,
+    issuer: &impl Issuer,
+    grant: &Grant,
+    now: UnixTime,
+) -> Result<(String, AccessTokenClaims), BrokerError> {
+    let client_id = ClientId::parse(grant.company_id.as_str())
+        .map_err(|_| OAuthError::server_error("the grant's company is not an OAuth client"))?;
+    let subject = issuer.subject(&grant.company_id, &grant.person_id);
+    let granted = DataRequest::new(
+        grant.attributes.clone(),
+        grant.purpose,
+        grant.duration.clone(),
+        grant.price,
+    )
+    .map_err(|e| OAuthError::server_error(format!("the stored grant is not a request: {e}")))?;
+    let claims = issuer
+        .settings()
+        .grant_claims(
+            subject.as_str(),
+            &client_id,
+            &grant.id,
+            &granted,
+            now,
+            &mut OsRandom,
+        )
+        .map_err(OAuthError::from)?;
+    let token = issuer.sign(&claims)?;
+    store
+        .remember_subject(&grant.company_id, &subject, &grant.person_id)
+        .await?;
+    Ok((token, claims))
+}
+
+/// A new refresh family for a grant, living as long as the grant.
+fn new_refresh_family(
+    grant: &Grant,
+    client_id: &ClientId,
+) -> Result<(RefreshToken, RefreshRecord), OAuthError> {
+    RefreshRecord::issue_family(
+        client_id,
+        &grant.id,
+        unix_time(grant.expires_at),
+        &mut OsRandom,
+    )
+    .map_err(OAuthError::from)
+}
