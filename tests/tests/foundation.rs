@@ -18,6 +18,50 @@ app_test!(healthz_is_200_when_the_database_answers, |app| {
     assert_eq!(body["database"], expected);
 });
 
+app_test!(livez_and_readyz_answer_beside_healthz, |app| {
+    let live = app.http.get(app.url("/livez")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let live: Value = live.json().await.unwrap();
+    assert_eq!(live["status"], "ok");
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["status"], "ok");
+    let expected = match app.store().backend() {
+        store::Backend::Sqlite => "sqlite",
+        store::Backend::Postgres => "postgres",
+    };
+    assert_eq!(ready["database"], expected);
+});
+
+app_test!(
+    every_response_carries_a_fresh_request_id_a_client_cannot_choose,
+    |app| {
+        let mut seen = std::collections::HashSet::new();
+        for (method, path) in [
+            ("GET", "/healthz"),
+            ("GET", "/healthz"),
+            ("GET", "/nothing"),
+            ("GET", "/"),
+            ("POST", "/v1/session"),
+        ] {
+            let response = app
+                .http
+                .request(method.parse().unwrap(), app.url(path))
+                .header("x-request-id", "chosen-by-the-client")
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap();
+            let id = response.headers()["x-request-id"].to_str().unwrap();
+            assert_eq!(id.len(), 32, "{path}: {id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{path}: {id}");
+            assert!(seen.insert(id.to_owned()), "{path}: {id} repeated");
+        }
+    }
+);
+
 app_test!(served_openapi_equals_the_committed_document, |app| {
     let served: Value = app
         .http

@@ -9,6 +9,7 @@
 
 use apiome_tests::TestApp;
 use serde_json::json;
+use store::testing::TestDb;
 
 async fn sign_in(app: &TestApp, handle: &str, forwarded_for: &str) -> u16 {
     app.http
@@ -86,4 +87,43 @@ async fn hsts_is_sent_once_the_public_url_is_https() {
         );
     }
     app.stop().await;
+}
+
+async fn a_trusted_proxy_names_the_request(db: TestDb) {
+    let app = TestApp::spawn_configured(db, |config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+    })
+    .await;
+    for path in ["/healthz", "/nothing"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("x-request-id", "lb-7f3a.42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-request-id"], "lb-7f3a.42", "{path}");
+    }
+    // An id the server could not repeat safely is replaced, not passed on.
+    let response = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "a\"b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"].len(), 32);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_names_the_request_sqlite() {
+    a_trusted_proxy_names_the_request(store::testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_names_the_request_postgres() {
+    if let Some(db) = store::testing::postgres().await {
+        a_trusted_proxy_names_the_request(db).await;
+    }
 }

@@ -485,8 +485,11 @@ fn parse_jwk(raw: &serde_json::Value) -> Result<ClientJwk, String> {
             sec1[0] = 0x04;
             sec1[1..33].copy_from_slice(&x);
             sec1[33..].copy_from_slice(&y);
-            p256::PublicKey::from_sec1_bytes(&sec1)
-                .map_err(|_| "`x`, `y` is not a point on P-256".to_owned())?;
+            aws_lc_rs::signature::ParsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                sec1,
+            )
+            .map_err(|_| "`x`, `y` is not a point on P-256".to_owned())?;
             ClientKey::P256 { x, y }
         }
         (kty, crv) => {
@@ -954,12 +957,13 @@ mod tests {
     }
 
     fn ec_jwk() -> serde_json::Value {
-        let key = p256::SecretKey::from_slice(&[5; 32]).unwrap();
-        let point =
-            p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key.public_key(), false);
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+        let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        // uncompressed SEC1: 0x04 ‖ x ‖ y
+        let point = key.public_key().as_ref();
         json!({"kty": "EC", "crv": "P-256", "kid": "k2",
-               "x": crate::b64url_encode(point.x().unwrap()),
-               "y": crate::b64url_encode(point.y().unwrap())})
+               "x": crate::b64url_encode(&point[1..33]),
+               "y": crate::b64url_encode(&point[33..])})
     }
 
     #[test]

@@ -434,7 +434,9 @@ fn verify_assertion(
 mod tests {
     use ed25519_dalek::pkcs8::EncodePrivateKey as _;
     use jsonwebtoken::{EncodingKey, Header};
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use std::sync::LazyLock;
+
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
     use serde_json::{Value, json};
 
     use super::*;
@@ -477,18 +479,36 @@ mod tests {
         ed25519_dalek::SigningKey::from_bytes(&[7; 32])
     }
 
-    fn ec_key() -> p256::SecretKey {
-        p256::SecretKey::from_slice(&[5; 32]).unwrap()
+    /// One P-256 key (PKCS #8) for the whole test binary: registered and signing.
+    fn ec_pkcs8() -> &'static [u8] {
+        static KEY: LazyLock<Vec<u8>> = LazyLock::new(|| {
+            let doc = EcdsaKeyPair::generate_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                &aws_lc_rs::rand::SystemRandom::new(),
+            )
+            .unwrap();
+            doc.as_ref().to_vec()
+        });
+        &KEY
+    }
+
+    /// The key's public point, uncompressed SEC1 (`0x04 ‖ x ‖ y`).
+    fn ec_point() -> Vec<u8> {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ec_pkcs8())
+            .unwrap()
+            .public_key()
+            .as_ref()
+            .to_vec()
     }
 
     fn jwt_client() -> ClientRecord {
-        let ec = ec_key().public_key().to_encoded_point(false);
+        let ec = ec_point();
         let meta = ClientMetadata::parse(&json!({
             "client_name": "Acme", "redirect_uris": ["https://acme.example/cb"],
             "token_endpoint_auth_method": "private_key_jwt",
             "jwks": {"keys": [
                 {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": crate::b64url_encode(ed_key().verifying_key().as_bytes())},
-                {"kty": "EC", "crv": "P-256", "kid": "ec", "x": crate::b64url_encode(ec.x().unwrap()), "y": crate::b64url_encode(ec.y().unwrap())},
+                {"kty": "EC", "crv": "P-256", "kid": "ec", "x": crate::b64url_encode(&ec[1..33]), "y": crate::b64url_encode(&ec[33..])},
             ]},
         }))
         .unwrap();
@@ -515,11 +535,9 @@ mod tests {
     }
 
     fn sign_ec(claims: &Value, kid: Option<&str>) -> String {
-        use p256::pkcs8::EncodePrivateKey as _;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = kid.map(str::to_owned);
-        let der = ec_key().to_pkcs8_der().unwrap();
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(der.as_bytes())).unwrap()
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_der(ec_pkcs8())).unwrap()
     }
 
     fn form(pairs: &[(&str, &str)]) -> Params {

@@ -1174,9 +1174,10 @@ mod tests {
             prop_assert_eq!(keys.verify(&token, &s, at(iat + life)), Err(TokenError::Expired));
         }
 
-        /// AWS-LC signs; `jsonwebtoken` (over `ed25519-dalek`) with the same
-        /// key and header gives the very same token, byte for byte, and
-        /// `ed25519-dalek` accepts the signature.
+        /// Our own JWS serialisation gives the very token `jsonwebtoken`
+        /// makes with the same key and header, byte for byte, and
+        /// `ed25519-dalek` (an implementation other than AWS-LC's) accepts
+        /// the signature.
         #[test]
         fn tokens_are_those_jsonwebtoken_and_dalek_make(
             sub in "[A-Za-z0-9_-]{1,43}",

@@ -163,27 +163,9 @@ pub async fn list_companies(store: &Store) -> Result<Vec<ListedCompany>, AdminEr
     Ok(store
         .clients()
         .await?
-        .into_iter()
+        .iter()
         .filter(|c| c.kind == ClientKind::Company)
-        .map(|c| {
-            let m = &c.record.metadata;
-            ListedCompany {
-                client_id: c.record.client_id.to_string(),
-                client_name: m.client_name.clone(),
-                redirect_uris: m
-                    .redirect_uris
-                    .iter()
-                    .map(|u| u.as_str().to_owned())
-                    .collect(),
-                token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
-                grant_types: m
-                    .grant_types
-                    .iter()
-                    .map(|g| g.as_str().to_owned())
-                    .collect(),
-                client_id_issued_at: c.record.issued_at.as_secs(),
-            }
-        })
+        .map(listed)
         .collect())
 }
 
@@ -357,4 +339,186 @@ pub async fn rotate_webhook_secret(
                     .ok()
             }),
     })
+}
+
+fn listed(client: &store::StoredClient) -> ListedCompany {
+    let m = &client.record.metadata;
+    ListedCompany {
+        client_id: client.record.client_id.to_string(),
+        client_name: m.client_name.clone(),
+        redirect_uris: m
+            .redirect_uris
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect(),
+        token_endpoint_auth_method: m.token_endpoint_auth_method.as_str().to_owned(),
+        grant_types: m
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        client_id_issued_at: client.record.issued_at.as_secs(),
+    }
+}
+
+/// One currency of a company's wallet, as `apiome company show` prints it.
+#[derive(Debug, serde::Serialize)]
+pub struct ShownBalance {
+    /// Ever funded, e.g. `10.00 EUR`.
+    pub funded: String,
+    /// Paid to people.
+    pub spent: String,
+    /// Held for offers waiting for an answer.
+    pub reserved: String,
+    /// What new offers can still reserve.
+    pub available: String,
+}
+
+/// A company as `apiome company show` prints it (no secrets).
+#[derive(Debug, serde::Serialize)]
+pub struct ShownCompany {
+    /// What `company list` prints.
+    #[serde(flatten)]
+    pub company: ListedCompany,
+    /// Grants neither revoked nor expired.
+    pub live_grants: u64,
+    /// The wallet, one balance per currency it was ever funded in.
+    pub wallet: Vec<ShownBalance>,
+}
+
+/// One company, with what it holds: live grants and its wallet.
+pub async fn show_company(store: &Store, client_id: &str) -> Result<ShownCompany, AdminError> {
+    let client = company_client(store, client_id).await?;
+    let stored = store
+        .client(&client)
+        .await?
+        .ok_or_else(|| AdminError::Invalid(format!("no company with client id {client_id}")))?;
+    let company = client.to_company_id();
+    let money = |amount, currency| consent_policy::Money::new(amount, currency).to_string();
+    let wallet = store
+        .wallet(&company)
+        .await?
+        .into_iter()
+        .map(|b| ShownBalance {
+            funded: money(b.funded, b.currency),
+            spent: money(b.spent, b.currency),
+            reserved: money(b.reserved, b.currency),
+            available: money(b.available, b.currency),
+        })
+        .collect();
+    Ok(ShownCompany {
+        company: listed(&stored),
+        live_grants: store.live_grant_count_for_company(&company).await?,
+        wallet,
+    })
+}
+
+/// An auditor as `apiome auditor list` prints it (no secret).
+#[derive(Debug, serde::Serialize)]
+pub struct ListedAuditor {
+    /// The client id.
+    pub client_id: String,
+    /// The name.
+    pub client_name: String,
+    /// Registration time, Unix seconds.
+    pub client_id_issued_at: u64,
+}
+
+/// Every auditor client, oldest first.
+pub async fn list_auditors(store: &Store) -> Result<Vec<ListedAuditor>, AdminError> {
+    Ok(store
+        .clients()
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == ClientKind::Auditor)
+        .map(|c| ListedAuditor {
+            client_id: c.record.client_id.to_string(),
+            client_name: c.record.metadata.client_name.clone(),
+            client_id_issued_at: c.record.issued_at.as_secs(),
+        })
+        .collect())
+}
+
+/// A person as `apiome person list|show` prints them: who, never what
+/// they share (no attribute value, no rule).
+#[derive(Debug, serde::Serialize)]
+pub struct ListedPerson {
+    /// Internal id.
+    pub id: String,
+    /// The handle they sign in with.
+    pub handle: String,
+    /// The name the ledger knows them by.
+    pub pseudonym: String,
+    /// Sign-up time, RFC 3339.
+    pub created_at: String,
+}
+
+fn listed_person(person: &store::Person) -> ListedPerson {
+    ListedPerson {
+        id: person.id.as_str().to_owned(),
+        handle: person.handle.as_str().to_owned(),
+        pseudonym: person.pseudonym.clone(),
+        created_at: person
+            .created_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    }
+}
+
+/// People in sign-up order, at most [`store::MAX_PEOPLE_LISTED`] after the
+/// person with id `after`.
+pub async fn list_people(
+    store: &Store,
+    after: Option<&str>,
+) -> Result<Vec<ListedPerson>, AdminError> {
+    let after = match after {
+        Some(who) => Some(person_by_id_or_handle(store, who).await?.id),
+        None => None,
+    };
+    Ok(store
+        .people(after.as_ref())
+        .await?
+        .iter()
+        .map(listed_person)
+        .collect())
+}
+
+/// A person as `apiome person show` prints them.
+#[derive(Debug, serde::Serialize)]
+pub struct ShownPerson {
+    /// What `person list` prints.
+    #[serde(flatten)]
+    pub person: ListedPerson,
+    /// Grants neither revoked nor expired.
+    pub live_grants: u64,
+}
+
+/// One person, by handle or id.
+pub async fn show_person(store: &Store, who: &str) -> Result<ShownPerson, AdminError> {
+    let person = person_by_id_or_handle(store, who).await?;
+    Ok(ShownPerson {
+        live_grants: store.live_grant_count_for_person(&person.id).await?,
+        person: listed_person(&person),
+    })
+}
+
+/// The person with this handle, else with this id, or why there is none.
+async fn person_by_id_or_handle(store: &Store, who: &str) -> Result<store::Person, AdminError> {
+    if let Ok(handle) = consent_policy::Handle::parse(who) {
+        match store.person_by_handle(&handle).await {
+            Ok(person) => return Ok(person),
+            Err(store::StoreError::PersonNotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match store
+        .person(&consent_policy::PersonId::new(who.to_owned()))
+        .await
+    {
+        Ok(person) => Ok(person),
+        Err(store::StoreError::PersonNotFound) => Err(AdminError::Invalid(format!(
+            "no person with handle or id {who} (see `apiome person list`)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -63,6 +63,12 @@ pub enum Command {
         #[command(subcommand)]
         command: CompanyCommand,
     },
+    /// People: look them up (never what they share).
+    Person {
+        /// What to do.
+        #[command(subcommand)]
+        command: PersonCommand,
+    },
     /// Auditors as OAuth clients (client credentials, `ledger:read`).
     Auditor {
         /// What to do.
@@ -112,6 +118,11 @@ pub enum CompanyCommand {
     },
     /// List the companies, one JSON object per line (no secrets).
     List,
+    /// Show one company: its client, live grants and wallet (no secrets).
+    Show {
+        /// The company's client id.
+        client_id: String,
+    },
     /// Credit a company's wallet with a payment received, e.g. `fund CLIENT_ID 10.00 EUR`.
     Fund {
         /// The company's client id.
@@ -139,6 +150,26 @@ pub enum AuditorCommand {
         /// The auditor's name.
         #[arg(long)]
         name: String,
+    },
+    /// List the auditors, one JSON object per line (no secrets).
+    List,
+}
+
+/// Subcommands of `apiome person`.
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// List people in sign-up order, one JSON object per line (at most
+    /// 1000; `--after` the last one printed for the next 1000).
+    List {
+        /// Start after this person (handle or id).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Show one person: id, handle, ledger pseudonym, sign-up time and how
+    /// many live grants they have.
+    Show {
+        /// The person's handle or id.
+        who: String,
     },
 }
 

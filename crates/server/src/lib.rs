@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod pages;
 pub mod problem;
 pub mod rate_limit;
+pub mod request_id;
 pub mod routes;
 pub mod startup;
 pub mod sweeper;

@@ -1,12 +1,13 @@
 //! The `apiome` command: `serve` (the default), `migrate`, `openapi`,
-//! `ledger public-key`, `company create|list|registration-token`,
-//! `auditor create`, `keys rotate`, `keys rotate-data`.
+//! `ledger public-key`, `company create|list|show|registration-token|...`,
+//! `person list|show`, `auditor create|list`, `keys rotate`,
+//! `keys rotate-data`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use server::config::{
-    AuditorCommand, Cli, Command, CompanyCommand, Config, KeysCommand, LedgerCommand,
+    AuditorCommand, Cli, Command, CompanyCommand, Config, KeysCommand, LedgerCommand, PersonCommand,
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
@@ -79,6 +80,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", signer.vkey());
             }
             Command::Company { command } => company(&config, command).await?,
+            Command::Person { command } => person(&config, command).await?,
+            Command::Auditor {
+                command: AuditorCommand::List,
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let store = open_store(&config).await?;
+                let listed = admin::list_auditors(&store).await;
+                store.close().await?;
+                for auditor in listed? {
+                    println!("{}", serde_json::to_string(&auditor)?);
+                }
+            }
             Command::Auditor {
                 command: AuditorCommand::Create { name },
             } => {
@@ -164,6 +177,10 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                     println!("{}", serde_json::to_string(&company)?);
                 }
             }
+            CompanyCommand::Show { client_id } => {
+                let shown = admin::show_company(&store, &client_id).await?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            }
             CompanyCommand::Fund {
                 client_id,
                 amount,
@@ -178,6 +195,29 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
             CompanyCommand::RegistrationToken => {
                 let token = admin::issue_registration_token(&store).await?;
                 println!("{}", serde_json::to_string_pretty(&token)?);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await?;
+    result
+}
+
+/// `apiome person ...`: look-ups, JSON on stdout.
+async fn person(config: &Config, command: PersonCommand) -> anyhow::Result<()> {
+    data_dir::prepare(&config.data_dir)?;
+    let store = open_store(config).await?;
+    let result = async {
+        match command {
+            PersonCommand::List { after } => {
+                for person in admin::list_people(&store, after.as_deref()).await? {
+                    println!("{}", serde_json::to_string(&person)?);
+                }
+            }
+            PersonCommand::Show { who } => {
+                let shown = admin::show_person(&store, &who).await?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
             }
         }
         anyhow::Ok(())

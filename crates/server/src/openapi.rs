@@ -80,6 +80,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(requests::create)
         .service(ledger::inclusion_proof)
         .service(health::healthz)
+        .service(health::livez)
+        .service(health::readyz)
         .service(catalogue::catalogue)
         .service(ledger::checkpoint)
         .service(ledger::public_key)

@@ -338,6 +338,7 @@ fn app(
         // back over plain http, where a session cookie could be taken.
         headers = headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS));
     }
+    let trusted = crate::request_id::TrustedProxies(state.trusted_proxies.clone());
     let (app, document) = App::new()
         .into_utoipa_app()
         .openapi(openapi::document_base())
@@ -361,6 +362,7 @@ fn app(
     openapi::complete_responses(&mut document);
     let observed = metrics.clone();
     app.app_data(metrics)
+        .app_data(web::Data::new(trusted))
         .service(crate::pages::home::home)
         .configure(crate::pages::configure)
         .service(
@@ -398,4 +400,8 @@ fn app(
                 Ok(response)
             }
         })
+        // outermost: the access line above is written inside its span
+        .wrap(actix_web::middleware::from_fn(
+            crate::request_id::middleware,
+        ))
 }

@@ -586,3 +586,128 @@ fn company_webhooks_are_set_shown_with_their_secret_and_removed() {
         assert_one_line_failure(&apiome(&all, &[]), expected);
     }
 }
+
+/// Signs people up straight in the store of `data` (the binary made it).
+fn sign_up(data: &Path, handles: &[&str]) {
+    let url = store::DatabaseUrl::parse(&format!("sqlite://{}", data.join("apiome.db").display()))
+        .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = store::Store::open(&url, store::testing::test_keys())
+            .await
+            .unwrap();
+        for handle in handles {
+            let handle = store::Handle::parse(handle).unwrap();
+            store.create_person(&handle).await.unwrap();
+        }
+        store.close().await.unwrap();
+    });
+}
+
+#[test]
+fn people_are_listed_and_shown_without_what_they_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    apiome_ok(&data, &["migrate"]);
+    sign_up(&data, &["alice", "bob", "carol"]);
+
+    let listed = apiome_ok(&data, &["person", "list"]);
+    let people: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let handles: Vec<&str> = people
+        .iter()
+        .map(|p| p["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(handles, ["alice", "bob", "carol"], "in sign-up order");
+    assert!(people[0]["pseudonym"].as_str().unwrap().starts_with("p-"));
+
+    let after = apiome_ok(&data, &["person", "list", "--after", "alice"]);
+    assert_eq!(after.lines().count(), 2, "{after}");
+    assert!(!after.contains("\"alice\""), "{after}");
+
+    let bob: serde_json::Value =
+        serde_json::from_str(&apiome_ok(&data, &["person", "show", "bob"])).unwrap();
+    assert_eq!(bob["handle"], "bob");
+    assert_eq!(bob["live_grants"], 0);
+    let by_id: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["person", "show", bob["id"].as_str().unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(by_id, bob, "a person is found by id as by handle");
+
+    let data_arg = data.to_str().unwrap();
+    let output = apiome(&["person", "show", "mallory", "--data-dir", data_arg], &[]);
+    assert_one_line_failure(&output, "no person with handle or id mallory");
+    let output = apiome(
+        &[
+            "person",
+            "list",
+            "--after",
+            "mallory",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+    );
+    assert_one_line_failure(&output, "no person with handle or id mallory");
+}
+
+#[test]
+fn company_show_and_auditor_list_name_what_they_hold_and_unknowns_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "create",
+            "--name",
+            "Acme",
+            "--redirect-uri",
+            "https://acme.example/cb",
+        ],
+    ))
+    .unwrap();
+    let client_id = created["client_id"].as_str().unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+    apiome_ok(&data, &["company", "fund", client_id, "10.50", "EUR"]);
+
+    let shown = apiome_ok(&data, &["company", "show", client_id]);
+    assert!(!shown.contains(secret), "the secret is never shown again");
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["client_id"], client_id);
+    assert_eq!(shown["client_name"], "Acme");
+    assert_eq!(shown["live_grants"], 0);
+    assert_eq!(shown["wallet"][0]["available"], "10.50 EUR");
+
+    let auditor: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["auditor", "create", "--name", "Audit LLP"],
+    ))
+    .unwrap();
+    let auditors = apiome_ok(&data, &["auditor", "list"]);
+    let listed: serde_json::Value = serde_json::from_str(auditors.trim()).unwrap();
+    assert_eq!(listed["client_id"], auditor["client_id"]);
+    assert_eq!(listed["client_name"], "Audit LLP");
+    assert!(!auditors.contains(auditor["client_secret"].as_str().unwrap()));
+
+    let data_arg = data.to_str().unwrap();
+    let output = apiome(
+        &["company", "show", "c_nobody", "--data-dir", data_arg],
+        &[],
+    );
+    assert_one_line_failure(&output, "no company with client id c_nobody");
+    let output = apiome(
+        &[
+            "company",
+            "show",
+            auditor["client_id"].as_str().unwrap(),
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+    );
+    assert_one_line_failure(&output, "is an auditor, not a company");
+}

@@ -711,6 +711,30 @@ impl Store {
             .await?)
     }
 
+    /// The company's grants neither revoked nor expired (what deleting it
+    /// would end).
+    pub async fn live_grant_count_for_company(
+        &self,
+        company: &CompanyId,
+    ) -> Result<u64, StoreError> {
+        Ok(grant::Entity::find()
+            .filter(grant::Column::CompanyId.eq(company.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(now()))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// The person's grants neither revoked nor expired.
+    pub async fn live_grant_count_for_person(&self, person: &PersonId) -> Result<u64, StoreError> {
+        Ok(grant::Entity::find()
+            .filter(grant::Column::PersonId.eq(person.as_str()))
+            .filter(grant::Column::RevokedAt.is_null())
+            .filter(grant::Column::ExpiresAt.gt(now()))
+            .count(&self.db)
+            .await?)
+    }
+
     /// How many requests wait for the person's answer (for the inbox link).
     pub async fn pending_request_count(&self, person: &PersonId) -> Result<u64, StoreError> {
         Ok(data_request::Entity::find()
@@ -1242,6 +1266,38 @@ mod tests {
             Err(StoreError::GrantNotFound(_))
         ));
         assert!(store.grant(&grant.id).await.unwrap().is_live(now()));
+    });
+
+    store_test!(live_grants_are_counted_per_company_and_person, |store| {
+        let w = world(store).await;
+        let other = CompanyId::parse("globex").unwrap();
+        store.create_company(&other, "Globex").await.unwrap();
+        let r = ask(store, &w, &["display_name"], Channel::Async).await;
+        let grant_id = r.grant_id.unwrap();
+        assert_eq!(
+            store
+                .live_grant_count_for_company(&w.company)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.live_grant_count_for_company(&other).await.unwrap(), 0);
+        assert_eq!(
+            store.live_grant_count_for_person(&w.person).await.unwrap(),
+            1
+        );
+        store.revoke_grant(&w.person, &grant_id).await.unwrap();
+        assert_eq!(
+            store
+                .live_grant_count_for_company(&w.company)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store.live_grant_count_for_person(&w.person).await.unwrap(),
+            0
+        );
     });
 
     store_test!(a_revoked_grant_is_over_and_recorded_once, |store| {

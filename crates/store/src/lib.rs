@@ -64,7 +64,7 @@ pub use money::{
     WalletBalance,
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
-pub use person::Person;
+pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};

@@ -6,8 +6,8 @@ use consent_policy::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 use crate::entity::{attribute, blocked_company, person, rule};
@@ -15,6 +15,9 @@ use crate::{Backend, Store, StoreError, new_id, now};
 
 /// The longest grant a new person accepts until they say otherwise.
 pub(crate) const DEFAULT_MAX_DURATION: &str = "P1Y";
+
+/// The most people one call of [`Store::people`] returns.
+pub const MAX_PEOPLE_LISTED: u64 = 1000;
 
 /// A person as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,6 +91,34 @@ impl Store {
             .await?
             .ok_or(StoreError::PersonNotFound)
             .and_then(Person::try_from)
+    }
+
+    /// People in the order they signed up, at most [`MAX_PEOPLE_LISTED`]
+    /// from the first signed up after `after` (a person id; `None` starts
+    /// at the beginning).
+    pub async fn people(&self, after: Option<&PersonId>) -> Result<Vec<Person>, StoreError> {
+        let mut query = person::Entity::find();
+        if let Some(after) = after {
+            let after = self.person(after).await?;
+            query = query.filter(
+                Condition::any()
+                    .add(person::Column::CreatedAt.gt(after.created_at))
+                    .add(
+                        Condition::all()
+                            .add(person::Column::CreatedAt.eq(after.created_at))
+                            .add(person::Column::Id.gt(after.id.as_str())),
+                    ),
+            );
+        }
+        query
+            .order_by_asc(person::Column::CreatedAt)
+            .order_by_asc(person::Column::Id)
+            .limit(MAX_PEOPLE_LISTED)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Person::try_from)
+            .collect()
     }
 
     /// The person with this handle.
@@ -272,6 +303,35 @@ mod tests {
             ada
         );
     });
+
+    store_test!(
+        people_are_listed_in_sign_up_order_page_after_page,
+        |store| {
+            let mut signed_up = Vec::new();
+            for handle in ["ada", "grace", "edsger", "barbara"] {
+                let person = store
+                    .create_person(&Handle::parse(handle).unwrap())
+                    .await
+                    .unwrap();
+                signed_up.push(person.id);
+                // Apart in time: people signed up in the same instant are
+                // ordered by id, not by who came first.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            let ids = |people: Vec<Person>| people.into_iter().map(|p| p.id).collect::<Vec<_>>();
+            assert_eq!(ids(store.people(None).await.unwrap()), signed_up);
+            assert_eq!(
+                ids(store.people(Some(&signed_up[1])).await.unwrap()),
+                signed_up[2..]
+            );
+            assert!(store.people(Some(&signed_up[3])).await.unwrap().is_empty());
+            let nobody = PersonId::new("00000000-0000-0000-0000-000000000000");
+            assert!(matches!(
+                store.people(Some(&nobody)).await,
+                Err(StoreError::PersonNotFound)
+            ));
+        }
+    );
 
     store_test!(a_handle_is_taken_once, |store| {
         let handle = Handle::parse("grace").unwrap();

@@ -1,4 +1,7 @@
-//! Liveness that means something: 200 only when the database answers.
+//! Probes for an orchestrator. `/livez`: the process serves HTTP (restart
+//! it if not); `/readyz`: it can serve requests, the database answered
+//! just now (send it no traffic if not; restarting would not help a
+//! database that is down). `/healthz` is `/readyz` under its older name.
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
@@ -29,6 +32,46 @@ pub struct Health {
 )]
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    database_answers(&state).await
+}
+
+/// Whether the server should get traffic: the database answered a query
+/// just now.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready: the database answers", body = Health),
+        (status = 503, description = "Not ready: the database does not answer", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    database_answers(&state).await
+}
+
+/// The process is alive: it answers HTTP. Asks nothing of the database,
+/// so a database outage never has the server restarted.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "The process serves HTTP", body = Liveness),
+    )
+)]
+#[get("/livez")]
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(Liveness { status: "ok" })
+}
+
+/// The process's liveness.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+async fn database_answers(state: &AppState) -> Result<HttpResponse, Problem> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "health check: database does not answer");
         Problem::database_unavailable()
