@@ -24,6 +24,7 @@
 //! | [`sign_in`] | a person signs in (password, recovery code, passkey), counted before it is tried |
 //! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
 //! | [`webhook`] | a company sets or removes its webhook, rotates its signing secret (the old one signs 24 h more), sees its deliveries |
+//! | [`notifications`] | a person sets and verifies a notification address, turns kinds of notice on or off, chooses a daily digest, unsubscribes in one click |
 //! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
@@ -39,6 +40,7 @@ pub mod data;
 mod error;
 pub mod grants;
 pub mod idempotency;
+pub mod notifications;
 pub mod preferences;
 pub mod rules;
 pub mod sign_in;

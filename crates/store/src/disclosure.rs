@@ -182,6 +182,21 @@ fn verdicts(reads: &[Read], found: &HashMap<String, Found>) -> Vec<Recorded> {
         .collect()
 }
 
+/// One disclosed read per grant of the group: where a grant's first use
+/// may be (a `notice_mark` insert that finds its row, for every grant
+/// read before, writes nothing).
+fn first_reads<'r>(reads: &'r [Read], verdicts: &[Recorded]) -> Vec<&'r Read> {
+    let mut seen = HashSet::new();
+    reads
+        .iter()
+        .zip(verdicts)
+        .filter(|(read, verdict)| {
+            **verdict == Recorded::Disclosed && seen.insert(read.grant_id.as_str())
+        })
+        .map(|(read, _)| read)
+        .collect()
+}
+
 /// A group's reads and, apart, whom to answer.
 fn split(group: Vec<Pending>) -> (Vec<Read>, Vec<Waiter>) {
     group
@@ -344,6 +359,15 @@ impl Store {
                     }
                 }
                 let verdicts = verdicts(&reads, &found);
+                for read in first_reads(&reads, &verdicts) {
+                    crate::notify::first_use_sqlite(
+                        txn,
+                        &read.grant_id,
+                        &read.person_id,
+                        &read.company_id,
+                        &read.attributes,
+                    )?;
+                }
                 append_entries_sqlite(txn, &entries(&reads, &verdicts, &pseudonyms)?)?;
                 Ok(verdicts)
             })
@@ -417,6 +441,16 @@ impl Store {
                 .map(|(id, (pseudonym, _))| (id, pseudonym))
                 .collect();
             let verdicts = verdicts(&reads, &found);
+            for read in first_reads(&reads, &verdicts) {
+                crate::notify::first_use(
+                    &txn,
+                    &read.grant_id,
+                    &read.person_id,
+                    &read.company_id,
+                    &read.attributes,
+                )
+                .await?;
+            }
             append_entries(
                 &txn,
                 self.backend(),
