@@ -796,6 +796,122 @@ impl WriteTx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Channel, Handle, store_test};
+    use consent_policy::{Bucket, CompanyId, GrantDuration, decide};
+    use serde_json::json;
+
+    /// A person with a value, a company, and (when `verified`) a
+    /// verified notification address.
+    async fn world(store: &Store, verified: bool) -> (PersonId, CompanyId) {
+        let person = store
+            .create_person(&Handle::parse("alan_turing").unwrap())
+            .await
+            .unwrap()
+            .id;
+        store
+            .put_attribute(
+                &person,
+                &AttributeKey::parse("email").unwrap(),
+                &json!("alan@example.org"),
+                Bucket::SemiPrivate,
+            )
+            .await
+            .unwrap();
+        let company = CompanyId::parse("acme").unwrap();
+        store.create_company(&company, "Acme").await.unwrap();
+        let tx = store.begin().await.unwrap();
+        tx.set_notify_address(
+            &person,
+            "alan@notices.example",
+            "hash",
+            "https://x/v?token=t",
+        )
+        .await
+        .unwrap();
+        if verified {
+            assert!(tx.verify_notify_address(&person, "hash").await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        (person, company)
+    }
+
+    async fn ask(store: &Store, person: &PersonId, company: &CompanyId) -> crate::StoredRequest {
+        let request = DataRequest::from_json_value(
+            json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "P30D"}),
+            &GrantDuration::parse("P1Y").unwrap(),
+        )
+        .unwrap();
+        let decision = decide(&store.profile(person).await.unwrap(), company, &request);
+        store
+            .record_request(person, company, &request, &decision, Channel::Async)
+            .await
+            .unwrap()
+    }
+
+    fn kinds(mails: &[MailStatus]) -> Vec<&str> {
+        let mut kinds: Vec<&str> = mails.iter().map(|m| m.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds
+    }
+
+    store_test!(
+        an_unverified_address_gets_only_its_verification_mail,
+        |store| {
+            let (person, company) = world(store, false).await;
+            ask(store, &person, &company).await;
+            assert_eq!(kinds(&store.mails_to(&person).await.unwrap()), ["verify"]);
+            let tx = store.begin().await.unwrap();
+            assert!(!tx.verify_notify_address(&person, "wrong").await.unwrap());
+            assert!(tx.verify_notify_address(&person, "hash").await.unwrap());
+            assert!(
+                !tx.verify_notify_address(&person, "hash").await.unwrap(),
+                "used once"
+            );
+            tx.commit().await.unwrap();
+            ask(store, &person, &company).await;
+            assert_eq!(
+                kinds(&store.mails_to(&person).await.unwrap()),
+                ["request_waiting", "verify"]
+            );
+        }
+    );
+
+    store_test!(only_the_first_read_of_a_grant_is_mailed, |store| {
+        let (person, company) = world(store, true).await;
+        let request = ask(store, &person, &company).await;
+        let grant = store
+            .approve_request(&person, &request.id, None)
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let read = crate::DisclosureRead {
+                attributes: grant.attributes.clone(),
+                withheld: Vec::new(),
+                policy_version: store.policy_snapshot(&person).await.unwrap().policy_version,
+            };
+            assert_eq!(
+                store.record_disclosure(&grant, read).await.unwrap(),
+                crate::Recorded::Disclosed
+            );
+        }
+        let mails = store.mails_to(&person).await.unwrap();
+        assert_eq!(
+            kinds(&mails),
+            ["first_use", "request_waiting", "verify"],
+            "one first use for three reads"
+        );
+        let first_use = mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::Kind.eq("first_use"))
+            .one(&store.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(first_use.payload.contains("email address"));
+        assert!(
+            !first_use.payload.contains("alan@example.org"),
+            "never a value"
+        );
+    });
 
     fn row(verified: bool, off: &str, digest: bool) -> notify_setting::Model {
         notify_setting::Model {
