@@ -80,6 +80,37 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct DisclosureQueue {
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// Grants whose first read is committed (and so marked in
+    /// `notice_mark`): their reads add no statement to a group. Bounded by
+    /// [`MAX_NOTICED`]; past it the set starts again, and a grant read
+    /// again only meets its existing mark.
+    noticed: std::sync::Mutex<HashSet<String>>,
+}
+
+/// Grants remembered as noticed, at most.
+const MAX_NOTICED: usize = 100_000;
+
+impl DisclosureQueue {
+    /// The reads of `candidates` whose grant is not known to be noticed.
+    fn unnoticed<'r>(&self, candidates: Vec<&'r Read>) -> Vec<&'r Read> {
+        let noticed = self.noticed.lock().unwrap_or_else(|e| e.into_inner());
+        candidates
+            .into_iter()
+            .filter(|read| !noticed.contains(&read.grant_id))
+            .collect()
+    }
+
+    /// Remembers `grants` once their group committed.
+    fn remember(&self, grants: Vec<String>) {
+        if grants.is_empty() {
+            return;
+        }
+        let mut noticed = self.noticed.lock().unwrap_or_else(|e| e.into_inner());
+        if noticed.len() + grants.len() > MAX_NOTICED {
+            noticed.clear();
+        }
+        noticed.extend(grants);
+    }
 }
 
 /// Each waiter gets its own copy of a group's failure.
@@ -359,7 +390,11 @@ impl Store {
                     }
                 }
                 let verdicts = verdicts(&reads, &found);
-                for read in first_reads(&reads, &verdicts) {
+                append_entries_sqlite(txn, &entries(&reads, &verdicts, &pseudonyms)?)?;
+                // After the append: nothing lengthens the time between the
+                // check above and the entries' place in the log.
+                let fresh = self.disclosures.unnoticed(first_reads(&reads, &verdicts));
+                for read in &fresh {
                     crate::notify::first_use_sqlite(
                         txn,
                         &read.grant_id,
@@ -368,10 +403,14 @@ impl Store {
                         &read.attributes,
                     )?;
                 }
-                append_entries_sqlite(txn, &entries(&reads, &verdicts, &pseudonyms)?)?;
-                Ok(verdicts)
+                let marked = fresh.iter().map(|r| r.grant_id.clone()).collect();
+                Ok((verdicts, marked))
             })
             .await;
+        let result = result.map(|(verdicts, marked)| {
+            self.disclosures.remember(marked);
+            verdicts
+        });
         (result, waiting)
     }
 
@@ -441,7 +480,14 @@ impl Store {
                 .map(|(id, (pseudonym, _))| (id, pseudonym))
                 .collect();
             let verdicts = verdicts(&reads, &found);
-            for read in first_reads(&reads, &verdicts) {
+            append_entries(
+                &txn,
+                self.backend(),
+                &entries(&reads, &verdicts, &pseudonyms)?,
+            )
+            .await?;
+            let fresh = self.disclosures.unnoticed(first_reads(&reads, &verdicts));
+            for read in &fresh {
                 crate::notify::first_use(
                     &txn,
                     &read.grant_id,
@@ -451,16 +497,12 @@ impl Store {
                 )
                 .await?;
             }
-            append_entries(
-                &txn,
-                self.backend(),
-                &entries(&reads, &verdicts, &pseudonyms)?,
-            )
-            .await?;
+            let marked: Vec<String> = fresh.iter().map(|r| r.grant_id.clone()).collect();
             let committing = Instant::now();
             timed.statements.observe(committing - begun);
             txn.commit().await?;
             timed.commit.observe(committing.elapsed());
+            self.disclosures.remember(marked);
             Ok(verdicts)
         }
         .await;
