@@ -27,6 +27,7 @@ const NOTIFY_AT: &str = "ada.notices@example.net";
 struct Person {
     token: String,
     cookie: String,
+    csrf: String,
 }
 
 async fn person(app: &TestApp, handle: &str) -> Person {
@@ -56,7 +57,11 @@ async fn person(app: &TestApp, handle: &str) -> Person {
             .unwrap();
         assert_eq!(response.status(), 200, "{key}");
     }
-    Person { token, cookie }
+    Person {
+        token,
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+    }
 }
 
 async fn call(
@@ -555,3 +560,62 @@ app_test!(bad_input_names_the_field_and_changes_nothing, |app| {
     assert_eq!(settings(app, &ada).await, before);
     assert_eq!(before["address"], Value::Null);
 });
+
+app_test!(
+    the_notifications_page_changes_settings_only_with_the_csrf_token,
+    |app| {
+        let ada = person(app, "ada").await;
+        let (cookie, csrf) = (ada.cookie.clone(), ada.csrf.clone());
+        let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+            let request = app
+                .http
+                .post(app.url(path))
+                .header("cookie", &cookie)
+                .form(&form);
+            async move { request.send().await.unwrap() }
+        };
+        let address = || ("address", NOTIFY_AT.to_owned());
+        // Without the session's CSRF token: refused, nothing stored.
+        let refused = post("/notifications/address", vec![address()]).await;
+        assert_eq!(refused.status(), 403);
+        assert_eq!(settings(app, &ada).await["address"], Value::Null);
+        // With it: the address is set (unverified) and the page says so.
+        let saved = post(
+            "/notifications/address",
+            vec![address(), ("csrf_token", csrf.clone())],
+        )
+        .await;
+        assert_eq!(saved.status(), 303);
+        assert_eq!(settings(app, &ada).await["address"], NOTIFY_AT);
+        let page = app
+            .http
+            .get(app.url("/notifications"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("not confirmed yet"), "{page}");
+        assert!(page.contains("href=\"/notifications\" aria-current=\"page\""));
+        // Unticking a kind and ticking the digest, through the form.
+        let saved = post(
+            "/notifications/choices",
+            vec![
+                ("kind", "request_waiting".to_owned()),
+                ("kind", "expiring".to_owned()),
+                ("digest", "on".to_owned()),
+                ("csrf_token", csrf),
+            ],
+        )
+        .await;
+        assert_eq!(saved.status(), 303);
+        let now = settings(app, &ada).await;
+        assert_eq!(
+            now["kinds"],
+            json!({"request_waiting": true, "expiring": true, "first_use": false})
+        );
+        assert_eq!(now["digest"], true);
+    }
+);
