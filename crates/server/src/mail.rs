@@ -358,8 +358,8 @@ pub fn spawn_mail_worker(store: Store, mailer: Mailer) -> Periodic {
     })
 }
 
-/// Queues reminders before ends and gathers digests every
-/// [`NOTICE_INTERVAL`].
+/// Queues reminders before ends, gathers digests and deletes mail done
+/// with for [`store::MAIL_RETENTION`], every [`NOTICE_INTERVAL`].
 pub fn spawn_notice_sweeper(store: Store, config: &MailConfig) -> Periodic {
     let (before, every) = (config.reminder_before, config.digest_every);
     Periodic::spawn(NOTICE_INTERVAL, move || {
@@ -374,6 +374,11 @@ pub fn spawn_notice_sweeper(store: Store, config: &MailConfig) -> Periodic {
                 Ok(0) => {}
                 Ok(digests) => tracing::debug!(digests, "queued digests"),
                 Err(error) => tracing::warn!(%error, "composing digests"),
+            }
+            match store.prune_mail().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::debug!(pruned, "deleted old mail"),
+                Err(error) => tracing::warn!(%error, "deleting old mail"),
             }
         }
     })

@@ -65,8 +65,8 @@ pub use money::{
     WalletBalance,
 };
 pub use notify::{
-    MAIL_BATCH, MAIL_LEASE, MAX_MAIL_ATTEMPTS, MailStatus, NoticeKind, NotifySettings, QueuedMail,
-    VERIFY_TTL, mail_backoff,
+    MAIL_BATCH, MAIL_LEASE, MAIL_RETENTION, MAX_MAIL_ATTEMPTS, MAX_VERIFICATIONS_PER_DAY,
+    MailStatus, NoticeKind, NotifySettings, QueuedMail, VERIFY_TTL, mail_backoff,
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::Person;

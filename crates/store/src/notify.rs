@@ -18,7 +18,8 @@
 use consent_policy::{AttributeKey, DataRequest};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -35,6 +36,12 @@ pub const MAIL_LEASE: Duration = Duration::seconds(60);
 pub const MAIL_BATCH: u64 = 32;
 /// How long a verification link works.
 pub const VERIFY_TTL: Duration = Duration::hours(24);
+/// Verification mails one person may have sent in a day: setting an
+/// address mails a stranger's mailbox, so it is bounded.
+pub const MAX_VERIFICATIONS_PER_DAY: usize = 5;
+/// How long a mail that is done with (sent, given up, or carried by a
+/// digest) is kept before it is deleted.
+pub const MAIL_RETENTION: Duration = Duration::days(30);
 
 /// What a person can be told, each of which they can turn off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -412,6 +419,17 @@ impl WriteTx<'_> {
         let current = notify_setting::Entity::find_by_id(person.as_str().to_owned())
             .one(self.txn())
             .await?;
+        let sent_today = mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::PersonId.eq(person.as_str()))
+            .filter(mail_outbox::Column::Kind.eq("verify"))
+            .filter(mail_outbox::Column::CreatedAt.gt(unix(at - Duration::days(1))))
+            .count(self.txn())
+            .await?;
+        if sent_today >= MAX_VERIFICATIONS_PER_DAY as u64 {
+            return Err(StoreError::TooManyVerifications {
+                max: MAX_VERIFICATIONS_PER_DAY,
+            });
+        }
         let (kinds, digest, last_digest) = current
             .map(|c| (c.kinds_off, c.digest, c.last_digest_at))
             .unwrap_or_default();
@@ -705,6 +723,19 @@ impl Store {
         Ok(marked)
     }
 
+    /// Deletes the mails done with (sent, given up, or carried by a
+    /// digest) over [`MAIL_RETENTION`] ago; returns how many.
+    pub async fn prune_mail(&self) -> Result<u64, StoreError> {
+        let before = unix(now() - MAIL_RETENTION);
+        Ok(mail_outbox::Entity::delete_many()
+            .filter(mail_outbox::Column::NextAttemptAt.is_null())
+            .filter(mail_outbox::Column::Held.eq(false))
+            .filter(mail_outbox::Column::CreatedAt.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
     /// Gathers each person's held mails into one digest mail, once
     /// `every` has passed since their last digest (or since they chose
     /// one); returns how many digests were queued.
@@ -872,6 +903,57 @@ mod tests {
             assert_eq!(
                 kinds(&store.mails_to(&person).await.unwrap()),
                 ["request_waiting", "verify"]
+            );
+        }
+    );
+
+    store_test!(
+        verification_mails_are_bounded_and_old_mail_is_pruned,
+        |store| {
+            let (person, _) = world(store, false).await;
+            for _ in 1..MAX_VERIFICATIONS_PER_DAY {
+                let tx = store.begin().await.unwrap();
+                tx.set_notify_address(&person, "x@notices.example", "h", "l")
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+            let tx = store.begin().await.unwrap();
+            assert!(matches!(
+                tx.set_notify_address(&person, "y@notices.example", "h", "l")
+                    .await,
+                Err(StoreError::TooManyVerifications { .. })
+            ));
+            drop(tx);
+            assert_eq!(
+                store
+                    .notify_settings(&person)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .address,
+                "x@notices.example"
+            );
+            // Two mails done with: one old, one recent; and one still due.
+            let mails = mail_outbox::Entity::find().all(&store.db).await.unwrap();
+            let old = unix(now() - MAIL_RETENTION - Duration::hours(1));
+            for (row, (next, created)) in
+                mails
+                    .iter()
+                    .zip([(None, old), (None, unix(now())), (Some(old), old)])
+            {
+                mail_outbox::Entity::update_many()
+                    .col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(next))
+                    .col_expr(mail_outbox::Column::CreatedAt, Expr::value(created))
+                    .filter(mail_outbox::Column::Id.eq(&row.id))
+                    .exec(&store.db)
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(store.prune_mail().await.unwrap(), 1);
+            assert_eq!(
+                store.mails_to(&person).await.unwrap().len(),
+                MAX_VERIFICATIONS_PER_DAY - 1
             );
         }
     );

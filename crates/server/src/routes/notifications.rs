@@ -137,6 +137,7 @@ pub async fn get_settings(
     request_body = PutAddress,
     responses(
         (status = 202, description = "Set; the verification mail is queued", body = NotificationSettings),
+        (status = 409, description = "Five verification mails were sent today already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an email address", body = Problem, content_type = "application/problem+json"),
     )
 )]
