@@ -958,6 +958,57 @@ mod tests {
         }
     );
 
+    store_test!(
+        a_mail_its_worker_died_with_is_claimed_again_after_the_lease_and_sent_once,
+        |store| {
+            let (person, _) = world(store, false).await;
+            let claimed = store.claim_mail(10).await.unwrap();
+            assert_eq!(claimed.len(), 1, "the verification mail");
+            // The worker dies mid-send: until the lease ends, no one else
+            // takes the mail.
+            assert!(store.claim_mail(10).await.unwrap().is_empty());
+            mail_outbox::Entity::update_many()
+                .col_expr(
+                    mail_outbox::Column::NextAttemptAt,
+                    Expr::value(Some(unix(now()))),
+                )
+                .exec(&store.db)
+                .await
+                .unwrap();
+            let again = store.claim_mail(10).await.unwrap();
+            assert_eq!(again.len(), 1);
+            assert_eq!((&again[0].id, again[0].attempts), (&claimed[0].id, 1));
+            store.record_mail_attempt(&again[0], Ok(())).await.unwrap();
+            assert!(
+                store.claim_mail(10).await.unwrap().is_empty(),
+                "sent: never again"
+            );
+            let status = store.mails_to(&person).await.unwrap().remove(0);
+            assert!(status.sent);
+            let row = mail_outbox::Entity::find_by_id(claimed[0].id.clone())
+                .one(&store.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.payload, "{}", "the link is erased once sent");
+            // A failure is tried again after the back-off, not at once.
+            let tx = store.begin().await.unwrap();
+            tx.set_notify_address(&person, "b@notices.example", "h2", "l")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let failing = store.claim_mail(10).await.unwrap().remove(0);
+            store
+                .record_mail_attempt(&failing, Err("421 try later".into()))
+                .await
+                .unwrap();
+            assert!(
+                store.claim_mail(10).await.unwrap().is_empty(),
+                "backing off"
+            );
+        }
+    );
+
     store_test!(only_the_first_read_of_a_grant_is_mailed, |store| {
         let (person, company) = world(store, true).await;
         let request = ask(store, &person, &company).await;
