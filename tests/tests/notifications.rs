@@ -454,6 +454,13 @@ app_test!(
             files[0].ends_with(".eml") && !files[0].starts_with('.'),
             "{files:?}"
         );
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&outbox), 0o700);
+            assert_eq!(mode(&outbox.join(&files[0])), 0o600);
+        }
         let text = std::fs::read_to_string(outbox.join(&files[0])).unwrap();
         let id = files[0].trim_end_matches(".eml");
         for header in [

@@ -92,8 +92,15 @@ impl Mailer {
                     .build(),
             ),
             None => {
+                use std::os::unix::fs::DirBuilderExt as _;
                 let dir = data_dir.join("outbox");
-                std::fs::create_dir_all(&dir).map_err(|e| MailError::Outbox(dir.clone(), e))?;
+                // Mails name a person's companies: as private as the rest
+                // of the data directory.
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| MailError::Outbox(dir.clone(), e))?;
                 Transport::Files(dir)
             }
         };
@@ -316,7 +323,13 @@ async fn write_eml(dir: &std::path::Path, id: &str, bytes: &[u8]) -> Result<(), 
     let path = dir.join(format!("{id}.eml"));
     let temporary = dir.join(format!(".{id}.eml.tmp"));
     let write = async {
-        let mut file = tokio::fs::File::create(&temporary).await?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .await?;
         file.write_all(bytes).await?;
         file.sync_all().await?;
         drop(file);
