@@ -4,15 +4,17 @@
 //! where one is installed.
 
 mod company;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use server::config::Config;
 use server::startup::Application;
-use store::testing::{self, TestDb};
+pub use store::testing::{self, TestDb};
 
 pub use company::{Company, OAuthClient, REDIRECT, oauth_http, query_param, set_cookie};
+pub use smtp::{ReceivedMail, SmtpReceiver};
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
@@ -37,12 +39,44 @@ impl TestApp {
 
     /// Starts the server on `db` with the test configuration changed by
     /// `change`.
-    pub async fn spawn_configured(mut db: TestDb, change: impl FnOnce(&mut Config)) -> TestApp {
+    pub async fn spawn_configured(db: TestDb, change: impl FnOnce(&mut Config)) -> TestApp {
         server::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        TestApp::start(db, data_dir, change).await
+    }
+
+    /// Stops the server (as a crash would, before anything else runs) and
+    /// starts a new one on the same database and data directory, with the
+    /// test configuration changed by `change`.
+    pub async fn restart_configured(mut self, change: impl FnOnce(&mut Config)) -> TestApp {
+        self.handle.stop(false).await;
+        let db = self
+            .db
+            .take()
+            .expect("the database lives as long as the app");
+        TestApp::start(db, self._data_dir, change).await
+    }
+
+    async fn start(
+        mut db: TestDb,
+        data_dir: tempfile::TempDir,
+        change: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::for_tests(data_dir.path().join("data"), db.url.clone());
         change(&mut config);
-        let app = Application::build(config).await.expect("the server starts");
+        // A stopped server lets go of a SQLite database a moment after
+        // its handle says it stopped.
+        let mut tries = 0;
+        let app = loop {
+            match Application::build(config.clone()).await {
+                Ok(app) => break app,
+                Err(server::startup::StartError::InUse(_)) if tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the server starts: {e}"),
+            }
+        };
         // Read what the server wrote with the keys it sealed it with.
         let keys =
             server::data_keys::load(&data_dir.path().join("data")).expect("the server's data keys");
@@ -130,8 +164,28 @@ impl TestApp {
 
 /// Defines an end-to-end test that runs on SQLite (`NAME::sqlite`) and on
 /// PostgreSQL (`NAME::postgres`). The body sees `app: &TestApp`.
+///
+/// `app_test!(NAME, db => run)` instead hands each engine's fresh database
+/// to `async fn run(db: TestDb)`, for a test that starts (and restarts)
+/// its own servers with a configuration of its own.
 #[macro_export]
 macro_rules! app_test {
+    ($name:ident, db => $run:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$run($crate::testing::sqlite().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::testing::postgres().await else {
+                    return;
+                };
+                super::$run(db).await;
+            }
+        }
+    };
     ($name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]

@@ -18,6 +18,7 @@ mod m20261202_000009_ledger_node_by_position;
 mod m20261205_000010_policy_version;
 mod m20261205_000011_idempotency_keys;
 mod m20261207_000012_webhook_secrets;
+mod m20261207_000013_notifications;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_policy_version::Migration),
             Box::new(m20261205_000011_idempotency_keys::Migration),
             Box::new(m20261207_000012_webhook_secrets::Migration),
+            Box::new(m20261207_000013_notifications::Migration),
         ]
     }
 }

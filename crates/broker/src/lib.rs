@@ -28,6 +28,7 @@
 //! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
 //! | [`token`] | a company's client gets tokens (code, refresh, CIBA poll, client credentials), introspects them, or registers |
 //! | [`webhook`] | a company sets or removes its webhook, rotates its signing secret (the old one signs 24 h more), sees its deliveries |
+//! | [`notifications`] | a person sets and verifies a notification address, turns kinds of notice on or off, chooses a daily digest, unsubscribes in one click |
 //! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
 //! Architecture invariant: this crate never depends on actix-web (checked
@@ -45,6 +46,7 @@ pub mod fund;
 pub mod grants;
 pub mod idempotency;
 pub mod inbox;
+pub mod notifications;
 pub mod overview;
 pub mod preferences;
 pub mod rules;

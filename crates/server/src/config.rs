@@ -249,6 +249,15 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<String>,
+    /// Where mail to people goes: `smtps://user:pass@host:465` (implicit
+    /// TLS), `smtp://user:pass@host:587?tls=required` (STARTTLS), or plain
+    /// `smtp://host:port` to this machine only. Unset: each mail is written
+    /// to `DATA_DIR/outbox/<id>.eml` instead.
+    #[arg(long, env = "APIOME_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The `From:` of mail to people; `apiome@<public host>` when unset.
+    #[arg(long, env = "APIOME_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
 }
 
 /// How log lines are written.
@@ -284,6 +293,37 @@ pub struct Config {
     pub sign_ups_per_hour: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Mail to people.
+    pub mail: MailConfig,
+}
+
+/// How mail to people is sent and when notices are due.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// The checked SMTP URL; `None`: the file outbox in the data directory.
+    pub smtp_url: Option<Url>,
+    /// The `From:` address; `apiome@<public host>` when `None`.
+    pub from: Option<String>,
+    /// How long before an end the reminder goes (3 days).
+    pub reminder_before: time::Duration,
+    /// How often a digest goes out (a day).
+    pub digest_every: time::Duration,
+    /// Whether this process runs the mail worker. Always in `serve`;
+    /// tests turn it off to queue mail that no one sends yet.
+    pub send: bool,
+}
+
+impl MailConfig {
+    /// The defaults: file outbox, reminders 3 days ahead, daily digests.
+    pub fn new(smtp_url: Option<Url>, from: Option<String>) -> MailConfig {
+        MailConfig {
+            smtp_url,
+            from,
+            reminder_before: time::Duration::days(3),
+            digest_every: time::Duration::days(1),
+            send: true,
+        }
+    }
 }
 
 /// The admin listener's default address: this machine only.
@@ -317,6 +357,12 @@ pub enum ConfigError {
     /// The database URL does not parse.
     #[error("{0} (set --database-url or DATABASE_URL)")]
     DatabaseUrl(String),
+    /// An SMTP URL that is not `smtps://`, `smtp://...?tls=required`, or
+    /// plain `smtp://` to this machine.
+    #[error(
+        "invalid SMTP URL: {0} (set --smtp-url or APIOME_SMTP_URL to smtps://host:465, smtp://host:587?tls=required, or smtp://127.0.0.1:25)"
+    )]
+    SmtpUrl(String),
     /// A trusted proxy that is not an IP address.
     #[error(
         "invalid trusted proxy {0:?}: expected an IP address such as 10.0.0.2 (set --trusted-proxy or APIOME_TRUSTED_PROXIES)"
@@ -352,7 +398,12 @@ impl Config {
                     .map_err(|_| ConfigError::TrustedProxy(p.to_owned()))
             })
             .collect::<Result<_, _>>()?;
+        let smtp_url = match &settings.smtp_url {
+            Some(text) if !text.is_empty() => Some(parse_smtp_url(text)?),
+            _ => None,
+        };
         Ok(Config {
+            mail: MailConfig::new(smtp_url, settings.mail_from.clone()),
             bind,
             admin_bind,
             data_dir: settings.data_dir.clone(),
@@ -379,6 +430,7 @@ impl Config {
             rate_limit: DEFAULT_RATE_LIMIT,
             sign_ups_per_hour: DEFAULT_SIGN_UPS_PER_HOUR,
             trusted_proxies: Vec::new(),
+            mail: MailConfig::new(None, None),
         }
     }
 
@@ -403,6 +455,39 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
         Ok(url)
     } else {
         Err(ConfigError::PublicUrl(text.to_owned()))
+    }
+}
+
+/// The scheme decides the TLS: `smtps://` is implicit TLS,
+/// `smtp://...?tls=required` STARTTLS, and plain `smtp://` (no `tls`) is
+/// accepted only to a loopback host, where nothing crosses a network.
+fn parse_smtp_url(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|e| ConfigError::SmtpUrl(e.to_string()))?;
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    // `smtp:` is not a special scheme to the URL parser: an address
+    // literal may come back as text, brackets and all.
+    let host = url
+        .host_str()
+        .ok_or_else(|| ConfigError::SmtpUrl("no host".to_owned()))?;
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match (url.scheme(), tls.as_deref()) {
+        ("smtps", None) => Ok(url),
+        ("smtp", Some("required")) => Ok(url),
+        ("smtp", None) if loopback => Ok(url),
+        ("smtp", None) => Err(ConfigError::SmtpUrl(
+            "plain SMTP only to this machine; add ?tls=required or use smtps://".to_owned(),
+        )),
+        (scheme, tls) => Err(ConfigError::SmtpUrl(format!(
+            "scheme {scheme:?} with tls={tls:?}"
+        ))),
     }
 }
 
@@ -434,7 +519,36 @@ mod tests {
             rate_limit: DEFAULT_RATE_LIMIT,
             sign_ups_per_hour: DEFAULT_SIGN_UPS_PER_HOUR,
             trusted_proxies: Vec::new(),
+            smtp_url: None,
+            mail_from: None,
         }
+    }
+
+    #[test]
+    fn the_smtp_url_scheme_decides_the_tls() {
+        let mut s = settings("127.0.0.1:1", None);
+        for good in [
+            "smtps://u:p@mail.example:465",
+            "smtp://u:p@mail.example:587?tls=required",
+            "smtp://127.0.0.1:2525",
+            "smtp://[::1]:25",
+        ] {
+            s.smtp_url = Some(good.into());
+            let config = Config::from_settings(&s).unwrap();
+            assert_eq!(config.mail.smtp_url.unwrap().as_str(), good);
+        }
+        for bad in [
+            "smtp://mail.example:25",
+            "smtp://mail.example:25?tls=opportunistic",
+            "http://mail.example",
+            "smtps://mail.example?tls=none",
+        ] {
+            s.smtp_url = Some(bad.into());
+            let error = Config::from_settings(&s).unwrap_err().to_string();
+            assert!(error.contains("--smtp-url"), "{bad}: {error}");
+        }
+        s.smtp_url = None;
+        assert!(Config::from_settings(&s).unwrap().mail.smtp_url.is_none());
     }
 
     #[test]

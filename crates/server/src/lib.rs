@@ -11,6 +11,7 @@ pub mod data_keys;
 pub(crate) mod idempotency;
 pub mod ledger_signer;
 pub mod log_writer;
+pub mod mail;
 pub mod metrics;
 pub mod oauth_keys;
 pub mod oauth_server;

@@ -8,7 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
 use crate::routes::{
-    activity, catalogue, data, health, inbox, ledger, me, money, oauth, requests, session, webhook,
+    activity, catalogue, data, health, inbox, ledger, me, money, notifications, oauth, requests,
+    session, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -131,7 +132,12 @@ pub fn api(config: &mut ServiceConfig) {
         .service(webhook::set)
         .service(webhook::show)
         .service(webhook::remove)
-        .service(webhook::rotate_secret);
+        .service(webhook::rotate_secret)
+        .service(notifications::get_settings)
+        .service(notifications::put_address)
+        .service(notifications::verify)
+        .service(notifications::put_choices)
+        .service(notifications::unsubscribe);
 }
 
 /// The document's info, tags and shared schemas, before paths are added.

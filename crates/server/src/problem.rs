@@ -174,7 +174,8 @@ impl From<store::StoreError> for Problem {
             E::TooManyAttributes { .. }
             | E::TooManyRules { .. }
             | E::TooManyBlocked { .. }
-            | E::TooManyPasskeys { .. } => {
+            | E::TooManyPasskeys { .. }
+            | E::TooManyVerifications { .. } => {
                 Problem::conflict("limit-reached", "Limit reached", detail)
             }
             E::PasskeyTaken => {

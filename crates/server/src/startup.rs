@@ -49,6 +49,8 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
     /// The bounds on signing in and up (argon2 slots, sign-ups per address).
     pub sign_in: std::sync::Arc<broker::sign_in::Limits>,
+    /// The key of the one-click unsubscribe tokens in mail.
+    pub unsubscribe_key: std::sync::Arc<[u8]>,
 }
 
 impl AppState {
@@ -105,6 +107,9 @@ pub enum StartError {
     /// The keys sealing attribute values cannot be had.
     #[error(transparent)]
     DataKeys(#[from] crate::data_keys::DataKeysError),
+    /// Mail cannot be sent as configured.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     /// The webhook worker has no HTTP client.
     #[error("cannot make the webhook HTTP client: {0}")]
     Webhooks(reqwest::Error),
@@ -135,6 +140,8 @@ pub struct Application {
     revocations: crate::sweeper::Periodic,
     authorizations: crate::sweeper::Periodic,
     webhooks: crate::sweeper::Periodic,
+    mail: Option<crate::sweeper::Periodic>,
+    notices: crate::sweeper::Periodic,
     /// This process's claim on a SQLite database, released last.
     database_lock: Option<store::DatabaseLock>,
 }
@@ -166,6 +173,18 @@ impl Application {
         ledger_signer::check_key_matches_log(&store, &ledger).await;
         let oauth = crate::oauth_server::OAuthServer::load(&config.data_dir, &public_url)?;
         let decoy_secret = oauth.server_key.derive(DECOY_PASSKEY_LABEL).to_text();
+        let unsubscribe_key: std::sync::Arc<[u8]> = oauth
+            .server_key
+            .derive(crate::mail::UNSUBSCRIBE_KEY_LABEL)
+            .to_text()
+            .into_bytes()
+            .into();
+        let mailer = crate::mail::Mailer::new(
+            &config.mail,
+            &config.data_dir,
+            &public_url,
+            unsubscribe_key.to_vec(),
+        )?;
         let state = AppState {
             store: store.clone(),
             passkeys: std::sync::Arc::new(passkeys),
@@ -180,6 +199,7 @@ impl Application {
                 config.sign_ups_per_hour,
                 decoy_secret,
             )),
+            unsubscribe_key,
         };
         let webhooks =
             crate::webhooks::spawn_delivery_worker(store.clone(), config.webhook_allow_loopback)
@@ -204,6 +224,11 @@ impl Application {
         let sweeper = crate::sweeper::spawn_expiry_sweeper(store.clone());
         let revocations = crate::sweeper::spawn_revocation_sweeper(store.clone());
         let authorizations = crate::sweeper::spawn_authorization_purger(store.clone());
+        let mail = config
+            .mail
+            .send
+            .then(|| crate::mail::spawn_mail_worker(store.clone(), mailer));
+        let notices = crate::mail::spawn_notice_sweeper(store.clone(), &config.mail);
         // Proofs are served from a cache of the tree's upper levels; fill
         // it in the background rather than on the first requests.
         let warming = store.clone();
@@ -224,6 +249,8 @@ impl Application {
             revocations,
             authorizations,
             webhooks,
+            mail,
+            notices,
             database_lock,
         })
     }
@@ -259,6 +286,10 @@ impl Application {
         self.revocations.stop().await;
         self.authorizations.stop().await;
         self.webhooks.stop().await;
+        if let Some(mail) = self.mail {
+            mail.stop().await;
+        }
+        self.notices.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");

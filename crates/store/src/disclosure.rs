@@ -80,6 +80,37 @@ struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct DisclosureQueue {
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// Grants whose first read is committed (and so marked in
+    /// `notice_mark`): their reads add no statement to a group. Bounded by
+    /// [`MAX_NOTICED`]; past it the set starts again, and a grant read
+    /// again only meets its existing mark.
+    noticed: std::sync::Mutex<HashSet<String>>,
+}
+
+/// Grants remembered as noticed, at most.
+const MAX_NOTICED: usize = 100_000;
+
+impl DisclosureQueue {
+    /// The reads of `candidates` whose grant is not known to be noticed.
+    fn unnoticed<'r>(&self, candidates: Vec<&'r Read>) -> Vec<&'r Read> {
+        let noticed = self.noticed.lock().unwrap_or_else(|e| e.into_inner());
+        candidates
+            .into_iter()
+            .filter(|read| !noticed.contains(&read.grant_id))
+            .collect()
+    }
+
+    /// Remembers `grants` once their group committed.
+    fn remember(&self, grants: Vec<String>) {
+        if grants.is_empty() {
+            return;
+        }
+        let mut noticed = self.noticed.lock().unwrap_or_else(|e| e.into_inner());
+        if noticed.len() + grants.len() > MAX_NOTICED {
+            noticed.clear();
+        }
+        noticed.extend(grants);
+    }
 }
 
 /// Each waiter gets its own copy of a group's failure.
@@ -179,6 +210,21 @@ fn verdicts(reads: &[Read], found: &HashMap<String, Found>) -> Vec<Recorded> {
             Some(f) if f.policy_version != read.policy_version => Recorded::PolicyChanged,
             Some(_) => Recorded::Disclosed,
         })
+        .collect()
+}
+
+/// One disclosed read per grant of the group: where a grant's first use
+/// may be (a `notice_mark` insert that finds its row, for every grant
+/// read before, writes nothing).
+fn first_reads<'r>(reads: &'r [Read], verdicts: &[Recorded]) -> Vec<&'r Read> {
+    let mut seen = HashSet::new();
+    reads
+        .iter()
+        .zip(verdicts)
+        .filter(|(read, verdict)| {
+            **verdict == Recorded::Disclosed && seen.insert(read.grant_id.as_str())
+        })
+        .map(|(read, _)| read)
         .collect()
 }
 
@@ -345,9 +391,26 @@ impl Store {
                 }
                 let verdicts = verdicts(&reads, &found);
                 append_entries_sqlite(txn, &entries(&reads, &verdicts, &pseudonyms)?)?;
-                Ok(verdicts)
+                // After the append: nothing lengthens the time between the
+                // check above and the entries' place in the log.
+                let fresh = self.disclosures.unnoticed(first_reads(&reads, &verdicts));
+                for read in &fresh {
+                    crate::notify::first_use_sqlite(
+                        txn,
+                        &read.grant_id,
+                        &read.person_id,
+                        &read.company_id,
+                        &read.attributes,
+                    )?;
+                }
+                let marked = fresh.iter().map(|r| r.grant_id.clone()).collect();
+                Ok((verdicts, marked))
             })
             .await;
+        let result = result.map(|(verdicts, marked)| {
+            self.disclosures.remember(marked);
+            verdicts
+        });
         (result, waiting)
     }
 
@@ -423,10 +486,23 @@ impl Store {
                 &entries(&reads, &verdicts, &pseudonyms)?,
             )
             .await?;
+            let fresh = self.disclosures.unnoticed(first_reads(&reads, &verdicts));
+            for read in &fresh {
+                crate::notify::first_use(
+                    &txn,
+                    &read.grant_id,
+                    &read.person_id,
+                    &read.company_id,
+                    &read.attributes,
+                )
+                .await?;
+            }
+            let marked: Vec<String> = fresh.iter().map(|r| r.grant_id.clone()).collect();
             let committing = Instant::now();
             timed.statements.observe(committing - begun);
             txn.commit().await?;
             timed.commit.observe(committing.elapsed());
+            self.disclosures.remember(marked);
             Ok(verdicts)
         }
         .await;

@@ -83,6 +83,12 @@ pub enum StoreError {
         /// The bound.
         max: usize,
     },
+    /// The person asked for as many verification mails as a day allows.
+    #[error("at most {max} verification mails a day; use the last link sent")]
+    TooManyVerifications {
+        /// The bound.
+        max: usize,
+    },
     /// A new rule order that is not a permutation of the person's rules.
     #[error("the new order must list each of the person's {expected} rules exactly once")]
     BadRuleOrder {

@@ -315,6 +315,9 @@ impl Store {
                 txn, &person, &company, &request, &decision, channel, status, &granted,
             )
             .await?;
+        if status == RequestStatus::Pending && channel == Channel::Async {
+            crate::notify::request_waiting(txn, &person, company.as_str(), &id, &request).await?;
+        }
         let stored = data_request::Entity::find_by_id(id)
             .one(txn)
             .await?

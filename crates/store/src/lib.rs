@@ -23,6 +23,7 @@ mod grant;
 mod idempotency;
 mod ledger;
 mod money;
+mod notify;
 mod oauth;
 mod person;
 mod request_group;
@@ -62,6 +63,10 @@ pub use idempotency::{KeyClaim, StoredAnswer};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
     WalletBalance,
+};
+pub use notify::{
+    MAIL_BATCH, MAIL_LEASE, MAIL_RETENTION, MAX_MAIL_ATTEMPTS, MAX_VERIFICATIONS_PER_DAY,
+    MailStatus, NoticeKind, NotifySettings, QueuedMail, VERIFY_TTL, mail_backoff,
 };
 pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{MAX_PEOPLE_LISTED, Person};

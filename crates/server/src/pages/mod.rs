@@ -15,6 +15,7 @@ pub mod earnings;
 pub mod grants;
 pub mod home;
 pub mod inbox;
+pub mod notifications;
 pub mod return_to;
 
 use std::future::Future;
@@ -62,6 +63,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(inbox::decline);
     config.service(grants::grants).service(grants::revoke);
     config.service(activity::activity);
+    config
+        .service(notifications::notifications)
+        .service(notifications::set_address)
+        .service(notifications::set_choices)
+        .service(notifications::verify_page)
+        .service(notifications::verify);
     dashboard::configure(config);
 }
 

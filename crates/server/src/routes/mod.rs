@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod ledger;
 pub mod me;
 pub mod money;
+pub mod notifications;
 pub mod oauth;
 pub mod requests;
 pub mod session;
