@@ -240,14 +240,7 @@ pub async fn unsubscribe(
     query: web::Query<UnsubscribeQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let one_click = url::form_urlencoded::parse(&body)
-        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
-    if !one_click {
-        return Err(Problem::invalid(
-            "List-Unsubscribe",
-            "the body must be List-Unsubscribe=One-Click (RFC 8058)",
-        ));
-    }
+    one_click(&body)?;
     let target = Unsubscribe::parse(&query.kind).ok_or_else(|| {
         Problem::invalid(
             "kind",
@@ -275,4 +268,15 @@ pub async fn unsubscribe(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("Unsubscribed."))
+}
+
+/// RFC 8058: the one-click POST's body is `List-Unsubscribe=One-Click`.
+fn one_click(body: &[u8]) -> Result<(), Problem> {
+    if url::form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click") {
+        return Ok(());
+    }
+    Err(Problem::invalid(
+        "List-Unsubscribe",
+        "the body must be List-Unsubscribe=One-Click (RFC 8058)",
+    ))
 }
