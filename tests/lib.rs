@@ -259,3 +259,17 @@ pub fn artifacts_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create tests/artifacts");
     dir
 }
+
+/// The kind of a problem document: the fragment of its `type`, which must
+/// be an absolute `http(s)://…/docs/problems#<kind>` URI (RFC 9457).
+pub fn problem_kind(problem: &serde_json::Value) -> &str {
+    let uri = problem["type"].as_str().expect("a problem has a type");
+    let (page, kind) = uri
+        .split_once('#')
+        .unwrap_or_else(|| panic!("problem type {uri:?} has no #kind"));
+    assert!(
+        page.starts_with("http") && page.ends_with("/docs/problems"),
+        "problem type {uri:?} is not absolute or not the problems page"
+    );
+    kind
+}

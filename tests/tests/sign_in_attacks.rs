@@ -314,7 +314,7 @@ app_test!(an_old_session_cannot_change_the_ways_in, |app| {
         let refused = send(app, method.clone(), path, &stolen).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{method} {path}");
         let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["type"], "urn:apiome:problem:recent-sign-in-required");
+        assert_eq!(apiome_tests::problem_kind(&body), "recent-sign-in-required");
     }
 
     // The person signs in again: fresh, allowed; and ends the other

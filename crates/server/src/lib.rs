@@ -18,6 +18,7 @@ pub mod oauth_server;
 pub mod openapi;
 pub mod pages;
 pub mod problem;
+pub mod problem_types;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -20,10 +20,14 @@ use crate::routes::{
         description = "The API of Me: a person decides which facts about them companies may have, \
                        for what, for how long and at what price; every grant, disclosure and payment \
                        is written to a verifiable ledger. Errors are RFC 9457 problem details \
-                       (`application/problem+json`) whose `type` is a stable `urn:apiome:problem:<kind>`.",
+                       (`application/problem+json`) whose `type` is a stable `{server}/docs/problems#<kind>`, described on that page.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(Problem)),
+    components(schemas(
+        Problem,
+        crate::routes::webhook_events::RequestEvent,
+        crate::routes::webhook_events::GrantEvent,
+    )),
     tags(
         (name = "operations", description = "Health and operations"),
         (name = "catalogue", description = "The vocabulary of requests and rules"),
@@ -31,6 +35,7 @@ use crate::routes::{
         (name = "ledger", description = "The transparency log: signed checkpoints, its public key, inclusion and consistency proofs (RFC 9162, C2SP tlog-checkpoint)"),
         (name = "oauth", description = "The OAuth 2 authorization server (RFC 6749, 8414, 7591, 7662, 7009, 9068, 9126, 9396); errors are RFC 6749 error objects"),
         (name = "companies", description = "What companies call with access tokens: the granted data and asynchronous requests"),
+        (name = "webhooks", description = "What apiome calls on a company's webhook URL, signed per Standard Webhooks"),
     ),
     modifiers(&SecuritySchemes)
 )]
@@ -152,8 +157,25 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(document_base())
         .configure(api)
         .split_for_parts();
-    complete_responses(&mut document);
+    finish(&mut document, DEFAULT_SERVER);
     document
+}
+
+/// The server the checked-in document names: `apiome serve` on its default
+/// address. A running server names its own `--public-url` instead.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// What the handlers' annotations cannot say: the answers every operation
+/// can give ([`complete_responses`]), the server, and the webhook calls.
+pub fn finish(document: &mut utoipa::openapi::OpenApi, server: &str) {
+    complete_responses(document);
+    document.servers = Some(vec![
+        utoipa::openapi::ServerBuilder::new()
+            .url(server.trim_end_matches('/'))
+            .description(Some("This apiome server"))
+            .build(),
+    ]);
+    document.webhooks = Some(crate::routes::webhook_events::webhooks());
 }
 
 /// Documents the answers every operation can give whether or not its
@@ -231,4 +253,65 @@ pub fn document_json() -> String {
         .expect("an OpenAPI document always serialises");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// What a client generator needs of every operation: a unique
+    /// `resource_verb` operationId, a one-line summary of at most 80
+    /// characters, a description, and a description on every response;
+    /// and no Rust doc link leaking into the text.
+    #[test]
+    fn every_operation_is_named_summarised_described_and_answered() {
+        let document: serde_json::Value = serde_json::from_str(&super::document_json()).unwrap();
+        let mut ids = BTreeSet::new();
+        let mut sections = vec![("paths", &document["paths"])];
+        sections.push(("webhooks", &document["webhooks"]));
+        for (section, items) in sections {
+            for (path, item) in items.as_object().unwrap() {
+                for (method, op) in item.as_object().unwrap() {
+                    let at = format!("{section} {method} {path}");
+                    let id = op["operationId"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{at}: no operationId"));
+                    let words: Vec<&str> = id.split('_').collect();
+                    assert!(
+                        words.len() >= 2
+                            && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase())),
+                        "{at}: operationId {id:?} is not resource_verb"
+                    );
+                    assert!(
+                        ids.insert(id.to_owned()),
+                        "{at}: operationId {id:?} used twice"
+                    );
+                    let summary = op["summary"].as_str().unwrap_or_default();
+                    assert!(
+                        !summary.is_empty()
+                            && summary.chars().count() <= 80
+                            && !summary.contains('\n'),
+                        "{at}: summary {summary:?} must be one line of at most 80 characters"
+                    );
+                    let description = op["description"].as_str().unwrap_or_default();
+                    assert!(!description.is_empty(), "{at}: no description");
+                    for (status, response) in op["responses"].as_object().unwrap() {
+                        assert!(
+                            response["description"]
+                                .as_str()
+                                .is_some_and(|d| !d.is_empty()),
+                            "{at}: response {status} has no description"
+                        );
+                    }
+                }
+            }
+        }
+        let text = super::document_json();
+        assert!(
+            !text.contains("[`"),
+            "a Rust doc link leaks into the document"
+        );
+        assert!(document["servers"][0]["url"].is_string());
+        assert!(ids.len() > 60);
+    }
 }

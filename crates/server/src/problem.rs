@@ -1,8 +1,11 @@
 //! RFC 9457 problem details: every error of the JSON API, in one place.
 //!
-//! Each kind of error has a stable `type` URI, `urn:apiome:problem:<kind>`,
-//! that clients may match on; `title` is the kind in words, `detail` this
-//! occurrence, and `field` (when an input was wrong) names the input.
+//! Each kind of error has a stable `type` URI,
+//! `{public url}/docs/problems#<kind>`, that clients may match on and that
+//! leads to the kind's description ([`crate::problem_types`], made absolute
+//! on the way out by [`with_absolute_type`]); `title` is
+//! the kind in words, `detail` this occurrence, and `field` (when an input
+//! was wrong) names the input.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -15,9 +18,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// A problem details document (RFC 9457).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {
-    /// Stable identifier of the kind of problem, `urn:apiome:problem:<kind>`.
+    /// Stable identifier of the kind of problem,
+    /// `{public url}/docs/problems#<kind>`: the page there describes it.
     #[serde(rename = "type")]
-    #[schema(example = "urn:apiome:problem:not-found")]
+    #[schema(
+        format = "uri",
+        example = "http://127.0.0.1:8080/docs/problems#not-found"
+    )]
     pub kind: String,
     /// The kind of problem, in words.
     pub title: String,
@@ -58,11 +65,59 @@ impl From<&consent_policy::Money> for Amount {
     }
 }
 
+/// The page that describes every problem type; a type URI is this page
+/// with the kind as fragment, made absolute by [`with_absolute_type`].
+pub const TYPES_PAGE: &str = "/docs/problems";
+
+/// Gives a problem answer's `type` this server's public URL, so it is the
+/// absolute URI RFC 9457 recommends and leads to the kind's description.
+/// Reads the body of `application/problem+json` answers only (small, and
+/// made by [`Problem`] however the handler returned it: as an error, an
+/// idempotent replay or an OAuth bearer refusal); any other answer passes
+/// untouched.
+pub async fn with_absolute_type<B>(
+    response: actix_web::dev::ServiceResponse<B>,
+    public_url: &url::Url,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::EitherBody<B>>, actix_web::Error>
+where
+    B: actix_web::body::MessageBody,
+{
+    let is_problem = response
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !is_problem {
+        return Ok(response.map_into_left_body());
+    }
+    let (request, answer) = response.into_parts();
+    let (head, body) = answer.into_parts();
+    let body = actix_web::body::to_bytes_limited(body, 64 * 1024)
+        .await
+        .map_err(actix_web::error::ErrorInternalServerError)?
+        .map_err(|_| actix_web::error::ErrorInternalServerError("unreadable problem body"))?;
+    let relative = format!("\"type\":\"{TYPES_PAGE}#");
+    let body = match std::str::from_utf8(&body) {
+        Ok(text) if text.contains(&relative) => {
+            let base = public_url.as_str().trim_end_matches('/');
+            let absolute = format!("\"type\":\"{base}{TYPES_PAGE}#");
+            actix_web::web::Bytes::from(text.replacen(&relative, &absolute, 1))
+        }
+        _ => body,
+    };
+    let answer = head.set_body(body).map_into_boxed_body();
+    Ok(actix_web::dev::ServiceResponse::new(request, answer).map_into_right_body())
+}
+
 impl Problem {
-    /// A problem of `kind` (a short kebab-case slug) with the given status.
+    /// A problem of `kind` (a short kebab-case slug, documented in
+    /// [`crate::problem_types::PROBLEM_TYPES`]) with the given status.
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
+        debug_assert!(
+            crate::problem_types::find(kind).is_some_and(|t| t.status == status.as_u16()),
+            "problem kind {kind:?} with {status} is not documented in problem_types"
+        );
         Problem {
-            kind: format!("urn:apiome:problem:{kind}"),
+            kind: format!("{TYPES_PAGE}#{kind}"),
             title: title.to_owned(),
             status: status.as_u16(),
             detail: detail.into(),

@@ -370,6 +370,7 @@ fn app(
         headers = headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS));
     }
     let trusted = crate::request_id::TrustedProxies(state.trusted_proxies.clone());
+    let state_url = state.public_url.clone();
     let (app, document) = App::new()
         .into_utoipa_app()
         .openapi(openapi::document_base())
@@ -390,7 +391,7 @@ fn app(
         .configure(openapi::api)
         .split_for_parts();
     let mut document = document;
-    openapi::complete_responses(&mut document);
+    openapi::finish(&mut document, state_url.as_str());
     let observed = metrics.clone();
     app.app_data(metrics)
         .app_data(web::Data::new(trusted))
@@ -405,6 +406,11 @@ fn app(
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(Problem::not_found("there is nothing at this path"))
         }))
+        .wrap_fn(move |req, srv| {
+            let answer = srv.call(req);
+            let public_url = state_url.clone();
+            async move { crate::problem::with_absolute_type(answer.await?, &public_url).await }
+        })
         .wrap(Compress::default())
         .wrap(headers)
         .wrap_fn(move |req, srv| {

@@ -16,6 +16,7 @@ pub mod grants;
 pub mod home;
 pub mod inbox;
 pub mod notifications;
+pub mod problems;
 pub mod return_to;
 
 use std::future::Future;
@@ -63,6 +64,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(inbox::decline);
     config.service(grants::grants).service(grants::revoke);
     config.service(activity::activity);
+    config.service(problems::problems);
     config
         .service(notifications::notifications)
         .service(notifications::set_address)

@@ -147,10 +147,14 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
     }
 }
 
-/// The signed-in person's own ledger entries, newest first, each with an
-/// inclusion proof against the latest signed checkpoint. Attribute names
-/// only, never values.
+/// The signed-in person's own ledger entries, with proofs
+///
+/// The person's own ledger entries, newest first, each with an inclusion proof
+/// against the latest signed checkpoint, so the person's browser can check them
+/// without trusting this server. Attribute names only, never values. Page
+/// backwards with `before`.
 #[utoipa::path(
+    operation_id = "activity_list",
     tag = "people",
     params(
         ("before" = Option<u64>, Query, description = "Only entries with an index below this (from `next_before`)"),

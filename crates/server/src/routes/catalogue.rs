@@ -51,8 +51,14 @@ pub struct CataloguePurpose {
     pub description: &'static str,
 }
 
-/// The vocabulary of requests, rules and preferences.
+/// The vocabulary of requests, rules and preferences
+///
+/// Every attribute (key, label, default bucket, value shape), bucket, sharing
+/// default, purpose (with its meaning) and currency the server knows. Companies
+/// build requests from it; people's rules use the same words. Needs no
+/// credential.
 #[utoipa::path(
+    operation_id = "catalogue_get",
     tag = "catalogue",
     responses((status = 200, description = "The vocabulary", body = Catalogue))
 )]

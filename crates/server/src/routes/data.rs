@@ -32,8 +32,15 @@ pub struct DataBody {
     pub withheld: Vec<String>,
 }
 
-/// The attributes the bearer token's grant allows, nothing else.
+/// Read the attributes a grant allows
+///
+/// Returns the attributes the bearer token's grant allows and the person's
+/// policy still allows at the moment of the read; nothing else. Each read
+/// appends a disclosure entry (attribute names, never values) to the ledger
+/// before it answers. A revoked or expired grant, a block or a move to private
+/// takes effect on the next read.
 #[utoipa::path(
+    operation_id = "data_get",
     tag = "companies",
     responses(
         (status = 200, description = "The granted attributes", body = DataBody),

@@ -21,8 +21,12 @@ pub struct Health {
     pub database: &'static str,
 }
 
-/// Whether the server can serve: the database answered a query just now.
+/// Whether the server can serve
+///
+/// Answers 200 when the database answered a query just now, 503 otherwise. Kept
+/// for load balancers that predate `/livez` and `/readyz`.
 #[utoipa::path(
+    operation_id = "health_get",
     tag = "operations",
     responses(
         (status = 200, description = "The server and its database are up", body = Health),
@@ -35,9 +39,12 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, Problem
     database_answers(&state).await
 }
 
-/// Whether the server should get traffic: the database answered a query
-/// just now.
+/// Whether the server should get traffic
+///
+/// Readiness: 200 when the database answered a query just now, 503 otherwise. A
+/// load balancer stops sending traffic on 503 without restarting the process.
 #[utoipa::path(
+    operation_id = "readiness_get",
     tag = "operations",
     responses(
         (status = 200, description = "Ready: the database answers", body = Health),
@@ -50,9 +57,12 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
     database_answers(&state).await
 }
 
-/// The process is alive: it answers HTTP. Asks nothing of the database,
-/// so a database outage never has the server restarted.
+/// Whether the process is alive
+///
+/// Liveness: the process answers HTTP. It asks nothing of the database, so a
+/// database outage never has the server restarted.
 #[utoipa::path(
+    operation_id = "liveness_get",
     tag = "operations",
     responses(
         (status = 200, description = "The process serves HTTP", body = Liveness),

@@ -78,8 +78,15 @@ pub struct InboxQuery {
     pub status: Option<String>,
 }
 
-/// The person's requests: pending ones by default, newest first.
-#[utoipa::path(tag = "people", params(InboxQuery), responses((status = 200, body = Vec<InboxRequest>)))]
+/// The person's requests
+///
+/// Requests companies made to the signed-in person, newest first: pending ones
+/// by default, every one with `status=all`. Each says what is asked, for what
+/// purpose, for how long and what is offered.
+#[utoipa::path(
+    operation_id = "inbox_list",
+    tag = "people", params(InboxQuery), responses((status = 200, description = "The requests, newest first", body = Vec<InboxRequest>))
+)]
 #[get("/v1/me/requests")]
 pub async fn list_requests(
     state: web::Data<AppState>,
@@ -112,16 +119,20 @@ pub struct Approval {
     pub attributes: Option<Vec<AttributeKey>>,
 }
 
-/// Approves a pending request (optionally only some attributes): a grant
-/// is created. Attributes the policy withheld can never be granted, nor
-/// can those the person has since moved to private or denied by a rule.
+/// Approve a pending request
+///
+/// Approves a pending request, of everything the policy left open or of a
+/// subset: a grant is created and any offer is paid into the person's earnings.
+/// Attributes the policy withheld can never be granted, nor can those the
+/// person has since moved to private or denied by a rule.
 #[utoipa::path(
+    operation_id = "inbox_approve",
     tag = "people",
     params(("id" = String, Path)),
     request_body = Approval,
     responses(
-        (status = 201, body = GrantView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The grant made", body = GrantView),
+        (status = 404, description = "No request of that id for this person", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Decided already or expired", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An attribute that cannot be granted", body = Problem, content_type = "application/problem+json"),
     )
@@ -142,11 +153,15 @@ pub async fn approve(
     Ok(HttpResponse::Created().json(grant_view(grant, name)))
 }
 
-/// Declines a pending request.
+/// Decline a pending request
+///
+/// Declines a pending request. The company learns it was declined on `GET
+/// /v1/requests/{id}` and by webhook.
 #[utoipa::path(
+    operation_id = "inbox_decline",
     tag = "people",
     params(("id" = String, Path)),
-    responses((status = 200, body = InboxRequest), (status = 409, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The declined request", body = InboxRequest), (status = 409, description = "Decided already or expired", body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/me/requests/{id}/decline")]
 pub async fn decline(
@@ -220,8 +235,14 @@ fn grant_view(g: store::Grant, company_name: String) -> GrantView {
     }
 }
 
-/// The grants the person gave, newest first.
-#[utoipa::path(tag = "people", responses((status = 200, body = Vec<GrantView>)))]
+/// The grants the person gave
+///
+/// Every grant the signed-in person gave, newest first: live, revoked and
+/// expired, with the company, attributes, purpose, expiry and price.
+#[utoipa::path(
+    operation_id = "grants_list",
+    tag = "people", responses((status = 200, description = "The grants, newest first", body = Vec<GrantView>))
+)]
 #[get("/v1/me/grants")]
 pub async fn list_grants(
     state: web::Data<AppState>,
@@ -235,13 +256,17 @@ pub async fn list_grants(
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// Revokes a grant: the company's next read under it is refused.
+/// Revoke a grant
+///
+/// Revokes a grant: the company's next read under it is refused, its refresh
+/// tokens stop working, and it is told by a `grant.revoked` webhook.
 #[utoipa::path(
+    operation_id = "grants_revoke",
     tag = "people",
     params(("id" = String, Path)),
     responses(
-        (status = 200, body = GrantView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The revoked grant", body = GrantView),
+        (status = 404, description = "No grant of that id for this person", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Revoked or expired already", body = Problem, content_type = "application/problem+json"),
     )
 )]

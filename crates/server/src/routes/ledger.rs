@@ -142,10 +142,13 @@ fn b64(hash: &ledger::Hash) -> String {
     BASE64.encode(hash)
 }
 
-/// The latest signed checkpoint of the log: a C2SP `tlog-checkpoint` in a
-/// signed note (origin, tree size, base64 root hash; then the Ed25519
-/// signature line). Verify it with the key from `/v1/ledger/public-key`.
+/// The latest signed checkpoint of the log
+///
+/// A C2SP `tlog-checkpoint` in a signed note: origin, tree size, base64 root
+/// hash, then the Ed25519 signature line. Verify it with the key from
+/// `/v1/ledger/public-key`.
 #[utoipa::path(
+    operation_id = "ledger_checkpoint_get",
     tag = "ledger",
     responses(
         (status = 200, description = "The signed checkpoint note, byte for byte",
@@ -164,9 +167,12 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, Prob
         .body(checkpoint.note))
 }
 
-/// The log's verifier key, `<name>+<key id>+<base64 Ed25519 key>` as in
-/// C2SP signed notes. Auditors pin it once.
+/// The log's verifier key
+///
+/// The log's verifier key, `<name>+<key id>+<base64 Ed25519 key>` as in C2SP
+/// signed notes. Auditors pin it once and check every checkpoint against it.
 #[utoipa::path(
+    operation_id = "ledger_public_key_get",
     tag = "ledger",
     responses(
         (status = 200, description = "The verifier key (no trailing newline)",
@@ -181,9 +187,12 @@ pub async fn public_key(state: web::Data<AppState>) -> HttpResponse {
         .body(state.ledger.vkey())
 }
 
+/// An inclusion proof for one entry
+///
 /// The RFC 9162 inclusion proof of entry `index` in the tree of `tree_size`
 /// entries (take `tree_size` from a checkpoint).
 #[utoipa::path(
+    operation_id = "ledger_inclusion_proof_get",
     tag = "ledger",
     params(
         ("index" = u64, Query, description = "The entry's index, from 0"),
@@ -229,9 +238,13 @@ pub async fn inclusion_proof(
     }))
 }
 
-/// The RFC 9162 consistency proof that the tree of `second` entries extends
-/// the tree of `first` entries (take both from checkpoints).
+/// A consistency proof between two tree sizes
+///
+/// The RFC 9162 consistency proof that the tree of `second` entries extends the
+/// tree of `first` entries (take both from checkpoints): the log was only
+/// appended to.
 #[utoipa::path(
+    operation_id = "ledger_consistency_proof_get",
     tag = "ledger",
     params(
         ("first" = u64, Query, description = "The older tree size"),
@@ -279,11 +292,13 @@ pub async fn consistency_proof(
     }))
 }
 
-/// A page of the log's entries, `[start, end)`, at most
-/// [`store::MAX_ENTRIES_PAGE`] at a time, each as its exact leaf bytes and
-/// decoded. For auditors: needs a client-credentials access token with the
-/// `ledger:read` scope (`apiome auditor create`).
+/// A page of the log's entries
+///
+/// Entries `[start, end)`, at most 1000 at a time, each as its exact leaf bytes
+/// (base64) and decoded. For auditors: needs a client-credentials access token
+/// with the `ledger:read` scope (`apiome auditor create`).
 #[utoipa::path(
+    operation_id = "ledger_entries_list",
     tag = "ledger",
     params(
         ("start" = u64, Query, description = "The first index, from 0"),

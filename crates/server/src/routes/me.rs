@@ -31,8 +31,15 @@ pub struct Me {
     pub created_at: time::OffsetDateTime,
 }
 
-/// Who is signed in.
-#[utoipa::path(tag = "people", responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
+/// Who is signed in
+///
+/// The signed-in person: handle, whether a password is set, how many passkeys
+/// and recovery codes are left, and when the account was made. Answers 401
+/// without a session.
+#[utoipa::path(
+    operation_id = "me_get",
+    tag = "people", responses((status = 200, description = "Who is signed in", body = Me), (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"))
+)]
 #[get("/v1/me")]
 pub async fn me(state: web::Data<AppState>, who: Authenticated) -> Result<HttpResponse, Problem> {
     let person = state.store.person(&who.person).await?;
@@ -91,8 +98,14 @@ fn parse_key(text: &str) -> Result<AttributeKey, Problem> {
     AttributeKey::parse(text).map_err(|e| Problem::invalid("key", e.to_string()))
 }
 
-/// Every attribute of the person, by key.
-#[utoipa::path(tag = "people", responses((status = 200, body = Vec<AttributeView>)))]
+/// The person's attributes
+///
+/// Every attribute of the signed-in person, by key, with its value and bucket
+/// (`private`, `semi_private`, `public`).
+#[utoipa::path(
+    operation_id = "attributes_list",
+    tag = "people", responses((status = 200, description = "Every attribute with its bucket and value", body = Vec<AttributeView>))
+)]
 #[get("/v1/me/attributes")]
 pub async fn list_attributes(
     state: web::Data<AppState>,
@@ -108,13 +121,18 @@ pub async fn list_attributes(
     Ok(HttpResponse::Ok().json(attributes))
 }
 
-/// Sets an attribute's value and bucket.
+/// Set an attribute
+///
+/// Sets an attribute's value and bucket. Moving an attribute to `private` takes
+/// effect on every live grant at the next read. The value is stored sealed; it
+/// is never written to the ledger or the logs.
 #[utoipa::path(
+    operation_id = "attributes_put",
     tag = "people",
     params(("key" = String, Path, description = "A catalogue key or an x- custom key")),
     request_body = PutAttribute,
     responses(
-        (status = 200, body = AttributeView),
+        (status = 200, description = "The attribute as stored", body = AttributeView),
         (status = 422, description = "Unknown key, value of the wrong shape or too large", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -136,11 +154,15 @@ pub async fn put_attribute(
     Ok(HttpResponse::Ok().json(AttributeView::from(stored)))
 }
 
-/// Deletes an attribute.
+/// Delete an attribute
+///
+/// Deletes an attribute: companies' next reads no longer get it, whatever they
+/// were granted.
 #[utoipa::path(
+    operation_id = "attributes_delete",
     tag = "people",
     params(("key" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No attribute of that key", body = Problem, content_type = "application/problem+json"))
 )]
 #[delete("/v1/me/attributes/{key}")]
 pub async fn delete_attribute(
@@ -223,8 +245,15 @@ fn preferences_of(person: &store::Person) -> Preferences {
     }
 }
 
-/// The person's sharing preferences.
-#[utoipa::path(tag = "people", responses((status = 200, body = Preferences)))]
+/// The person's sharing preferences
+///
+/// What happens where no rule speaks (the sharing default), the longest grant
+/// accepted at all, and how companies may contact the person (channels, hours,
+/// weekly cap).
+#[utoipa::path(
+    operation_id = "preferences_get",
+    tag = "people", responses((status = 200, description = "The default policy and contact preferences", body = Preferences))
+)]
 #[get("/v1/me/preferences")]
 pub async fn get_preferences(
     state: web::Data<AppState>,
@@ -234,11 +263,15 @@ pub async fn get_preferences(
     Ok(HttpResponse::Ok().json(preferences_of(&person)))
 }
 
-/// Replaces the person's sharing preferences.
+/// Replace the person's sharing preferences
+///
+/// Replaces the sharing default, the longest grant accepted and the contact
+/// preferences.
 #[utoipa::path(
+    operation_id = "preferences_put",
     tag = "people",
     request_body = Preferences,
-    responses((status = 200, body = Preferences), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The preferences as stored", body = Preferences), (status = 422, description = "A value out of range; `field` names it", body = Problem, content_type = "application/problem+json"))
 )]
 #[put("/v1/me/preferences")]
 pub async fn put_preferences(
@@ -281,8 +314,14 @@ impl From<store::StoredRule> for RuleView {
     }
 }
 
-/// The person's rules, first to last.
-#[utoipa::path(tag = "people", responses((status = 200, body = Vec<RuleView>)))]
+/// The person's rules
+///
+/// The person's standing rules, first to last. The first rule that matches a
+/// request decides each attribute; the default policy covers the rest.
+#[utoipa::path(
+    operation_id = "rules_list",
+    tag = "people", responses((status = 200, description = "The rules in evaluation order", body = Vec<RuleView>))
+)]
 #[get("/v1/me/rules")]
 pub async fn list_rules(
     state: web::Data<AppState>,
@@ -298,11 +337,16 @@ pub async fn list_rules(
     Ok(HttpResponse::Ok().json(rules))
 }
 
-/// Adds a rule at the end of the list.
+/// Add a rule
+///
+/// Adds a rule at the end of the list: for some companies, attributes and
+/// purposes, allow, ask or deny. A denying rule takes effect on live grants at
+/// the next read.
 #[utoipa::path(
+    operation_id = "rules_create",
     tag = "people",
     request_body(content = Object, description = "A rule: {company, purposes, attributes, min_offer, max_duration, effect}"),
-    responses((status = 201, body = RuleView), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 201, description = "The rule as stored", body = RuleView), (status = 422, description = "A rule that cannot hold; `field` names the part", body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/me/rules")]
 pub async fn add_rule(
@@ -324,11 +368,15 @@ pub struct RuleOrder {
     pub order: Vec<String>,
 }
 
-/// Reorders the rules.
+/// Reorder the rules
+///
+/// Puts the rules in the given order; the body must name every rule exactly
+/// once.
 #[utoipa::path(
+    operation_id = "rules_reorder",
     tag = "people",
     request_body = RuleOrder,
-    responses((status = 200, body = Vec<RuleView>), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The rules in their new order", body = Vec<RuleView>), (status = 422, description = "The order does not name every rule exactly once", body = Problem, content_type = "application/problem+json"))
 )]
 #[put("/v1/me/rules/order")]
 pub async fn reorder_rules(
@@ -344,8 +392,13 @@ pub async fn reorder_rules(
     Ok(HttpResponse::Ok().json(rules))
 }
 
-/// Deletes a rule.
-#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+/// Delete a rule
+///
+/// Deletes a rule; what it decided falls to the rules after it and the default.
+#[utoipa::path(
+    operation_id = "rules_delete",
+    tag = "people", params(("id" = String, Path)), responses((status = 204, description = "Deleted"), (status = 404, description = "No rule of that id for this person", body = Problem, content_type = "application/problem+json"))
+)]
 #[delete("/v1/me/rules/{id}")]
 pub async fn delete_rule(
     state: web::Data<AppState>,
@@ -369,8 +422,13 @@ fn parse_company(text: &str) -> Result<CompanyId, Problem> {
     CompanyId::parse(text).map_err(|e| Problem::invalid("company_id", e.to_string()))
 }
 
-/// The companies the person blocks.
-#[utoipa::path(tag = "people", responses((status = 200, body = Vec<BlockedView>)))]
+/// The companies the person blocks
+///
+/// Every company the signed-in person blocks.
+#[utoipa::path(
+    operation_id = "blocked_list",
+    tag = "people", responses((status = 200, description = "The blocked companies", body = Vec<BlockedView>))
+)]
 #[get("/v1/me/blocked")]
 pub async fn list_blocked(
     state: web::Data<AppState>,
@@ -392,10 +450,15 @@ pub async fn list_blocked(
     Ok(HttpResponse::Ok().json(blocked))
 }
 
-/// Blocks a company: it gets nothing from this person, whatever the rules.
-/// Its live grants end now (each with a `grant.revoked` webhook), and so do
-/// their refresh tokens.
-#[utoipa::path(tag = "people", params(("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+/// Block a company
+///
+/// Blocks a company: it gets nothing from this person, whatever the rules. Its
+/// live grants end now (each with a `grant.revoked` webhook), and so do their
+/// refresh tokens.
+#[utoipa::path(
+    operation_id = "blocked_put",
+    tag = "people", params(("company_id" = String, Path)), responses((status = 204, description = "Blocked; live grants to the company give nothing from now on"), (status = 404, description = "No company of that id", body = Problem, content_type = "application/problem+json"))
+)]
 #[put("/v1/me/blocked/{company_id}")]
 pub async fn block(
     state: web::Data<AppState>,
@@ -407,8 +470,14 @@ pub async fn block(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Lifts a block.
-#[utoipa::path(tag = "people", params(("company_id" = String, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+/// Lift a block
+///
+/// Lifts a block. Grants ended by the block stay ended; the company must ask
+/// again.
+#[utoipa::path(
+    operation_id = "blocked_delete",
+    tag = "people", params(("company_id" = String, Path)), responses((status = 204, description = "Unblocked"), (status = 404, description = "The company was not blocked", body = Problem, content_type = "application/problem+json"))
+)]
 #[delete("/v1/me/blocked/{company_id}")]
 pub async fn unblock(
     state: web::Data<AppState>,
@@ -424,8 +493,14 @@ pub async fn unblock(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The person's passkeys.
-#[utoipa::path(tag = "people", responses((status = 200, body = Vec<PasskeyView>)))]
+/// The person's passkeys
+///
+/// The signed-in person's passkeys, oldest first, with their names and when
+/// each was last used.
+#[utoipa::path(
+    operation_id = "passkeys_list",
+    tag = "people", responses((status = 200, description = "The passkeys, oldest first", body = Vec<PasskeyView>))
+)]
 #[get("/v1/me/passkeys")]
 pub async fn list_passkeys(
     state: web::Data<AppState>,
@@ -449,8 +524,13 @@ pub struct RenamePasskey {
     pub name: String,
 }
 
-/// Renames a passkey.
-#[utoipa::path(tag = "people", params(("id" = String, Path)), request_body = RenamePasskey, responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+/// Rename a passkey
+///
+/// Gives a passkey a name the person recognises (1 to 64 characters).
+#[utoipa::path(
+    operation_id = "passkeys_rename",
+    tag = "people", params(("id" = String, Path)), request_body = RenamePasskey, responses((status = 204, description = "Renamed"), (status = 404, description = "No passkey of that id for this person", body = Problem, content_type = "application/problem+json"))
+)]
 #[patch("/v1/me/passkeys/{id}")]
 pub async fn rename_passkey(
     state: web::Data<AppState>,
@@ -469,9 +549,14 @@ pub async fn rename_passkey(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Removes a passkey, never the last way in; the session must have signed
-/// in within the last 5 minutes.
-#[utoipa::path(tag = "people", params(("id" = String, Path)), responses((status = 204), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "It is the last way in", body = Problem, content_type = "application/problem+json")))]
+/// Remove a passkey
+///
+/// Removes a passkey, never the last way in; the session must have signed in
+/// within the last 5 minutes.
+#[utoipa::path(
+    operation_id = "passkeys_delete",
+    tag = "people", params(("id" = String, Path)), responses((status = 204, description = "Removed"), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "It is the last way in", body = Problem, content_type = "application/problem+json"))
+)]
 #[delete("/v1/me/passkeys/{id}")]
 pub async fn remove_passkey(
     state: web::Data<AppState>,
@@ -491,9 +576,14 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 
-/// Replaces the person's recovery codes with ten new ones; the session
-/// must have signed in within the last 5 minutes.
-#[utoipa::path(tag = "people", responses((status = 201, body = RecoveryCodes), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json")))]
+/// Replace the recovery codes
+///
+/// Replaces the person's recovery codes with ten new ones, shown once; the
+/// session must have signed in within the last 5 minutes.
+#[utoipa::path(
+    operation_id = "recovery_codes_create",
+    tag = "people", responses((status = 201, description = "Ten new recovery codes, shown once; earlier codes no longer work", body = RecoveryCodes), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"))
+)]
 #[post("/v1/me/recovery-codes")]
 pub async fn new_recovery_codes(
     state: web::Data<AppState>,

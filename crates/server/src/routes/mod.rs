@@ -12,5 +12,7 @@ pub mod money;
 pub mod notifications;
 pub mod oauth;
 pub mod requests;
+pub mod schema;
 pub mod session;
 pub mod webhook;
+pub mod webhook_events;

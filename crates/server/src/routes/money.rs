@@ -39,9 +39,12 @@ pub struct WalletView {
     pub balances: Vec<WalletBalanceView>,
 }
 
+/// The calling company's wallet
+///
 /// The calling company's wallet, per currency. Funds come from the operator
 /// (`apiome company fund`); offers reserve from `available`.
 #[utoipa::path(
+    operation_id = "wallet_get",
     tag = "companies",
     responses(
         (status = 200, description = "The wallet", body = WalletView),
@@ -165,9 +168,12 @@ async fn earnings_view(
     })
 }
 
-/// What the person has earned from the offers they accepted, what waits
-/// for their answer, and each payment.
+/// What the person has earned
+///
+/// What the person has earned from the offers they accepted, what waits for
+/// their answer, and each payment, per currency.
 #[utoipa::path(
+    operation_id = "earnings_get",
     tag = "people",
     responses(
         (status = 200, description = "The earnings", body = EarningsView),

@@ -120,8 +120,14 @@ fn no_address() -> Problem {
     .with_field("address")
 }
 
-/// The person's notification settings.
-#[utoipa::path(tag = "people", responses((status = 200, body = NotificationSettings)))]
+/// The person's notification settings
+///
+/// The notification address and whether it is verified, the kinds of notice
+/// turned on, and whether a daily digest replaces single mails.
+#[utoipa::path(
+    operation_id = "notifications_get",
+    tag = "people", responses((status = 200, description = "The notification address, its state and the kinds turned on", body = NotificationSettings))
+)]
 #[get("/v1/me/notifications")]
 pub async fn get_settings(
     state: web::Data<AppState>,
@@ -131,8 +137,12 @@ pub async fn get_settings(
     Ok(HttpResponse::Ok().json(NotificationSettings::of(settings.as_ref())))
 }
 
-/// Sets the address (unverified) and mails it a verification link.
+/// Set the notification address
+///
+/// Sets the address (unverified) and mails it a verification link; nothing else
+/// is sent to it until it is verified.
 #[utoipa::path(
+    operation_id = "notification_address_put",
     tag = "people",
     request_body = PutAddress,
     responses(
@@ -158,12 +168,15 @@ pub async fn put_address(
     Ok(HttpResponse::Accepted().json(NotificationSettings::of(Some(&settings))))
 }
 
-/// Verifies the address with the token from its link (once, within 24 h).
+/// Verify the notification address
+///
+/// Verifies the address with the token from its link (once, within 24 hours).
 #[utoipa::path(
+    operation_id = "notification_address_verify",
     tag = "people",
     request_body = VerifyAddress,
     responses(
-        (status = 200, body = NotificationSettings),
+        (status = 200, description = "The address is verified", body = NotificationSettings),
         (status = 422, description = "Wrong, used or expired token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -183,12 +196,15 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(NotificationSettings::of(settings.as_ref())))
 }
 
-/// Turns kinds of notice on or off and chooses the digest.
+/// Choose the kinds of notice
+///
+/// Turns kinds of notice on or off and chooses the daily digest.
 #[utoipa::path(
+    operation_id = "notifications_put",
     tag = "people",
     request_body = PutChoices,
     responses(
-        (status = 200, body = NotificationSettings),
+        (status = 200, description = "The settings as stored", body = NotificationSettings),
         (status = 409, description = "No address yet", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An unknown kind", body = Problem, content_type = "application/problem+json"),
     )
@@ -221,10 +237,13 @@ pub struct UnsubscribeQuery {
     pub token: String,
 }
 
-/// One-click unsubscribe (RFC 8058): a POST of `List-Unsubscribe=One-Click`
-/// to the URL in a mail's `List-Unsubscribe` turns that kind off (or every
-/// kind, for `all`). No session: the token is for this person and kind.
+/// One-click unsubscribe (RFC 8058)
+///
+/// A POST of `List-Unsubscribe=One-Click` to the URL in a mail's
+/// `List-Unsubscribe` turns that kind off (or every kind, for `all`). No
+/// session: the token is for this person and kind.
 #[utoipa::path(
+    operation_id = "notifications_unsubscribe",
     tag = "people",
     params(UnsubscribeQuery),
     request_body(content = String, content_type = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click"),

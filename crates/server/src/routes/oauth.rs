@@ -51,7 +51,7 @@ pub struct TokenResponseBody {
     /// Granted attribute keys, or client scopes, space-separated.
     pub scope: Option<String>,
     /// The granted `apiome_data` entry (grant-bound tokens only).
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<super::schema::DataDetail>>)]
     pub authorization_details: Option<serde_json::Value>,
 }
 
@@ -75,9 +75,12 @@ fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
     OAuthReply(OAuthError::new(code, text))
 }
 
-/// The authorization server's metadata (RFC 8414): every endpoint, grant
-/// type, client authentication method and `authorization_details` type.
+/// The authorization server's metadata (RFC 8414)
+///
+/// Every endpoint, grant type, client authentication method and
+/// `authorization_details` type the server supports.
 #[utoipa::path(
+    operation_id = "oauth_metadata_get",
     tag = "oauth",
     responses((status = 200, description = "The metadata document", body = Object))
 )]
@@ -88,8 +91,12 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
         .json(state.oauth.metadata())
 }
 
-/// The public keys access tokens are signed with (EdDSA, newest first).
+/// The keys access tokens are signed with
+///
+/// The public keys access tokens are signed with (EdDSA, newest first), as a
+/// JSON Web Key Set.
 #[utoipa::path(
+    operation_id = "jwks_get",
     tag = "oauth",
     responses((status = 200, description = "A JWK set", body = Object))
 )]
@@ -100,11 +107,14 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .json(state.oauth.keys().jwks())
 }
 
-/// The token endpoint: `client_credentials`, `authorization_code` (PKCE
-/// S256), `refresh_token` (rotated on every use; reuse revokes the
-/// family) and `urn:openid:params:grant-type:ciba` with `auth_req_id` =
-/// an asynchronous request's id.
+/// The token endpoint
+///
+/// Grant types `client_credentials`, `authorization_code` (PKCE S256 only),
+/// `refresh_token` (rotated on every use; reuse revokes the family) and
+/// `urn:openid:params:grant-type:ciba` with `auth_req_id` = an asynchronous
+/// request's id.
 #[utoipa::path(
+    operation_id = "token_create",
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -131,9 +141,12 @@ pub async fn token_endpoint(
     Ok(no_store_json(StatusCode::OK, &response))
 }
 
-/// Token introspection (RFC 7662). A client learns only about its own
-/// tokens; an access token whose grant was revoked is inactive.
+/// Token introspection (RFC 7662)
+///
+/// A client learns only about its own tokens; an access token whose grant was
+/// revoked is inactive.
 #[utoipa::path(
+    operation_id = "token_introspect",
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -156,10 +169,12 @@ pub async fn introspect(
     Ok(no_store_json(StatusCode::OK, &answer))
 }
 
-/// Token revocation (RFC 7009): a refresh token revokes its whole family;
-/// an access token is denied until it expires. Answers 200 whether or not
-/// the token was known, as the RFC asks.
+/// Token revocation (RFC 7009)
+///
+/// A refresh token revokes its whole family; an access token is denied until it
+/// expires. Answers 200 whether or not the token was known, as the RFC asks.
 #[utoipa::path(
+    operation_id = "token_revoke",
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -200,9 +215,12 @@ pub async fn revoke(
     Ok(no_store_json(StatusCode::OK, &serde_json::json!({})))
 }
 
-/// Dynamic client registration (RFC 7591) behind an initial access token
-/// from `apiome company registration-token`. The client becomes a company.
+/// Dynamic client registration (RFC 7591)
+///
+/// Registers a company behind an initial access token from `apiome company
+/// registration-token`.
 #[utoipa::path(
+    operation_id = "client_register",
     tag = "oauth",
     request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`"),
     responses(
@@ -245,12 +263,14 @@ pub async fn register(
     ))
 }
 
-/// Pushed authorization requests (RFC 9126): the client sends the
-/// authorization request here, authenticated, and gets a one-time
-/// `request_uri` for the authorization endpoint. The only way to make an
-/// offer at the authorization endpoint. Honours `Idempotency-Key` as
-/// `POST /v1/requests` does.
+/// Pushed authorization request (RFC 9126)
+///
+/// The client sends the authorization request here, authenticated, and gets a
+/// one-time `request_uri` for the authorization endpoint. The only way to make
+/// an offer at the authorization endpoint. Honours `Idempotency-Key` as `POST
+/// /v1/requests` does.
 #[utoipa::path(
+    operation_id = "authorization_request_push",
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
     responses(

@@ -43,7 +43,7 @@ pub struct NewRequest {
     /// Whom.
     pub person: PersonRef,
     /// Exactly one RFC 9396 entry of type `apiome_data`.
-    #[schema(value_type = Vec<Object>, example = json!([{"type": "apiome_data", "attributes": ["display_name", "email"], "purpose": "marketing", "duration": "P30D"}]))]
+    #[schema(value_type = Vec<super::schema::DataDetail>, min_items = 1, max_items = 1)]
     pub authorization_details: Vec<serde_json::Value>,
 }
 
@@ -151,10 +151,14 @@ fn not_found() -> Problem {
     Problem::not_found("no such person").with_field("person")
 }
 
-/// Asks a person for data asynchronously. The answer says at once what the
-/// person's policy allows (`allowed`), what waits for them (`pending`) and
-/// what will not be given (`withheld`).
+/// Ask a person for data asynchronously
+///
+/// The answer says at once what the person's policy allows (`allowed`), what
+/// waits for them (`pending`) and what will not be given (`withheld`). A
+/// request to an unknown or blocking person is answered like a decline. Honours
+/// `Idempotency-Key`.
 #[utoipa::path(
+    operation_id = "requests_create",
     tag = "companies",
     request_body = NewRequest,
     responses(
@@ -280,8 +284,13 @@ fn one_entry(details: Vec<serde_json::Value>) -> Result<serde_json::Value, Probl
     Ok(entry)
 }
 
-/// Where one of the calling company's requests stands.
+/// Where one of the company's requests stands
+///
+/// The status of one of the calling company's requests (`pending`, `approved`,
+/// `denied`, `expired`), each attribute's outcome and, once approved, the
+/// grant's id.
 #[utoipa::path(
+    operation_id = "requests_get",
     tag = "companies",
     params(("id" = String, Path, description = "The request id")),
     responses(

@@ -221,12 +221,14 @@ fn session_response(
         .json(SessionCreated::of(session, recovery_codes))
 }
 
-/// Creates an account. With a password, the account exists at once (201,
-/// with a session and recovery codes); without, a passkey sign-up starts
-/// (200, with the challenge to answer at `/v1/accounts/passkey`), alike
-/// whether the handle is free or taken. Each address may create a few
-/// accounts an hour.
+/// Create an account
+///
+/// With a password, the account exists at once (201, with a session and
+/// recovery codes); without, a passkey sign-up starts (200, with the challenge
+/// to answer at `/v1/accounts/passkey`), alike whether the handle is free or
+/// taken. Each address may create a few accounts an hour.
 #[utoipa::path(
+    operation_id = "accounts_create",
     tag = "people",
     request_body = SignUp,
     responses(
@@ -265,9 +267,11 @@ pub async fn sign_up(
     }
 }
 
-/// Finishes a passkey sign-up: the account, its passkey, a session and
-/// recovery codes are created together.
+/// Finish a passkey sign-up
+///
+/// The account, its passkey, a session and recovery codes are created together.
 #[utoipa::path(
+    operation_id = "accounts_finish_passkey",
     tag = "people",
     request_body = PasskeyAnswer,
     responses(
@@ -296,13 +300,15 @@ pub async fn finish_sign_up(
     ))
 }
 
-/// Signs in with a password. If the account also has a passkey, the answer
-/// is a passkey challenge (finish at `/v1/session/passkey/finish`), unless a
-/// recovery code stands in for it. An account without a password signs in
-/// here with a recovery code alone. Unknown handles and wrong passwords
-/// get the same answer in the same time. Every attempt is counted before
-/// it is tried, per account and per address.
+/// Sign in with a password
+///
+/// If the account also has a passkey, the answer is a passkey challenge (finish
+/// at `/v1/session/passkey/finish`), unless a recovery code stands in for it.
+/// An account without a password signs in here with a recovery code alone.
+/// Unknown handles and wrong passwords get the same answer in the same time.
+/// Every attempt is counted before it is tried, per account and per address.
 #[utoipa::path(
+    operation_id = "session_create",
     tag = "people",
     request_body = SignIn,
     responses(
@@ -345,11 +351,13 @@ pub async fn sign_in(
     }
 }
 
-/// Starts a passkey sign-in: with a handle, for that person's passkeys;
-/// without, for any discoverable passkey. An unknown handle gets a
-/// challenge of the same shape, so the answer does not tell who has an
-/// account.
+/// Start a passkey sign-in
+///
+/// With a handle, for that person's passkeys; without, for any discoverable
+/// passkey. An unknown handle gets a challenge of the same shape, so the answer
+/// does not tell who has an account.
 #[utoipa::path(
+    operation_id = "session_start_passkey",
     tag = "people",
     request_body = StartPasskeySignIn,
     responses((status = 200, description = "The challenge", body = PasskeyCeremony))
@@ -366,9 +374,12 @@ pub async fn start_passkey_sign_in(
     Ok(HttpResponse::Ok().json(PasskeyCeremony::from(challenge)))
 }
 
-/// Finishes a passkey sign-in (alone, or as the second step after a
-/// password).
+/// Finish a passkey sign-in
+///
+/// Checks the authenticator's assertion, alone or as the second step after a
+/// password, and starts a session.
 #[utoipa::path(
+    operation_id = "session_finish_passkey",
     tag = "people",
     request_body = PasskeyAnswer,
     responses(
@@ -389,8 +400,13 @@ pub async fn finish_passkey_sign_in(
     Ok(session_response(&state, StatusCode::OK, session, None))
 }
 
-/// Signs out of this session.
-#[utoipa::path(tag = "people", responses((status = 204, description = "Signed out")))]
+/// Sign out of this session
+///
+/// Ends this session and clears its cookie.
+#[utoipa::path(
+    operation_id = "session_delete",
+    tag = "people", responses((status = 204, description = "Signed out"))
+)]
 #[delete("/v1/session")]
 pub async fn sign_out(
     state: web::Data<AppState>,
@@ -405,8 +421,13 @@ pub async fn sign_out(
         .finish())
 }
 
-/// Signs out of every other session of this person, keeping this one.
-#[utoipa::path(tag = "people", responses((status = 204, description = "Every other session ended")))]
+/// Sign out of every other session
+///
+/// Ends every other session of this person, keeping this one.
+#[utoipa::path(
+    operation_id = "sessions_delete_others",
+    tag = "people", responses((status = 204, description = "Every other session ended"))
+)]
 #[delete("/v1/me/sessions/others")]
 pub async fn sign_out_others(
     state: web::Data<AppState>,
@@ -418,8 +439,13 @@ pub async fn sign_out_others(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Signs out of every session of this person, everywhere.
-#[utoipa::path(tag = "people", responses((status = 204, description = "Every session ended")))]
+/// Sign out everywhere
+///
+/// Ends every session of this person, this one included.
+#[utoipa::path(
+    operation_id = "sessions_delete_all",
+    tag = "people", responses((status = 204, description = "Every session ended"))
+)]
 #[delete("/v1/me/sessions")]
 pub async fn sign_out_everywhere(
     state: web::Data<AppState>,
@@ -431,9 +457,12 @@ pub async fn sign_out_everywhere(
         .finish())
 }
 
+/// Start adding a passkey
+///
 /// Starts adding a passkey to the signed-in person; the session must have
 /// signed in within the last 5 minutes.
 #[utoipa::path(
+    operation_id = "passkeys_start_add",
     tag = "people",
     responses(
         (status = 200, description = "The challenge", body = PasskeyCeremony),
@@ -479,9 +508,12 @@ impl From<store::StoredPasskeyRow> for PasskeyView {
     }
 }
 
-/// Finishes adding a passkey; the session must have signed in within the
-/// last 5 minutes.
+/// Finish adding a passkey
+///
+/// Checks the authenticator's attestation and stores the passkey; the session
+/// must have signed in within the last 5 minutes.
 #[utoipa::path(
+    operation_id = "passkeys_finish_add",
     tag = "people",
     request_body = PasskeyAnswer,
     responses(

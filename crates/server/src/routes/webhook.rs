@@ -75,9 +75,12 @@ pub struct WebhookView {
     pub deliveries: Vec<DeliveryView>,
 }
 
-/// Sets the URL apiome calls on decisions and revocations, and returns the
-/// signing secret.
+/// Set the webhook URL
+///
+/// Sets the `https://` URL apiome calls on decisions and revocations, and
+/// returns the signing secret (`whsec_…`, Standard Webhooks).
 #[utoipa::path(
+    operation_id = "webhook_put",
     tag = "companies",
     request_body = WebhookSetting,
     responses(
@@ -119,11 +122,14 @@ fn current(secrets: &[store::WebhookSecret]) -> Result<String, Problem> {
         })
 }
 
-/// Replaces the signing secret with a new random one. The replaced one
-/// goes on signing every call for 24 hours (two `v1,` signatures in
+/// Rotate the webhook signing secret
+///
+/// Replaces the signing secret with a new random one. The replaced one goes on
+/// signing every call for 24 hours (two `v1,` signatures in
 /// `webhook-signature`), so the receiver can move to the new one without
 /// missing a call; a secret replaced before that stops at once.
 #[utoipa::path(
+    operation_id = "webhook_secret_rotate",
     tag = "companies",
     responses(
         (status = 200, description = "Rotated", body = SecretRotated),
@@ -161,8 +167,12 @@ fn refused(detail: String) -> Problem {
     .with_field("url")
 }
 
-/// The webhook URL and how the latest calls went.
+/// The webhook URL and recent deliveries
+///
+/// The webhook URL and the latest deliveries: event, attempts, state and last
+/// error.
 #[utoipa::path(
+    operation_id = "webhook_get",
     tag = "companies",
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
@@ -199,8 +209,11 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(WebhookView { url, deliveries }))
 }
 
-/// Stops the calls (deliveries already queued still go to the old URL).
+/// Stop the webhook calls
+///
+/// Stops the calls; deliveries already queued still go to the old URL.
 #[utoipa::path(
+    operation_id = "webhook_delete",
     tag = "companies",
     responses(
         (status = 204, description = "Removed"),

@@ -1,0 +1,318 @@
+//! Every problem `type` the API answers with, described for the page
+//! `/docs/problems` that each type URI points into
+//! (`{public url}/docs/problems#<kind>`, RFC 9457 §3.1.1).
+
+/// One kind of problem, as documented.
+#[derive(Debug, Clone, Copy)]
+pub struct ProblemType {
+    /// The slug: the type URI's fragment.
+    pub kind: &'static str,
+    /// The HTTP status it is answered with.
+    pub status: u16,
+    /// What it means and what to do about it.
+    pub description: &'static str,
+}
+
+const fn t(kind: &'static str, status: u16, description: &'static str) -> ProblemType {
+    ProblemType {
+        kind,
+        status,
+        description,
+    }
+}
+
+/// The closed list, by status then kind. A test checks that every kind the
+/// code answers with is here.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    t(
+        "malformed-request",
+        400,
+        "The body, query or path could not be read: not JSON, a missing or unknown field, a wrong type. `detail` says where. Fix the request; retrying the same one fails the same way.",
+    ),
+    t(
+        "amount-out-of-range",
+        400,
+        "An amount outside what the books can hold (0 to 9,223,372,036,854,775,807 micro-units). `field` names it.",
+    ),
+    t(
+        "invalid-amount",
+        400,
+        "An offer amount that is negative or too large. `field` names it.",
+    ),
+    t(
+        "ceremony-expired",
+        400,
+        "The passkey challenge (`ceremony_id`) is older than five minutes or was answered already. Start the ceremony again.",
+    ),
+    t(
+        "consent-expired",
+        400,
+        "The consent screen expired or was answered already. Go back to the company's site and start again.",
+    ),
+    t(
+        "invalid-authorization-request",
+        400,
+        "The authorization request shown on the consent screen is not valid (unknown client, redirect URI not registered exactly, no PKCE S256). It cannot be redirected back to the company.",
+    ),
+    t(
+        "out-of-range",
+        400,
+        "A ledger index or tree size that is zero, reversed or otherwise outside what the request allows.",
+    ),
+    t(
+        "webhook-url-refused",
+        400,
+        "The webhook URL is not `https://`, or points at a private, loopback or link-local address.",
+    ),
+    t(
+        "unauthenticated",
+        401,
+        "No credential, or one that is not valid: a missing session cookie on the person's API, or a missing `Authorization: Bearer` header on a company's. Sign in, or get an access token.",
+    ),
+    t(
+        "invalid-token",
+        401,
+        "The access token is expired, malformed, signed by a key apiome does not know, or its grant is revoked, expired or blocked. Get a new token; a revoked grant needs a new request.",
+    ),
+    t(
+        "passkey-rejected",
+        401,
+        "The authenticator's answer did not verify: wrong credential, wrong origin, replayed counter or a bad signature.",
+    ),
+    t(
+        "sign-in-failed",
+        401,
+        "The handle, password or second factor is wrong. The answer is the same whether or not the handle exists.",
+    ),
+    t(
+        "insufficient-funds",
+        402,
+        "The company's wallet cannot cover the offer. `missing` says how much more it needs; fund the wallet or offer less.",
+    ),
+    t(
+        "bad-unsubscribe-token",
+        403,
+        "The unsubscribe link is not one apiome made, or was altered. Change notification settings on the notifications page instead.",
+    ),
+    t(
+        "insufficient-scope",
+        403,
+        "The access token is valid but does not carry the scope this endpoint needs (e.g. `ledger:read` for the ledger's entries).",
+    ),
+    t(
+        "csrf",
+        403,
+        "A form or state-changing call without the session's CSRF token, or from another origin. Reload the page.",
+    ),
+    t(
+        "recent-sign-in-required",
+        403,
+        "This change (a passkey, recovery codes) needs a sign-in within the last five minutes. Sign in again, then retry.",
+    ),
+    t(
+        "beyond-the-log",
+        404,
+        "A ledger index or tree size beyond the latest signed checkpoint. Take sizes from `GET /v1/ledger/checkpoint`.",
+    ),
+    t(
+        "not-found",
+        404,
+        "Nothing with that id exists for this caller. A person's and a company's ids are private to them: another's answers the same way.",
+    ),
+    t(
+        "handle-taken",
+        409,
+        "Another account has this handle. Choose another.",
+    ),
+    t(
+        "limit-reached",
+        409,
+        "A per-person limit (attributes, rules, blocked companies, passkeys, verification mails) is reached. Remove one first.",
+    ),
+    t(
+        "passkey-taken",
+        409,
+        "This passkey is registered already, to this or another account.",
+    ),
+    t(
+        "last-way-in",
+        409,
+        "This would leave the account with no way to sign in (no password and no passkey). Add another way in first.",
+    ),
+    t(
+        "company-exists",
+        409,
+        "A company with this client id exists already.",
+    ),
+    t(
+        "request-decided",
+        409,
+        "The request was decided already, or expired.",
+    ),
+    t("grant-over", 409, "The grant was revoked or expired."),
+    t(
+        "transfer-id-reused",
+        409,
+        "This transfer id was used before with another amount or wallet; funding is idempotent per id.",
+    ),
+    t(
+        "idempotency-key-in-flight",
+        409,
+        "A request with this `Idempotency-Key` is still running. Wait and retry; the retry gets the first one's answer.",
+    ),
+    t(
+        "no-notification-address",
+        409,
+        "There is no notification address to verify. Set one first.",
+    ),
+    t("payload-too-large", 413, "The body is over the size limit."),
+    t(
+        "invalid-input",
+        422,
+        "An input that was read but is not acceptable: an unknown attribute or purpose, a value of the wrong shape, a duration longer than the person accepts. `field` names it.",
+    ),
+    t(
+        "idempotency-key-reused",
+        422,
+        "This `Idempotency-Key` was used with a different body. Use a new key for a new request.",
+    ),
+    t(
+        "rate-limited",
+        429,
+        "Over the caller's rate. Wait the seconds in `Retry-After`.",
+    ),
+    t(
+        "too-many-attempts",
+        429,
+        "Too many sign-in attempts for this account or address. Wait the seconds in `Retry-After`.",
+    ),
+    t(
+        "internal",
+        500,
+        "A fault of apiome's. It has been logged with the response's `X-Request-Id`; quote it when reporting.",
+    ),
+    t(
+        "database-unavailable",
+        503,
+        "The database did not answer. Retry shortly.",
+    ),
+    t(
+        "busy",
+        503,
+        "The server is at its limit for this kind of work (e.g. password hashing). Wait the seconds in `Retry-After`.",
+    ),
+    t(
+        "try-again",
+        503,
+        "The person's policy changed while the read was answered; nothing was disclosed. Retry at once.",
+    ),
+];
+
+/// The documented type of `kind`, if there is one.
+pub fn find(kind: &str) -> Option<&'static ProblemType> {
+    PROBLEM_TYPES.iter().find(|t| t.kind == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_unique_slugs() {
+        for (i, t) in PROBLEM_TYPES.iter().enumerate() {
+            assert!(
+                t.kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                t.kind
+            );
+            assert!(
+                PROBLEM_TYPES[..i].iter().all(|o| o.kind != t.kind),
+                "{}",
+                t.kind
+            );
+            assert!((400..600).contains(&t.status), "{}", t.kind);
+        }
+    }
+
+    /// The (status, kind) pairs of the problems made in `text`: by `new`
+    /// with a status constant, or by `conflict` (409).
+    fn kinds_in(text: &str) -> Vec<(u16, &str)> {
+        let mut kinds = Vec::new();
+        for (at, _) in text.match_indices("Problem::") {
+            let rest = &text[at + "Problem::".len()..];
+            let (status, rest) = if let Some(rest) = rest.strip_prefix("new(") {
+                let rest = rest.trim_start();
+                let Some(rest) = rest.strip_prefix("StatusCode::") else {
+                    continue;
+                };
+                let Some(comma) = rest.find(',') else {
+                    continue;
+                };
+                (status_named(&rest[..comma]), &rest[comma + 1..])
+            } else if let Some(rest) = rest.strip_prefix("conflict(") {
+                (409, rest)
+            } else {
+                continue;
+            };
+            if let Some(literal) = rest.trim_start().strip_prefix('"')
+                && let Some(end) = literal.find('"')
+            {
+                kinds.push((status, &literal[..end]));
+            }
+        }
+        kinds
+    }
+
+    fn status_named(name: &str) -> u16 {
+        match name {
+            "BAD_REQUEST" => 400,
+            "UNAUTHORIZED" => 401,
+            "PAYMENT_REQUIRED" => 402,
+            "FORBIDDEN" => 403,
+            "NOT_FOUND" => 404,
+            "CONFLICT" => 409,
+            "PAYLOAD_TOO_LARGE" => 413,
+            "UNPROCESSABLE_ENTITY" => 422,
+            "TOO_MANY_REQUESTS" => 429,
+            "INTERNAL_SERVER_ERROR" => 500,
+            "SERVICE_UNAVAILABLE" => 503,
+            other => panic!("add StatusCode::{other} to status_named"),
+        }
+    }
+
+    /// Every kind the code answers with (a string literal after
+    /// `Problem::new` with a status constant, or `Problem::conflict`) is
+    /// documented, with the status it is answered with.
+    #[test]
+    fn every_kind_in_the_code_is_documented() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut seen = 0;
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (status, kind) in kinds_in(&text) {
+                        seen += 1;
+                        let documented = find(kind).unwrap_or_else(|| {
+                            panic!(
+                                "{}: problem kind {kind:?} is not in PROBLEM_TYPES",
+                                path.display()
+                            )
+                        });
+                        assert_eq!(
+                            documented.status,
+                            status,
+                            "{}: {kind:?} is answered with another status than documented",
+                            path.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen > 30, "the scan found only {seen} kinds");
+    }
+}
