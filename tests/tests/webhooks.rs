@@ -125,6 +125,16 @@ async fn next_call(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
         .unwrap()
 }
 
+/// The next call announcing `event`, skipping calls about other events.
+async fn next_event(calls: &mut mpsc::UnboundedReceiver<Call>, event: &str) -> Call {
+    loop {
+        let call = next_call(calls).await;
+        if call.json()["type"] == event {
+            return call;
+        }
+    }
+}
+
 /// Checks a call's Standard Webhooks signature the way a company's library
 /// does: `webhook-signature` lists `v1,<base64>` signatures; one must be
 /// HMAC-SHA256 of `"<webhook-id>.<webhook-timestamp>.<body>"` under the
@@ -251,18 +261,10 @@ app_test!(
         let secret = set["secret"].as_str().unwrap().to_owned();
         assert!(secret.starts_with("whsec_"), "{secret}");
 
-        // The person approves: the first call fails, the retry succeeds with
-        // the same event, both signed.
+        // A request is made: the company hears `request.created`. The first
+        // call fails, the retry (5 s later) succeeds with the same event,
+        // both signed.
         let request_id = ask(app, &company, "grace_hopper").await;
-        let approved = app
-            .http
-            .post(app.url(&format!("/v1/me/requests/{request_id}/approve")))
-            .bearer_auth(&person)
-            .send()
-            .await
-            .unwrap();
-        assert!(approved.status().is_success(), "{}", approved.status());
-
         let first = next_call(&mut calls).await;
         let retry = next_call(&mut calls).await;
         assert_eq!((first.answered, retry.answered), (500, 200));
@@ -275,15 +277,31 @@ app_test!(
             "the check can fail"
         );
         assert_eq!(signatures(&retry), 1, "one secret, one signature");
-        let event = retry.json();
+        let created = retry.json();
+        assert_eq!(created["type"], "request.created");
+        assert_eq!(created["data"]["request_id"], request_id.as_str());
+        assert_eq!(created["data"]["status"], "pending");
+
+        // The person approves.
+        let approved = app
+            .http
+            .post(app.url(&format!("/v1/me/requests/{request_id}/approve")))
+            .bearer_auth(&person)
+            .send()
+            .await
+            .unwrap();
+        assert!(approved.status().is_success(), "{}", approved.status());
+        let call = next_call(&mut calls).await;
+        assert!(signature_holds(&secret, &call), "{call:?}");
+        let event = call.json();
         assert_eq!(event["type"], "request.approved");
-        assert_eq!(retry.header("apiome-event"), "request.approved");
-        assert_eq!(event["id"], retry.header("webhook-id"));
+        assert_eq!(call.header("apiome-event"), "request.approved");
+        assert_eq!(event["id"], call.header("webhook-id"));
         assert_eq!(event["data"]["request_id"], request_id.as_str());
         assert_eq!(event["data"]["status"], "approved");
         assert_eq!(event["data"]["attributes"], json!(["email"]));
         assert!(
-            !retry.body.contains(EMAIL),
+            !call.body.contains(EMAIL),
             "a webhook never carries a value"
         );
         let grant_id = event["data"]["grant_id"].as_str().unwrap().to_owned();
@@ -313,7 +331,11 @@ app_test!(
             .await
             .unwrap();
         assert!(declined.status().is_success());
-        let call = next_call(&mut calls).await;
+        // created and declined may be called in either order: one batch
+        let mut two = [next_call(&mut calls).await, next_call(&mut calls).await];
+        two.sort_by_key(|c| c.json()["type"].as_str().unwrap().to_owned());
+        assert_eq!(two[0].json()["type"], "request.created");
+        let call = &two[1];
         assert_eq!(call.json()["type"], "request.declined");
         assert_eq!(call.json()["data"]["request_id"], request_id.as_str());
 
@@ -343,16 +365,39 @@ app_test!(
         }
         assert_eq!(shown["url"], url.as_str());
         let deliveries = shown["deliveries"].as_array().unwrap();
-        assert_eq!(deliveries.len(), 3, "{shown}");
+        assert_eq!(deliveries.len(), 5, "{shown}");
         assert!(
             deliveries.iter().all(|d| d["state"] == "delivered"),
             "{shown}"
         );
-        let approved = deliveries
-            .iter()
-            .find(|d| d["event"] == "request.approved")
+        let created = deliveries.last().unwrap();
+        assert_eq!(created["event"], "request.created", "{shown}");
+        assert_eq!(created["attempts"], 2, "{shown}");
+        assert_eq!(created["last_status"], 200, "{shown}");
+        assert!(created["last_latency_ms"].as_u64().is_some(), "{shown}");
+
+        // Its log: both calls, with what the receiver answered.
+        let log: Value = app
+            .http
+            .get(app.url(&format!(
+                "/v1/webhook/deliveries/{}",
+                created["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&company)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
-        assert_eq!(approved["attempts"], 2, "{shown}");
+        let statuses: Vec<&Value> = log["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["status"])
+            .collect();
+        assert_eq!(statuses, [&json!(500), &json!(200)], "{log}");
+        assert_eq!(log["calls"][0]["error"], "answered HTTP 500", "{log}");
 
         // Removed: nothing more is queued or called.
         let removed = app
@@ -425,7 +470,7 @@ app_test!(
         decline(ask(app, &company, "grace_rotates").await)
             .await
             .unwrap();
-        let call = next_call(&mut calls).await;
+        let call = next_event(&mut calls, "request.declined").await;
         assert_eq!(signatures(&call), 2, "{call:?}");
         assert!(signature_holds(&b, &call), "the new secret verifies");
         assert!(signature_holds(&a, &call), "the old one still does");
@@ -435,7 +480,7 @@ app_test!(
         decline(ask(app, &company, "grace_rotates").await)
             .await
             .unwrap();
-        let call = next_call(&mut calls).await;
+        let call = next_event(&mut calls, "request.declined").await;
         assert_eq!(signatures(&call), 2, "{call:?}");
         assert!(signature_holds(&c, &call));
         assert!(signature_holds(&b, &call));
@@ -620,3 +665,194 @@ async fn a_call_is_checked_again_at_delivery_postgres() {
         a_call_is_checked_again_at_delivery(db).await;
     }
 }
+
+/// A Python with the `standardwebhooks` package from PyPI — the library
+/// Standard Webhooks publishes for receivers — made once per target
+/// directory (in a temporary directory, then moved into place, so tests
+/// running at once never see half of one).
+fn standard_webhooks_python() -> std::path::PathBuf {
+    use std::process::Command;
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join("python-standardwebhooks-1.3.0");
+    let python = dir.join("bin").join("python");
+    if python.exists() {
+        return python;
+    }
+    let staging = tempfile::tempdir_in(tmp).unwrap();
+    let venv = staging.path().join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success(), "python3 -m venv");
+    let installed = Command::new(venv.join("bin").join("pip"))
+        .args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "standardwebhooks==1.3.0",
+        ])
+        .status()
+        .unwrap();
+    assert!(installed.success(), "pip install standardwebhooks");
+    if std::fs::rename(&venv, &dir).is_err() {
+        assert!(python.exists(), "another test made it meanwhile");
+    }
+    python
+}
+
+/// Verifies `call` with the `standardwebhooks` Python library and `secret`;
+/// the payload it returns, or `None` when it refuses the call.
+fn verified_by_standard_webhooks(secret: &str, call: &Call, body: &str) -> Option<Value> {
+    const VERIFY: &str = "import json, sys\n\
+from standardwebhooks.webhooks import Webhook\n\
+secret, msg_id, timestamp, signature = sys.argv[1:5]\n\
+body = sys.stdin.read()\n\
+headers = {'webhook-id': msg_id, 'webhook-timestamp': timestamp, 'webhook-signature': signature}\n\
+print(json.dumps(Webhook(secret).verify(body, headers)))\n";
+    let mut child = std::process::Command::new(standard_webhooks_python())
+        .args(["-c", VERIFY, secret])
+        .arg(call.header("webhook-id"))
+        .arg(call.header("webhook-timestamp"))
+        .arg(call.header("webhook-signature"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+// A company tests its receiver with a `ping`, checks the calls with the
+// Standard Webhooks library it would use in production, reads the delivery
+// log and asks for a redelivery; nobody else can see or replay its
+// deliveries.
+app_test!(
+    a_ping_and_a_redelivery_verify_with_the_standard_webhooks_library,
+    |app| {
+        let company = app.company_token(&app.company("Acme Pings").await).await;
+        let other = app.company_token(&app.company("Globex Pings").await).await;
+        let person = person(app, "grace_pings").await;
+        let ping = |token: String| {
+            app.http
+                .post(app.url("/v1/webhook/ping"))
+                .bearer_auth(token)
+                .send()
+        };
+
+        // No URL yet: nothing to ping.
+        let refused = ping(company.clone()).await.unwrap();
+        assert_eq!(refused.status(), 409);
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(apiome_tests::problem_kind(&problem), "no-webhook");
+
+        let (url, mut calls) = receiver(0).await;
+        let set: Value = set_webhook(app, &company, &url).await.json().await.unwrap();
+        let secret = set["secret"].as_str().unwrap().to_owned();
+        let queued = ping(company.clone()).await.unwrap();
+        assert_eq!(queued.status(), 202);
+        let queued: Value = queued.json().await.unwrap();
+        let id = queued["delivery_id"].as_str().unwrap().to_owned();
+
+        let call = next_event(&mut calls, "ping").await;
+        assert_eq!(call.header("webhook-id"), id);
+        let payload = verified_by_standard_webhooks(&secret, &call, &call.body)
+            .expect("the standardwebhooks library accepts the call");
+        assert_eq!(payload["type"], "ping");
+        assert_eq!(payload["id"], id.as_str());
+        // The library can refuse: a changed body, or another secret.
+        let forged = call.body.replace("ping", "pong");
+        assert!(verified_by_standard_webhooks(&secret, &call, &forged).is_none());
+        let stranger = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        assert!(verified_by_standard_webhooks(stranger, &call, &call.body).is_none());
+
+        // The delivery log, once the outcome is recorded.
+        let log_of = |token: String, id: String| {
+            app.http
+                .get(app.url(&format!("/v1/webhook/deliveries/{id}")))
+                .bearer_auth(token)
+                .send()
+        };
+        let mut log = Value::Null;
+        for _ in 0..50 {
+            log = log_of(company.clone(), id.clone())
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if log["state"] == "delivered" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(log["state"], "delivered", "{log}");
+        assert_eq!(log["calls"].as_array().unwrap().len(), 1, "{log}");
+        assert_eq!(log["calls"][0]["status"], 200, "{log}");
+        assert!(log["calls"][0]["latency_ms"].as_u64().unwrap() < 30_000);
+
+        // Redelivered: the same event, the same id, verified again.
+        let redeliver = |token: String, id: String| {
+            app.http
+                .post(app.url(&format!("/v1/webhook/deliveries/{id}/redeliver")))
+                .bearer_auth(token)
+                .send()
+        };
+        assert_eq!(
+            redeliver(company.clone(), id.clone())
+                .await
+                .unwrap()
+                .status(),
+            202
+        );
+        let again = next_event(&mut calls, "ping").await;
+        assert_eq!(again.header("webhook-id"), id);
+        assert_eq!(again.body, call.body);
+        assert!(verified_by_standard_webhooks(&secret, &again, &again.body).is_some());
+        for _ in 0..50 {
+            log = log_of(company.clone(), id.clone())
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if log["calls"].as_array().unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(log["calls"].as_array().unwrap().len(), 2, "{log}");
+
+        // Another company, a person and a made-up id get nothing.
+        for (token, id, status) in [
+            (other.clone(), id.clone(), 404),
+            (company.clone(), "no-such-delivery".to_owned(), 404),
+            (person.clone(), id.clone(), 401),
+        ] {
+            assert_eq!(
+                log_of(token.clone(), id.clone()).await.unwrap().status(),
+                status
+            );
+            assert_eq!(redeliver(token, id).await.unwrap().status(), status);
+        }
+        assert_eq!(ping(person.clone()).await.unwrap().status(), 401);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            calls.try_recv().is_err(),
+            "no call for another's redelivery"
+        );
+    }
+);

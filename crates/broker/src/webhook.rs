@@ -9,7 +9,7 @@
 //! company can move its receiver without missing a call.
 
 use consent_policy::CompanyId;
-use store::{Store, WebhookSecret, WebhookStatus};
+use store::{Store, WebhookAttempt, WebhookSecret, WebhookStatus};
 
 use crate::BrokerError;
 
@@ -65,4 +65,29 @@ pub async fn show(store: &Store, company: &CompanyId) -> Result<Webhook, BrokerE
         url: store.webhook(company).await?,
         deliveries: store.webhook_deliveries(company, LISTED).await?,
     })
+}
+
+/// Queues a `ping` to the company's webhook, to test its receiver; the
+/// delivery's id, or `None` when no webhook is set.
+pub async fn ping(store: &Store, company: &CompanyId) -> Result<Option<String>, BrokerError> {
+    Ok(store.enqueue_ping(company).await?)
+}
+
+/// Calls one of the company's deliveries again now, with the same event
+/// id; `false` when the company has no delivery of that id.
+pub async fn redeliver(
+    store: &Store,
+    company: &CompanyId,
+    delivery_id: &str,
+) -> Result<bool, BrokerError> {
+    Ok(store.redeliver_webhook(company, delivery_id).await?)
+}
+
+/// One of the company's deliveries with every call made for it.
+pub async fn delivery(
+    store: &Store,
+    company: &CompanyId,
+    delivery_id: &str,
+) -> Result<Option<(WebhookStatus, Vec<WebhookAttempt>)>, BrokerError> {
+    Ok(store.webhook_delivery_log(company, delivery_id).await?)
 }

@@ -27,6 +27,8 @@ use crate::routes::{
         Problem,
         crate::routes::webhook_events::RequestEvent,
         crate::routes::webhook_events::GrantEvent,
+        crate::routes::webhook_events::WalletEvent,
+        crate::routes::webhook_events::PingEvent,
     )),
     tags(
         (name = "operations", description = "Health and operations"),
@@ -138,6 +140,9 @@ pub fn api(config: &mut ServiceConfig) {
         .service(webhook::show)
         .service(webhook::remove)
         .service(webhook::rotate_secret)
+        .service(webhook::ping)
+        .service(webhook::delivery)
+        .service(webhook::redeliver)
         .service(notifications::get_settings)
         .service(notifications::put_address)
         .service(notifications::verify)

@@ -161,6 +161,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "A request with this `Idempotency-Key` is still running. Wait and retry; the retry gets the first one's answer.",
     ),
     t(
+        "no-webhook",
+        409,
+        "The company has no webhook URL to call. Set one with `PUT /v1/webhook` first.",
+    ),
+    t(
         "no-notification-address",
         409,
         "There is no notification address to verify. Set one first.",

@@ -11,8 +11,10 @@
 //! after a rotation, the one it replaced. The key is the base64 after the
 //! secret's `whsec_`. `Apiome-Event` names the event. A 2xx answer
 //! delivers it; anything else, a time-out or a refused connection is
-//! retried after 1 s, 2 s, 4 s, … up to an hour,
-//! [`store::MAX_WEBHOOK_ATTEMPTS`] calls in all. Redirects are not followed.
+//! retried after 5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, for three
+//! days ([`store::MAX_WEBHOOK_ATTEMPTS`] calls in all). Each call goes in
+//! the delivery log with the status answered and its latency. Redirects
+//! are not followed.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -263,13 +265,42 @@ pub fn signature(secrets: &[WebhookSecret], id: &str, unix_secs: i64, body: &[u8
         .join(" ")
 }
 
-/// Makes one call; `Ok` on a 2xx answer.
+/// Makes one call and says what it came to: delivered on a 2xx answer.
 async fn call(
     http: &reqwest::Client,
     store: &Store,
     delivery: &WebhookDelivery,
     allow_loopback: bool,
-) -> Result<(), String> {
+) -> store::WebhookCall {
+    let started = std::time::Instant::now();
+    let answered = send(http, store, delivery, allow_loopback).await;
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+    match answered {
+        Ok(status) if status.is_success() => store::WebhookCall {
+            status: Some(status.as_u16()),
+            latency_ms,
+            error: None,
+        },
+        Ok(status) => store::WebhookCall {
+            status: Some(status.as_u16()),
+            latency_ms,
+            error: Some(format!("answered HTTP {}", status.as_u16())),
+        },
+        Err(error) => store::WebhookCall {
+            status: None,
+            latency_ms,
+            error: Some(error),
+        },
+    }
+}
+
+/// Sends the signed call; the status answered, or why none came.
+async fn send(
+    http: &reqwest::Client,
+    store: &Store,
+    delivery: &WebhookDelivery,
+    allow_loopback: bool,
+) -> Result<reqwest::StatusCode, String> {
     // Checked again at each call: the name may resolve elsewhere now.
     let destination = check_destination(&delivery.url, allow_loopback).await?;
     let pinned;
@@ -305,12 +336,7 @@ async fn call(
         .send()
         .await
         .map_err(|e| format!("call failed: {e}"))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(format!("answered HTTP {}", status.as_u16()))
-    }
+    Ok(response.status())
 }
 
 /// No proxy, whatever `HTTP(S)_PROXY` says: a proxy would make the
@@ -350,13 +376,13 @@ pub fn spawn_delivery_worker(
                 let (store, http) = (store.clone(), http.clone());
                 calls.spawn(async move {
                     let outcome = call(&http, &store, &delivery, allow_loopback).await;
-                    if let Err(error) = &outcome {
+                    if let Some(error) = &outcome.error {
                         tracing::info!(
                             delivery = %delivery.id, company = %delivery.company_id,
                             attempt = delivery.attempts + 1, %error, "webhook call failed"
                         );
                     }
-                    if let Err(e) = store.record_webhook_attempt(&delivery, outcome).await {
+                    if let Err(e) = store.record_webhook_attempt(&delivery, &outcome).await {
                         tracing::warn!(error = %e, "recording a webhook call");
                     }
                 });

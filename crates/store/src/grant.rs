@@ -318,6 +318,22 @@ impl Store {
         if status == RequestStatus::Pending && channel == Channel::Async {
             crate::notify::request_waiting(txn, &person, company.as_str(), &id, &request).await?;
         }
+        if channel == Channel::Async {
+            let grant_id = match status {
+                RequestStatus::Approved => grant::Entity::find()
+                    .filter(grant::Column::RequestId.eq(&id))
+                    .one(txn)
+                    .await?
+                    .map(|g| g.id),
+                _ => None,
+            };
+            let data = request_data(
+                &id,
+                status.as_str(),
+                grant_id.as_deref().map(|g| (g, granted.as_slice())),
+            );
+            enqueue(txn, company.as_str(), WebhookEvent::RequestCreated, data).await?;
+        }
         let stored = data_request::Entity::find_by_id(id)
             .one(txn)
             .await?

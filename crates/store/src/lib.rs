@@ -78,8 +78,8 @@ pub use snapshot::PolicySnapshot;
 pub use throttle::MAX_KEYS_PER_ATTEMPT;
 pub use tx::WriteTx;
 pub use webhook::{
-    MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookDelivery, WebhookEvent, WebhookStatus,
-    webhook_backoff,
+    MAX_WEBHOOK_ATTEMPTS, WEBHOOK_LEASE, WebhookAttempt, WebhookCall, WebhookDelivery,
+    WebhookEvent, WebhookStatus, webhook_backoff,
 };
 pub use webhook_secret::{SECRET_OVERLAP, WebhookSecret};
 

@@ -238,9 +238,20 @@ async fn add_to(
     Ok(())
 }
 
+/// An amount as webhook payloads write it (the API's money shape).
+fn money_json(money: &Money) -> serde_json::Value {
+    serde_json::json!({
+        "amount": money.amount_micros(),
+        "currency": money.currency().code(),
+        "display": money.to_string(),
+    })
+}
+
 /// Reserves `offer` from the company's wallet for the person: a pending
 /// transfer, keyed by the request. Refused with
-/// [`StoreError::InsufficientFunds`] when the wallet cannot cover it.
+/// [`StoreError::InsufficientFunds`] when the wallet cannot cover it. When
+/// what is left could not cover the same offer again, the company's
+/// webhook hears `wallet.low`, in the same transaction.
 pub(crate) async fn reserve_offer(
     txn: &DatabaseTransaction,
     backend: Backend,
@@ -276,6 +287,23 @@ pub(crate) async fn reserve_offer(
     use money_account::Column as C;
     add_to(txn, &wallet, &[(C::DebitsPending, amount)]).await?;
     add_to(txn, &earnings, &[(C::CreditsPending, amount)]).await?;
+    if available - amount < amount {
+        let left = Money::new(
+            unsigned(available - amount, "wallet available")?,
+            offer.currency(),
+        );
+        crate::webhook::enqueue(
+            txn,
+            company.as_str(),
+            crate::webhook::WebhookEvent::WalletLow,
+            serde_json::json!({
+                "available": money_json(&left),
+                "last_offer": money_json(offer),
+                "request_id": request_id,
+            }),
+        )
+        .await?;
+    }
     let id = offer_transfer_id(request_id);
     money_transfer::Entity::insert(money_transfer::ActiveModel {
         id: Set(id.clone()),

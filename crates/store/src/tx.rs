@@ -146,6 +146,7 @@ impl WriteTx<'_> {
             data,
         )
         .await
+        .map(|_| ())
     }
 
     /// The person's ledger pseudonym.

@@ -1,6 +1,7 @@
 //! Webhooks: a company may name a URL to be called when one of its
-//! asynchronous requests is decided (approved, declined, expired) or one
-//! of its grants is revoked. The call is written to an outbox
+//! asynchronous requests is made or decided (approved, declined, expired),
+//! one of its grants is revoked, or its wallet runs low; and may ask for a
+//! `ping` to test its endpoint. The call is written to an outbox
 //! (`webhook_delivery`) in the same transaction as the change, so a crash
 //! delays it but never loses it; a worker claims due deliveries, calls,
 //! and records the outcome, retrying with back-off. A payload holds ids,
@@ -13,12 +14,20 @@ use sea_orm::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::entity::{company_webhook, webhook_delivery};
+use crate::entity::{company_webhook, webhook_attempt, webhook_delivery};
 use crate::{Backend, Store, StoreError, WebhookSecret, new_id, now};
 
-/// Calls made before a delivery is given up.
-/// With [`webhook_backoff`] that is about six hours of trying.
-pub const MAX_WEBHOOK_ATTEMPTS: i32 = 18;
+/// The pause before each retry, after the call that failed: 5 s, 5 min,
+/// 30 min, 2 h, 5 h, then every 10 h — Standard Webhooks' schedule,
+/// stretched so an endpoint may be down for three days without missing
+/// an event (77.6 hours from the first call to the last).
+const RETRY_PAUSES_SECS: [i64; 12] = [
+    5, 300, 1_800, 7_200, 18_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000, 36_000,
+];
+
+/// Calls made before a delivery is given up: the first and one per pause
+/// of the retry schedule.
+pub const MAX_WEBHOOK_ATTEMPTS: i32 = RETRY_PAUSES_SECS.len() as i32 + 1;
 /// How long a claimed delivery is held by its worker before another may
 /// take it (a worker that crashed mid-call).
 pub const WEBHOOK_LEASE: Duration = Duration::seconds(30);
@@ -32,8 +41,15 @@ pub enum WebhookEvent {
     RequestDeclined,
     /// The request was not answered in time.
     RequestExpired,
-    /// The person revoked a grant.
+    /// The person revoked a grant (or blocked the company).
     GrantRevoked,
+    /// An asynchronous request was made (the policy's first answer).
+    RequestCreated,
+    /// An offer's reservation left the wallet unable to cover the same
+    /// offer again.
+    WalletLow,
+    /// The company asked for a test call.
+    Ping,
 }
 
 impl WebhookEvent {
@@ -44,6 +60,9 @@ impl WebhookEvent {
             WebhookEvent::RequestDeclined => "request.declined",
             WebhookEvent::RequestExpired => "request.expired",
             WebhookEvent::GrantRevoked => "grant.revoked",
+            WebhookEvent::RequestCreated => "request.created",
+            WebhookEvent::WalletLow => "wallet.low",
+            WebhookEvent::Ping => "ping",
         }
     }
 }
@@ -78,28 +97,57 @@ pub struct WebhookStatus {
     pub next_attempt_at: Option<OffsetDateTime>,
     /// What went wrong last.
     pub last_error: Option<String>,
+    /// The status the receiver answered to the latest call, if it answered.
+    pub last_status: Option<u16>,
+    /// How long the latest call took.
+    pub last_latency_ms: Option<u32>,
 }
 
-/// The pause before call number `attempts + 1`: 1 s, 2 s, 4 s, … capped at
-/// one hour.
-pub fn webhook_backoff(attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
-    Duration::seconds(2_i64.pow(exponent)).min(Duration::hours(1))
+/// What one call came to, for the delivery log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookCall {
+    /// The HTTP status answered; `None` when no answer came (refused
+    /// connection, timeout, a destination no longer allowed).
+    pub status: Option<u16>,
+    /// How long the call took, in milliseconds.
+    pub latency_ms: u32,
+    /// Why it failed; `None` when delivered (a 2xx answer).
+    pub error: Option<String>,
+}
+
+/// One line of the delivery log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookAttempt {
+    /// 1 for the first call.
+    pub attempt: i32,
+    /// When it was made.
+    pub at: OffsetDateTime,
+    /// What it came to.
+    pub call: WebhookCall,
+}
+
+/// The pause before the retry after `failed` calls (`failed` ≥ 1 counts
+/// the one that just failed, minus one: 0 gives the first retry's pause).
+pub fn webhook_backoff(failed: i32) -> Duration {
+    let last = RETRY_PAUSES_SECS.len() - 1;
+    let index = usize::try_from(failed).unwrap_or(0).min(last);
+    Duration::seconds(RETRY_PAUSES_SECS[index])
 }
 
 /// Writes a delivery for `company` if it has a webhook, in the caller's
-/// transaction. `subject` fields are ids; attribute names only.
+/// transaction, and returns its id. `data` holds ids, names and amounts;
+/// never an attribute value.
 pub(crate) async fn enqueue(
     txn: &DatabaseTransaction,
     company: &str,
     event: WebhookEvent,
     data: serde_json::Value,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     let Some(hook) = company_webhook::Entity::find_by_id(company.to_owned())
         .one(txn)
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let id = new_id();
     let at = now();
@@ -111,7 +159,7 @@ pub(crate) async fn enqueue(
         "data": data,
     });
     webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
-        id: Set(id),
+        id: Set(id.clone()),
         company_id: Set(company.to_owned()),
         url: Set(hook.url),
         event: Set(event.as_str().to_owned()),
@@ -124,7 +172,7 @@ pub(crate) async fn enqueue(
     })
     .exec_without_returning(txn)
     .await?;
-    Ok(())
+    Ok(Some(id))
 }
 
 /// The data of a request event: its id, its new status, and for an
@@ -235,29 +283,48 @@ impl Store {
             .collect()
     }
 
-    /// Records one call's outcome: delivered (`Ok`), or failed with why —
-    /// then retried after [`webhook_backoff`] until
-    /// [`MAX_WEBHOOK_ATTEMPTS`] calls were made.
+    /// Records one call in the delivery log and its outcome on the
+    /// delivery: delivered (a 2xx answer), or failed — then retried after
+    /// [`webhook_backoff`] until [`MAX_WEBHOOK_ATTEMPTS`] calls were made.
     pub async fn record_webhook_attempt(
         &self,
         delivery: &WebhookDelivery,
-        outcome: Result<(), String>,
+        call: &WebhookCall,
     ) -> Result<(), StoreError> {
         let attempts = delivery.attempts + 1;
         let at = now();
+        let (_turn, txn) = self.write_txn().await?;
+        let error: Option<String> = call.error.as_ref().map(|e| e.chars().take(500).collect());
+        webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
+            delivery_id: Set(delivery.id.clone()),
+            attempt: Set(attempts),
+            at_unix_ms: Set(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)),
+            status: Set(call.status.map(i32::from)),
+            latency_ms: Set(i32::try_from(call.latency_ms).unwrap_or(i32::MAX)),
+            error: Set(error.clone()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                webhook_attempt::Column::DeliveryId,
+                webhook_attempt::Column::Attempt,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
         let mut update = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempts));
-        update = match outcome {
-            Ok(()) => update
+        update = match error {
+            None => update
                 .col_expr(webhook_delivery::Column::DeliveredAt, Expr::value(Some(at)))
                 .col_expr(
                     webhook_delivery::Column::NextAttemptAt,
                     Expr::value(Option::<OffsetDateTime>::None),
                 ),
-            Err(error) => {
+            Some(error) => {
                 let next =
                     (attempts < MAX_WEBHOOK_ATTEMPTS).then(|| at + webhook_backoff(attempts - 1));
-                let error: String = error.chars().take(500).collect();
                 update
                     .col_expr(
                         webhook_delivery::Column::LastError,
@@ -268,9 +335,78 @@ impl Store {
         };
         update
             .filter(webhook_delivery::Column::Id.eq(&delivery.id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// Queues a `ping` to the company's webhook; its delivery id, or `None`
+    /// when the company has no webhook.
+    pub async fn enqueue_ping(&self, company: &CompanyId) -> Result<Option<String>, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        let id = enqueue(
+            &txn,
+            company.as_str(),
+            WebhookEvent::Ping,
+            serde_json::json!({"message": "a test call, asked for by the company"}),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Calls a delivery of the company's again now, whatever became of it
+    /// (delivered, given up, or waiting for a retry), with the same event
+    /// id, so the receiver can de-duplicate. `false` when the company has
+    /// no delivery of that id.
+    pub async fn redeliver_webhook(
+        &self,
+        company: &CompanyId,
+        delivery_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        let updated = webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::NextAttemptAt,
+                Expr::value(Some(now())),
+            )
+            .col_expr(
+                webhook_delivery::Column::DeliveredAt,
+                Expr::value(Option::<OffsetDateTime>::None),
+            )
+            .filter(webhook_delivery::Column::Id.eq(delivery_id))
+            .filter(webhook_delivery::Column::CompanyId.eq(company.as_str()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        Ok(updated == 1)
+    }
+
+    /// One of the company's deliveries with its log, oldest call first;
+    /// `None` when the company has no delivery of that id.
+    pub async fn webhook_delivery_log(
+        &self,
+        company: &CompanyId,
+        delivery_id: &str,
+    ) -> Result<Option<(WebhookStatus, Vec<WebhookAttempt>)>, StoreError> {
+        let Some(row) = webhook_delivery::Entity::find_by_id(delivery_id.to_owned())
+            .filter(webhook_delivery::Column::CompanyId.eq(company.as_str()))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let log: Vec<WebhookAttempt> = webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::DeliveryId.eq(delivery_id))
+            .order_by_asc(webhook_attempt::Column::Attempt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(attempt_from_row)
+            .collect();
+        Ok(Some((status_from_row(row, log.last()), log)))
     }
 
     /// The company's latest deliveries, newest first.
@@ -279,22 +415,59 @@ impl Store {
         company: &CompanyId,
         limit: u64,
     ) -> Result<Vec<WebhookStatus>, StoreError> {
-        Ok(webhook_delivery::Entity::find()
+        let rows = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::CompanyId.eq(company.as_str()))
             .order_by_desc(webhook_delivery::Column::CreatedAt)
             .limit(limit)
             .all(&self.db)
+            .await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let mut latest: std::collections::HashMap<String, WebhookAttempt> =
+            std::collections::HashMap::new();
+        for row in webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
+            .all(&self.db)
             .await?
+        {
+            let id = row.delivery_id.clone();
+            let attempt = attempt_from_row(row);
+            if latest.get(&id).is_none_or(|a| a.attempt < attempt.attempt) {
+                latest.insert(id, attempt);
+            }
+        }
+        Ok(rows
             .into_iter()
-            .map(|row| WebhookStatus {
-                id: row.id,
-                event: row.event,
-                attempts: row.attempts,
-                delivered_at: row.delivered_at,
-                next_attempt_at: row.next_attempt_at,
-                last_error: row.last_error,
+            .map(|row| {
+                let last = latest.get(&row.id);
+                status_from_row(row, last)
             })
             .collect())
+    }
+}
+
+fn attempt_from_row(row: webhook_attempt::Model) -> WebhookAttempt {
+    WebhookAttempt {
+        attempt: row.attempt,
+        at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.at_unix_ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        call: WebhookCall {
+            status: row.status.and_then(|s| u16::try_from(s).ok()),
+            latency_ms: u32::try_from(row.latency_ms).unwrap_or(0),
+            error: row.error,
+        },
+    }
+}
+
+fn status_from_row(row: webhook_delivery::Model, last: Option<&WebhookAttempt>) -> WebhookStatus {
+    WebhookStatus {
+        id: row.id,
+        event: row.event,
+        attempts: row.attempts,
+        delivered_at: row.delivered_at,
+        next_attempt_at: row.next_attempt_at,
+        last_error: row.last_error,
+        last_status: last.and_then(|a| a.call.status),
+        last_latency_ms: last.map(|a| a.call.latency_ms),
     }
 }
 
@@ -360,16 +533,19 @@ mod tests {
                 .unwrap();
             store.revoke_grant(&person, &grant.id).await.unwrap();
             let claimed = store.claim_webhooks(10).await.unwrap();
-            assert_eq!(claimed.len(), 2);
+            assert_eq!(claimed.len(), 3);
             let bodies: Vec<serde_json::Value> = claimed
                 .iter()
                 .map(|d| serde_json::from_str(&d.payload).unwrap())
                 .collect();
-            assert_eq!(bodies[0]["type"], "request.approved");
+            assert_eq!(bodies[0]["type"], "request.created");
             assert_eq!(bodies[0]["data"]["request_id"], approved.as_str());
-            assert_eq!(bodies[0]["data"]["attributes"], json!(["email"]));
-            assert_eq!(bodies[1]["type"], "grant.revoked");
-            assert_eq!(bodies[1]["data"]["grant_id"], grant.id.as_str());
+            assert_eq!(bodies[0]["data"]["status"], "pending");
+            assert_eq!(bodies[1]["type"], "request.approved");
+            assert_eq!(bodies[1]["data"]["request_id"], approved.as_str());
+            assert_eq!(bodies[1]["data"]["attributes"], json!(["email"]));
+            assert_eq!(bodies[2]["type"], "grant.revoked");
+            assert_eq!(bodies[2]["data"]["grant_id"], grant.id.as_str());
             for d in &claimed {
                 assert_eq!(d.url, "https://acme.example/hook");
                 assert!(!d.payload.contains("alan@example.org"), "never a value");
@@ -391,13 +567,29 @@ mod tests {
         }
     );
 
+    fn failed() -> WebhookCall {
+        WebhookCall {
+            status: Some(500),
+            latency_ms: 12,
+            error: Some("HTTP 500".into()),
+        }
+    }
+
+    fn delivered() -> WebhookCall {
+        WebhookCall {
+            status: Some(204),
+            latency_ms: 7,
+            error: None,
+        }
+    }
+
     store_test!(failed_calls_back_off_then_give_up, |store| {
         let (person, company) = world(store).await;
+        let id = ask(store, &person, &company).await;
         store
             .set_webhook(&company, Some("https://acme.example/hook"))
             .await
             .unwrap();
-        let id = ask(store, &person, &company).await;
         store.decline_request(&person, &id).await.unwrap();
         let mut delivery = store.claim_webhooks(1).await.unwrap().remove(0);
         let due_now = |store: &Store| {
@@ -416,7 +608,7 @@ mod tests {
         };
         for attempt in 1..MAX_WEBHOOK_ATTEMPTS {
             store
-                .record_webhook_attempt(&delivery, Err("HTTP 500".into()))
+                .record_webhook_attempt(&delivery, &failed())
                 .await
                 .unwrap();
             let status = store
@@ -438,7 +630,7 @@ mod tests {
             delivery = store.claim_webhooks(1).await.unwrap().remove(0);
         }
         store
-            .record_webhook_attempt(&delivery, Err("HTTP 500".into()))
+            .record_webhook_attempt(&delivery, &failed())
             .await
             .unwrap();
         let status = store
@@ -459,12 +651,167 @@ mod tests {
     });
 
     #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        let secs: Vec<i64> = (0..14)
+    fn retries_go_on_for_three_days_then_stop() {
+        let pauses: Vec<i64> = (0..MAX_WEBHOOK_ATTEMPTS - 1)
             .map(|a| webhook_backoff(a).whole_seconds())
             .collect();
-        assert_eq!(&secs[..5], &[1, 2, 4, 8, 16]);
-        assert_eq!(secs[13], 3600);
-        assert!(secs.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(&pauses[..3], &[5, 300, 1800], "quick at first");
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]));
+        let total: i64 = pauses.iter().sum();
+        assert!(total >= 3 * 24 * 3600, "{total} s: less than three days");
+        assert!(total <= 4 * 24 * 3600, "{total} s: more than four days");
+        assert_eq!(webhook_backoff(100), webhook_backoff(MAX_WEBHOOK_ATTEMPTS));
     }
+
+    store_test!(each_call_is_logged_with_its_status_and_latency, |store| {
+        let (person, company) = world(store).await;
+        store
+            .set_webhook(&company, Some("https://acme.example/hook"))
+            .await
+            .unwrap();
+        let id = ask(store, &person, &company).await;
+        let delivery = store.claim_webhooks(1).await.unwrap().remove(0);
+        assert!(delivery.payload.contains(&id));
+        store
+            .record_webhook_attempt(&delivery, &failed())
+            .await
+            .unwrap();
+        let retry = WebhookDelivery {
+            attempts: 1,
+            ..delivery.clone()
+        };
+        store
+            .record_webhook_attempt(&retry, &delivered())
+            .await
+            .unwrap();
+        let (status, log) = store
+            .webhook_delivery_log(&company, &delivery.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.attempts, 2);
+        assert!(status.delivered_at.is_some() && status.next_attempt_at.is_none());
+        assert_eq!(
+            (status.last_status, status.last_latency_ms),
+            (Some(204), Some(7))
+        );
+        assert_eq!(log.len(), 2);
+        assert_eq!((log[0].attempt, log[0].call.clone()), (1, failed()));
+        assert_eq!((log[1].attempt, log[1].call.clone()), (2, delivered()));
+        let listed = store.webhook_deliveries(&company, 10).await.unwrap();
+        assert_eq!(listed[0].last_status, Some(204));
+
+        // another company sees nothing of it
+        let other = CompanyId::parse("globex").unwrap();
+        store.create_company(&other, "Globex").await.unwrap();
+        assert!(
+            store
+                .webhook_delivery_log(&other, &delivery.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!store.redeliver_webhook(&other, &delivery.id).await.unwrap());
+
+        // redelivered: due again at once, same id, the log goes on
+        assert!(store.claim_webhooks(1).await.unwrap().is_empty());
+        assert!(
+            store
+                .redeliver_webhook(&company, &delivery.id)
+                .await
+                .unwrap()
+        );
+        let again = store.claim_webhooks(1).await.unwrap().remove(0);
+        assert_eq!(
+            (again.id.as_str(), again.attempts),
+            (delivery.id.as_str(), 2)
+        );
+        store
+            .record_webhook_attempt(&again, &delivered())
+            .await
+            .unwrap();
+        let (_, log) = store
+            .webhook_delivery_log(&company, &delivery.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(log.len(), 3);
+    });
+
+    store_test!(a_ping_goes_only_to_a_set_webhook, |store| {
+        let (_, company) = world(store).await;
+        assert_eq!(store.enqueue_ping(&company).await.unwrap(), None);
+        store
+            .set_webhook(&company, Some("https://acme.example/hook"))
+            .await
+            .unwrap();
+        let id = store.enqueue_ping(&company).await.unwrap().unwrap();
+        let claimed = store.claim_webhooks(5).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, id);
+        let body: serde_json::Value = serde_json::from_str(&claimed[0].payload).unwrap();
+        assert_eq!(body["type"], "ping");
+    });
+
+    store_test!(
+        a_wallet_that_cannot_cover_the_same_offer_again_is_low,
+        |store| {
+            let (person, company) = world(store).await;
+            store
+                .set_webhook(&company, Some("https://acme.example/hook"))
+                .await
+                .unwrap();
+            let eur = |micros| {
+                consent_policy::Money::new(micros, consent_policy::Currency::parse("EUR").unwrap())
+            };
+            store
+                .fund_wallet(&company, &eur(100_000), "bank-1")
+                .await
+                .unwrap();
+            let offer = |n: u32| {
+                let request = DataRequest::from_json_value(
+                    json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
+                           "duration": "P30D", "offer": {"amount": 40_000, "currency": "EUR"}}),
+                    &GrantDuration::parse("P1Y").unwrap(),
+                )
+                .unwrap();
+                let (store, person, company) = (store.clone(), person.clone(), company.clone());
+                async move {
+                    let decision =
+                        decide(&store.profile(&person).await.unwrap(), &company, &request);
+                    let made = store
+                        .record_request(&person, &company, &request, &decision, Channel::Async)
+                        .await
+                        .unwrap();
+                    (n, made.id)
+                }
+            };
+            let events = |store: &Store| {
+                let store = store.clone();
+                async move {
+                    store
+                        .claim_webhooks(10)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|d| serde_json::from_str::<serde_json::Value>(&d.payload).unwrap())
+                        .collect::<Vec<_>>()
+                }
+            };
+            offer(1).await; // 0.10 - 0.04 = 0.06 left: covers another
+            let first = events(store).await;
+            assert!(first.iter().all(|e| e["type"] != "wallet.low"), "{first:?}");
+            let (_, second) = offer(2).await; // 0.02 left: does not
+            let low: Vec<_> = events(store)
+                .await
+                .into_iter()
+                .filter(|e| e["type"] == "wallet.low")
+                .collect();
+            assert_eq!(low.len(), 1);
+            assert_eq!(low[0]["data"]["available"]["amount"], 20_000);
+            assert_eq!(low[0]["data"]["available"]["currency"], "EUR");
+            assert_eq!(low[0]["data"]["last_offer"]["amount"], 40_000);
+            assert_eq!(low[0]["data"]["request_id"], second.as_str());
+        }
+    );
 }

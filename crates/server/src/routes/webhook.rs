@@ -58,12 +58,74 @@ pub struct DeliveryView {
     pub event: String,
     /// Calls made.
     pub attempts: i32,
-    /// `delivered`, `retrying` or `failed` (gave up).
     /// `queued`, `retrying`, `delivered`, or `failed` (gave up).
     #[schema(example = "delivered")]
     pub state: String,
     /// What went wrong last.
     pub last_error: Option<String>,
+    /// The HTTP status the receiver answered to the latest call (none when
+    /// it did not answer, or no call was made yet).
+    #[schema(example = 200)]
+    pub last_status: Option<u16>,
+    /// How long the latest call took, in milliseconds.
+    #[schema(example = 42)]
+    pub last_latency_ms: Option<u32>,
+}
+
+impl From<store::WebhookStatus> for DeliveryView {
+    fn from(d: store::WebhookStatus) -> Self {
+        DeliveryView {
+            state: match (d.delivered_at, d.next_attempt_at) {
+                (Some(_), _) => "delivered",
+                (None, Some(_)) if d.attempts == 0 => "queued",
+                (None, Some(_)) => "retrying",
+                (None, None) => "failed",
+            }
+            .to_owned(),
+            id: d.id,
+            event: d.event,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            last_status: d.last_status,
+            last_latency_ms: d.last_latency_ms,
+        }
+    }
+}
+
+/// One call made for a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    /// 1 for the first call.
+    pub attempt: i32,
+    /// When it was made (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    /// The HTTP status answered; none when no answer came.
+    #[schema(example = 200)]
+    pub status: Option<u16>,
+    /// How long the call took, in milliseconds.
+    #[schema(example = 42)]
+    pub latency_ms: u32,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// A delivery with its log.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryLog {
+    /// The delivery.
+    #[serde(flatten)]
+    pub delivery: DeliveryView,
+    /// Every call made for it, oldest first.
+    pub calls: Vec<AttemptView>,
+}
+
+/// A delivery queued.
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    /// The delivery's id (the call's `webhook-id`).
+    pub delivery_id: String,
 }
 
 /// The webhook and its latest deliveries.
@@ -190,22 +252,7 @@ pub async fn show(
         broker::webhook::show(&state.store, &company)
             .await
             .map_err(Problem::from)?;
-    let deliveries = deliveries
-        .into_iter()
-        .map(|d| DeliveryView {
-            state: match (d.delivered_at, d.next_attempt_at) {
-                (Some(_), _) => "delivered",
-                (None, Some(_)) if d.attempts == 0 => "queued",
-                (None, Some(_)) => "retrying",
-                (None, None) => "failed",
-            }
-            .to_owned(),
-            id: d.id,
-            event: d.event,
-            attempts: d.attempts,
-            last_error: d.last_error,
-        })
-        .collect();
+    let deliveries = deliveries.into_iter().map(DeliveryView::from).collect();
     Ok(HttpResponse::Ok().json(WebhookView { url, deliveries }))
 }
 
@@ -231,4 +278,113 @@ pub async fn remove(
         .await
         .map_err(Problem::from)?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Send a test event
+///
+/// Queues a `ping` event to the webhook URL, signed like every call, to
+/// check the receiver end to end; its delivery then shows in
+/// `GET /v1/webhook/deliveries/{id}`.
+#[utoipa::path(
+    operation_id = "webhook_ping",
+    tag = "companies",
+    responses(
+        (status = 202, description = "Queued", body = Queued),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No webhook URL is set", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/webhook/ping")]
+pub async fn ping(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let queued = broker::webhook::ping(&state.store, &company)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(|| Problem::conflict("no-webhook", "No webhook", "set a webhook URL first"))?;
+    Ok(HttpResponse::Accepted().json(Queued {
+        delivery_id: queued,
+    }))
+}
+
+/// One delivery and its calls
+///
+/// A delivery of the calling company's with every call made for it: when,
+/// the status the receiver answered, and how long it took.
+#[utoipa::path(
+    operation_id = "webhook_delivery_get",
+    tag = "companies",
+    params(("id" = String, Path, description = "The delivery's id (`webhook-id`)")),
+    responses(
+        (status = 200, description = "The delivery and its log", body = DeliveryLog),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No delivery of that id for this company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/webhook/deliveries/{id}")]
+pub async fn delivery(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let (delivery, calls) = broker::webhook::delivery(&state.store, &company, &id)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(|| Problem::not_found("no such delivery").with_field("id"))?;
+    let calls = calls
+        .into_iter()
+        .map(|a| AttemptView {
+            attempt: a.attempt,
+            at: a.at,
+            status: a.call.status,
+            latency_ms: a.call.latency_ms,
+            error: a.call.error,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(DeliveryLog {
+        delivery: delivery.into(),
+        calls,
+    }))
+}
+
+/// Deliver an event again
+///
+/// Calls the delivery again now, with the same `webhook-id` (so a receiver
+/// that had it de-duplicates), whatever became of it: delivered, given up
+/// after three days, or waiting for a retry.
+#[utoipa::path(
+    operation_id = "webhook_delivery_redeliver",
+    tag = "companies",
+    params(("id" = String, Path, description = "The delivery's id (`webhook-id`)")),
+    responses(
+        (status = 202, description = "Queued again", body = Queued),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No delivery of that id for this company", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/v1/webhook/deliveries/{id}/redeliver")]
+pub async fn redeliver(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    let found = broker::webhook::redeliver(&state.store, &company, &id)
+        .await
+        .map_err(Problem::from)?;
+    if !found {
+        return Err(Problem::not_found("no such delivery")
+            .with_field("id")
+            .into());
+    }
+    Ok(HttpResponse::Accepted().json(Queued {
+        delivery_id: id.into_inner(),
+    }))
 }

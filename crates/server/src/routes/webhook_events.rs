@@ -17,7 +17,8 @@ pub struct RequestEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     #[schema(example = "01JEV7Q5W1M2X0K8Z3R4T5Y6U7")]
     id: String,
-    /// `request.approved`, `request.declined` or `request.expired`.
+    /// `request.created`, `request.approved`, `request.declined` or
+    /// `request.expired`.
     #[schema(example = "request.approved")]
     r#type: String,
     /// When the event happened (RFC 3339, UTC).
@@ -33,7 +34,7 @@ pub struct RequestEvent {
 pub struct RequestEventData {
     /// The request (`POST /v1/requests`' `request_id`).
     request_id: String,
-    /// `approved`, `denied` or `expired`.
+    /// `pending`, `approved`, `denied` or `expired`.
     #[schema(example = "approved")]
     status: String,
     /// The grant made, when approved.
@@ -69,9 +70,59 @@ pub struct GrantEventData {
     request_id: String,
 }
 
+/// A call about the company's wallet.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "a schema only: the store writes the body")]
+pub struct WalletEvent {
+    /// The event id, also in `webhook-id`; a retry carries the same one.
+    id: String,
+    /// `wallet.low`.
+    #[schema(example = "wallet.low")]
+    r#type: String,
+    /// When the event happened (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    created_at: String,
+    /// The wallet's state.
+    data: WalletEventData,
+}
+
+/// Why the wallet is low.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "a schema only: the store writes the body")]
+pub struct WalletEventData {
+    /// What is left to reserve, in the offer's currency.
+    available: crate::problem::Amount,
+    /// The offer whose reservation left too little to make it again.
+    last_offer: crate::problem::Amount,
+    /// The request that offer was made with.
+    request_id: String,
+}
+
+/// A test call the company asked for.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "a schema only: the store writes the body")]
+pub struct PingEvent {
+    /// The event id, also in `webhook-id`.
+    id: String,
+    /// `ping`.
+    #[schema(example = "ping")]
+    r#type: String,
+    /// When it was asked for (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    created_at: String,
+    /// A message for people.
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
 /// Every event type a company's webhook receives, with its body schema and
 /// what it means.
-const EVENTS: [(&str, &str, &str); 4] = [
+const EVENTS: [(&str, &str, &str); 7] = [
+    (
+        "request.created",
+        "RequestEvent",
+        "An asynchronous request was made (by `POST /v1/requests` or CIBA): `status` is the policy's first answer, `pending` while the person decides, or already `approved` (with `grant_id`) or `denied`.",
+    ),
     (
         "request.approved",
         "RequestEvent",
@@ -92,6 +143,16 @@ const EVENTS: [(&str, &str, &str); 4] = [
         "GrantEvent",
         "A grant ended before its expiry: the person revoked it or blocked the company.",
     ),
+    (
+        "wallet.low",
+        "WalletEvent",
+        "Reserving an offer left the wallet unable to cover the same offer again: fund it (`apiome company fund`) before the next request is refused with `insufficient-funds`.",
+    ),
+    (
+        "ping",
+        "PingEvent",
+        "A test call asked for with `POST /v1/webhook/ping`.",
+    ),
 ];
 
 fn header(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
@@ -109,7 +170,7 @@ pub fn webhooks() -> Paths {
     let mut paths = PathsBuilder::new();
     for (event, schema, meaning) in EVENTS {
         let operation = OperationBuilder::new()
-            .operation_id(Some(format!("webhook_{}", event.replace('.', "_"))))
+            .operation_id(Some(format!("webhook_event_{}", event.replace('.', "_"))))
             .summary(Some(format!("The `{event}` event")))
             .description(Some(format!(
                 "{meaning} Signed per Standard Webhooks with the company's `whsec_` secret; \

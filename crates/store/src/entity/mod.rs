@@ -35,5 +35,6 @@ pub mod rule;
 pub mod session;
 pub mod sign_in_throttle;
 pub mod webauthn_ceremony;
+pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_secret;
