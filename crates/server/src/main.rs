@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::config::{
-    AuditorCommand, Cli, Command, CompanyCommand, Config, KeysCommand, LedgerCommand, PersonCommand,
+    self, AuditorCommand, Cli, Command, CompanyCommand, Config, ConfigCommand, KeysCommand,
+    LedgerCommand, PersonCommand,
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
@@ -34,19 +35,30 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve);
+    let (command, file, flags) = match cli.into_parts() {
+        Ok(parts) => parts,
+        Err(error) => error.exit(),
+    };
     if let Command::Openapi = command {
         print!("{}", openapi::document_json());
         return Ok(());
     }
-    let config = Config::from_settings(&cli.settings)?;
+    let loaded = config::load(file.as_deref(), &flags)?;
+    let config = loaded.config()?;
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = command
+    {
+        print!("{}", loaded.render(&config));
+        return Ok(());
+    }
     let _log_writer = telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match command {
-            Command::Serve => {
+            Command::Serve(_) => {
                 let app = Application::build(config).await?;
                 app.run_until_stopped().await?;
             }
@@ -116,7 +128,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let rotated = oauth_keys::rotate_signing_keys(&config.data_dir)?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
-            Command::Openapi => unreachable!("handled before the runtime starts"),
+            Command::Openapi | Command::Config { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
         Ok(())
     })
