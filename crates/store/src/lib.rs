@@ -30,6 +30,7 @@ mod request_group;
 mod revoked;
 mod rule;
 pub mod sealed;
+mod server_secret;
 mod session;
 mod snapshot;
 mod sqlite_reader;
@@ -82,6 +83,7 @@ pub use webhook::{
     webhook_backoff,
 };
 pub use webhook_secret::{SECRET_OVERLAP, WebhookSecret};
+pub use server_secret::ServerSecret;
 
 /// A new random id for a row, as text (UUID v4).
 fn new_id() -> String {

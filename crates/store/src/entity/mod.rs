@@ -36,4 +36,5 @@ pub mod session;
 pub mod sign_in_throttle;
 pub mod webauthn_ceremony;
 pub mod webhook_delivery;
+pub mod server_secret;
 pub mod webhook_secret;
