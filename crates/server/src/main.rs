@@ -16,7 +16,7 @@ use server::{admin, data_dir, data_keys, oauth_keys, openapi, telemetry, webhook
 
 /// The store, with the keys that seal attribute values.
 async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    let keys = data_keys::load(&config.data_dir)?;
+    let keys = data_keys::load_from(&config.keys, &config.data_dir)?;
     Ok(store::Store::open(&config.database, keys).await?)
 }
 
@@ -88,7 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } => {
                 data_dir::prepare(&config.data_dir)?;
                 let name = ledger_signer::log_name(&config.public_url_for(config.bind.port()));
-                let signer = LedgerSigner::load_or_create(&config.data_dir, &name)?;
+                let signer = LedgerSigner::load_from(&config.keys, &config.data_dir, &name)?;
                 println!("{}", signer.vkey());
             }
             Command::Company { command } => company(&config, command).await?,
@@ -108,7 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 command: AuditorCommand::Create { name },
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let key = admin::server_key(&config.data_dir)?;
+                let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 let store = open_store(&config).await?;
                 let created = admin::create_auditor(&store, &key, &name).await;
                 store.close().await?;
@@ -118,14 +118,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 command: KeysCommand::RotateData,
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let rotated = data_keys::rotate(&config.data_dir, &config.database).await?;
+                let rotated =
+                    data_keys::rotate(&config.keys, &config.data_dir, &config.database).await?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
             Command::Keys {
                 command: KeysCommand::Rotate,
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let rotated = oauth_keys::rotate_signing_keys(&config.data_dir)?;
+                let store = open_store(&config).await?;
+                let rotated = oauth_keys::rotate_signing_keys(&store, &config.data_dir).await;
+                store.close().await?;
+                let rotated = rotated?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
             Command::Openapi | Command::Config { .. } => {
@@ -147,7 +151,7 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 redirect_uris,
                 webhook_url,
             } => {
-                let key = admin::server_key(&config.data_dir)?;
+                let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 if let Some(url) = &webhook_url {
                     webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;

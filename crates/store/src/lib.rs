@@ -74,6 +74,7 @@ pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
+pub use server_secret::ServerSecret;
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
 pub use snapshot::PolicySnapshot;
 pub use throttle::MAX_KEYS_PER_ATTEMPT;
@@ -83,7 +84,6 @@ pub use webhook::{
     webhook_backoff,
 };
 pub use webhook_secret::{SECRET_OVERLAP, WebhookSecret};
-pub use server_secret::ServerSecret;
 
 /// A new random id for a row, as text (UUID v4).
 fn new_id() -> String {

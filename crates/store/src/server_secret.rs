@@ -52,7 +52,10 @@ impl Store {
     /// # Errors
     /// The database fails, or the secret does not open under the data keys.
     pub async fn server_secret(&self, name: &str) -> Result<Option<ServerSecret>, StoreError> {
-        let Some(row) = server_secret::Entity::find_by_id(name).one(&self.db).await? else {
+        let Some(row) = server_secret::Entity::find_by_id(name)
+            .one(&self.db)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(ServerSecret {
@@ -169,7 +172,12 @@ mod tests {
         assert_eq!(store.server_secret("k").await.unwrap(), None);
         assert!(store.replace_server_secret("k", None, "one").await.unwrap());
         // A second first write loses: the row exists.
-        assert!(!store.replace_server_secret("k", None, "other").await.unwrap());
+        assert!(
+            !store
+                .replace_server_secret("k", None, "other")
+                .await
+                .unwrap()
+        );
         let read = store.server_secret("k").await.unwrap().unwrap();
         assert_eq!((read.text.as_str(), read.version), ("one", 1));
         assert_eq!(store.server_secret_version("k").await.unwrap(), Some(1));
