@@ -715,6 +715,31 @@ pub enum LogFormat {
     Json,
 }
 
+impl KeySources {
+    /// Checks that every key file named can be read (for `apiome config
+    /// check`; whether it holds a key is checked where it is used).
+    ///
+    /// # Errors
+    /// The first file that cannot be read, named with its key.
+    pub fn check_files(&self) -> Result<(), LoadError> {
+        for (key, file) in [
+            ("master_key_file", &self.master_key_file),
+            ("server_key_file", &self.server_key_file),
+            ("ledger_key_file", &self.ledger_key_file),
+        ] {
+            if let Some(path) = file
+                && let Err(e) = std::fs::File::open(path)
+            {
+                return Err(LoadError::Invalid(format!(
+                    "`{key}`: cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The checked configuration.
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         command: ConfigCommand::Check,
     } = command
     {
+        config.keys.check_files()?;
         print!("{}", loaded.render(&config));
         return Ok(());
     }

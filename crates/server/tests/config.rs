@@ -209,6 +209,14 @@ fn an_unknown_key_or_a_bad_value_stops_with_one_line_naming_key_and_file() {
             one_line_failure(&apiome(&args, &[]), &wanted);
         }
     }
+    // A key file that is not there is named with its key.
+    one_line_failure(
+        &apiome(
+            &["config", "check"],
+            &[("APIOME_LEDGER_KEY_FILE", "/nonexistent/ledger.key")],
+        ),
+        &["`ledger_key_file`", "/nonexistent/ledger.key"],
+    );
     // A missing file is named too.
     let missing = dir.path().join("absent.toml");
     one_line_failure(
@@ -285,6 +293,14 @@ fn the_shipped_example_names_every_key_and_loads() {
             assert!(text.contains(flag), "docs/apiome.toml lacks {flag}");
         }
     }
+    // The README's operator section shows it whole.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    assert!(
+        readme.contains(&format!("```toml\n{text}```")),
+        "README.md's config file differs from docs/apiome.toml"
+    );
     // As shipped, it is the defaults: `config check` accepts it.
     let printed = stdout(&apiome(
         &["config", "check", "--config", example().to_str().unwrap()],
