@@ -507,3 +507,49 @@ fn kid(token: &str) -> String {
     let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
     header["kid"].as_str().unwrap().to_owned()
 }
+
+#[test]
+fn a_ledger_named_for_this_machine_is_made_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let trial = dir.path().join("trial");
+    let output = apiome(
+        &[
+            "ledger",
+            "public-key",
+            "--data-dir",
+            trial.to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    assert!(stdout(&output).starts_with("localhost/apiome-ledger+"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("for good"), "{stderr}");
+    // Once made, the name stays and nothing is said again.
+    let again = apiome(
+        &[
+            "ledger",
+            "public-key",
+            "--data-dir",
+            trial.to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("for good"));
+
+    // Named from the public URL of the file: no warning.
+    let real = dir.path().join("real");
+    let file = write(dir.path(), "public_url = \"https://apiome.example\"\n");
+    let output = apiome(
+        &[
+            "ledger",
+            "public-key",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            real.to_str().unwrap(),
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    assert!(stdout(&output).starts_with("apiome.example/apiome-ledger+"));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("for good"));
+}
