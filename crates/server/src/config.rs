@@ -590,12 +590,7 @@ pub fn load(file: Option<&Path>, flags: &Settings) -> Result<Loaded, LoadError> 
         // The file alone first, so that an error names it and its key.
         Figment::from(Toml::string(&text))
             .extract::<Settings>()
-            .map_err(|e| {
-                LoadError::Invalid(describe_error(
-                    e,
-                    &format!("config file {}", path.display()),
-                ))
-            })?;
+            .map_err(|e| LoadError::Invalid(describe_error(e, &Whence::File(path))))?;
         figment = figment.merge(Toml::file_exact(path));
     }
     let env = Env::raw().filter_map(|var| {
@@ -605,13 +600,13 @@ pub fn load(file: Option<&Path>, flags: &Settings) -> Result<Loaded, LoadError> 
     });
     Figment::from(env.clone())
         .extract::<Settings>()
-        .map_err(|e| LoadError::Invalid(describe_error(e, "environment")))?;
+        .map_err(|e| LoadError::Invalid(describe_error(e, &Whence::Environment)))?;
     figment = figment
         .merge(env)
         .merge(Serialized::defaults(flags.clone()));
     let settings = figment
         .extract::<Settings>()
-        .map_err(|e| LoadError::Invalid(describe_error(e, "configuration")))?;
+        .map_err(|e| LoadError::Invalid(describe_error(e, &Whence::Merged)))?;
     Ok(Loaded {
         settings,
         figment,
@@ -619,30 +614,39 @@ pub fn load(file: Option<&Path>, flags: &Settings) -> Result<Loaded, LoadError> 
     })
 }
 
-/// One line per figment error: the key, where it came from, what is wrong.
-fn describe_error(error: figment::Error, whence: &str) -> String {
+/// Where the values being extracted came from.
+enum Whence<'a> {
+    File(&'a Path),
+    Environment,
+    Merged,
+}
+
+impl Whence<'_> {
+    /// Where `key`'s value came from, in words.
+    fn of(&self, key: &str) -> String {
+        match self {
+            Whence::File(path) => format!("config file {}", path.display()),
+            Whence::Environment => KEYS.iter().find(|k| k.name == key).map_or_else(
+                || "environment".to_owned(),
+                |k| format!("environment variable {}", k.env),
+            ),
+            Whence::Merged => "configuration".to_owned(),
+        }
+    }
+}
+
+/// One line for figment's errors: the key, where it came from, what is wrong.
+fn describe_error(error: figment::Error, whence: &Whence<'_>) -> String {
     let mut lines = Vec::new();
     for e in error {
         let key = e.path.join(".");
-        let from = |key: &str| {
-            if whence == "environment" {
-                KEYS.iter().find(|k| k.name == key).map_or_else(
-                    || "environment".to_owned(),
-                    |k| format!("environment variable {}", k.env),
-                )
-            } else {
-                whence.to_owned()
-            }
-        };
+        let from = whence.of(&key);
         lines.push(match &e.kind {
             figment::error::Kind::UnknownField(found, _) => {
-                format!(
-                    "{}: unknown key `{found}` (every key is listed in docs/apiome.toml)",
-                    whence
-                )
+                format!("{from}: unknown key `{found}` (every key is listed in docs/apiome.toml)")
             }
-            kind if key.is_empty() => format!("{whence}: {kind}"),
-            kind => format!("{}: key `{key}`: {kind}", from(&key)),
+            kind if key.is_empty() => format!("{from}: {kind}"),
+            kind => format!("{from}: key `{key}`: {kind}"),
         });
     }
     lines.join("; ")
