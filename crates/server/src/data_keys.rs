@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use store::{DataKeyError, DataKeys, Store};
 
+use crate::config::KeySources;
 use crate::oauth_keys::{self, OAuthKeyError};
 
 /// The environment variable holding the data keys.
@@ -26,8 +27,8 @@ const FILE_HEADER: &str = "# apiome data keys: the first seals attribute values,
 /// The data keys cannot be had.
 #[derive(Debug, thiserror::Error)]
 pub enum DataKeysError {
-    /// `APIOME_MASTER_KEY` is set but unusable.
-    #[error("{MASTER_KEY_ENV}: {0}")]
+    /// `APIOME_MASTER_KEY` (or `master_key`) is set but unusable.
+    #[error("{MASTER_KEY_ENV} (master_key): {0}")]
     Env(DataKeyError),
     /// The key file is unusable.
     #[error("the data key file {} is unusable: {source} (restore it from a backup; without it no attribute value can be read)", path.display())]
@@ -65,7 +66,7 @@ fn from_env() -> Option<String> {
 }
 
 /// The data keys: from `APIOME_MASTER_KEY`, or the data directory's key
-/// file, made on first use.
+/// file, made on first use (for tools that have no configuration).
 ///
 /// # Errors
 /// An unusable variable or file, or a file that cannot be made.
@@ -73,6 +74,33 @@ pub fn load(data_dir: &Path) -> Result<DataKeys, DataKeysError> {
     if let Some(text) = from_env() {
         return DataKeys::parse(&text).map_err(DataKeysError::Env);
     }
+    load_data_dir_file(data_dir)
+}
+
+/// The data keys from where the configuration says: `master_key` (the
+/// keys themselves), `master_key_file` (a file of them, which must
+/// exist), or the data directory's key file, made on first use.
+///
+/// # Errors
+/// An unusable value or file, or a file that cannot be made.
+pub fn load_from(sources: &KeySources, data_dir: &Path) -> Result<DataKeys, DataKeysError> {
+    if let Some(key) = &sources.master_key {
+        return DataKeys::parse(key.expose()).map_err(DataKeysError::Env);
+    }
+    if let Some(path) = &sources.master_key_file {
+        let text = oauth_keys::read_text(path)?.ok_or_else(|| DataKeysError::File {
+            path: path.clone(),
+            source: DataKeyError::Empty,
+        })?;
+        return DataKeys::parse(&text).map_err(|source| DataKeysError::File {
+            path: path.clone(),
+            source,
+        });
+    }
+    load_data_dir_file(data_dir)
+}
+
+fn load_data_dir_file(data_dir: &Path) -> Result<DataKeys, DataKeysError> {
     let path = key_path(data_dir)?;
     if let Some(text) = oauth_keys::read_text(&path)? {
         return DataKeys::parse(&text).map_err(|source| DataKeysError::File { path, source });
@@ -103,6 +131,8 @@ pub struct RotatedData {
     /// Webhook signing secrets looked at (each sealed again when under an
     /// old key).
     pub webhook_secrets: u64,
+    /// Secrets the servers share (the OAuth signing keys), sealed again.
+    pub server_secrets: u64,
     /// Where the keys live.
     pub source: &'static str,
 }
@@ -121,11 +151,12 @@ pub struct RotatedData {
 /// # Errors
 /// Keys or store unusable, or values left under an old key.
 pub async fn rotate(
+    sources: &KeySources,
     data_dir: &Path,
     database: &store::DatabaseUrl,
 ) -> Result<RotatedData, DataKeysError> {
-    let (keys, path) = if let Some(text) = from_env() {
-        (DataKeys::parse(&text).map_err(DataKeysError::Env)?, None)
+    let (keys, path) = if sources.master_key.is_some() || sources.master_key_file.is_some() {
+        (load_from(sources, data_dir)?, None)
     } else {
         let path = key_path(data_dir)?;
         // The file must hold usable keys (or be made) before it is extended.
@@ -148,6 +179,7 @@ pub async fn rotate(
     let store = Store::open(database, keys.clone()).await?;
     let done = store.reseal_attributes().await?;
     let secrets = store.reseal_webhook_secrets().await?;
+    let shared = store.reseal_server_secrets().await?;
     let again = store.reseal_attributes().await?;
     let secrets_again = store.reseal_webhook_secrets().await?;
     store.close().await.ok();
@@ -163,7 +195,7 @@ pub async fn rotate(
             oauth_keys::write_private(&path, &text, false)?;
             "file"
         }
-        None => "env",
+        None => "config",
     };
     Ok(RotatedData {
         key_id: keys.current_id().to_owned(),
@@ -171,6 +203,7 @@ pub async fn rotate(
         values: done.values,
         resealed: done.resealed,
         webhook_secrets: secrets.values,
+        server_secrets: shared.values,
         source,
     })
 }

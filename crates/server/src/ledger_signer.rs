@@ -124,6 +124,54 @@ impl LedgerSigner {
         LedgerSigner::new(signer)
     }
 
+    /// The log key from where the configuration says: `ledger_key` (the
+    /// C2SP `PRIVATE+KEY+…` text itself), `ledger_key_file`, or by default
+    /// `DATA_DIR/keys/ledger.key`, made on first start named `name` (with
+    /// a warning when that names this machine: the name is for good).
+    ///
+    /// # Errors
+    /// A configured key that is not one or a file that cannot be read.
+    pub fn load_from(
+        sources: &crate::config::KeySources,
+        data_dir: &Path,
+        name: &str,
+    ) -> Result<LedgerSigner, LedgerKeyError> {
+        let configured = |text: &str, path: PathBuf| {
+            NoteSigner::from_skey(text.trim())
+                .map_err(|e| LedgerKeyError::Corrupt {
+                    path,
+                    reason: e.to_string(),
+                })
+                .and_then(LedgerSigner::new)
+        };
+        if let Some(key) = &sources.ledger_key {
+            return configured(
+                key.expose(),
+                PathBuf::from("ledger_key (APIOME_LEDGER_KEY)"),
+            );
+        }
+        if let Some(path) = &sources.ledger_key_file {
+            return match read_key(path)? {
+                Some(signer) => LedgerSigner::new(signer),
+                None => Err(LedgerKeyError::Read {
+                    path: path.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "no such file (ledger_key_file)",
+                    ),
+                }),
+            };
+        }
+        if !key_path(data_dir).exists() && names_this_machine(name) {
+            tracing::warn!(
+                log_name = name,
+                "naming the transparency log for this machine, for good: auditors pin this name; \
+                 set public_url to the public origin before the first start of a real deployment"
+            );
+        }
+        LedgerSigner::load_or_create(data_dir, name)
+    }
+
     /// The log's name: the checkpoint origin and the key name.
     pub fn name(&self) -> &str {
         self.signer.name()
@@ -145,6 +193,17 @@ impl LedgerSigner {
             .expect("the origin was checked when the signer was made");
         ledger::sign_checkpoint(&checkpoint, &self.signer)
     }
+}
+
+/// Whether a log name is that of a trial on this machine.
+fn names_this_machine(name: &str) -> bool {
+    let host = name.strip_suffix(ORIGIN_SUFFIX).unwrap_or(name);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 fn read_key(path: &Path) -> Result<Option<NoteSigner>, LedgerKeyError> {
@@ -346,6 +405,19 @@ pub async fn check_key_matches_log(store: &Store, signer: &LedgerSigner) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_trial_name_is_told_apart() {
+        for trial in [
+            "localhost/apiome-ledger",
+            "127.0.0.1/apiome-ledger",
+            "[::1]/apiome-ledger",
+            "a.localhost/apiome-ledger",
+        ] {
+            assert!(super::names_this_machine(trial), "{trial}");
+        }
+        assert!(!super::names_this_machine("apiome.example/apiome-ledger"));
+    }
+
     use super::*;
 
     #[test]

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use server::config::{
-    AuditorCommand, Cli, Command, CompanyCommand, Config, KeysCommand, LedgerCommand, PersonCommand,
+    self, AuditorCommand, Cli, Command, CompanyCommand, Config, ConfigCommand, KeysCommand,
+    LedgerCommand, PersonCommand,
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
@@ -15,7 +16,7 @@ use server::{admin, data_dir, data_keys, oauth_keys, openapi, telemetry, webhook
 
 /// The store, with the keys that seal attribute values.
 async fn open_store(config: &Config) -> anyhow::Result<store::Store> {
-    let keys = data_keys::load(&config.data_dir)?;
+    let keys = data_keys::load_from(&config.keys, &config.data_dir)?;
     Ok(store::Store::open(&config.database, keys).await?)
 }
 
@@ -34,19 +35,31 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve);
+    let (command, file, flags) = match cli.into_parts() {
+        Ok(parts) => parts,
+        Err(error) => error.exit(),
+    };
     if let Command::Openapi = command {
         print!("{}", openapi::document_json());
         return Ok(());
     }
-    let config = Config::from_settings(&cli.settings)?;
+    let loaded = config::load(file.as_deref(), &flags)?;
+    let config = loaded.config()?;
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = command
+    {
+        config.keys.check_files()?;
+        print!("{}", loaded.render(&config));
+        return Ok(());
+    }
     let _log_writer = telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match command {
-            Command::Serve => {
+            Command::Serve(_) => {
                 let app = Application::build(config).await?;
                 app.run_until_stopped().await?;
             }
@@ -76,7 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } => {
                 data_dir::prepare(&config.data_dir)?;
                 let name = ledger_signer::log_name(&config.public_url_for(config.bind.port()));
-                let signer = LedgerSigner::load_or_create(&config.data_dir, &name)?;
+                let signer = LedgerSigner::load_from(&config.keys, &config.data_dir, &name)?;
                 println!("{}", signer.vkey());
             }
             Command::Company { command } => company(&config, command).await?,
@@ -96,7 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 command: AuditorCommand::Create { name },
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let key = admin::server_key(&config.data_dir)?;
+                let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 let store = open_store(&config).await?;
                 let created = admin::create_auditor(&store, &key, &name).await;
                 store.close().await?;
@@ -106,17 +119,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 command: KeysCommand::RotateData,
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let rotated = data_keys::rotate(&config.data_dir, &config.database).await?;
+                let rotated =
+                    data_keys::rotate(&config.keys, &config.data_dir, &config.database).await?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
             Command::Keys {
                 command: KeysCommand::Rotate,
             } => {
                 data_dir::prepare(&config.data_dir)?;
-                let rotated = oauth_keys::rotate_signing_keys(&config.data_dir)?;
+                let store = open_store(&config).await?;
+                let rotated = oauth_keys::rotate_signing_keys(&store, &config.data_dir).await;
+                store.close().await?;
+                let rotated = rotated?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
             }
-            Command::Openapi => unreachable!("handled before the runtime starts"),
+            Command::Openapi | Command::Config { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
         Ok(())
     })
@@ -133,7 +152,7 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 redirect_uris,
                 webhook_url,
             } => {
-                let key = admin::server_key(&config.data_dir)?;
+                let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 if let Some(url) = &webhook_url {
                     webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;

@@ -1,16 +1,21 @@
-//! The OAuth server's secrets in the data directory, made on first start
-//! and loaded ever after (files 0600 in the 0700 `keys/` directory):
+//! The OAuth server's secrets:
 //!
-//! - `keys/oauth-server.key`: the [`ServerKey`] that keys client-secret
-//!   hashes and pairwise subjects. Losing it invalidates every client
-//!   secret and changes every subject: back it up with the database.
-//! - `keys/oauth-signing.json`: the [`KeySet`] of Ed25519 access-token
-//!   keys. `apiome keys rotate` adds a key (the newest signs) and prunes
-//!   keys no unexpired token can have been signed with. A running server
-//!   re-reads the file when it meets a token signed by a key it does not
-//!   know, so every process sharing a database picks a rotation up.
-//!
-//! Every process that shares a database must share these files.
+//! - the [`ServerKey`] that keys client-secret hashes and pairwise
+//!   subjects: `server_key` (the key itself, e.g. `APIOME_SERVER_KEY` from
+//!   a secret manager), `server_key_file` (a file naming it), or by default
+//!   `keys/oauth-server.key` in the data directory, made on first start
+//!   (0600 in the 0700 `keys/` directory). Losing it invalidates every
+//!   client secret and changes every subject. Every server sharing a
+//!   database must have the same one.
+//! - the [`KeySet`] of Ed25519 access-token keys, kept **in the database**,
+//!   sealed under the data key (`server_secret` row
+//!   [`SIGNING_KEYS_SECRET`]), so every server sharing the database has it
+//!   without copying files. Made on first start (from the former
+//!   `keys/oauth-signing.json` when one is there). `apiome keys rotate`
+//!   adds a key (the newest signs) and prunes keys no unexpired token can
+//!   have been signed with; running servers pick it up within
+//!   [`SIGNING_KEYS_REFRESH`], and at once when a token names a key they
+//!   do not know.
 
 use std::fs;
 use std::io::{self, Write};
@@ -19,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use authz::{KeySet, OsRandom, ServerKey, UnixTime};
+use store::Store;
 
 use crate::ledger_signer::KEY_DIR;
 
@@ -49,6 +55,20 @@ pub enum OAuthKeyError {
     /// The system gave no randomness for a new key.
     #[error("cannot make an OAuth key: no randomness: {0}")]
     Random(String),
+    /// A key given by the configuration is not one.
+    #[error("{whence} is not a usable key: {reason}")]
+    Configured {
+        /// The configuration key (and file) it came from.
+        whence: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The signing keys cannot be read from or stored in the database.
+    #[error("the OAuth signing keys in the database: {0}")]
+    Store(#[from] store::StoreError),
+    /// Rotations elsewhere kept overtaking this one.
+    #[error("other rotations kept changing the OAuth signing keys; try again")]
+    Contended,
 }
 
 /// The current time as Unix seconds.
@@ -208,8 +228,10 @@ pub fn load_server_key(data_dir: &Path) -> Result<ServerKey, OAuthKeyError> {
     )
 }
 
-/// Loads the access-token signing keys, making the first on first use.
-pub fn load_signing_keys(data_dir: &Path) -> Result<KeySet, OAuthKeyError> {
+/// The former key file of the signing keys (before they moved into the
+/// database), made on first use: what an older version left behind.
+#[cfg(test)]
+fn load_signing_keys(data_dir: &Path) -> Result<KeySet, OAuthKeyError> {
     key_dir(data_dir)?;
     load_or_create(
         &signing_keys_path(data_dir),
@@ -223,6 +245,70 @@ pub fn load_signing_keys(data_dir: &Path) -> Result<KeySet, OAuthKeyError> {
     )
 }
 
+/// The name of the signing key set's row in the database.
+pub const SIGNING_KEYS_SECRET: &str = "oauth_signing_keys";
+/// How often a running server looks for a rotation made elsewhere.
+pub const SIGNING_KEYS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// Attempts at a rotation that another rotation keeps overtaking.
+const ROTATE_ATTEMPTS: usize = 8;
+
+/// The server key, from where the configuration says.
+///
+/// # Errors
+/// A configured key that is not one, an unreadable file, or none made.
+pub fn load_server_key_from(
+    sources: &crate::config::KeySources,
+    data_dir: &Path,
+) -> Result<ServerKey, OAuthKeyError> {
+    let parse = |text: &str, whence: String| {
+        ServerKey::from_text(text.trim()).map_err(|e| OAuthKeyError::Configured {
+            whence,
+            reason: e.to_string(),
+        })
+    };
+    if let Some(key) = &sources.server_key {
+        return parse(key.expose(), "server_key (APIOME_SERVER_KEY)".to_owned());
+    }
+    if let Some(path) = &sources.server_key_file {
+        let text = fs::read_to_string(path).map_err(io_error(path))?;
+        return parse(&text, format!("server_key_file {}", path.display()));
+    }
+    load_server_key(data_dir)
+}
+
+/// The signing key set in the database and its version; made (or taken
+/// from the former key file in `data_dir`) when the database has none.
+async fn load_shared(store: &Store, data_dir: &Path) -> Result<(KeySet, i64), OAuthKeyError> {
+    let corrupt = |reason: String| OAuthKeyError::Corrupt {
+        path: PathBuf::from(format!("database:{SIGNING_KEYS_SECRET}")),
+        reason,
+    };
+    for _ in 0..ROTATE_ATTEMPTS {
+        if let Some(secret) = store.server_secret(SIGNING_KEYS_SECRET).await? {
+            let keys = KeySet::from_text(&secret.text).map_err(|e| corrupt(e.to_string()))?;
+            return Ok((keys, secret.version));
+        }
+        let former = signing_keys_path(data_dir);
+        let keys = match read_text(&former)? {
+            Some(text) => KeySet::from_text(&text).map_err(|e| OAuthKeyError::Corrupt {
+                path: former.clone(),
+                reason: e.to_string(),
+            })?,
+            None => KeySet::generate(&mut OsRandom, unix_now())
+                .map_err(|e| OAuthKeyError::Random(e.to_string()))?,
+        };
+        if store
+            .replace_server_secret(SIGNING_KEYS_SECRET, None, &keys.to_text())
+            .await?
+        {
+            tracing::info!("stored the OAuth signing keys in the database, sealed");
+            return Ok((keys, 1));
+        }
+        // Another process stored its set first: read theirs.
+    }
+    Err(OAuthKeyError::Contended)
+}
+
 /// What `apiome keys rotate` did.
 #[derive(Debug, serde::Serialize)]
 pub struct Rotated {
@@ -234,74 +320,151 @@ pub struct Rotated {
     pub kids: Vec<String>,
 }
 
-/// Adds a new signing key and prunes keys retired long enough ago.
-pub fn rotate_signing_keys(data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
-    let path = signing_keys_path(data_dir);
-    let mut keys = load_signing_keys(data_dir)?;
-    let now = unix_now();
-    let pruned = keys.prune(now);
-    let signing_kid = keys
-        .rotate(&mut OsRandom, now)
-        .map_err(|e| OAuthKeyError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-    write_private(&path, &keys.to_text(), false)?;
-    Ok(Rotated {
-        signing_kid,
-        pruned,
-        kids: keys
-            .keys()
-            .iter()
-            .rev()
-            .map(|k| k.kid().to_owned())
-            .collect(),
-    })
+/// Adds a new signing key and prunes keys retired long enough ago, in the
+/// database, at the version read (a rotation at the same time elsewhere
+/// makes this one read again and retry, so no key is lost).
+///
+/// # Errors
+/// The database fails, or other rotations keep overtaking this one.
+pub async fn rotate_signing_keys(store: &Store, data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
+    for _ in 0..ROTATE_ATTEMPTS {
+        let (mut keys, version) = load_shared(store, data_dir).await?;
+        let now = unix_now();
+        let pruned = keys.prune(now);
+        let signing_kid = keys
+            .rotate(&mut OsRandom, now)
+            .map_err(|e| OAuthKeyError::Corrupt {
+                path: PathBuf::from(format!("database:{SIGNING_KEYS_SECRET}")),
+                reason: e.to_string(),
+            })?;
+        if store
+            .replace_server_secret(SIGNING_KEYS_SECRET, Some(version), &keys.to_text())
+            .await?
+        {
+            return Ok(Rotated {
+                signing_kid,
+                pruned,
+                kids: keys
+                    .keys()
+                    .iter()
+                    .rev()
+                    .map(|k| k.kid().to_owned())
+                    .collect(),
+            });
+        }
+    }
+    Err(OAuthKeyError::Contended)
 }
 
-/// The signing keys a running server uses, re-read from the data directory
-/// when a token names a key it does not know (another process rotated).
-#[derive(Clone, Debug)]
+/// The signing keys a running server uses, as last read from the database.
+#[derive(Clone)]
 pub struct SigningKeys {
-    data_dir: PathBuf,
-    keys: Arc<RwLock<Arc<KeySet>>>,
+    store: Store,
+    loaded: Arc<RwLock<(Arc<KeySet>, i64)>>,
+    /// One refresh at a time; the others wait for it and use its result.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SigningKeys {
-    /// Loads (or makes) the key set under `data_dir`.
-    pub fn load(data_dir: &Path) -> Result<SigningKeys, OAuthKeyError> {
+    /// Loads (or makes) the key set in the database.
+    ///
+    /// # Errors
+    /// The database fails or holds a set that does not parse.
+    pub async fn load(store: &Store, data_dir: &Path) -> Result<SigningKeys, OAuthKeyError> {
+        let (keys, version) = load_shared(store, data_dir).await?;
         Ok(SigningKeys {
-            data_dir: data_dir.to_owned(),
-            keys: Arc::new(RwLock::new(Arc::new(load_signing_keys(data_dir)?))),
+            store: store.clone(),
+            loaded: Arc::new(RwLock::new((Arc::new(keys), version))),
+            refreshing: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
     /// The key set as it is now (shared, not copied: every request asks).
     pub fn current(&self) -> Arc<KeySet> {
-        match self.keys.read() {
-            Ok(keys) => Arc::clone(&keys),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        match self.loaded.read() {
+            Ok(loaded) => Arc::clone(&loaded.0),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().0),
         }
     }
 
-    /// Re-reads the key file; keeps the loaded set when that fails.
-    pub fn reload(&self) -> Arc<KeySet> {
-        match load_signing_keys(&self.data_dir) {
+    fn version(&self) -> i64 {
+        match self.loaded.read() {
+            Ok(loaded) => loaded.1,
+            Err(poisoned) => poisoned.into_inner().1,
+        }
+    }
+
+    /// Reads the set again if its version moved (a cheap look first);
+    /// keeps the loaded set when that fails. `true` when it changed.
+    pub async fn refresh(&self) -> bool {
+        let _one_at_a_time = self.refreshing.lock().await;
+        let seen = self.version();
+        match self.store.server_secret_version(SIGNING_KEYS_SECRET).await {
+            Ok(Some(version)) if version != seen => {}
+            Ok(_) => return false,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for new OAuth signing keys");
+                return false;
+            }
+        }
+        let fresh = match self.store.server_secret(SIGNING_KEYS_SECRET).await {
+            Ok(Some(secret)) => KeySet::from_text(&secret.text)
+                .map(|keys| (Arc::new(keys), secret.version))
+                .map_err(|e| e.to_string()),
+            Ok(None) => Err("the row is gone".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        match fresh {
             Ok(fresh) => {
-                let fresh = Arc::new(fresh);
-                let mut guard = match self.keys.write() {
+                tracing::info!(version = fresh.1, "loaded new OAuth signing keys");
+                let mut guard = match self.loaded.write() {
                     Ok(guard) => guard,
                     Err(poisoned) => poisoned.into_inner(),
                 };
-                *guard = Arc::clone(&fresh);
-                fresh
+                *guard = fresh;
+                true
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "re-reading the OAuth signing keys");
-                self.current()
+            Err(error) => {
+                tracing::warn!(%error, "re-reading the OAuth signing keys");
+                false
             }
         }
     }
+
+    /// Before verifying `token`: when it names a key this process does
+    /// not know, looks in the database at once (another host may have
+    /// rotated a moment ago). A made-up `kid` costs one primary-key read.
+    pub async fn refresh_for(&self, token: &str) {
+        let Some(kid) = token_kid(token) else {
+            return;
+        };
+        if self.current().keys().iter().all(|k| k.kid() != kid) {
+            self.refresh().await;
+        }
+    }
+}
+
+/// The `kid` of a compact JWS's header, if it has one.
+fn token_kid(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    // A header is tens of bytes; a longer one is not ours.
+    if header.len() > 512 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("kid")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -324,21 +487,70 @@ mod tests {
         assert_eq!(mode(signing_keys_path(&data)), 0o600);
     }
 
-    #[test]
-    fn rotation_adds_a_signing_key_and_keeps_the_old_one_verifying() {
+    async fn rotation_is_shared_through_the_database(db: store::testing::TestDb) {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let before = load_signing_keys(&data).unwrap();
-        let old = before.signing_key().kid().to_owned();
-        let rotated = rotate_signing_keys(&data).unwrap();
+        let here = SigningKeys::load(&db.store, &data).await.unwrap();
+        let there = SigningKeys::load(&db.store, &data).await.unwrap();
+        let old = here.current().signing_key().kid().to_owned();
+        assert_eq!(there.current().signing_key().kid(), old);
+        let rotated = rotate_signing_keys(&db.store, &data).await.unwrap();
         assert_ne!(rotated.signing_kid, old);
-        assert_eq!(rotated.kids, vec![rotated.signing_kid.clone(), old]);
-        let after = load_signing_keys(&data).unwrap();
-        assert_eq!(after.signing_key().kid(), rotated.signing_kid);
-        assert_eq!(mode_of(&signing_keys_path(&data)), 0o600);
+        assert_eq!(rotated.kids, vec![rotated.signing_kid.clone(), old.clone()]);
+        // Nothing was written to the data directory.
+        assert!(!signing_keys_path(&data).exists());
+        // A token naming the new key makes the other process look at once.
+        let header = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            format!("{{\"alg\":\"EdDSA\",\"kid\":\"{}\"}}", rotated.signing_kid),
+        );
+        there.refresh_for(&format!("{header}.e30.sig")).await;
+        assert_eq!(there.current().signing_key().kid(), rotated.signing_kid);
+        assert!(there.current().keys().iter().any(|k| k.kid() == old));
+        assert!(here.refresh().await);
+        assert!(!here.refresh().await);
+        // Concurrent rotations lose no key.
+        let (a, b) = tokio::join!(
+            rotate_signing_keys(&db.store, &data),
+            rotate_signing_keys(&db.store, &data)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        here.refresh().await;
+        let kids: Vec<String> = here
+            .current()
+            .keys()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect();
+        for kid in [&a.signing_kid, &b.signing_kid, &rotated.signing_kid, &old] {
+            assert!(kids.contains(kid), "{kid} lost: {kids:?}");
+        }
+        db.cleanup().await;
     }
 
-    fn mode_of(path: &Path) -> u32 {
-        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    #[tokio::test]
+    async fn rotation_is_shared_through_the_database_sqlite() {
+        rotation_is_shared_through_the_database(store::testing::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn rotation_is_shared_through_the_database_postgres() {
+        if let Some(db) = store::testing::postgres().await {
+            rotation_is_shared_through_the_database(db).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_former_key_file_is_taken_into_the_database() {
+        let db = store::testing::sqlite().await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let former = load_signing_keys(&data).unwrap();
+        let loaded = SigningKeys::load(&db.store, &data).await.unwrap();
+        assert_eq!(
+            loaded.current().signing_key().kid(),
+            former.signing_key().kid()
+        );
+        db.cleanup().await;
     }
 }

@@ -41,8 +41,14 @@ pub struct OAuthServer {
 }
 
 impl OAuthServer {
-    /// Loads (or makes, on first start) the keys under `data_dir`.
-    pub fn load(data_dir: &Path, public_url: &url::Url) -> Result<OAuthServer, OAuthKeyError> {
+    /// Loads (or makes, on first start) the server key where `sources` say
+    /// and the signing keys in the database.
+    pub async fn load(
+        sources: &crate::config::KeySources,
+        data_dir: &Path,
+        store: &Store,
+        public_url: &url::Url,
+    ) -> Result<OAuthServer, OAuthKeyError> {
         let issuer = public_url.as_str().trim_end_matches('/').to_owned();
         let settings =
             TokenSettings::new(issuer.clone(), issuer.clone(), ACCESS_TOKEN_LIFETIME_SECS)
@@ -51,8 +57,8 @@ impl OAuthServer {
                     reason: e.to_string(),
                 })?;
         Ok(OAuthServer {
-            server_key: oauth_keys::load_server_key(data_dir)?,
-            signing: SigningKeys::load(data_dir)?,
+            server_key: oauth_keys::load_server_key_from(sources, data_dir)?,
+            signing: SigningKeys::load(store, data_dir).await?,
             issuer,
             settings,
             verified: VerifiedTokens::new(authz::verified::DEFAULT_CAPACITY),
@@ -74,14 +80,18 @@ impl OAuthServer {
         PairwiseSubject::derive(&self.server_key, company, person.as_str())
     }
 
-    /// Verifies an access token's signature and claims; re-reads the key
-    /// file once when the token names a key this process does not know.
+    /// Verifies an access token's signature and claims with the keys
+    /// loaded now; see [`Self::refresh_for`].
     pub fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
-        let verify = |keys: &KeySet| self.verified.verify(keys, token, &self.settings, now);
-        match verify(&self.signing.current()) {
-            Err(TokenError::UnknownKid) => verify(&self.signing.reload()),
-            other => other,
-        }
+        self.verified
+            .verify(&self.signing.current(), token, &self.settings, now)
+    }
+
+    /// Before [`Self::verify`]: when `token` names a key this process does
+    /// not know, reads the signing keys from the database (another host
+    /// may have rotated them a moment ago).
+    pub async fn refresh_for(&self, token: &str) {
+        self.signing.refresh_for(token).await;
     }
 
     /// Signs claims with the newest key.
@@ -371,6 +381,7 @@ pub async fn bearer_claims(
         .ok_or_else(|| {
             BearerRejection::invalid("the Authorization header is not a Bearer token")
         })?;
+    oauth.refresh_for(token).await;
     let claims = oauth
         .verify(token, unix_now())
         .map_err(|e| BearerRejection::invalid(&e.to_string()))?;

@@ -142,6 +142,8 @@ pub struct Application {
     webhooks: crate::sweeper::Periodic,
     mail: Option<crate::sweeper::Periodic>,
     notices: crate::sweeper::Periodic,
+    /// Picks up signing keys rotated by another process.
+    signing_keys: crate::sweeper::Periodic,
     /// This process's claim on a SQLite database, released last.
     database_lock: Option<store::DatabaseLock>,
 }
@@ -151,7 +153,7 @@ impl Application {
     /// binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartError> {
         data_dir::prepare(&config.data_dir)?;
-        let keys = crate::data_keys::load(&config.data_dir)?;
+        let keys = crate::data_keys::load_from(&config.keys, &config.data_dir)?;
         // Before the database is opened (and migrated): a second server on
         // a SQLite file is refused before it touches the file.
         let database_lock =
@@ -168,10 +170,27 @@ impl Application {
         let (admin_listener, admin_port) = listen(config.admin_bind)?;
         let public_url = config.public_url_for(port);
         let passkeys = identity::Passkeys::new(&public_url).map_err(StartError::Passkeys)?;
-        let ledger =
-            LedgerSigner::load_or_create(&config.data_dir, &ledger_signer::log_name(&public_url))?;
+        let ledger = LedgerSigner::load_from(
+            &config.keys,
+            &config.data_dir,
+            &ledger_signer::log_name(&public_url),
+        )?;
         ledger_signer::check_key_matches_log(&store, &ledger).await;
-        let oauth = crate::oauth_server::OAuthServer::load(&config.data_dir, &public_url)?;
+        let oauth = crate::oauth_server::OAuthServer::load(
+            &config.keys,
+            &config.data_dir,
+            &store,
+            &public_url,
+        )
+        .await?;
+        let signing = oauth.signing.clone();
+        let signing_keys =
+            crate::sweeper::Periodic::spawn(crate::oauth_keys::SIGNING_KEYS_REFRESH, move || {
+                let signing = signing.clone();
+                async move {
+                    signing.refresh().await;
+                }
+            });
         let decoy_secret = oauth.server_key.derive(DECOY_PASSKEY_LABEL).to_text();
         let unsubscribe_key: std::sync::Arc<[u8]> = oauth
             .server_key
@@ -251,6 +270,7 @@ impl Application {
             webhooks,
             mail,
             notices,
+            signing_keys,
             database_lock,
         })
     }
@@ -290,6 +310,7 @@ impl Application {
             mail.stop().await;
         }
         self.notices.stop().await;
+        self.signing_keys.stop().await;
         self.checkpoints.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::warn!(error = %e, "closing the database");

@@ -390,13 +390,13 @@ fn registration_tokens_auditors_and_key_rotation() {
         "older keys keep verifying"
     );
     use std::os::unix::fs::PermissionsExt;
-    for file in ["oauth-server.key", "oauth-signing.json"] {
-        let mode = std::fs::metadata(data.join("keys").join(file))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{file}");
-    }
+    let mode = std::fs::metadata(data.join("keys").join("oauth-server.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The signing keys are in the database (sealed), not in a file.
+    assert!(!data.join("keys").join("oauth-signing.json").exists());
 }
 
 #[test]

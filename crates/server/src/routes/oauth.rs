@@ -164,6 +164,7 @@ pub async fn introspect(
     let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
     let token = params.require("token")?;
     let caller = &client.record.client_id;
+    state.oauth.refresh_for(token).await;
     let answer =
         broker::token::introspect(&state.store, &*state.oauth, caller, token, unix_now()).await?;
     Ok(no_store_json(StatusCode::OK, &answer))
@@ -195,6 +196,7 @@ pub async fn revoke(
     let store = &state.store;
     match TokenTypeHint::of(token) {
         TokenTypeHint::AccessToken => {
+            state.oauth.refresh_for(token).await;
             if let Ok(claims) = state.oauth.verify(token, unix_now())
                 && claims.client_id == caller
             {

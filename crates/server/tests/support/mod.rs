@@ -63,12 +63,16 @@ impl Drop for Server {
     }
 }
 
+/// The database, and none of the caller's configuration: every
+/// variable apiome reads is cleared (the test sets what it means to).
 fn database(command: &mut Command, database_url: Option<&str>) {
-    match database_url {
-        Some(url) => command.env("DATABASE_URL", url),
-        None => command.env_remove("DATABASE_URL"),
-    };
-    command.env_remove("APIOME_MASTER_KEY");
+    for key in server::config::KEYS {
+        command.env_remove(key.env);
+    }
+    command.env_remove("APIOME_CONFIG");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
 }
 
 /// Starts `apiome serve` on `data` (SQLite there unless `database_url`),
@@ -81,6 +85,7 @@ pub fn serve(data: &Path, database_url: Option<&str>) -> Server {
 /// [`serve`] with these environment variables set too.
 pub fn serve_with(data: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
     let mut command = Command::new(APIOME);
+    database(&mut command, database_url);
     command.envs(env.iter().copied());
     command
         .args([
@@ -96,7 +101,6 @@ pub fn serve_with(data: &Path, database_url: Option<&str>, env: &[(&str, &str)])
         .arg(data)
         .env("RUST_LOG", "warn,apiome=info,server=info")
         .stderr(Stdio::piped());
-    database(&mut command, database_url);
     let mut child = command.spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -132,9 +136,20 @@ pub fn serve_with(data: &Path, database_url: Option<&str>, env: &[(&str, &str)])
 
 /// Runs `apiome ARGS --data-dir DATA`, expecting success; its JSON output.
 pub fn cli(data: &Path, database_url: Option<&str>, args: &[&str]) -> serde_json::Value {
+    cli_with(data, database_url, &[], args)
+}
+
+/// [`cli`] with these environment variables set too.
+pub fn cli_with(
+    data: &Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> serde_json::Value {
     let mut command = Command::new(APIOME);
     command.args(args).arg("--data-dir").arg(data);
     database(&mut command, database_url);
+    command.envs(env.iter().copied());
     let output = command.output().unwrap();
     assert!(
         output.status.success(),

@@ -32,6 +32,7 @@ pub mod password_credential;
 pub mod person;
 pub mod recovery_code;
 pub mod rule;
+pub mod server_secret;
 pub mod session;
 pub mod sign_in_throttle;
 pub mod webauthn_ceremony;
