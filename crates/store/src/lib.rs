@@ -27,6 +27,7 @@ mod notify;
 mod oauth;
 mod person;
 mod request_group;
+mod admin;
 mod revoked;
 mod rule;
 pub mod sealed;
@@ -68,7 +69,7 @@ pub use notify::{
     MAIL_BATCH, MAIL_LEASE, MAIL_RETENTION, MAX_MAIL_ATTEMPTS, MAX_VERIFICATIONS_PER_DAY,
     MailStatus, NoticeKind, NotifySettings, QueuedMail, VERIFY_TTL, mail_backoff,
 };
-pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
+pub use oauth::{ClientKind, ClientStatus, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
