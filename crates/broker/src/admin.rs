@@ -87,7 +87,10 @@ fn text(value: impl Into<String>) -> Result<ShortText, BrokerError> {
 }
 
 fn entry(kind: EntryKind) -> Entry {
-    Entry::new(time::OffsetDateTime::now_utc().unix_timestamp() * 1000, kind)
+    Entry::new(
+        time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
+        kind,
+    )
 }
 
 /// The client `id` of `kind`, locked, or why there is none.
@@ -185,10 +188,7 @@ pub async fn company_holdings(
     holdings(&tx, &client).await
 }
 
-async fn holdings(
-    tx: &WriteTx<'_>,
-    client: &StoredClient,
-) -> Result<CompanyHoldings, BrokerError> {
+async fn holdings(tx: &WriteTx<'_>, client: &StoredClient) -> Result<CompanyHoldings, BrokerError> {
     let company = client.record.client_id.to_company_id();
     let live_grants = tx
         .live_grants_of_company(&company)
@@ -273,11 +273,9 @@ pub async fn rotate_client_secret(
 ) -> Result<ClientSecret, BrokerError> {
     let tx = store.begin().await?;
     let client = match locked_client(&tx, client_id, ClientKind::Company).await {
-        Err(BrokerError::UnknownCompany(_)) => {
-            locked_client(&tx, client_id, ClientKind::Auditor)
-                .await
-                .map_err(|_| BrokerError::UnknownCompany(client_id.to_owned()))?
-        }
+        Err(BrokerError::UnknownCompany(_)) => locked_client(&tx, client_id, ClientKind::Auditor)
+            .await
+            .map_err(|_| BrokerError::UnknownCompany(client_id.to_owned()))?,
         other => other?,
     };
     refuse_if_gone(&client)?;

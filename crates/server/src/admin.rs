@@ -267,10 +267,7 @@ async fn company_client(store: &Store, client_id: &str) -> Result<authz::ClientI
 }
 
 /// The client of a registered company, deleted or not, or why there is none.
-async fn any_company_client(
-    store: &Store,
-    client_id: &str,
-) -> Result<authz::ClientId, AdminError> {
+async fn any_company_client(store: &Store, client_id: &str) -> Result<authz::ClientId, AdminError> {
     let unknown = || {
         AdminError::Invalid(format!(
             "no company with client id {client_id} (see `apiome company list`)"
@@ -600,7 +597,11 @@ pub struct DeleteReport {
 /// all of it.
 pub async fn delete_company(store: &Store, client_id: &str) -> Result<DeleteReport, AdminError> {
     let outcome = broker::admin::delete_company(store, client_id).await?;
-    Ok(deleted(client_id, outcome, broker::admin::CompanyHoldings::default()))
+    Ok(deleted(
+        client_id,
+        outcome,
+        broker::admin::CompanyHoldings::default(),
+    ))
 }
 
 /// `apiome company delete --force`.

@@ -206,7 +206,11 @@ impl WriteTx<'_> {
 
     /// Suspends (`true`) or lifts the suspension of (`false`) the person;
     /// returns whether it changed. A suspension also ends every session.
-    pub async fn set_suspended(&self, person: &PersonId, suspended: bool) -> Result<bool, StoreError> {
+    pub async fn set_suspended(
+        &self,
+        person: &PersonId,
+        suspended: bool,
+    ) -> Result<bool, StoreError> {
         let at = suspended.then(|| now().unix_timestamp());
         let mut update = person::Entity::update_many()
             .col_expr(person::Column::SuspendedAt, Expr::value(at))

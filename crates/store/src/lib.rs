@@ -8,6 +8,7 @@
 //! rows never leave this crate. Every method is one transaction: it happens
 //! whole or not at all.
 
+mod admin;
 mod attribute;
 mod authorization_purge;
 mod block;
@@ -27,7 +28,6 @@ mod notify;
 mod oauth;
 mod person;
 mod request_group;
-mod admin;
 mod revoked;
 mod rule;
 pub mod sealed;

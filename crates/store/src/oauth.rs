@@ -80,7 +80,9 @@ impl ClientStatus {
             "disabled" => Ok(ClientStatus::Disabled),
             "deleted" => Ok(ClientStatus::Deleted),
             "revoked" => Ok(ClientStatus::Revoked),
-            other => Err(StoreError::corrupt(format!("oauth_client.status {other:?}"))),
+            other => Err(StoreError::corrupt(format!(
+                "oauth_client.status {other:?}"
+            ))),
         }
     }
 }
@@ -348,14 +350,15 @@ impl Store {
         if let Some(reader) = &self.sqlite_reader {
             return reader.client_state(client_id);
         }
-        let row: Option<(String, i64, i64)> = oauth_client::Entity::find_by_id(client_id.to_owned())
-            .select_only()
-            .column(oauth_client::Column::Status)
-            .column(oauth_client::Column::Revision)
-            .column(oauth_client::Column::TokensAfter)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
+        let row: Option<(String, i64, i64)> =
+            oauth_client::Entity::find_by_id(client_id.to_owned())
+                .select_only()
+                .column(oauth_client::Column::Status)
+                .column(oauth_client::Column::Revision)
+                .column(oauth_client::Column::TokensAfter)
+                .into_tuple()
+                .one(&self.db)
+                .await?;
         row.map(|(status, revision, tokens_after)| {
             ClientState::from_columns(&status, revision, tokens_after)
         })
@@ -374,7 +377,9 @@ impl Store {
         issued_at: u64,
     ) -> Result<bool, StoreError> {
         if self.backend() == Backend::Postgres {
-            return self.access_token_honoured_pg(jti, client_id, issued_at).await;
+            return self
+                .access_token_honoured_pg(jti, client_id, issued_at)
+                .await;
         }
         if self.access_token_revoked(jti).await? {
             return Ok(false);

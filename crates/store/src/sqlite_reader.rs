@@ -194,7 +194,9 @@ impl SqliteReader {
         let row: Option<(String, i64, i64)> = self.read("a client's state", |connection| {
             connection
                 .prepare_cached(CLIENT_STATE)?
-                .query_row([client_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .query_row([client_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
                 .optional()
         })?;
         row.map(|(status, revision, tokens_after)| {
