@@ -975,6 +975,78 @@ mod tests {
         }
     );
 
+    store_test!(
+        a_status_change_made_elsewhere_is_seen_by_a_process_that_cached_the_client,
+        |store| {
+            let record = client_record(4);
+            store
+                .create_client(&record, ClientKind::Company)
+                .await
+                .unwrap();
+            let id = &record.client_id;
+            let server = store.without_client_cache();
+            assert!(server.client(id).await.unwrap().is_some());
+            assert!(
+                server
+                    .access_token_honoured("j1", id.as_str(), 100)
+                    .await
+                    .unwrap()
+            );
+            // The CLI, another process: disables with a cut-off at 100.
+            let tx = store.begin().await.unwrap();
+            tx.set_client_status(id, ClientStatus::Disabled, Some(100))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(server.client(id).await.unwrap(), None);
+            let seen = server.client_in_any_status(id).await.unwrap().unwrap();
+            assert_eq!((seen.status, seen.revision), (ClientStatus::Disabled, 1));
+            assert!(
+                !server
+                    .access_token_honoured("j2", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            let tx = store.begin().await.unwrap();
+            tx.set_client_status(id, ClientStatus::Active, None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            // Enabled: tokens after the cut-off live, those at or before stay dead.
+            assert!(server.client(id).await.unwrap().is_some());
+            assert!(
+                server
+                    .access_token_honoured("j3", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !server
+                    .access_token_honoured("j4", id.as_str(), 100)
+                    .await
+                    .unwrap()
+            );
+            // A revoked jti stays revoked whatever the client's state.
+            server
+                .revoke_access_token("j3", UnixTime::from_secs(u64::MAX / 2))
+                .await
+                .unwrap();
+            assert!(
+                !server
+                    .access_token_honoured("j3", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            // An unknown client's token is never honoured.
+            assert!(
+                !server
+                    .access_token_honoured("j5", "nobody", 101)
+                    .await
+                    .unwrap()
+            );
+        }
+    );
+
     #[test]
     fn the_client_cache_is_bounded() {
         let cache = ClientCache::default();
@@ -988,6 +1060,8 @@ mod tests {
                 record,
                 kind: ClientKind::Company,
                 created_at: time::OffsetDateTime::UNIX_EPOCH,
+                status: ClientStatus::Active,
+                revision: 0,
             }));
             assert!(cache.len() <= MAX_CACHED_CLIENTS);
         }
