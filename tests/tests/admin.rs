@@ -615,6 +615,16 @@ app_test!(
             .await
             .unwrap();
         assert_ne!(wrong.status(), 403);
+    // The sign-in page says it in words, on the form.
+    let page = app
+        .http
+        .post(app.url("/signin"))
+        .form(&[("handle", "ada"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403);
+    assert!(page.text().await.unwrap().contains("suspended"));
         assert_eq!(read(app, access).await, 401);
         // A request is answered as a denial, as any person may deny.
         let token = app.company_token(&acme).await;
