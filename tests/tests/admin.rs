@@ -391,8 +391,8 @@ app_test!(
         for part in [
             "1 live grant",
             "1 open request",
-            "0.05 EUR",
-            "9.95 EUR",
+            "0.05 EUR of offers to void",
+            "then 10.00 EUR to refund",
             "--force",
         ] {
             assert!(said.contains(part), "{part:?} not in {said}");
@@ -615,16 +615,16 @@ app_test!(
             .await
             .unwrap();
         assert_ne!(wrong.status(), 403);
-    // The sign-in page says it in words, on the form.
-    let page = app
-        .http
-        .post(app.url("/signin"))
-        .form(&[("handle", "ada"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 403);
-    assert!(page.text().await.unwrap().contains("suspended"));
+        // The sign-in page says it in words, on the form.
+        let page = app
+            .http
+            .post(app.url("/signin"))
+            .form(&[("handle", "ada"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 403);
+        assert!(page.text().await.unwrap().contains("suspended"));
         assert_eq!(read(app, access).await, 401);
         // A request is answered as a denial, as any person may deny.
         let token = app.company_token(&acme).await;

@@ -75,8 +75,22 @@ impl std::fmt::Display for CompanyHoldings {
         if !self.reserved.is_empty() {
             write!(f, ", {} of offers to void", list(&self.reserved))?;
         }
-        if !self.available.is_empty() {
-            write!(f, ", {} to refund", list(&self.available))?;
+        // Voided offers go back to the wallet first, so the refund is both.
+        let mut refund: std::collections::BTreeMap<&str, Money> = Default::default();
+        for money in self.available.iter().chain(&self.reserved) {
+            refund
+                .entry(money.currency().code())
+                .and_modify(|sum| {
+                    *sum = Money::new(
+                        sum.amount_micros().saturating_add(money.amount_micros()),
+                        money.currency(),
+                    );
+                })
+                .or_insert(*money);
+        }
+        if !refund.is_empty() {
+            let refund: Vec<Money> = refund.into_values().collect();
+            write!(f, ", then {} to refund", list(&refund))?;
         }
         Ok(())
     }
