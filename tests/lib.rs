@@ -144,6 +144,34 @@ impl TestApp {
         self._data_dir.path().join("data")
     }
 
+    /// The server's `DATABASE_URL`, as the `apiome` command takes it.
+    pub fn database_url(&self) -> String {
+        match &self
+            .db
+            .as_ref()
+            .expect("the database lives as long as the app")
+            .url
+        {
+            store::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            store::DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Runs the real `apiome` binary with `args` against this server's
+    /// database and data directory, as an operator would on its host.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(apiome_binary())
+            .args(args)
+            .env("DATABASE_URL", self.database_url())
+            .env("APIOME_DATA_DIR", self.data_dir())
+            .env("APIOME_ADMIN_BIND", "127.0.0.1:0")
+            .env_remove("APIOME_CONFIG")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("the apiome binary runs")
+    }
+
     /// The store the server runs on, for checking what it wrote.
     pub fn store(&self) -> &store::Store {
         &self
@@ -214,6 +242,30 @@ macro_rules! app_test {
             }
         }
     };
+}
+
+/// The `apiome` binary of this build (`target/<profile>/apiome`), built
+/// by `cargo test` with the rest of the workspace. A test that needs it
+/// fails, saying how to build it, when it is missing.
+pub fn apiome_binary() -> PathBuf {
+    workspace_binary("apiome")
+}
+
+/// A binary of this workspace's build, by name (see [`apiome_binary`]).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --bins` (or the whole `cargo test`)",
+        binary.display()
+    );
+    binary
 }
 
 /// Debian's Chromium, if installed. Browser tests print a notice and pass

@@ -19,6 +19,7 @@ mod m20261205_000010_policy_version;
 mod m20261205_000011_idempotency_keys;
 mod m20261207_000012_webhook_secrets;
 mod m20261207_000013_notifications;
+mod m20261207_000014_admin;
 mod m20261207_000015_keys;
 mod m20261207_000017_webhook_attempts;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_idempotency_keys::Migration),
             Box::new(m20261207_000012_webhook_secrets::Migration),
             Box::new(m20261207_000013_notifications::Migration),
+            Box::new(m20261207_000014_admin::Migration),
             Box::new(m20261207_000015_keys::Migration),
             Box::new(m20261207_000017_webhook_attempts::Migration),
         ]

@@ -125,8 +125,17 @@ pub fn company_of(kind: &ledger::EntryKind) -> Option<&str> {
         | K::TransferPending { company_id, .. }
         | K::CompanyBlocked { company_id, .. }
         | K::CompanyUnblocked { company_id, .. }
-        | K::WalletFunded { company_id, .. } => Some(company_id.as_str()),
-        K::TransferPosted { .. } | K::TransferVoided { .. } => None,
+        | K::WalletFunded { company_id, .. }
+        | K::WalletRefunded { company_id, .. }
+        | K::CompanyDisabled { company_id }
+        | K::CompanyEnabled { company_id }
+        | K::CompanyDeleted { company_id } => Some(company_id.as_str()),
+        K::TransferPosted { .. }
+        | K::TransferVoided { .. }
+        | K::ClientSecretRotated { .. }
+        | K::AuditorRevoked { .. }
+        | K::PersonSuspended { .. }
+        | K::PersonUnsuspended { .. } => None,
     }
 }
 
@@ -271,9 +280,21 @@ pub fn describe(entry: &Entry) -> Described {
         EntryKind::CompanyUnblocked { .. } => {
             d.summary = "unblocked by you".to_owned();
         }
+        EntryKind::PersonSuspended { .. } => {
+            d.summary = "your account was suspended by the operator".to_owned();
+        }
+        EntryKind::PersonUnsuspended { .. } => {
+            d.summary = "your account's suspension was lifted".to_owned();
+        }
         EntryKind::TransferPosted { .. }
         | EntryKind::TransferVoided { .. }
-        | EntryKind::WalletFunded { .. } => {
+        | EntryKind::WalletFunded { .. }
+        | EntryKind::WalletRefunded { .. }
+        | EntryKind::CompanyDisabled { .. }
+        | EntryKind::CompanyEnabled { .. }
+        | EntryKind::CompanyDeleted { .. }
+        | EntryKind::ClientSecretRotated { .. }
+        | EntryKind::AuditorRevoked { .. } => {
             d.summary = entry.kind.name().replace('_', " ");
         }
     }

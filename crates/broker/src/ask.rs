@@ -57,7 +57,18 @@ pub async fn ask(
         Err(e) => return Ok(Err(AskRefused::BadRequest(e))),
     };
     let (asker, asked) = (company.clone(), request.clone());
-    let decide_now: Decider = Box::new(move |profile| decide(profile, &asker, &asked));
+    let suspended = found.suspended;
+    let decide_now: Decider = Box::new(move |profile| {
+        if suspended {
+            // A suspended person is answered as if they had blocked the
+            // company: denied, as any person may deny, so the company
+            // cannot tell a suspension from a refusal.
+            let mut blocked = profile.clone();
+            blocked.blocked.insert(asker.clone());
+            return decide(&blocked, &asker, &asked);
+        }
+        decide(profile, &asker, &asked)
+    });
     let stored = store
         .record_request_deciding(&found.id, company, &request, Channel::Async, decide_now)
         .await?;

@@ -70,6 +70,10 @@ pub async fn read(
             return Err(BrokerError::SubjectMismatch);
         }
         let snapshot = store.policy_snapshot(&grant.person_id).await?;
+        if snapshot.suspended {
+            // As for a grant that is over: the company learns nothing more.
+            return Err(BrokerError::GrantNotLive);
+        }
         let granted = grant
             .as_request()
             .map_err(|e| BrokerError::Corrupt(format!("grant {}: {e}", grant.id)))?;

@@ -69,4 +69,24 @@ pub enum BrokerError {
     /// The system's random source failed.
     #[error("the system's random source failed")]
     NoRandomness,
+    /// No company has this client id.
+    #[error("no company with client id {0} (see `apiome company list`)")]
+    UnknownCompany(String),
+    /// No auditor has this client id.
+    #[error("no auditor with client id {0} (see `apiome auditor list`)")]
+    UnknownAuditor(String),
+    /// The client was deleted or revoked, for good.
+    #[error("{client_id} is {status:?} for good; nothing can change it now")]
+    ClientGone {
+        /// The client.
+        client_id: String,
+        /// `Deleted` or `Revoked`.
+        status: store::ClientStatus,
+    },
+    /// A delete would end grants, requests or money; it needs `--force`.
+    #[error("the company still holds value: {0}; run again with --force to end all of it")]
+    CompanyHoldsValue(Box<crate::admin::CompanyHoldings>),
+    /// The operator suspended this account.
+    #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
+    Suspended,
 }

@@ -10,6 +10,7 @@
 //!
 //! | module | use cases |
 //! |---|---|
+//! | [`admin`] | the operator disables, enables, deletes (refused while it holds value, unless forced) a company or rotates its secret, revokes an auditor, suspends or unsuspends a person |
 //! | [`activity`] | a person reads their own ledger entries, each proved against a checkpoint |
 //! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
 //! | [`idempotency`] | a company's `Idempotency-Key`: claim, replay, keep, prune |
@@ -35,6 +36,7 @@
 //! by `tests/layers.rs`).
 
 pub mod activity;
+pub mod admin;
 pub mod answer;
 pub mod ask;
 pub mod attributes;

@@ -302,12 +302,22 @@ async fn try_credentials(
     ))
 }
 
-/// Starts a session for `person`.
+/// Starts a session for `person`, unless the operator suspended them
+/// ([`BrokerError::Suspended`], said only after their credentials were
+/// right). The suspension is read again after the session is written: a
+/// suspension that commits before that read is seen here, one that
+/// commits after it deletes the session, so none outlives a suspension.
 pub(crate) async fn new_session(store: &Store, person: Person) -> Result<Session, BrokerError> {
+    if person.suspended {
+        return Err(BrokerError::Suspended);
+    }
     let token = identity::new_session_token();
-    let expires_at = store
-        .create_session(&person.id, &identity::hash_secret(&token))
-        .await?;
+    let token_hash = identity::hash_secret(&token);
+    let expires_at = store.create_session(&person.id, &token_hash).await?;
+    if store.person(&person.id).await?.suspended {
+        store.delete_session(&token_hash).await?;
+        return Err(BrokerError::Suspended);
+    }
     Ok(Session {
         person,
         token,

@@ -278,7 +278,10 @@ pub async fn introspect(
             let Ok(claims) = issuer.verify(token, now) else {
                 return Ok(IntrospectionResponse::Inactive);
             };
-            if store.access_token_revoked(&claims.jti).await? {
+            if !store
+                .access_token_honoured(&claims.jti, &claims.client_id, claims.iat)
+                .await?
+            {
                 return Ok(IntrospectionResponse::Inactive);
             }
             if let Some(grant_id) = &claims.grant_id

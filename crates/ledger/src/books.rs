@@ -4,6 +4,8 @@
 //! * `fund`: Funding → CompanyWallet, posted at once (a wallet top-up).
 //! * `reserve`: CompanyWallet → PersonEarnings, pending (an offer is held).
 //! * `post` / `void`: complete or cancel a pending transfer.
+//! * `refund`: CompanyWallet → Funding, posted at once (what a deleted
+//!   company's wallet still held goes back); never more than is available.
 //!
 //! Each operation is keyed by a transfer id and applied at most once: the
 //! same operation again returns [`Applied::AlreadyApplied`] and changes
@@ -187,6 +189,11 @@ impl Books {
             } => self.reserve(transfer_id, company_id, person, *amount),
             EntryKind::TransferPosted { transfer_id } => self.post(transfer_id),
             EntryKind::TransferVoided { transfer_id } => self.void(transfer_id),
+            EntryKind::WalletRefunded {
+                transfer_id,
+                company_id,
+                amount,
+            } => self.refund(transfer_id, company_id, *amount),
             _ => Ok(Applied::NotMoney),
         }
     }
@@ -274,6 +281,55 @@ impl Books {
         self.commit(transfer, debit, credit, |t| {
             t.debits_pending += moved;
             t.credits_pending += moved;
+        });
+        Ok(Applied::Applied)
+    }
+
+    /// Gives back what a company wallet holds to the outside world (posted
+    /// at once); refused beyond the wallet's available balance, so a refund
+    /// never takes money held for an offer.
+    pub fn refund(
+        &mut self,
+        transfer_id: &ShortText,
+        company_id: &ShortText,
+        amount: Money,
+    ) -> Result<Applied, BooksError> {
+        let transfer = Transfer {
+            id: transfer_id.clone(),
+            debit_account: AccountId::CompanyWallet {
+                company_id: company_id.clone(),
+                currency: amount.currency,
+            },
+            credit_account: AccountId::Funding {
+                currency: amount.currency,
+            },
+            amount,
+            two_phase: false,
+            state: TransferState::Posted,
+        };
+        if self.is_repeat(&transfer)? {
+            return Ok(Applied::AlreadyApplied);
+        }
+        if amount.amount_micros == 0 {
+            return Err(BooksError::ZeroAmount);
+        }
+        let mut debit = self.balance(&transfer.debit_account);
+        let mut credit = self.balance(&transfer.credit_account);
+        let available = debit
+            .available()
+            .expect("a company wallet is never overdrawn");
+        if available < amount.amount_micros {
+            return Err(BooksError::InsufficientFunds {
+                available,
+                missing: amount.amount_micros - available,
+            });
+        }
+        debit.debits_posted = add(debit.debits_posted, amount.amount_micros)?;
+        credit.credits_posted = add(credit.credits_posted, amount.amount_micros)?;
+        let moved = u128::from(amount.amount_micros);
+        self.commit(transfer, debit, credit, |t| {
+            t.debits_posted += moved;
+            t.credits_posted += moved;
         });
         Ok(Applied::Applied)
     }
@@ -684,6 +740,63 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_empties_the_wallet_back_to_the_outside_world_but_never_a_reservation() {
+        let mut books = world(100);
+        books
+            .reserve(&t("offer"), &t("acme"), &t("p"), usd(30))
+            .unwrap();
+        let before = books.clone();
+        assert_eq!(
+            books.refund(&t("refund"), &t("acme"), usd(71)),
+            Err(BooksError::InsufficientFunds {
+                available: 70,
+                missing: 1
+            })
+        );
+        assert_eq!(books, before);
+        books.void(&t("offer")).unwrap();
+        assert_eq!(
+            books.refund(&t("refund"), &t("acme"), usd(100)),
+            Ok(Applied::Applied)
+        );
+        assert_eq!(
+            books.refund(&t("refund"), &t("acme"), usd(100)),
+            Ok(Applied::AlreadyApplied)
+        );
+        assert_eq!(books.wallet_available(&t("acme"), usd_currency()), 0);
+        let funding = books.balance(&AccountId::Funding {
+            currency: usd_currency(),
+        });
+        assert_eq!(funding.debits_posted, funding.credits_posted);
+        books.check_invariants().unwrap();
+        assert_eq!(
+            books.refund(&t("r0"), &t("acme"), usd(0)),
+            Err(BooksError::ZeroAmount)
+        );
+        let refund = Entry::new(
+            0,
+            EntryKind::WalletRefunded {
+                transfer_id: t("refund"),
+                company_id: t("acme"),
+                amount: usd(100),
+            },
+        );
+        let fund = Entry::new(
+            0,
+            EntryKind::WalletFunded {
+                transfer_id: t("fund-1"),
+                company_id: t("acme"),
+                amount: usd(100),
+            },
+        );
+        assert!(Books::replay([&fund, &refund]).is_ok());
+        assert!(matches!(
+            Books::replay([&refund]),
+            Err(ReplayError::Rejected { position: 0, .. })
+        ));
+    }
+
+    #[test]
     fn non_money_entries_change_nothing() {
         let mut books = world(1);
         let before = books.clone();
@@ -778,6 +891,12 @@ mod tests {
         Void {
             id: u8,
         },
+        Refund {
+            id: u8,
+            company: u8,
+            amount: u64,
+            currency: u8,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -804,6 +923,14 @@ mod tests {
             ),
             (0u8..12).prop_map(|id| Op::Post { id }),
             (0u8..12).prop_map(|id| Op::Void { id }),
+            (0u8..12, 0u8..3, 0u64..200, 0u8..2).prop_map(|(id, company, amount, currency)| {
+                Op::Refund {
+                    id,
+                    company,
+                    amount,
+                    currency,
+                }
+            }),
         ]
     }
 
@@ -837,6 +964,16 @@ mod tests {
             },
             Op::Void { id } => EntryKind::TransferVoided {
                 transfer_id: t(&format!("t{id}")),
+            },
+            Op::Refund {
+                id,
+                company,
+                amount,
+                currency,
+            } => EntryKind::WalletRefunded {
+                transfer_id: t(&format!("t{id}")),
+                company_id: t(&format!("c{company}")),
+                amount: money(amount, currency),
             },
         };
         Entry::new(time, kind)

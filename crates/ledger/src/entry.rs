@@ -38,6 +38,18 @@
 //! | company_blocked | 0x0a | company_id:text person:text |
 //! | company_unblocked | 0x0b | company_id:text person:text |
 //! | wallet_funded | 0x0c | transfer_id:text company_id:text amount:money |
+//! | company_disabled | 0x0e | company_id:text |
+//! | company_enabled | 0x0f | company_id:text |
+//! | company_deleted | 0x10 | company_id:text |
+//! | client_secret_rotated | 0x11 | client_id:text |
+//! | auditor_revoked | 0x12 | client_id:text |
+//! | person_suspended | 0x13 | person:text |
+//! | person_unsuspended | 0x14 | person:text |
+//! | wallet_refunded | 0x15 | transfer_id:text company_id:text amount:money |
+//!
+//! Kinds 0x0e to 0x14 are the operator's acts (`apiome company disable`,
+//! …): they name the client or the person's pseudonym and nothing else —
+//! never a secret, a reason typed by the operator, or a handle.
 //!
 //! A decoder must reject: an unknown version or kind, a text of length 0 or
 //! over 256 bytes or not UTF-8, a list of over 64 names, an option tag other
@@ -334,6 +346,51 @@ pub enum EntryKind {
         /// The amount added.
         amount: Money,
     },
+    /// The operator disabled a company: no token, no read, until enabled.
+    CompanyDisabled {
+        /// The company (its client id).
+        company_id: ShortText,
+    },
+    /// The operator enabled a disabled company again.
+    CompanyEnabled {
+        /// The company (its client id).
+        company_id: ShortText,
+    },
+    /// The operator deleted a company (for good).
+    CompanyDeleted {
+        /// The company (its client id).
+        company_id: ShortText,
+    },
+    /// The operator gave a client a new secret; the old one stopped working.
+    ClientSecretRotated {
+        /// The client.
+        client_id: ShortText,
+    },
+    /// The operator revoked an auditor's client (for good).
+    AuditorRevoked {
+        /// The auditor's client id.
+        client_id: ShortText,
+    },
+    /// The operator suspended a person: no sign-in, no read of their data.
+    PersonSuspended {
+        /// The person's pseudonym.
+        person: ShortText,
+    },
+    /// The operator lifted a person's suspension.
+    PersonUnsuspended {
+        /// The person's pseudonym.
+        person: ShortText,
+    },
+    /// What a company's wallet still held went back to the outside world
+    /// (the company was deleted).
+    WalletRefunded {
+        /// The transfer (its idempotency key).
+        transfer_id: ShortText,
+        /// The company.
+        company_id: ShortText,
+        /// The amount taken out of the wallet.
+        amount: Money,
+    },
 }
 
 impl EntryKind {
@@ -353,11 +410,19 @@ impl EntryKind {
             Self::CompanyBlocked { .. } => 0x0a,
             Self::CompanyUnblocked { .. } => 0x0b,
             Self::WalletFunded { .. } => 0x0c,
+            Self::CompanyDisabled { .. } => 0x0e,
+            Self::CompanyEnabled { .. } => 0x0f,
+            Self::CompanyDeleted { .. } => 0x10,
+            Self::ClientSecretRotated { .. } => 0x11,
+            Self::AuditorRevoked { .. } => 0x12,
+            Self::PersonSuspended { .. } => 0x13,
+            Self::PersonUnsuspended { .. } => 0x14,
+            Self::WalletRefunded { .. } => 0x15,
         }
     }
 
     /// The person's pseudonym, when the event names one (transfer
-    /// postings, voids and wallet top-ups name none).
+    /// postings, voids, wallet movements and acts on clients name none).
     pub fn person(&self) -> Option<&ShortText> {
         match self {
             Self::RequestMade { person, .. }
@@ -368,10 +433,18 @@ impl EntryKind {
             | Self::Disclosure { person, .. }
             | Self::TransferPending { person, .. }
             | Self::CompanyBlocked { person, .. }
-            | Self::CompanyUnblocked { person, .. } => Some(person),
+            | Self::CompanyUnblocked { person, .. }
+            | Self::PersonSuspended { person }
+            | Self::PersonUnsuspended { person } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
-            | Self::WalletFunded { .. } => None,
+            | Self::WalletFunded { .. }
+            | Self::CompanyDisabled { .. }
+            | Self::CompanyEnabled { .. }
+            | Self::CompanyDeleted { .. }
+            | Self::ClientSecretRotated { .. }
+            | Self::AuditorRevoked { .. }
+            | Self::WalletRefunded { .. } => None,
         }
     }
 
@@ -390,6 +463,14 @@ impl EntryKind {
             Self::CompanyBlocked { .. } => "company_blocked",
             Self::CompanyUnblocked { .. } => "company_unblocked",
             Self::WalletFunded { .. } => "wallet_funded",
+            Self::CompanyDisabled { .. } => "company_disabled",
+            Self::CompanyEnabled { .. } => "company_enabled",
+            Self::CompanyDeleted { .. } => "company_deleted",
+            Self::ClientSecretRotated { .. } => "client_secret_rotated",
+            Self::AuditorRevoked { .. } => "auditor_revoked",
+            Self::PersonSuspended { .. } => "person_suspended",
+            Self::PersonUnsuspended { .. } => "person_unsuspended",
+            Self::WalletRefunded { .. } => "wallet_refunded",
         }
     }
 }
@@ -513,9 +594,22 @@ impl Entry {
                 transfer_id,
                 company_id,
                 amount,
+            }
+            | EntryKind::WalletRefunded {
+                transfer_id,
+                company_id,
+                amount,
             } => {
                 w.texts(&[transfer_id, company_id]);
                 w.money(amount);
+            }
+            EntryKind::CompanyDisabled { company_id }
+            | EntryKind::CompanyEnabled { company_id }
+            | EntryKind::CompanyDeleted { company_id } => w.text(company_id),
+            EntryKind::ClientSecretRotated { client_id }
+            | EntryKind::AuditorRevoked { client_id } => w.text(client_id),
+            EntryKind::PersonSuspended { person } | EntryKind::PersonUnsuspended { person } => {
+                w.text(person)
             }
         }
         debug_assert!(w.0.len() <= MAX_ENTRY_BYTES);
@@ -609,6 +703,28 @@ impl Entry {
                 person: r.text()?,
             },
             0x0c => EntryKind::WalletFunded {
+                transfer_id: r.text()?,
+                company_id: r.text()?,
+                amount: r.money()?,
+            },
+            0x0e => EntryKind::CompanyDisabled {
+                company_id: r.text()?,
+            },
+            0x0f => EntryKind::CompanyEnabled {
+                company_id: r.text()?,
+            },
+            0x10 => EntryKind::CompanyDeleted {
+                company_id: r.text()?,
+            },
+            0x11 => EntryKind::ClientSecretRotated {
+                client_id: r.text()?,
+            },
+            0x12 => EntryKind::AuditorRevoked {
+                client_id: r.text()?,
+            },
+            0x13 => EntryKind::PersonSuspended { person: r.text()? },
+            0x14 => EntryKind::PersonUnsuspended { person: r.text()? },
+            0x15 => EntryKind::WalletRefunded {
                 transfer_id: r.text()?,
                 company_id: r.text()?,
                 amount: r.money()?,
@@ -905,6 +1021,27 @@ pub(crate) mod strategy {
                     amount,
                 }
             }),
+            admin_kind(),
+        ]
+    }
+
+    /// The operator's acts and the refund a company's deletion makes.
+    pub(crate) fn admin_kind() -> impl Strategy<Value = EntryKind> {
+        prop_oneof![
+            text().prop_map(|company_id| EntryKind::CompanyDisabled { company_id }),
+            text().prop_map(|company_id| EntryKind::CompanyEnabled { company_id }),
+            text().prop_map(|company_id| EntryKind::CompanyDeleted { company_id }),
+            text().prop_map(|client_id| EntryKind::ClientSecretRotated { client_id }),
+            text().prop_map(|client_id| EntryKind::AuditorRevoked { client_id }),
+            text().prop_map(|person| EntryKind::PersonSuspended { person }),
+            text().prop_map(|person| EntryKind::PersonUnsuspended { person }),
+            (text(), text(), money()).prop_map(|(transfer_id, company_id, amount)| {
+                EntryKind::WalletRefunded {
+                    transfer_id,
+                    company_id,
+                    amount,
+                }
+            }),
         ]
     }
 
@@ -1003,7 +1140,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x0e), Err(EntryError::UnknownKind(0x0e)));
+        assert_eq!(with(&|b| b[1] = 0x16), Err(EntryError::UnknownKind(0x16)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {
@@ -1152,7 +1289,93 @@ mod tests {
         }
     }
 
+    #[test]
+    fn admin_entries_match_the_documented_layout() {
+        let disabled = Entry::new(
+            0,
+            EntryKind::CompanyDisabled {
+                company_id: t("acme"),
+            },
+        );
+        assert_eq!(
+            disabled.encode(),
+            [&[0x01, 0x0e][..], &[0; 8], &[0, 4], b"acme"].concat()
+        );
+        let suspended = Entry::new(1, EntryKind::PersonSuspended { person: t("p_1") });
+        assert_eq!(
+            suspended.encode(),
+            [&[0x01, 0x13][..], &1i64.to_be_bytes(), &[0, 3], b"p_1"].concat()
+        );
+        let refunded = Entry::new(
+            2,
+            EntryKind::WalletRefunded {
+                transfer_id: t("r"),
+                company_id: t("c"),
+                amount: usd(7),
+            },
+        );
+        assert_eq!(
+            refunded.encode(),
+            [
+                &[0x01, 0x15][..],
+                &2i64.to_be_bytes(),
+                &[0, 1],
+                b"r",
+                &[0, 1],
+                b"c",
+                &7u64.to_be_bytes(),
+                b"USD"
+            ]
+            .concat()
+        );
+        for entry in [disabled, suspended, refunded] {
+            assert_eq!(Entry::decode(&entry.encode()).unwrap(), entry);
+        }
+    }
+
+    #[test]
+    fn admin_kinds_have_their_own_codes_and_name_a_person_only_by_pseudonym() {
+        let kinds = [
+            EntryKind::CompanyDisabled { company_id: t("c") },
+            EntryKind::CompanyEnabled { company_id: t("c") },
+            EntryKind::CompanyDeleted { company_id: t("c") },
+            EntryKind::ClientSecretRotated { client_id: t("c") },
+            EntryKind::AuditorRevoked { client_id: t("c") },
+            EntryKind::PersonSuspended { person: t("p") },
+            EntryKind::PersonUnsuspended { person: t("p") },
+            EntryKind::WalletRefunded {
+                transfer_id: t("r"),
+                company_id: t("c"),
+                amount: usd(1),
+            },
+        ];
+        let codes: std::collections::BTreeSet<u8> = kinds.iter().map(EntryKind::code).collect();
+        assert_eq!(codes, (0x0e..=0x15).collect());
+        let names: std::collections::BTreeSet<&str> = kinds.iter().map(EntryKind::name).collect();
+        assert_eq!(names.len(), kinds.len());
+        for kind in &kinds {
+            let json = serde_json::to_value(Entry::new(0, kind.clone())).unwrap();
+            assert_eq!(json["kind"], kind.name());
+            let about_a_person = matches!(
+                kind,
+                EntryKind::PersonSuspended { .. } | EntryKind::PersonUnsuspended { .. }
+            );
+            assert_eq!(kind.person().is_some(), about_a_person);
+        }
+        // A body cut after the kind byte is refused for every new kind.
+        for code in 0x0e..=0x15u8 {
+            let bytes = [&[0x01, code][..], &[0; 8]].concat();
+            assert_eq!(Entry::decode(&bytes), Err(EntryError::Truncated));
+        }
+    }
+
     proptest! {
+        #[test]
+        fn admin_entries_round_trip(kind in strategy::admin_kind(), time in any::<i64>()) {
+            let entry = Entry::new(time, kind);
+            prop_assert_eq!(Entry::decode(&entry.encode()).unwrap(), entry);
+        }
+
         #[test]
         fn every_entry_round_trips(entry in strategy::entry()) {
             let bytes = entry.encode();

@@ -156,6 +156,8 @@ pub struct ListedCompany {
     pub grant_types: Vec<String>,
     /// Registration time, Unix seconds.
     pub client_id_issued_at: u64,
+    /// `active`, `disabled` or `deleted`.
+    pub status: store::ClientStatus,
 }
 
 /// Every company client.
@@ -252,15 +254,27 @@ pub async fn fund_company(
     })
 }
 
-/// The client of a registered company, or why there is none.
+/// The client of a registered company that was not deleted, or why there
+/// is none.
 async fn company_client(store: &Store, client_id: &str) -> Result<authz::ClientId, AdminError> {
+    let client = any_company_client(store, client_id).await?;
+    match store.client_in_any_status(&client).await? {
+        Some(found) if found.status == store::ClientStatus::Deleted => Err(AdminError::Invalid(
+            format!("the company {client_id} was deleted"),
+        )),
+        _ => Ok(client),
+    }
+}
+
+/// The client of a registered company, deleted or not, or why there is none.
+async fn any_company_client(store: &Store, client_id: &str) -> Result<authz::ClientId, AdminError> {
     let unknown = || {
         AdminError::Invalid(format!(
             "no company with client id {client_id} (see `apiome company list`)"
         ))
     };
     let client = authz::ClientId::parse(client_id).map_err(|_| unknown())?;
-    match store.client(&client).await? {
+    match store.client_in_any_status(&client).await? {
         Some(found) if found.kind == ClientKind::Company => Ok(client),
         Some(_) => Err(AdminError::Invalid(format!(
             "{client_id} is an auditor, not a company"
@@ -358,6 +372,7 @@ fn listed(client: &store::StoredClient) -> ListedCompany {
             .map(|g| g.as_str().to_owned())
             .collect(),
         client_id_issued_at: client.record.issued_at.as_secs(),
+        status: client.status,
     }
 }
 
@@ -388,9 +403,9 @@ pub struct ShownCompany {
 
 /// One company, with what it holds: live grants and its wallet.
 pub async fn show_company(store: &Store, client_id: &str) -> Result<ShownCompany, AdminError> {
-    let client = company_client(store, client_id).await?;
+    let client = any_company_client(store, client_id).await?;
     let stored = store
-        .client(&client)
+        .client_in_any_status(&client)
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no company with client id {client_id}")))?;
     let company = client.to_company_id();
@@ -422,6 +437,8 @@ pub struct ListedAuditor {
     pub client_name: String,
     /// Registration time, Unix seconds.
     pub client_id_issued_at: u64,
+    /// `active` or `revoked`.
+    pub status: store::ClientStatus,
 }
 
 /// Every auditor client, oldest first.
@@ -435,6 +452,7 @@ pub async fn list_auditors(store: &Store) -> Result<Vec<ListedAuditor>, AdminErr
             client_id: c.record.client_id.to_string(),
             client_name: c.record.metadata.client_name.clone(),
             client_id_issued_at: c.record.issued_at.as_secs(),
+            status: c.status,
         })
         .collect())
 }
@@ -451,6 +469,8 @@ pub struct ListedPerson {
     pub pseudonym: String,
     /// Sign-up time, RFC 3339.
     pub created_at: String,
+    /// Whether the operator suspended them.
+    pub suspended: bool,
 }
 
 fn listed_person(person: &store::Person) -> ListedPerson {
@@ -462,6 +482,7 @@ fn listed_person(person: &store::Person) -> ListedPerson {
             .created_at
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
+        suspended: person.suspended,
     }
 }
 
@@ -521,4 +542,130 @@ async fn person_by_id_or_handle(store: &Store, who: &str) -> Result<store::Perso
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What an operator's act on a client or person did, as printed.
+#[derive(Debug, serde::Serialize)]
+pub struct ActReport {
+    /// The client id, or the person's id.
+    pub id: String,
+    /// The state now: `disabled`, `active`, `deleted`, `revoked`,
+    /// `suspended`.
+    pub status: &'static str,
+    /// `false` when it was so already (nothing changed, nothing logged).
+    pub changed: bool,
+}
+
+fn act(id: &str, status: &'static str, outcome: broker::admin::Outcome) -> ActReport {
+    ActReport {
+        id: id.to_owned(),
+        status,
+        changed: outcome == broker::admin::Outcome::Done,
+    }
+}
+
+/// `apiome company disable`.
+pub async fn disable_company(store: &Store, client_id: &str) -> Result<ActReport, AdminError> {
+    let outcome = broker::admin::disable_company(store, client_id).await?;
+    Ok(act(client_id, "disabled", outcome))
+}
+
+/// `apiome company enable`.
+pub async fn enable_company(store: &Store, client_id: &str) -> Result<ActReport, AdminError> {
+    let outcome = broker::admin::enable_company(store, client_id).await?;
+    Ok(act(client_id, "active", outcome))
+}
+
+/// What `apiome company delete` did.
+#[derive(Debug, serde::Serialize)]
+pub struct DeleteReport {
+    /// The act itself.
+    #[serde(flatten)]
+    pub act: ActReport,
+    /// Grants revoked (`--force`).
+    pub revoked_grants: Vec<String>,
+    /// Requests that were waiting for an answer, now expired.
+    pub expired_requests: u64,
+    /// Offers voided, back in the wallet before the refund, e.g. `["0.05 EUR"]`.
+    pub voided: Vec<String>,
+    /// What the wallet still held, refunded, e.g. `["9.95 EUR"]`.
+    pub refunded: Vec<String>,
+}
+
+/// `apiome company delete`: refused while the company holds grants,
+/// requests or money (the error says what); [`force_delete_company`] ends
+/// all of it.
+pub async fn delete_company(store: &Store, client_id: &str) -> Result<DeleteReport, AdminError> {
+    let outcome = broker::admin::delete_company(store, client_id).await?;
+    Ok(deleted(
+        client_id,
+        outcome,
+        broker::admin::CompanyHoldings::default(),
+    ))
+}
+
+/// `apiome company delete --force`.
+pub async fn force_delete_company(
+    store: &Store,
+    client_id: &str,
+) -> Result<DeleteReport, AdminError> {
+    let (outcome, ended) = broker::admin::force_delete_company(store, client_id).await?;
+    Ok(deleted(client_id, outcome, ended))
+}
+
+fn deleted(
+    client_id: &str,
+    outcome: broker::admin::Outcome,
+    ended: broker::admin::CompanyHoldings,
+) -> DeleteReport {
+    let words = |m: &[consent_policy::Money]| m.iter().map(ToString::to_string).collect();
+    DeleteReport {
+        act: act(client_id, "deleted", outcome),
+        voided: words(&ended.reserved),
+        refunded: words(&ended.available),
+        revoked_grants: ended.live_grants,
+        expired_requests: ended.pending_requests,
+    }
+}
+
+/// A client's new secret, shown once.
+#[derive(Debug, serde::Serialize)]
+pub struct RotatedSecret {
+    /// The client id.
+    pub client_id: String,
+    /// The new secret; the old one is refused from now on.
+    pub client_secret: String,
+}
+
+/// `apiome company rotate-secret`.
+pub async fn rotate_client_secret(
+    store: &Store,
+    server_key: &ServerKey,
+    client_id: &str,
+) -> Result<RotatedSecret, AdminError> {
+    let secret = broker::admin::rotate_client_secret(store, server_key, client_id).await?;
+    Ok(RotatedSecret {
+        client_id: client_id.to_owned(),
+        client_secret: secret.expose().to_owned(),
+    })
+}
+
+/// `apiome auditor revoke`.
+pub async fn revoke_auditor(store: &Store, client_id: &str) -> Result<ActReport, AdminError> {
+    let outcome = broker::admin::revoke_auditor(store, client_id).await?;
+    Ok(act(client_id, "revoked", outcome))
+}
+
+/// `apiome person suspend`.
+pub async fn suspend_person(store: &Store, who: &str) -> Result<ActReport, AdminError> {
+    let person = person_by_id_or_handle(store, who).await?;
+    let outcome = broker::admin::suspend_person(store, &person.id).await?;
+    Ok(act(person.id.as_str(), "suspended", outcome))
+}
+
+/// `apiome person unsuspend`.
+pub async fn unsuspend_person(store: &Store, who: &str) -> Result<ActReport, AdminError> {
+    let person = person_by_id_or_handle(store, who).await?;
+    let outcome = broker::admin::unsuspend_person(store, &person.id).await?;
+    Ok(act(person.id.as_str(), "active", outcome))
 }

@@ -299,6 +299,34 @@ pub enum CompanyCommand {
     /// Print an initial access token for dynamic registration (RFC 7591),
     /// valid for 24 hours.
     RegistrationToken,
+    /// Disable a company at once, in every server: its token requests get
+    /// `invalid_client`, its access tokens stop working and its refresh
+    /// tokens end. `enable` lets it get new tokens (old ones stay dead).
+    Disable {
+        /// The company's client id.
+        client_id: String,
+    },
+    /// Enable a disabled company again.
+    Enable {
+        /// The company's client id.
+        client_id: String,
+    },
+    /// Delete a company for good. Refused while it has live grants, open
+    /// requests or money in its wallet (it says what) unless `--force`.
+    Delete {
+        /// The company's client id.
+        client_id: String,
+        /// Revoke its live grants, expire its open requests (voiding their
+        /// offers) and refund its wallet, then delete it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Give a company (or auditor) a new client secret, printed once; the
+    /// old one stops working at once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+    },
 }
 
 /// Subcommands of `apiome auditor`.
@@ -312,6 +340,11 @@ pub enum AuditorCommand {
     },
     /// List the auditors, one JSON object per line (no secrets).
     List,
+    /// Revoke an auditor for good: no new token, its tokens dead at once.
+    Revoke {
+        /// The auditor's client id.
+        client_id: String,
+    },
 }
 
 /// Subcommands of `apiome person`.
@@ -327,6 +360,18 @@ pub enum PersonCommand {
     /// Show one person: id, handle, ledger pseudonym, sign-up time and how
     /// many live grants they have.
     Show {
+        /// The person's handle or id.
+        who: String,
+    },
+    /// Suspend a person: their sessions end, sign-in is refused, companies
+    /// read nothing of theirs and their requests are answered as denied.
+    Suspend {
+        /// The person's handle or id.
+        who: String,
+    },
+    /// Lift a suspension: sign-in works again, and grants still live are
+    /// read again (a suspension revokes none).
+    Unsuspend {
         /// The person's handle or id.
         who: String,
     },

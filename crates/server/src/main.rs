@@ -106,6 +106,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Command::Auditor {
+                command: AuditorCommand::Revoke { client_id },
+            } => {
+                data_dir::prepare(&config.data_dir)?;
+                let store = open_store(&config).await?;
+                let revoked = admin::revoke_auditor(&store, &client_id).await;
+                store.close().await?;
+                println!("{}", serde_json::to_string_pretty(&revoked?)?);
+            }
+            Command::Auditor {
                 command: AuditorCommand::Create { name },
             } => {
                 data_dir::prepare(&config.data_dir)?;
@@ -215,6 +224,27 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 let token = admin::issue_registration_token(&store).await?;
                 println!("{}", serde_json::to_string_pretty(&token)?);
             }
+            CompanyCommand::Disable { client_id } => {
+                let done = admin::disable_company(&store, &client_id).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            }
+            CompanyCommand::Enable { client_id } => {
+                let done = admin::enable_company(&store, &client_id).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            }
+            CompanyCommand::Delete { client_id, force } => {
+                let done = if force {
+                    admin::force_delete_company(&store, &client_id).await?
+                } else {
+                    admin::delete_company(&store, &client_id).await?
+                };
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            }
+            CompanyCommand::RotateSecret { client_id } => {
+                let key = admin::server_key(&config.data_dir)?;
+                let rotated = admin::rotate_client_secret(&store, &key, &client_id).await?;
+                println!("{}", serde_json::to_string_pretty(&rotated)?);
+            }
         }
         anyhow::Ok(())
     }
@@ -237,6 +267,14 @@ async fn person(config: &Config, command: PersonCommand) -> anyhow::Result<()> {
             PersonCommand::Show { who } => {
                 let shown = admin::show_person(&store, &who).await?;
                 println!("{}", serde_json::to_string_pretty(&shown)?);
+            }
+            PersonCommand::Suspend { who } => {
+                let done = admin::suspend_person(&store, &who).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            }
+            PersonCommand::Unsuspend { who } => {
+                let done = admin::unsuspend_person(&store, &who).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
             }
         }
         anyhow::Ok(())

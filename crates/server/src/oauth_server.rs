@@ -360,7 +360,8 @@ impl ResponseError for BearerRejection {
 }
 
 /// Checks the request's bearer access token: signature, issuer, audience,
-/// expiry, and that it was not revoked (RFC 7009).
+/// expiry, that it was not revoked (RFC 7009), and that its client is
+/// active and was not disabled since the token was issued.
 pub async fn bearer_claims(
     store: &Store,
     oauth: &OAuthServer,
@@ -385,7 +386,10 @@ pub async fn bearer_claims(
     let claims = oauth
         .verify(token, unix_now())
         .map_err(|e| BearerRejection::invalid(&e.to_string()))?;
-    if store.access_token_revoked(&claims.jti).await? {
+    if !store
+        .access_token_honoured(&claims.jti, &claims.client_id, claims.iat)
+        .await?
+    {
         return Err(BearerRejection::invalid("the access token was revoked"));
     }
     Ok(claims)

@@ -345,6 +345,16 @@ impl From<broker::BrokerError> for Problem {
                 Problem::conflict("idempotency-key-in-flight", "Request still running", detail)
                     .with_field("Idempotency-Key")
             }
+            E::Suspended => Problem::new(
+                StatusCode::FORBIDDEN,
+                "account-suspended",
+                "Account suspended",
+                detail,
+            ),
+            E::UnknownCompany(_)
+            | E::UnknownAuditor(_)
+            | E::ClientGone { .. }
+            | E::CompanyHoldsValue(_) => Problem::conflict("refused", "Refused", detail),
             // The OAuth endpoints answer `OAuth` refusals themselves
             // (`oauth_server::OAuthReply`); one reaching a problem is a bug.
             E::Corrupt(_) | E::Internal(_) | E::NoRandomness | E::OAuth(_) => {

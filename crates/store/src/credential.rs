@@ -91,6 +91,7 @@ impl Store {
             contact: Set("{}".to_owned()),
             created_at: Set(now),
             policy_version: Set(0),
+            suspended_at: Set(None),
         };
         let person = match row.insert(&txn).await {
             Ok(row) => Person::try_from(row)?,

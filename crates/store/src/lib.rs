@@ -8,6 +8,7 @@
 //! rows never leave this crate. Every method is one transaction: it happens
 //! whole or not at all.
 
+mod admin;
 mod attribute;
 mod authorization_purge;
 mod block;
@@ -69,7 +70,7 @@ pub use notify::{
     MAIL_BATCH, MAIL_LEASE, MAIL_RETENTION, MAX_MAIL_ATTEMPTS, MAX_VERIFICATIONS_PER_DAY,
     MailStatus, NoticeKind, NotifySettings, QueuedMail, VERIFY_TTL, mail_backoff,
 };
-pub use oauth::{ClientKind, MAX_CLIENTS_LISTED, StoredClient};
+pub use oauth::{ClientKind, ClientStatus, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;

@@ -394,6 +394,113 @@ pub(crate) async fn settle_offer(
     Ok(Some(Entry::new(now_unix_ms(), kind)))
 }
 
+/// The company's wallet balances, read on `db` (the pool or a transaction).
+pub(crate) async fn wallet_in(
+    db: &impl ConnectionTrait,
+    company: &CompanyId,
+) -> Result<Vec<WalletBalance>, StoreError> {
+    let rows = money_account::Entity::find()
+        .filter(money_account::Column::Kind.eq(AccountKind::Wallet.as_str()))
+        .filter(money_account::Column::Owner.eq(company.as_str()))
+        .order_by_asc(money_account::Column::Currency)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let funded = unsigned(row.credits_posted, "credits_posted")?;
+            let spent = unsigned(row.debits_posted, "debits_posted")?;
+            let reserved = unsigned(row.debits_pending, "debits_pending")?;
+            Ok(WalletBalance {
+                currency: currency(&row.currency)?,
+                funded,
+                spent,
+                reserved,
+                available: funded.saturating_sub(spent).saturating_sub(reserved),
+            })
+        })
+        .collect()
+}
+
+/// Voids the pending offer of request `request_id`, if it has one, and
+/// says how much went back to the wallet.
+pub(crate) async fn void_offer(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    request_id: &str,
+) -> Result<Option<(Money, Entry)>, StoreError> {
+    let Some(transfer) = money_transfer::Entity::find_by_id(offer_transfer_id(request_id))
+        .filter(money_transfer::Column::State.eq(TransferState::Pending.as_str()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let amount = Money::new(
+        unsigned(transfer.amount, "amount")?,
+        currency(&transfer.currency)?,
+    );
+    Ok(settle_offer(txn, backend, request_id, false)
+        .await?
+        .map(|entry| (amount, entry)))
+}
+
+/// Empties each of the company's wallets back to the funding account:
+/// one posted transfer `refund:{company}:{currency}` per currency that
+/// holds money. Call it after every open offer was voided; what is still
+/// reserved is never taken. Returns the amounts and their entries.
+pub(crate) async fn refund_wallets(
+    txn: &DatabaseTransaction,
+    company: &CompanyId,
+) -> Result<Vec<(Money, Entry)>, StoreError> {
+    let wallets = money_account::Entity::find()
+        .filter(money_account::Column::Kind.eq(AccountKind::Wallet.as_str()))
+        .filter(money_account::Column::Owner.eq(company.as_str()))
+        .order_by_asc(money_account::Column::Currency)
+        .all(txn)
+        .await?;
+    let mut refunds = Vec::new();
+    for wallet in wallets {
+        let available = wallet.credits_posted - wallet.debits_posted - wallet.debits_pending;
+        if available <= 0 {
+            continue;
+        }
+        let currency = currency(&wallet.currency)?;
+        let funding = ensure_account(txn, AccountKind::Funding, "", currency).await?;
+        use money_account::Column as C;
+        add_to(txn, &wallet.id, &[(C::DebitsPosted, available)]).await?;
+        add_to(txn, &funding, &[(C::CreditsPosted, available)]).await?;
+        let id = format!("refund:{company}:{}", currency.code());
+        let at = now();
+        money_transfer::Entity::insert(money_transfer::ActiveModel {
+            id: Set(id.clone()),
+            debit_account: Set(wallet.id.clone()),
+            credit_account: Set(funding),
+            amount: Set(available),
+            currency: Set(currency.code().to_owned()),
+            two_phase: Set(false),
+            state: Set(TransferState::Posted.as_str().to_owned()),
+            company_id: Set(company.to_string()),
+            person_id: Set(None),
+            request_id: Set(None),
+            created_at: Set(at),
+            settled_at: Set(Some(at)),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        let amount = Money::new(unsigned(available, "available")?, currency);
+        let entry = Entry::new(
+            now_unix_ms(),
+            EntryKind::WalletRefunded {
+                transfer_id: text(id)?,
+                company_id: text(company.to_string())?,
+                amount: ledger_money(&amount)?,
+            },
+        );
+        refunds.push((amount, entry));
+    }
+    Ok(refunds)
+}
+
 impl Store {
     /// Credits `amount` to the company's wallet: the operator's record of a
     /// payment received. `transfer_id` makes it idempotent: the same id
@@ -471,26 +578,7 @@ impl Store {
 
     /// The company's wallet, one balance per currency it was ever funded in.
     pub async fn wallet(&self, company: &CompanyId) -> Result<Vec<WalletBalance>, StoreError> {
-        let rows = money_account::Entity::find()
-            .filter(money_account::Column::Kind.eq(AccountKind::Wallet.as_str()))
-            .filter(money_account::Column::Owner.eq(company.as_str()))
-            .order_by_asc(money_account::Column::Currency)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|row| {
-                let funded = unsigned(row.credits_posted, "credits_posted")?;
-                let spent = unsigned(row.debits_posted, "debits_posted")?;
-                let reserved = unsigned(row.debits_pending, "debits_pending")?;
-                Ok(WalletBalance {
-                    currency: currency(&row.currency)?,
-                    funded,
-                    spent,
-                    reserved,
-                    available: funded.saturating_sub(spent).saturating_sub(reserved),
-                })
-            })
-            .collect()
+        wallet_in(&self.db, company).await
     }
 
     /// What the person has earned and has been offered, with the latest

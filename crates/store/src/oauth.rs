@@ -50,17 +50,83 @@ impl ClientKind {
     }
 }
 
+/// Where a client stands with the operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    /// Gets tokens; its tokens are honoured.
+    Active,
+    /// `apiome company disable`: nothing until `company enable`.
+    Disabled,
+    /// `apiome company delete`: for good.
+    Deleted,
+    /// `apiome auditor revoke`: for good.
+    Revoked,
+}
+
+impl ClientStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Disabled => "disabled",
+            ClientStatus::Deleted => "deleted",
+            ClientStatus::Revoked => "revoked",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "active" => Ok(ClientStatus::Active),
+            "disabled" => Ok(ClientStatus::Disabled),
+            "deleted" => Ok(ClientStatus::Deleted),
+            "revoked" => Ok(ClientStatus::Revoked),
+            other => Err(StoreError::corrupt(format!(
+                "oauth_client.status {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The small, changing part of a client's row, read on every use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClientState {
+    pub(crate) status: ClientStatus,
+    pub(crate) revision: i64,
+    pub(crate) tokens_after: i64,
+}
+
+impl ClientState {
+    pub(crate) fn from_columns(
+        status: &str,
+        revision: i64,
+        tokens_after: i64,
+    ) -> Result<Self, StoreError> {
+        Ok(ClientState {
+            status: ClientStatus::parse(status)?,
+            revision,
+            tokens_after,
+        })
+    }
+
+    /// Whether an access token of this client issued at `issued_at`
+    /// (Unix seconds) is honoured.
+    fn honours(&self, issued_at: u64) -> bool {
+        self.status == ClientStatus::Active
+            && i64::try_from(issued_at).is_ok_and(|iat| iat > self.tokens_after)
+    }
+}
+
 /// Client records this process has read, by id.
 ///
-/// A client record is written once, by [`Store::create_client`], and is
-/// never changed or deleted: a record once read stays true, so the token,
-/// introspection and revocation endpoints need not read and parse it again
-/// on every call (a SQLite read transaction, the JSON and the redirect
-/// URIs: ~14 % of a token's server time in run 10's profile,
-/// `docs/benchmarks.md`). Only records found are kept, never "unknown", so
-/// a client that another process registers is found on its first use.
-/// Whoever adds a way to change or remove a client must clear its entry
-/// here in the same change.
+/// Parsing a client record (the JSON and the redirect URIs) was ~14 % of a
+/// token's server time in run 10's profile (`docs/benchmarks.md`), so
+/// parsed records are kept. A record can change (`apiome company
+/// disable|enable|delete|rotate-secret`, `auditor revoke`, from the CLI or
+/// another server), and every change bumps the row's `revision`: each use
+/// reads the row's status and revision by primary key (no JSON) and uses
+/// the kept record only if its revision is still the row's. Only records
+/// found are kept, never "unknown", so a client that another process
+/// registers is found on its first use.
 #[derive(Debug, Default)]
 pub(crate) struct ClientCache {
     clients: std::sync::RwLock<HashMap<String, Arc<StoredClient>>>,
@@ -86,6 +152,12 @@ impl ClientCache {
         }
     }
 
+    fn forget(&self, id: &str) {
+        if let Ok(mut clients) = self.clients.write() {
+            clients.remove(id);
+        }
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.clients.read().map_or(0, |clients| clients.len())
@@ -101,6 +173,10 @@ pub struct StoredClient {
     pub kind: ClientKind,
     /// When it was registered.
     pub created_at: time::OffsetDateTime,
+    /// Where it stands with the operator.
+    pub status: ClientStatus,
+    /// The row's revision when this was read.
+    pub revision: i64,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -159,6 +235,8 @@ impl TryFrom<oauth_client::Model> for StoredClient {
                 other => return Err(StoreError::corrupt(format!("oauth_client.kind {other:?}"))),
             },
             created_at: row.created_at,
+            status: ClientStatus::parse(&row.status)?,
+            revision: row.revision,
         })
     }
 }
@@ -213,6 +291,9 @@ impl Store {
             kind: Set(kind.as_str().to_owned()),
             record: Set(to_json(record)?),
             created_at: Set(created_at),
+            status: Set(ClientStatus::Active.as_str().to_owned()),
+            revision: Set(0),
+            tokens_after: Set(0),
         }
         .insert(&txn)
         .await?;
@@ -220,9 +301,28 @@ impl Store {
         StoredClient::try_from(row)
     }
 
-    /// The client with this id, if registered (see [`ClientCache`]).
+    /// The client with this id, if registered and active: a disabled,
+    /// deleted or revoked client is unknown to every protocol endpoint
+    /// (see [`ClientCache`] for how a change made elsewhere is seen).
     pub async fn client(&self, id: &ClientId) -> Result<Option<Arc<StoredClient>>, StoreError> {
-        if let Some(client) = self.clients.get(id) {
+        Ok(self
+            .client_in_any_status(id)
+            .await?
+            .filter(|c| c.status == ClientStatus::Active))
+    }
+
+    /// The client with this id whatever its status (for the operator).
+    pub async fn client_in_any_status(
+        &self,
+        id: &ClientId,
+    ) -> Result<Option<Arc<StoredClient>>, StoreError> {
+        let Some(state) = self.client_state(id.as_str()).await? else {
+            self.clients.forget(id.as_str());
+            return Ok(None);
+        };
+        if let Some(client) = self.clients.get(id)
+            && client.revision == state.revision
+        {
             return Ok(Some(client));
         }
         let row = match &self.sqlite_reader {
@@ -239,6 +339,81 @@ impl Store {
         let client = Arc::new(StoredClient::try_from(row)?);
         self.clients.keep(&client);
         Ok(Some(client))
+    }
+
+    /// The client's status, revision and token cut-off: one primary-key
+    /// read of three columns.
+    pub(crate) async fn client_state(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ClientState>, StoreError> {
+        if let Some(reader) = &self.sqlite_reader {
+            return reader.client_state(client_id);
+        }
+        let row: Option<(String, i64, i64)> =
+            oauth_client::Entity::find_by_id(client_id.to_owned())
+                .select_only()
+                .column(oauth_client::Column::Status)
+                .column(oauth_client::Column::Revision)
+                .column(oauth_client::Column::TokensAfter)
+                .into_tuple()
+                .one(&self.db)
+                .await?;
+        row.map(|(status, revision, tokens_after)| {
+            ClientState::from_columns(&status, revision, tokens_after)
+        })
+        .transpose()
+    }
+
+    /// Whether an access token is honoured now: not revoked (RFC 7009),
+    /// and its client active and not cut off since `issued_at` (a disable
+    /// ends every token issued before it, for good). On PostgreSQL one
+    /// statement answers both; on SQLite the deny list may be in memory
+    /// and the client's row is one read on the calling thread.
+    pub async fn access_token_honoured(
+        &self,
+        jti: &str,
+        client_id: &str,
+        issued_at: u64,
+    ) -> Result<bool, StoreError> {
+        if self.backend() == Backend::Postgres {
+            return self
+                .access_token_honoured_pg(jti, client_id, issued_at)
+                .await;
+        }
+        if self.access_token_revoked(jti).await? {
+            return Ok(false);
+        }
+        Ok(self
+            .client_state(client_id)
+            .await?
+            .is_some_and(|state| state.honours(issued_at)))
+    }
+
+    async fn access_token_honoured_pg(
+        &self,
+        jti: &str,
+        client_id: &str,
+        issued_at: u64,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let statement = Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT c.status, c.revision, c.tokens_after, \
+                 EXISTS (SELECT 1 FROM oauth_revoked_access r WHERE r.jti = $1) AS revoked \
+             FROM oauth_client c WHERE c.client_id = $2",
+            [jti.into(), client_id.into()],
+        );
+        let Some(row) = self.db.query_one_raw(statement).await? else {
+            return Ok(false);
+        };
+        let revoked: bool = row.try_get("", "revoked")?;
+        let state = ClientState::from_columns(
+            &row.try_get::<String>("", "status")?,
+            row.try_get("", "revision")?,
+            row.try_get("", "tokens_after")?,
+        )?;
+        Ok(!revoked && state.honours(issued_at))
     }
 
     /// Every client, oldest first (at most [`MAX_CLIENTS_LISTED`]).
@@ -800,6 +975,78 @@ mod tests {
         }
     );
 
+    store_test!(
+        a_status_change_made_elsewhere_is_seen_by_a_process_that_cached_the_client,
+        |store| {
+            let record = client_record(4);
+            store
+                .create_client(&record, ClientKind::Company)
+                .await
+                .unwrap();
+            let id = &record.client_id;
+            let server = store.without_client_cache();
+            assert!(server.client(id).await.unwrap().is_some());
+            assert!(
+                server
+                    .access_token_honoured("j1", id.as_str(), 100)
+                    .await
+                    .unwrap()
+            );
+            // The CLI, another process: disables with a cut-off at 100.
+            let tx = store.begin().await.unwrap();
+            tx.set_client_status(id, ClientStatus::Disabled, Some(100))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(server.client(id).await.unwrap(), None);
+            let seen = server.client_in_any_status(id).await.unwrap().unwrap();
+            assert_eq!((seen.status, seen.revision), (ClientStatus::Disabled, 1));
+            assert!(
+                !server
+                    .access_token_honoured("j2", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            let tx = store.begin().await.unwrap();
+            tx.set_client_status(id, ClientStatus::Active, None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            // Enabled: tokens after the cut-off live, those at or before stay dead.
+            assert!(server.client(id).await.unwrap().is_some());
+            assert!(
+                server
+                    .access_token_honoured("j3", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !server
+                    .access_token_honoured("j4", id.as_str(), 100)
+                    .await
+                    .unwrap()
+            );
+            // A revoked jti stays revoked whatever the client's state.
+            server
+                .revoke_access_token("j3", UnixTime::from_secs(u64::MAX / 2))
+                .await
+                .unwrap();
+            assert!(
+                !server
+                    .access_token_honoured("j3", id.as_str(), 101)
+                    .await
+                    .unwrap()
+            );
+            // An unknown client's token is never honoured.
+            assert!(
+                !server
+                    .access_token_honoured("j5", "nobody", 101)
+                    .await
+                    .unwrap()
+            );
+        }
+    );
+
     #[test]
     fn the_client_cache_is_bounded() {
         let cache = ClientCache::default();
@@ -813,6 +1060,8 @@ mod tests {
                 record,
                 kind: ClientKind::Company,
                 created_at: time::OffsetDateTime::UNIX_EPOCH,
+                status: ClientStatus::Active,
+                revision: 0,
             }));
             assert!(cache.len() <= MAX_CACHED_CLIENTS);
         }

@@ -36,6 +36,8 @@ pub struct Person {
     pub contact: serde_json::Value,
     /// Sign-up time.
     pub created_at: time::OffsetDateTime,
+    /// Whether the operator suspended them (`apiome person suspend`).
+    pub suspended: bool,
 }
 
 impl TryFrom<person::Model> for Person {
@@ -51,6 +53,7 @@ impl TryFrom<person::Model> for Person {
             id: PersonId::new(row.id),
             pseudonym: row.pseudonym,
             created_at: row.created_at,
+            suspended: row.suspended_at.is_some(),
         })
     }
 }
@@ -74,6 +77,7 @@ impl Store {
             contact: Set("{}".to_owned()),
             created_at: Set(now()),
             policy_version: Set(0),
+            suspended_at: Set(None),
         };
         match row.insert(&self.db).await {
             Ok(row) => Person::try_from(row),

@@ -19,6 +19,9 @@ pub struct PolicySnapshot {
     pub profile: Profile,
     /// The person's `policy_version` at that moment.
     pub policy_version: i64,
+    /// Whether the operator had suspended the person (then nothing of
+    /// theirs may leave).
+    pub suspended: bool,
     /// The attribute values, by key.
     pub attributes: Vec<StoredAttribute>,
 }
@@ -28,6 +31,7 @@ pub(crate) struct SnapshotRows {
     pub(crate) sharing_default: String,
     pub(crate) max_duration: String,
     pub(crate) policy_version: i64,
+    pub(crate) suspended: bool,
     pub(crate) attributes: Vec<attribute::Model>,
     pub(crate) rules: Vec<String>,
     pub(crate) blocked: Vec<String>,
@@ -78,6 +82,7 @@ impl Store {
             sharing_default: person.sharing_default,
             max_duration: person.max_duration,
             policy_version: person.policy_version,
+            suspended: person.suspended_at.is_some(),
             attributes,
             rules,
             blocked,
@@ -114,6 +119,7 @@ impl Store {
                     .map_err(|_| StoreError::corrupt("person.max_duration"))?,
             },
             policy_version: rows.policy_version,
+            suspended: rows.suspended,
             attributes,
         })
     }

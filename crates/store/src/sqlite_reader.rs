@@ -34,14 +34,16 @@ use crate::entity::{attribute, grant, oauth_client};
 const MAX_IDLE: usize = 8;
 
 const LEAF_RANGE: &str = "SELECT idx, leaf_hash FROM ledger_entry WHERE idx >= ?1 AND idx < ?2";
-const CLIENT: &str = "SELECT client_id, kind, record, created_at FROM oauth_client \
-     WHERE client_id = ?1";
+const CLIENT: &str = "SELECT client_id, kind, record, created_at, status, revision, \
+     tokens_after FROM oauth_client WHERE client_id = ?1";
+const CLIENT_STATE: &str =
+    "SELECT status, revision, tokens_after FROM oauth_client WHERE client_id = ?1";
 const REVOKED_ACCESS: &str = "SELECT 1 FROM oauth_revoked_access WHERE jti = ?1";
 const GRANT: &str = "SELECT id, request_id, person_id, company_id, attributes, purpose, \
      duration, price, created_at, expires_at, revoked_at, expiry_recorded_at \
      FROM data_grant WHERE id = ?1";
-const PERSON_POLICY: &str =
-    "SELECT sharing_default, max_duration, policy_version FROM person WHERE id = ?1";
+const PERSON_POLICY: &str = "SELECT sharing_default, max_duration, policy_version, \
+     suspended_at IS NOT NULL FROM person WHERE id = ?1";
 const RULE_BODIES: &str = "SELECT body FROM rule WHERE person_id = ?1 ORDER BY position";
 const BLOCKED: &str = "SELECT company_id FROM blocked_company WHERE person_id = ?1";
 const ATTRIBUTES: &str = "SELECT person_id, key, value, bucket, updated_at FROM attribute \
@@ -175,10 +177,32 @@ impl SqliteReader {
                         kind: row.get(1)?,
                         record: row.get(2)?,
                         created_at: timestamp(row, 3)?,
+                        status: row.get(4)?,
+                        revision: row.get(5)?,
+                        tokens_after: row.get(6)?,
                     })
                 })
                 .optional()
         })
+    }
+
+    /// The client's status, revision and token cut-off, if it is registered.
+    pub(crate) fn client_state(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<crate::oauth::ClientState>, StoreError> {
+        let row: Option<(String, i64, i64)> = self.read("a client's state", |connection| {
+            connection
+                .prepare_cached(CLIENT_STATE)?
+                .query_row([client_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .optional()
+        })?;
+        row.map(|(status, revision, tokens_after)| {
+            crate::oauth::ClientState::from_columns(&status, revision, tokens_after)
+        })
+        .transpose()
     }
 
     /// Whether the access token `jti` is on the deny list.
@@ -235,10 +259,10 @@ impl SqliteReader {
             let person = txn
                 .prepare_cached(PERSON_POLICY)?
                 .query_row([person_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                 })
                 .optional()?;
-            let Some((sharing_default, max_duration, policy_version)) = person else {
+            let Some((sharing_default, max_duration, policy_version, suspended)) = person else {
                 return Ok(None);
             };
             let attributes = attribute_rows(&txn, person_id)?;
@@ -255,6 +279,7 @@ impl SqliteReader {
                 sharing_default,
                 max_duration,
                 policy_version,
+                suspended,
                 attributes,
                 rules,
                 blocked,

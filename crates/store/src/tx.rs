@@ -42,6 +42,14 @@ impl WriteTx<'_> {
         &self.txn
     }
 
+    pub(crate) fn store(&self) -> &Store {
+        self.store
+    }
+
+    pub(crate) fn backend(&self) -> crate::Backend {
+        self.store.backend()
+    }
+
     /// Makes every step durable at once.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;

@@ -302,6 +302,9 @@ pub async fn signin_with_password(
             Some((status, secs)) => {
                 with_retry_after(form.again(status, wait_message(status, secs)), secs)
             }
+            None if matches!(error, BrokerError::Suspended) => {
+                form.again(StatusCode::FORBIDDEN, error.to_string())
+            }
             None => Err(Problem::from(error).into()),
         },
     }

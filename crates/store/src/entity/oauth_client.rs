@@ -15,6 +15,12 @@ pub struct Model {
     pub record: String,
     /// When it was registered.
     pub created_at: TimeDateTimeWithTimeZone,
+    /// `active`, `disabled`, `deleted` or `revoked`.
+    pub status: String,
+    /// Bumped by every change to the row (see the `000014_admin` migration).
+    pub revision: i64,
+    /// Access tokens issued at or before this Unix second are dead.
+    pub tokens_after: i64,
 }
 
 /// Relations of `oauth_client`.

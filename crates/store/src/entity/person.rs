@@ -26,6 +26,8 @@ pub struct Model {
     /// Bumped by every change to what the person shares (see the
     /// `policy_version` migration).
     pub policy_version: i64,
+    /// Unix seconds since the operator suspended the person; NULL when not.
+    pub suspended_at: Option<i64>,
 }
 
 /// Relations of `person`.
