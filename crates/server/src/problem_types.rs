@@ -100,6 +100,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "The access token is valid but does not carry the scope this endpoint needs (e.g. `ledger:read` for the ledger's entries).",
     ),
     t(
+        "account-suspended",
+        403,
+        "The operator suspended this account: it cannot sign in, and companies read nothing of it. The person should contact the operator.",
+    ),
+    t(
         "csrf",
         403,
         "A form or state-changing call without the session's CSRF token, or from another origin. Reload the page.",
@@ -159,6 +164,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "idempotency-key-in-flight",
         409,
         "A request with this `Idempotency-Key` is still running. Wait and retry; the retry gets the first one's answer.",
+    ),
+    t(
+        "refused",
+        409,
+        "An operator's act that cannot apply here (an unknown or deleted company or auditor, or a company that still holds grants or money). Only the command line makes these; the API never answers with it.",
     ),
     t(
         "no-webhook",
