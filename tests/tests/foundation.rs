@@ -83,6 +83,37 @@ app_test!(served_openapi_equals_the_committed_document, |app| {
     );
 });
 
+app_test!(
+    a_served_path_asked_with_another_method_is_405_with_allow,
+    |app| {
+        for (method, path, allow) in [
+            ("DELETE", "/v1/data", "GET"),
+            ("PATCH", "/v1/me/attributes/email", "PUT, DELETE"),
+            ("GET", "/oauth/token", "POST"),
+            ("PUT", "/v1/webhook/deliveries/some-id/redeliver", "POST"),
+        ] {
+            let response = app
+                .http
+                .request(method.parse().unwrap(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(apiome_tests::problem_kind(&problem), "method-not-allowed");
+        }
+        // a path nobody serves stays 404, whatever the method
+        let response = app
+            .http
+            .delete(app.url("/v1/nothing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+    }
+);
+
 app_test!(unknown_paths_get_a_problem_document, |app| {
     let response = app
         .http

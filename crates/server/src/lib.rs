@@ -2,6 +2,7 @@
 //! render; configuration; start-up; the OpenAPI document.
 
 pub mod admin;
+pub mod allowed_methods;
 pub mod auth;
 pub mod backup;
 pub mod client_ip;

@@ -180,6 +180,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         409,
         "There is no notification address to verify. Set one first.",
     ),
+    t(
+        "method-not-allowed",
+        405,
+        "The path exists but does not answer this method; `Allow` lists the methods it does.",
+    ),
     t("payload-too-large", 413, "The body is over the size limit."),
     t(
         "invalid-input",
@@ -285,6 +290,7 @@ mod tests {
             "PAYMENT_REQUIRED" => 402,
             "FORBIDDEN" => 403,
             "NOT_FOUND" => 404,
+            "METHOD_NOT_ALLOWED" => 405,
             "CONFLICT" => 409,
             "PAYLOAD_TOO_LARGE" => 413,
             "UNPROCESSABLE_ENTITY" => 422,

@@ -413,6 +413,7 @@ fn app(
         .split_for_parts();
     let mut document = document;
     openapi::finish(&mut document, state_url.as_str());
+    let allowed = std::sync::Arc::new(crate::allowed_methods::AllowedMethods::of(&document));
     let observed = metrics.clone();
     app.app_data(metrics)
         .app_data(web::Data::new(trusted))
@@ -424,8 +425,9 @@ fn app(
                 .config(utoipa_swagger_ui::Config::default().validator_url("none")),
         )
         .service(web::redirect("/docs", "/docs/"))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(Problem::not_found("there is nothing at this path"))
+        .default_service(web::to(move |req: actix_web::HttpRequest| {
+            let allowed = allowed.clone();
+            async move { crate::allowed_methods::unmatched(&req, &allowed) }
         }))
         .wrap_fn(move |req, srv| {
             let answer = srv.call(req);
