@@ -19,6 +19,7 @@ mod m20261205_000010_policy_version;
 mod m20261205_000011_idempotency_keys;
 mod m20261207_000012_webhook_secrets;
 mod m20261207_000013_notifications;
+mod m20261207_000016_oidc;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_idempotency_keys::Migration),
             Box::new(m20261207_000012_webhook_secrets::Migration),
             Box::new(m20261207_000013_notifications::Migration),
+            Box::new(m20261207_000016_oidc::Migration),
         ]
     }
 }

@@ -73,7 +73,7 @@ pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
-pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+pub use session::{SESSION_ABSOLUTE, SESSION_IDLE, SignIn};
 pub use snapshot::PolicySnapshot;
 pub use throttle::MAX_KEYS_PER_ATTEMPT;
 pub use tx::WriteTx;

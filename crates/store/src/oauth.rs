@@ -733,6 +733,7 @@ mod tests {
             )
             .unwrap(),
             form: RequestForm::AuthorizationDetails,
+            oidc: authz::OidcParams::default(),
         }
     }
 
