@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::client::{ClientId, ClientRecord, GrantType, RedirectUri};
 use crate::code::AuthorizationCode;
 use crate::error::{ErrorCode, OAuthError};
+use crate::oidc::{OPENID_SCOPE, OidcParams};
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
 use crate::random::{Random, RandomError};
@@ -61,6 +62,10 @@ pub struct AuthorizationRequest {
     pub data_request: DataRequest,
     /// Whether it came as `authorization_details` or as `scope`.
     pub form: RequestForm,
+    /// The OpenID Connect side: `openid`, `nonce`, `prompt`, `max_age`,
+    /// `login_hint` (all off for a plain OAuth request).
+    #[serde(default)]
+    pub oidc: OidcParams,
 }
 
 /// The client named by an authorization request's `client_id`, for the
@@ -215,8 +220,9 @@ impl AuthorizationRequest {
         )
         .map_err(fail)?;
         let details = params.get("authorization_details").map_err(fail)?;
-        let scope = params.get("scope").map_err(fail)?;
-        let (data_request, form) = match (details, scope) {
+        let (openid, scope) = split_openid(params.get("scope").map_err(fail)?);
+        let oidc = OidcParams::parse(params, openid).map_err(fail)?;
+        let (data_request, form) = match (details, scope.as_deref()) {
             (Some(_), Some(_)) => {
                 return Err(fail(OAuthError::invalid_request(
                     "send either `authorization_details` or `scope`, not both",
@@ -230,6 +236,12 @@ impl AuthorizationRequest {
                 data_request_from_scope(scope).map_err(fail)?,
                 RequestForm::Scope,
             ),
+            (None, None) if openid => {
+                return Err(fail(OAuthError::invalid_scope(
+                    "`openid` alone shares nothing to sign in with: add the attributes the \
+                     sign-in needs to `scope` (e.g. `openid email`) or send `authorization_details`",
+                )));
+            }
             (None, None) => {
                 return Err(fail(OAuthError::invalid_scope(
                     "ask with `authorization_details` (type `apiome_data`) or a `scope` of attribute keys",
@@ -244,6 +256,7 @@ impl AuthorizationRequest {
             code_challenge,
             data_request,
             form,
+            oidc,
         })
     }
 
@@ -279,6 +292,24 @@ impl AuthorizationRequest {
     #[must_use]
     pub fn granted_details(granted: &DataRequest) -> serde_json::Value {
         serde_json::json!([granted.to_raw()])
+    }
+}
+
+/// Takes `openid` out of a `scope`: whether it was there, and the
+/// attribute keys left (`None` when none are).
+fn split_openid(scope: Option<&str>) -> (bool, Option<String>) {
+    let Some(scope) = scope else {
+        return (false, None);
+    };
+    let tokens: Vec<&str> = scope.split(' ').filter(|t| !t.is_empty()).collect();
+    let openid = tokens.contains(&OPENID_SCOPE);
+    let rest: Vec<&str> = tokens.into_iter().filter(|t| *t != OPENID_SCOPE).collect();
+    if openid && rest.is_empty() {
+        (true, None)
+    } else if openid {
+        (true, Some(rest.join(" ")))
+    } else {
+        (false, Some(scope.to_owned()))
     }
 }
 
