@@ -9,6 +9,9 @@
 //!   keys no unexpired token can have been signed with. A running server
 //!   re-reads the file when it meets a token signed by a key it does not
 //!   know, so every process sharing a database picks a rotation up.
+//! - `keys/oidc-rsa.json`: the [`RsaKeySet`] of 2048-bit RSA keys (made by
+//!   AWS-LC) that sign RS256 ID tokens, published in the same JWKS.
+//!   `apiome keys rotate` rotates and prunes it with the Ed25519 set.
 //!
 //! Every process that shares a database must share these files.
 
@@ -18,7 +21,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use authz::{KeySet, OsRandom, ServerKey, UnixTime};
+use authz::{KeySet, OsRandom, RsaKeySet, ServerKey, UnixTime};
 
 use crate::ledger_signer::KEY_DIR;
 
@@ -26,6 +29,8 @@ use crate::ledger_signer::KEY_DIR;
 pub const SERVER_KEY_FILE: &str = "oauth-server.key";
 /// The signing key set's file name inside [`KEY_DIR`].
 pub const SIGNING_KEYS_FILE: &str = "oauth-signing.json";
+/// The RSA (RS256 ID token) key set's file name inside [`KEY_DIR`].
+pub const RSA_KEYS_FILE: &str = "oidc-rsa.json";
 
 /// The OAuth keys cannot be made or read.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +197,21 @@ fn signing_keys_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_DIR).join(SIGNING_KEYS_FILE)
 }
 
+fn rsa_keys_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEY_DIR).join(RSA_KEYS_FILE)
+}
+
+/// Loads the RS256 ID token keys, making the first on first use.
+pub fn load_rsa_keys(data_dir: &Path) -> Result<RsaKeySet, OAuthKeyError> {
+    key_dir(data_dir)?;
+    load_or_create(&rsa_keys_path(data_dir), RsaKeySet::from_text, || {
+        let keys =
+            RsaKeySet::generate(unix_now()).map_err(|e| OAuthKeyError::Random(e.to_string()))?;
+        let text = keys.to_text();
+        Ok((keys, text))
+    })
+}
+
 /// Loads the server key, making it on first use.
 pub fn load_server_key(data_dir: &Path) -> Result<ServerKey, OAuthKeyError> {
     key_dir(data_dir)?;
@@ -232,6 +252,12 @@ pub struct Rotated {
     pub pruned: Vec<String>,
     /// Every key still published, newest first.
     pub kids: Vec<String>,
+    /// The new RSA key's id (RS256 ID tokens).
+    pub rsa_signing_kid: String,
+    /// RSA keys dropped.
+    pub rsa_pruned: Vec<String>,
+    /// Every RSA key still published, newest first.
+    pub rsa_kids: Vec<String>,
 }
 
 /// Adds a new signing key and prunes keys retired long enough ago.
@@ -247,10 +273,26 @@ pub fn rotate_signing_keys(data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
             reason: e.to_string(),
         })?;
     write_private(&path, &keys.to_text(), false)?;
+    let rsa_path = rsa_keys_path(data_dir);
+    let mut rsa = load_rsa_keys(data_dir)?;
+    let rsa_pruned = rsa.prune(now);
+    let rsa_signing_kid = rsa.rotate(now).map_err(|e| OAuthKeyError::Corrupt {
+        path: rsa_path.clone(),
+        reason: e.to_string(),
+    })?;
+    write_private(&rsa_path, &rsa.to_text(), false)?;
     Ok(Rotated {
         signing_kid,
         pruned,
         kids: keys
+            .keys()
+            .iter()
+            .rev()
+            .map(|k| k.kid().to_owned())
+            .collect(),
+        rsa_signing_kid,
+        rsa_pruned,
+        rsa_kids: rsa
             .keys()
             .iter()
             .rev()
@@ -261,23 +303,57 @@ pub fn rotate_signing_keys(data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
 
 /// The signing keys a running server uses, re-read from the data directory
 /// when a token names a key it does not know (another process rotated).
-#[derive(Clone, Debug)]
-pub struct SigningKeys {
+/// `K` is the Ed25519 [`KeySet`] or the [`RsaKeySet`].
+#[derive(Debug)]
+pub struct LoadedKeys<K> {
     data_dir: PathBuf,
-    keys: Arc<RwLock<Arc<KeySet>>>,
+    keys: Arc<RwLock<Arc<K>>>,
+    load: fn(&Path) -> Result<K, OAuthKeyError>,
 }
+
+impl<K> Clone for LoadedKeys<K> {
+    fn clone(&self) -> Self {
+        LoadedKeys {
+            data_dir: self.data_dir.clone(),
+            keys: Arc::clone(&self.keys),
+            load: self.load,
+        }
+    }
+}
+
+/// The access-token (and EdDSA ID token) keys.
+pub type SigningKeys = LoadedKeys<KeySet>;
+/// The RS256 ID token keys.
+pub type RsaKeys = LoadedKeys<RsaKeySet>;
 
 impl SigningKeys {
     /// Loads (or makes) the key set under `data_dir`.
     pub fn load(data_dir: &Path) -> Result<SigningKeys, OAuthKeyError> {
-        Ok(SigningKeys {
+        LoadedKeys::load_with(data_dir, load_signing_keys)
+    }
+}
+
+impl RsaKeys {
+    /// Loads (or makes) the RSA key set under `data_dir`.
+    pub fn load(data_dir: &Path) -> Result<RsaKeys, OAuthKeyError> {
+        LoadedKeys::load_with(data_dir, load_rsa_keys)
+    }
+}
+
+impl<K> LoadedKeys<K> {
+    fn load_with(
+        data_dir: &Path,
+        load: fn(&Path) -> Result<K, OAuthKeyError>,
+    ) -> Result<LoadedKeys<K>, OAuthKeyError> {
+        Ok(LoadedKeys {
             data_dir: data_dir.to_owned(),
-            keys: Arc::new(RwLock::new(Arc::new(load_signing_keys(data_dir)?))),
+            keys: Arc::new(RwLock::new(Arc::new(load(data_dir)?))),
+            load,
         })
     }
 
     /// The key set as it is now (shared, not copied: every request asks).
-    pub fn current(&self) -> Arc<KeySet> {
+    pub fn current(&self) -> Arc<K> {
         match self.keys.read() {
             Ok(keys) => Arc::clone(&keys),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -285,8 +361,8 @@ impl SigningKeys {
     }
 
     /// Re-reads the key file; keeps the loaded set when that fails.
-    pub fn reload(&self) -> Arc<KeySet> {
-        match load_signing_keys(&self.data_dir) {
+    pub fn reload(&self) -> Arc<K> {
+        match (self.load)(&self.data_dir) {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 let mut guard = match self.keys.write() {
@@ -336,6 +412,11 @@ mod tests {
         let after = load_signing_keys(&data).unwrap();
         assert_eq!(after.signing_key().kid(), rotated.signing_kid);
         assert_eq!(mode_of(&signing_keys_path(&data)), 0o600);
+        assert_eq!(rotated.rsa_kids.len(), 2);
+        assert_eq!(rotated.rsa_kids[0], rotated.rsa_signing_kid);
+        let rsa = load_rsa_keys(&data).unwrap();
+        assert_eq!(rsa.signing_key().kid(), rotated.rsa_signing_kid);
+        assert_eq!(mode_of(&rsa_keys_path(&data)), 0o600);
     }
 
     fn mode_of(path: &Path) -> u32 {

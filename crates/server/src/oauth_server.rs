@@ -11,14 +11,14 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use authz::client_auth::replayed_assertion;
 use authz::metadata::TOKEN_PATH;
 use authz::{
-    AccessTokenClaims, AssertionAudience, ErrorCode, KeySet, OAuthError, PairwiseSubject, Params,
-    PresentedCredentials, ServerKey, ServerMetadata, TokenError, TokenSettings, UnixTime,
-    VerifiedTokens,
+    AccessTokenClaims, AssertionAudience, ErrorCode, IdTokenAlg, IdTokenClaims, KeySet, OAuthError,
+    PairwiseSubject, Params, PresentedCredentials, RsaKeySet, ServerKey, ServerMetadata,
+    TokenError, TokenSettings, UnixTime, VerifiedTokens,
 };
 use consent_policy::CompanyId;
 use store::{PersonId, Store, StoreError, StoredClient};
 
-use crate::oauth_keys::{self, OAuthKeyError, SigningKeys, unix_now};
+use crate::oauth_keys::{self, OAuthKeyError, RsaKeys, SigningKeys, unix_now};
 use crate::problem::Problem;
 
 /// How long an access token lives (at most ten minutes, RFC 9068 here).
@@ -31,8 +31,10 @@ pub struct OAuthServer {
     pub issuer: String,
     /// Keys client-secret hashes and pairwise subjects.
     pub server_key: ServerKey,
-    /// The access-token signing keys.
+    /// The access-token signing keys (and EdDSA ID tokens').
     pub signing: SigningKeys,
+    /// The RS256 ID token keys.
+    pub rsa: RsaKeys,
     /// Issuer, audience and lifetime of access tokens.
     pub settings: TokenSettings,
     /// Access tokens whose signature checked out (time, key, revocation
@@ -53,6 +55,7 @@ impl OAuthServer {
         Ok(OAuthServer {
             server_key: oauth_keys::load_server_key(data_dir)?,
             signing: SigningKeys::load(data_dir)?,
+            rsa: RsaKeys::load(data_dir)?,
             issuer,
             settings,
             verified: VerifiedTokens::new(authz::verified::DEFAULT_CAPACITY),
@@ -93,6 +96,32 @@ impl OAuthServer {
     pub fn keys(&self) -> Arc<KeySet> {
         self.signing.current()
     }
+
+    /// The published JWK set: every Ed25519 key, then every RSA key, each
+    /// newest first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let mut jwks = self.keys().jwks();
+        if let Some(keys) = jwks.get_mut("keys").and_then(|k| k.as_array_mut()) {
+            keys.extend(self.rsa.current().public_jwks());
+        }
+        jwks
+    }
+
+    /// Checks an `id_token_hint` (our signature and issuer; expiry not),
+    /// re-reading the key files once for a key this process does not know.
+    pub fn verify_id_token_hint(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<IdTokenClaims, TokenError> {
+        let check = |ed: &KeySet, rsa: &RsaKeySet| {
+            authz::oidc::verify_id_token_hint(token, &self.issuer, ed, rsa, now)
+        };
+        match check(&self.keys(), &self.rsa.current()) {
+            Err(TokenError::UnknownKid) => check(&self.signing.reload(), &self.rsa.reload()),
+            other => other,
+        }
+    }
 }
 
 impl broker::token::Issuer for OAuthServer {
@@ -114,6 +143,19 @@ impl broker::token::Issuer for OAuthServer {
 
     fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
         OAuthServer::verify(self, token, now)
+    }
+
+    fn sign_id_token(&self, claims: &IdTokenClaims, alg: IdTokenAlg) -> Result<String, OAuthError> {
+        authz::oidc::sign_id_token(claims, alg, &self.keys(), &self.rsa.current())
+            .map_err(OAuthError::from)
+    }
+
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<IdTokenClaims, TokenError> {
+        OAuthServer::verify_id_token_hint(self, token, now)
     }
 }
 

@@ -88,7 +88,22 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
         .json(state.oauth.metadata())
 }
 
-/// The public keys access tokens are signed with (EdDSA, newest first).
+/// The OpenID Provider metadata (OIDC Discovery 1.0): the same document
+/// as RFC 8414's, which lists the OpenID Connect endpoints, algorithms,
+/// `prompt` values and claims too.
+#[utoipa::path(
+    tag = "oauth",
+    responses((status = 200, description = "The metadata document", body = Object))
+)]
+#[get("/.well-known/openid-configuration")]
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=300"))
+        .json(state.oauth.metadata())
+}
+
+/// The public keys access tokens (EdDSA) and ID tokens (RS256 or EdDSA)
+/// are signed with, newest first.
 #[utoipa::path(
     tag = "oauth",
     responses((status = 200, description = "A JWK set", body = Object))
@@ -97,7 +112,7 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "max-age=60"))
-        .json(state.oauth.keys().jwks())
+        .json(state.oauth.jwks())
 }
 
 /// The token endpoint: `client_credentials`, `authorization_code` (PKCE
