@@ -12,7 +12,7 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, query_param, set_cookie};
+use apiome_tests::{Company, REDIRECT, TestApp, TestDb, app_test, query_param, set_cookie};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreTokenResponse, CoreUserInfoClaims,
@@ -929,3 +929,108 @@ app_test!(
         assert_eq!(gone.status(), 401, "the session is over");
     }
 );
+
+app_test!(
+    a_resume_id_opens_its_request_once_however_many_tabs_race,
+    |app| {
+        let acme = company(app, "Acme Race", None).await;
+        let mut ada = person(app, "ada").await;
+        let client = client(app, &acme).await;
+        let asked = ask(&client, &[]);
+        let signed_out = app.http.get(&asked.url).send().await.unwrap();
+        assert_eq!(signed_out.status(), 303);
+        let to = signed_out.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let next = query_param(&app.url(&to), "next").unwrap();
+        let browser = passkey_sign_in(app, &mut ada).await;
+        let tabs = (0..8).map(|_| {
+            app.http
+                .get(app.url(&next))
+                .header("cookie", &browser.cookie)
+                .send()
+        });
+        let statuses: Vec<u16> = futures::future::join_all(tabs)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "one consent screen: {statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 400).count(),
+            7,
+            "{statuses:?}"
+        );
+    }
+);
+
+/// `apiome keys rotate` rotates the RSA keys with the Ed25519 ones: after a
+/// restart the new key signs, both are published, and an ID token signed
+/// before still validates.
+async fn rotated_rsa_keys_sign_new_id_tokens_and_old_ones_still_validate(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let acme = company(&app, "Acme Rotate", None).await;
+    let mut ada = person(&app, "ada").await;
+    let before = client(&app, &acme).await;
+    let browser = passkey_sign_in(&app, &mut ada).await;
+    let asked = ask(&before, &[]);
+    let code = approve(&app, &browser, &asked).await;
+    let old = exchange(&before, code, asked.verifier).await;
+    let old_token = old.id_token().unwrap().clone();
+    let old_nonce = asked.nonce;
+    let rotated = server::oauth_keys::rotate_signing_keys(&app.data_dir()).unwrap();
+    let app = app.restart_configured(|_| {}).await;
+    let after = client(&app, &acme).await;
+    let asked = ask(&after, &[]);
+    let code = approve(&app, &browser, &asked).await;
+    let new = exchange(&after, code, asked.verifier).await;
+    let kid = |token: &CoreIdToken| {
+        let header = token.to_string();
+        let header = header.split('.').next().unwrap().to_owned();
+        serde_json::from_slice::<Value>(&base64_url(&header)).unwrap()["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(kid(new.id_token().unwrap()), rotated.rsa_signing_kid);
+    assert_ne!(kid(&old_token), rotated.rsa_signing_kid);
+    // The client, configured afresh, validates both: the old one with the
+    // keys the restarted server publishes (its issuer names the test
+    // server's previous port, so only that check is off for it).
+    let old_claims = old_token.claims(
+        &after.id_token_verifier().require_issuer_match(false),
+        &old_nonce,
+    );
+    assert!(old_claims.is_ok(), "{old_claims:?}");
+    assert!(
+        new.id_token()
+            .unwrap()
+            .claims(&after.id_token_verifier(), &asked.nonce)
+            .is_ok()
+    );
+    let jwks: Value = app
+        .http
+        .get(app.url("/oauth/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&kid(&old_token).as_str()), "{kids:?}");
+    assert!(kids.contains(&rotated.rsa_signing_kid.as_str()), "{kids:?}");
+    app.stop().await;
+}
+
+app_test!(rotated_rsa_keys, db => rotated_rsa_keys_sign_new_id_tokens_and_old_ones_still_validate);

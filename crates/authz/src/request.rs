@@ -642,6 +642,41 @@ mod tests {
     }
 
     #[test]
+    fn openid_goes_with_attribute_scopes_or_details_and_never_becomes_an_attribute() {
+        let c = client();
+        let scoped = AuthorizationRequest::parse(
+            &params(
+                &c,
+                &[("scope", "openid email"), ("nonce", "n-1")],
+                &["authorization_details"],
+            ),
+            &c,
+        )
+        .unwrap();
+        assert!(scoped.oidc.openid);
+        assert_eq!(scoped.oidc.nonce.as_deref(), Some("n-1"));
+        let keys: Vec<&str> = scoped
+            .data_request
+            .attributes()
+            .iter()
+            .map(AttributeKey::as_str)
+            .collect();
+        assert_eq!(keys, ["email"]);
+        let detailed =
+            AuthorizationRequest::parse(&params(&c, &[("scope", "openid")], &[]), &c).unwrap();
+        assert!(detailed.oidc.openid);
+        assert_eq!(detailed.form, RequestForm::AuthorizationDetails);
+        // Details with attribute scopes beside them are still refused.
+        let both = err(&c, &[("scope", "openid email")], &[]);
+        assert_eq!(both.error.code, ErrorCode::InvalidRequest);
+        // A stored request of before OpenID Connect reads back as plain OAuth.
+        let mut old = serde_json::to_value(&scoped).unwrap();
+        old.as_object_mut().unwrap().remove("oidc");
+        let old: AuthorizationRequest = serde_json::from_value(old).unwrap();
+        assert_eq!(old.oidc, OidcParams::default());
+    }
+
+    #[test]
     fn an_offer_is_refused_on_the_front_channel_and_taken_when_pushed() {
         let c = client();
         let offer = [("authorization_details", WITH_OFFER)];
