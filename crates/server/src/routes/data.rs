@@ -76,12 +76,15 @@ pub async fn data(
     }))
 }
 
-/// OpenID Connect UserInfo (OIDC Core §5.3): `sub` and the granted
-/// attributes the person's policy releases now, under standard claim names
-/// (`email`, `name`, `birthdate`, `address`, `phone_number`, `locale`; any
-/// other attribute under its key). The same read as `GET /v1/data`, with
-/// the same ledger entry; a revoked grant gives nothing.
+/// The person's released claims (OpenID Connect UserInfo)
+///
+/// OIDC Core §5.3: `sub` and the granted attributes the person's policy
+/// releases now, under standard claim names (`email`, `name`, `birthdate`,
+/// `address`, `phone_number`, `locale`; any other attribute under its key).
+/// The same read as `GET /v1/data`, with the same ledger entry; a revoked
+/// grant gives nothing.
 #[utoipa::path(
+    operation_id = "userinfo_get",
     tag = "companies",
     responses(
         (status = 200, description = "The released claims", body = Object,
