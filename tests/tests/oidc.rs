@@ -1036,3 +1036,54 @@ async fn rotated_rsa_keys_sign_new_id_tokens_and_old_ones_still_validate(db: Tes
 }
 
 app_test!(rotated_rsa_keys, db => rotated_rsa_keys_sign_new_id_tokens_and_old_ones_still_validate);
+
+app_test!(
+    a_logout_hint_signed_on_another_host_after_a_rotation_is_accepted_at_once,
+    |app| {
+        let acme = company(app, "Acme Far Logout", None).await;
+        let mut ada = person(app, "ada").await;
+        let client = client(app, &acme).await;
+        let browser = passkey_sign_in(app, &mut ada).await;
+        let asked = ask(&client, &[]);
+        let code = approve(app, &browser, &asked).await;
+        let tokens = exchange(&client, code, asked.verifier).await;
+        let hint = tokens.id_token().unwrap().to_string();
+        // Another host rotates (through the database) and signs an ID token
+        // with its new RSA key before this server's 5 s look.
+        let data_dir = app.data_dir();
+        server::oauth_keys::rotate_signing_keys(app.store(), &data_dir)
+            .await
+            .unwrap();
+        let there = server::oauth_server::OAuthServer::load(
+            &server::config::KeySources::default(),
+            &data_dir,
+            app.store(),
+            &url::Url::parse(&app.url("/")).unwrap(),
+        )
+        .await
+        .unwrap();
+        let now = server::oauth_keys::unix_now();
+        let claims = there.verify_id_token_hint(&hint, now).unwrap();
+        let far = authz::oidc::sign_id_token(
+            &claims,
+            authz::IdTokenAlg::Rs256,
+            &there.keys(),
+            &there.rsa.current(),
+        )
+        .unwrap();
+        assert_ne!(far, hint);
+        let answer = app
+            .http
+            .get(app.url("/oauth/logout"))
+            .query(&[
+                ("id_token_hint", far.as_str()),
+                ("post_logout_redirect_uri", LOGOUT_TO),
+            ])
+            .header("cookie", &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303, "{}", answer.text().await.unwrap());
+        assert_eq!(answer.headers()["location"], LOGOUT_TO);
+    }
+);
