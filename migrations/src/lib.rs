@@ -21,6 +21,7 @@ mod m20261207_000012_webhook_secrets;
 mod m20261207_000013_notifications;
 mod m20261207_000014_admin;
 mod m20261207_000015_keys;
+mod m20261207_000016_oidc;
 mod m20261207_000017_webhook_attempts;
 
 /// The ordered list of apiome's migrations.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_notifications::Migration),
             Box::new(m20261207_000014_admin::Migration),
             Box::new(m20261207_000015_keys::Migration),
+            Box::new(m20261207_000016_oidc::Migration),
             Box::new(m20261207_000017_webhook_attempts::Migration),
         ]
     }

@@ -226,6 +226,8 @@ app_test!(the_metadata_lists_endpoints_that_all_answer, |app| {
         "registration_endpoint",
         "pushed_authorization_request_endpoint",
         "authorization_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
     ] {
         let url = metadata[field].as_str().unwrap();
         assert!(url.starts_with(&app.base_url), "{field}: {url}");
@@ -594,6 +596,7 @@ app_test!(
             )
             .unwrap(),
             form: RequestForm::AuthorizationDetails,
+            oidc: authz::OidcParams::default(),
         };
         let now =
             authz::UnixTime::from_secs(time::OffsetDateTime::now_utc().unix_timestamp() as u64);

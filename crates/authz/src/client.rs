@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 use url::Url;
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::oidc::IdTokenAlg;
 use crate::random::{Random, RandomError};
 use crate::server_key::{CLIENT_SECRET_LABEL, ServerKey};
 use crate::time::UnixTime;
@@ -552,6 +553,12 @@ pub struct ClientMetadata {
     pub jwks: Option<ClientJwks>,
     /// The grant types the client may use.
     pub grant_types: Vec<GrantType>,
+    /// How its ID tokens are signed (OIDC Registration; RS256 unless it said).
+    #[serde(default)]
+    pub id_token_signed_response_alg: IdTokenAlg,
+    /// Where RP-initiated logout may send the person back (exact match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
 }
 
 /// A registration request as it arrives; fields this server does not know are ignored (RFC 7591 §2).
@@ -564,6 +571,8 @@ struct MetadataWire {
     jwks_uri: Option<serde_json::Value>,
     grant_types: Option<serde_json::Value>,
     response_types: Option<serde_json::Value>,
+    id_token_signed_response_alg: Option<serde_json::Value>,
+    post_logout_redirect_uris: Option<serde_json::Value>,
 }
 
 impl ClientMetadata {
@@ -678,12 +687,42 @@ impl ClientMetadata {
                     .into(),
             ));
         }
+        let id_token_signed_response_alg = match &wire.id_token_signed_response_alg {
+            None | Some(serde_json::Value::Null) => IdTokenAlg::default(),
+            Some(serde_json::Value::String(alg)) => IdTokenAlg::parse(alg).ok_or_else(|| {
+                meta_err(format!(
+                    "`id_token_signed_response_alg` `{}` is not supported; use RS256 or EdDSA",
+                    crate::error::excerpt(alg)
+                ))
+            })?,
+            Some(_) => {
+                return Err(meta_err(
+                    "`id_token_signed_response_alg` must be a string".into(),
+                ));
+            }
+        };
+        let post_logout_redirect_uris = match string_list(
+            wire.post_logout_redirect_uris.as_ref(),
+            "post_logout_redirect_uris",
+        )
+        .map_err(|why| OAuthError::new(ErrorCode::InvalidRedirectUri, why))?
+        {
+            None => Vec::new(),
+            Some(uris) => Self::check_redirect_uris(&uris).map_err(|e| {
+                OAuthError::new(
+                    ErrorCode::InvalidRedirectUri,
+                    format!("`post_logout_redirect_uris`: {}", e.description),
+                )
+            })?,
+        };
         Ok(Self {
             client_name,
             redirect_uris,
             token_endpoint_auth_method,
             jwks,
             grant_types,
+            id_token_signed_response_alg,
+            post_logout_redirect_uris,
         })
     }
 
@@ -813,6 +852,16 @@ impl ClientRecord {
             }
             if let Some(jwks) = &m.jwks {
                 map.insert("jwks".into(), jwks.clone().into());
+            }
+            map.insert(
+                "id_token_signed_response_alg".into(),
+                m.id_token_signed_response_alg.as_str().into(),
+            );
+            if !m.post_logout_redirect_uris.is_empty() {
+                map.insert(
+                    "post_logout_redirect_uris".into(),
+                    serde_json::json!(m.post_logout_redirect_uris),
+                );
             }
         }
         out

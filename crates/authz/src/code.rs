@@ -70,6 +70,23 @@ pub struct CodeRecord {
     pub used_at: Option<UnixTime>,
     /// The refresh-token family minted by the first redemption, revoked on replay.
     pub family_id: Option<FamilyId>,
+    /// What the ID token says, when the request was an OpenID Connect one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<OpenIdSignIn>,
+}
+
+/// The sign-in behind an OpenID Connect code: what its ID token carries
+/// besides the subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenIdSignIn {
+    /// The request's `nonce`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// When the person signed in.
+    pub auth_time: UnixTime,
+    /// How (RFC 8176 method references).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// What a successful redemption hands to the token endpoint.
@@ -79,6 +96,8 @@ pub struct RedeemedCode {
     pub person_id: String,
     /// The grant to bind the tokens to.
     pub grant_id: String,
+    /// The sign-in an ID token describes, for an OpenID Connect request.
+    pub openid: Option<OpenIdSignIn>,
 }
 
 /// Why a code cannot be redeemed. Every variant is `invalid_grant`.
@@ -157,6 +176,7 @@ impl CodeRecord {
             expires_at: now.plus_secs(CODE_LIFETIME_SECS),
             used_at: None,
             family_id: None,
+            openid: None,
         };
         Ok((code, record))
     }
@@ -205,6 +225,7 @@ impl CodeRecord {
         Ok(RedeemedCode {
             person_id: record.person_id.clone(),
             grant_id: record.grant_id.clone(),
+            openid: record.openid.clone(),
         })
     }
 
@@ -308,7 +329,8 @@ mod tests {
             ok,
             RedeemedCode {
                 person_id: "person-1".into(),
-                grant_id: "grant-1".into()
+                grant_id: "grant-1".into(),
+                openid: None,
             }
         );
         let (c, _, implicit) = issued(false);

@@ -49,11 +49,15 @@ pub enum ErrorCode {
     InvalidToken,
     /// The bearer token lacks the scope the resource needs (RFC 6750).
     InsufficientScope,
+    /// `prompt=none`, and the person must sign in (OIDC Core §3.1.2.6).
+    LoginRequired,
+    /// `prompt=none`, and the person must see the consent screen (OIDC Core §3.1.2.6).
+    ConsentRequired,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -72,6 +76,8 @@ impl ErrorCode {
         Self::ExpiredToken,
         Self::InvalidToken,
         Self::InsufficientScope,
+        Self::LoginRequired,
+        Self::ConsentRequired,
     ];
 
     /// The wire name (`invalid_request`).
@@ -96,6 +102,8 @@ impl ErrorCode {
             Self::ExpiredToken => "expired_token",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
         }
     }
 

@@ -21,6 +21,7 @@
 //! | [`token`] | RFC 9068 JWT access tokens, the rotating Ed25519 [`KeySet`] and its JWKS |
 //! | [`refresh`] | refresh-token families: rotation on every use, reuse revokes the family |
 //! | [`subject`] | pairwise subjects per company |
+//! | [`oidc`] | OpenID Connect: `openid` and its parameters, ID tokens (RS256 with AWS-LC RSA keys, EdDSA), claim names |
 //! | [`token_request`] | token endpoint grants and CIBA-style poll answers |
 //! | [`introspection`] | RFC 7662 answers and RFC 7009 token hints |
 //! | [`metadata`] | the RFC 8414 document and the endpoint paths |
@@ -92,6 +93,7 @@ pub mod code;
 pub mod error;
 pub mod introspection;
 pub mod metadata;
+pub mod oidc;
 pub mod params;
 pub mod pkce;
 pub mod random;
@@ -110,10 +112,11 @@ pub use client::{
     RedirectUri, SecretHash,
 };
 pub use client_auth::{AssertionAudience, AuthenticatedClient, PresentedCredentials};
-pub use code::{AuthorizationCode, CodeError, CodeRecord, RedeemedCode};
+pub use code::{AuthorizationCode, CodeError, CodeRecord, OpenIdSignIn, RedeemedCode};
 pub use error::{ErrorCode, OAuthError};
 pub use introspection::{IntrospectionResponse, TokenTypeHint};
 pub use metadata::ServerMetadata;
+pub use oidc::{IdTokenAlg, IdTokenClaims, OidcParams, RsaKeySet};
 pub use params::Params;
 pub use pkce::CodeChallenge;
 pub use random::{OsRandom, PredictableRandom, Random, RandomError};

@@ -1,9 +1,14 @@
-//! The authorization server metadata document (RFC 8414).
+//! The authorization server metadata document (RFC 8414), which is also
+//! the OpenID Provider metadata (OIDC Discovery 1.0 §3): one document,
+//! served at both well-known paths, so the two never disagree.
 
 use consent_policy::{AttributeKey, REQUEST_TYPE};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{AuthMethod, GrantType};
+use crate::oidc::{
+    ACR_VALUES, CLAIMS_SUPPORTED, END_SESSION_PATH, IdTokenAlg, OPENID_SCOPE, USERINFO_PATH,
+};
 
 /// The scope that lets a company read the public ledger with `client_credentials`.
 pub const LEDGER_READ_SCOPE: &str = "ledger:read";
@@ -69,6 +74,26 @@ pub struct ServerMetadata {
     pub scopes_supported: Vec<String>,
     /// Redirects carry `iss` (RFC 9207).
     pub authorization_response_iss_parameter_supported: bool,
+    /// The UserInfo endpoint (OIDC Core §5.3).
+    pub userinfo_endpoint: String,
+    /// RP-initiated logout (OpenID RP-Initiated Logout 1.0).
+    pub end_session_endpoint: String,
+    /// `["pairwise"]`: each company sees its own subject for a person.
+    pub subject_types_supported: Vec<String>,
+    /// `["RS256", "EdDSA"]`; a client picks with `id_token_signed_response_alg`.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// The claims ID tokens and UserInfo may carry.
+    pub claims_supported: Vec<String>,
+    /// `none`, `login`, `consent`.
+    pub prompt_values_supported: Vec<String>,
+    /// The `acr` values ID tokens carry.
+    pub acr_values_supported: Vec<String>,
+    /// `false`: the `claims` parameter is not supported.
+    pub claims_parameter_supported: bool,
+    /// `false`: request objects are not supported (PAR is).
+    pub request_parameter_supported: bool,
+    /// `false`: the `request_uri` parameter is for PAR's URIs only.
+    pub request_uri_parameter_supported: bool,
 }
 
 impl ServerMetadata {
@@ -87,6 +112,7 @@ impl ServerMetadata {
             .map(|k| k.as_str().to_owned())
             .collect();
         scopes.extend(CLIENT_SCOPES.iter().map(|s| (*s).to_owned()));
+        scopes.push(OPENID_SCOPE.to_owned());
         Self {
             issuer: issuer.to_owned(),
             authorization_endpoint: at(AUTHORIZE_PATH),
@@ -111,13 +137,28 @@ impl ServerMetadata {
             authorization_details_types_supported: strings(&[REQUEST_TYPE]),
             scopes_supported: scopes,
             authorization_response_iss_parameter_supported: true,
+            userinfo_endpoint: at(USERINFO_PATH),
+            end_session_endpoint: at(END_SESSION_PATH),
+            subject_types_supported: strings(&["pairwise"]),
+            id_token_signing_alg_values_supported: IdTokenAlg::ALL
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
+            claims_supported: strings(&CLAIMS_SUPPORTED),
+            prompt_values_supported: strings(&["none", "login", "consent"]),
+            acr_values_supported: strings(&ACR_VALUES),
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
         }
     }
 
     /// Every endpoint URL the document lists (for a check that each answers).
     #[must_use]
-    pub fn endpoints(&self) -> [&str; 7] {
+    pub fn endpoints(&self) -> [&str; 9] {
         [
+            &self.userinfo_endpoint,
+            &self.end_session_endpoint,
             &self.authorization_endpoint,
             &self.token_endpoint,
             &self.pushed_authorization_request_endpoint,
@@ -184,7 +225,20 @@ mod tests {
             json["token_endpoint_auth_signing_alg_values_supported"],
             serde_json::json!(["EdDSA", "ES256"])
         );
+        assert_eq!(
+            json["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "EdDSA"])
+        );
+        assert_eq!(
+            json["subject_types_supported"],
+            serde_json::json!(["pairwise"])
+        );
+        assert_eq!(
+            json["userinfo_endpoint"],
+            "https://a.example/oauth/userinfo"
+        );
         let scopes = json["scopes_supported"].as_array().unwrap();
+        assert!(scopes.contains(&"openid".into()));
         assert!(scopes.contains(&"email".into()) && scopes.contains(&"ledger:read".into()));
         assert!(!scopes.iter().any(|s| s.as_str().unwrap().starts_with("x-")));
     }

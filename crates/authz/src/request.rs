@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::client::{ClientId, ClientRecord, GrantType, RedirectUri};
 use crate::code::AuthorizationCode;
 use crate::error::{ErrorCode, OAuthError};
+use crate::oidc::{OPENID_SCOPE, OidcParams};
 use crate::params::Params;
 use crate::pkce::CodeChallenge;
 use crate::random::{Random, RandomError};
@@ -61,6 +62,10 @@ pub struct AuthorizationRequest {
     pub data_request: DataRequest,
     /// Whether it came as `authorization_details` or as `scope`.
     pub form: RequestForm,
+    /// The OpenID Connect side: `openid`, `nonce`, `prompt`, `max_age`,
+    /// `login_hint` (all off for a plain OAuth request).
+    #[serde(default)]
+    pub oidc: OidcParams,
 }
 
 /// The client named by an authorization request's `client_id`, for the
@@ -215,8 +220,9 @@ impl AuthorizationRequest {
         )
         .map_err(fail)?;
         let details = params.get("authorization_details").map_err(fail)?;
-        let scope = params.get("scope").map_err(fail)?;
-        let (data_request, form) = match (details, scope) {
+        let (openid, scope) = split_openid(params.get("scope").map_err(fail)?);
+        let oidc = OidcParams::parse(params, openid).map_err(fail)?;
+        let (data_request, form) = match (details, scope.as_deref()) {
             (Some(_), Some(_)) => {
                 return Err(fail(OAuthError::invalid_request(
                     "send either `authorization_details` or `scope`, not both",
@@ -230,6 +236,12 @@ impl AuthorizationRequest {
                 data_request_from_scope(scope).map_err(fail)?,
                 RequestForm::Scope,
             ),
+            (None, None) if openid => {
+                return Err(fail(OAuthError::invalid_scope(
+                    "`openid` alone shares nothing to sign in with: add the attributes the \
+                     sign-in needs to `scope` (e.g. `openid email`) or send `authorization_details`",
+                )));
+            }
             (None, None) => {
                 return Err(fail(OAuthError::invalid_scope(
                     "ask with `authorization_details` (type `apiome_data`) or a `scope` of attribute keys",
@@ -244,6 +256,7 @@ impl AuthorizationRequest {
             code_challenge,
             data_request,
             form,
+            oidc,
         })
     }
 
@@ -279,6 +292,24 @@ impl AuthorizationRequest {
     #[must_use]
     pub fn granted_details(granted: &DataRequest) -> serde_json::Value {
         serde_json::json!([granted.to_raw()])
+    }
+}
+
+/// Takes `openid` out of a `scope`: whether it was there, and the
+/// attribute keys left (`None` when none are).
+fn split_openid(scope: Option<&str>) -> (bool, Option<String>) {
+    let Some(scope) = scope else {
+        return (false, None);
+    };
+    let tokens: Vec<&str> = scope.split(' ').filter(|t| !t.is_empty()).collect();
+    let openid = tokens.contains(&OPENID_SCOPE);
+    let rest: Vec<&str> = tokens.into_iter().filter(|t| *t != OPENID_SCOPE).collect();
+    if openid && rest.is_empty() {
+        (true, None)
+    } else if openid {
+        (true, Some(rest.join(" ")))
+    } else {
+        (false, Some(scope.to_owned()))
     }
 }
 
@@ -608,6 +639,41 @@ mod tests {
             serde_json::from_str::<AuthorizationRequest>(&stored).unwrap(),
             r
         );
+    }
+
+    #[test]
+    fn openid_goes_with_attribute_scopes_or_details_and_never_becomes_an_attribute() {
+        let c = client();
+        let scoped = AuthorizationRequest::parse(
+            &params(
+                &c,
+                &[("scope", "openid email"), ("nonce", "n-1")],
+                &["authorization_details"],
+            ),
+            &c,
+        )
+        .unwrap();
+        assert!(scoped.oidc.openid);
+        assert_eq!(scoped.oidc.nonce.as_deref(), Some("n-1"));
+        let keys: Vec<&str> = scoped
+            .data_request
+            .attributes()
+            .iter()
+            .map(AttributeKey::as_str)
+            .collect();
+        assert_eq!(keys, ["email"]);
+        let detailed =
+            AuthorizationRequest::parse(&params(&c, &[("scope", "openid")], &[]), &c).unwrap();
+        assert!(detailed.oidc.openid);
+        assert_eq!(detailed.form, RequestForm::AuthorizationDetails);
+        // Details with attribute scopes beside them are still refused.
+        let both = err(&c, &[("scope", "openid email")], &[]);
+        assert_eq!(both.error.code, ErrorCode::InvalidRequest);
+        // A stored request of before OpenID Connect reads back as plain OAuth.
+        let mut old = serde_json::to_value(&scoped).unwrap();
+        old.as_object_mut().unwrap().remove("oidc");
+        let old: AuthorizationRequest = serde_json::from_value(old).unwrap();
+        assert_eq!(old.oidc, OidcParams::default());
     }
 
     #[test]

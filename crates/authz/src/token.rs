@@ -556,6 +556,45 @@ impl KeySet {
         Ok(token)
     }
 
+    /// Signs any JWT payload with the newest Ed25519 key under the JOSE
+    /// `typ` given (`JWT` for ID tokens): never `at+jwt`, so no such token
+    /// passes for an access token. Returns the token and the key id.
+    ///
+    /// # Errors
+    /// [`TokenError::Signing`] when signing fails.
+    pub fn sign_other(&self, typ: &str, payload: &impl Serialize) -> Result<String, TokenError> {
+        if typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) {
+            return Err(TokenError::Signing(
+                "`at+jwt` is signed by `KeySet::sign` only".into(),
+            ));
+        }
+        let key = self.signing_key();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        let header = serde_json::to_vec(&header).map_err(|e| TokenError::Signing(e.to_string()))?;
+        let payload =
+            serde_json::to_vec(payload).map_err(|e| TokenError::Signing(e.to_string()))?;
+        let mut token = crate::b64url_encode(header);
+        token.push('.');
+        token.push_str(&crate::b64url_encode(payload));
+        let signature = key
+            .signer
+            .try_sign(token.as_bytes())
+            .map_err(|e| TokenError::Signing(e.to_string()))?;
+        token.push('.');
+        token.push_str(&crate::b64url_encode(signature.as_ref()));
+        Ok(token)
+    }
+
+    /// Checks an Ed25519 signature over `signed` made by the key `kid`.
+    pub(crate) fn verify_signature(&self, kid: &str, signed: &[u8], signature: &[u8]) -> bool {
+        self.keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .is_some_and(|k| k.verifier.verify_sig(signed, signature).is_ok())
+    }
+
     /// Verifies an access token at time `now`: size, header (`alg` EdDSA,
     /// `typ` at+jwt, no `crit`, a known `kid`), signature, then `iss`,
     /// `aud`, `exp`, `iat` and the ten-minute lifetime.
@@ -711,6 +750,9 @@ pub struct TokenResponse {
     /// The granted authorization details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<Vec<DataRequest>>,
+    /// The OpenID Connect ID token, when the request's scope had `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl TokenResponse {
@@ -728,6 +770,7 @@ impl TokenResponse {
             refresh_token,
             scope: claims.scope.clone(),
             authorization_details: claims.authorization_details.clone(),
+            id_token: None,
         }
     }
 }

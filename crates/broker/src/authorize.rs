@@ -19,13 +19,26 @@
 //! payment needs the POST carrying the CSRF token. Only an offer-free
 //! request may be answered from a remembered consent, without the screen.
 //!
+//! OpenID Connect's `prompt` and `max_age` are decided here too, before
+//! anything else: a person with no session, or one signed in too long ago
+//! (`max_age`, or before the request for `prompt=login`), is sent to sign
+//! in ([`Opened::SignInFirst`]) with the request kept server-side for
+//! [`resume`] — or, with `prompt=none`, the company gets `login_required`
+//! at once. `prompt=consent` always shows the screen; `prompt=none` never
+//! does (`consent_required` instead). An OpenID Connect code remembers
+//! the sign-in (`auth_time`, `amr`) and the `nonce` for its ID token.
+//!
 //! No refusal here tells the amount the company's wallet lacks: the answer
 //! travels through the person's browser. The company reads its own wallet
 //! at `GET /v1/wallet`.
 
-use authz::{AuthorizationCode, AuthorizationRequest, CodeRecord, OAuthError, OsRandom};
+use authz::oidc::{consent_required, login_required};
+use authz::{
+    AuthorizationCode, AuthorizationRequest, CodeRecord, OAuthError, OpenIdSignIn, OsRandom,
+    UnixTime,
+};
 use consent_policy::{AttributeKey, CompanyId, Decision, decide};
-use store::{Channel, PersonId, RequestStatus, Store, StoreError};
+use store::{Channel, PersonId, RequestStatus, SignIn, Store, StoreError};
 
 use crate::BrokerError;
 
@@ -46,6 +59,24 @@ pub enum Opened {
     },
     /// Refused before the person was asked: send the company this error.
     Refused(OAuthError),
+    /// The person must sign in (again) first; the request waits under
+    /// `resume` ([`resume`]) for as long as a screen would.
+    SignInFirst {
+        /// The single-use id to come back with.
+        resume: String,
+        /// The client's `login_hint`, to fill in the handle.
+        login_hint: Option<String>,
+    },
+}
+
+/// Who opens a request: the signed-in person and the hash of their
+/// session token (whose sign-in `prompt`, `max_age` and the ID token look at).
+#[derive(Debug, Clone, Copy)]
+pub struct Visitor<'a> {
+    /// Who.
+    pub person: &'a PersonId,
+    /// SHA-256 of the session token.
+    pub session_hash: &'a str,
 }
 
 /// What the person's answer led to.
@@ -85,10 +116,30 @@ pub fn cannot_pay() -> OAuthError {
 /// The store's.
 pub async fn open(
     store: &Store,
-    person: &PersonId,
-    request: AuthorizationRequest,
+    visitor: Option<Visitor<'_>>,
+    mut request: AuthorizationRequest,
     screen_ttl: std::time::Duration,
 ) -> Result<Opened, BrokerError> {
+    request.oidc.fix_auth_after(unix_now());
+    let sign_in = match visitor {
+        Some(v) => store.session_sign_in(v.session_hash).await?,
+        None => None,
+    }
+    .filter(|s| request.oidc.sign_in_recent_enough(unix(s.at)));
+    let (Some(visitor), Some(sign_in)) = (visitor, sign_in) else {
+        if request.oidc.prompt_none {
+            return Ok(Opened::Refused(login_required()));
+        }
+        let resume = identity::new_session_token();
+        store
+            .save_pending_authorization(&resume, &request, screen_ttl)
+            .await?;
+        return Ok(Opened::SignInFirst {
+            resume,
+            login_hint: request.oidc.login_hint,
+        });
+    };
+    let person = visitor.person;
     let company = request.client_id.to_company_id();
     let profile = store.profile(person).await?;
     if request.data_request.duration().as_secs() > profile.max_duration.as_secs() {
@@ -104,12 +155,16 @@ pub async fn open(
     // Only a request that moves no money may skip the screen: a bare GET
     // (a link, a third-party page's navigation) can trigger this branch.
     if request.data_request.offer().is_none()
+        && !request.oidc.prompt_consent
         && let Some(grant) = store
             .record_remembered_request(person, &company, &request.data_request, &decision)
             .await?
     {
-        let code = issue_code(store, &request, person, &grant.id).await?;
+        let code = issue_code(store, &request, person, &grant.id, Some(&sign_in)).await?;
         return Ok(Opened::Remembered(code));
+    }
+    if request.oidc.prompt_none {
+        return Ok(Opened::Refused(consent_required()));
     }
     let id = identity::new_session_token();
     store
@@ -124,6 +179,34 @@ pub async fn open(
         decision,
         company_name,
     })
+}
+
+/// Opens again the request kept under `resume` by [`Opened::SignInFirst`],
+/// now that the person has signed in (single-use: taken as it is read).
+///
+/// # Errors
+/// [`BrokerError::ConsentExpired`] when it expired or was already resumed;
+/// the store's.
+pub async fn resume(
+    store: &Store,
+    visitor: Visitor<'_>,
+    resume: &str,
+    screen_ttl: std::time::Duration,
+) -> Result<(AuthorizationRequest, Opened), BrokerError> {
+    let request = store
+        .take_pending_authorization(resume)
+        .await?
+        .ok_or(BrokerError::ConsentExpired)?;
+    let opened = open(store, Some(visitor), request.clone(), screen_ttl).await?;
+    Ok((request, opened))
+}
+
+fn unix(at: time::OffsetDateTime) -> UnixTime {
+    UnixTime::from_secs(u64::try_from(at.unix_timestamp()).unwrap_or(0))
+}
+
+fn unix_now() -> UnixTime {
+    unix(time::OffsetDateTime::now_utc())
 }
 
 /// Whether the company's wallet can hold the request's offer now (a request
@@ -159,10 +242,11 @@ async fn wallet_covers(
 /// the store's.
 pub async fn answer(
     store: &Store,
-    person: &PersonId,
+    visitor: Visitor<'_>,
     id: &str,
     answer: Answer,
 ) -> Result<(AuthorizationRequest, Answered), BrokerError> {
+    let person = visitor.person;
     let request = store
         .take_pending_authorization(id)
         .await?
@@ -198,21 +282,33 @@ pub async fn answer(
     let grant = store
         .approve_request(person, &recorded.id, Some(&chosen))
         .await?;
-    let code = issue_code(store, &request, person, &grant.id).await?;
+    let sign_in = store.session_sign_in(visitor.session_hash).await?;
+    let code = issue_code(store, &request, person, &grant.id, sign_in.as_ref()).await?;
     Ok((request, Answered::Granted(code)))
 }
 
-/// A single-use code for `grant_id`, kept for the token endpoint.
+/// A single-use code for `grant_id`, kept for the token endpoint; for an
+/// OpenID Connect request it remembers the `nonce` and `sign_in`.
 async fn issue_code(
     store: &Store,
     request: &AuthorizationRequest,
     person: &PersonId,
     grant_id: &str,
+    sign_in: Option<&SignIn>,
 ) -> Result<AuthorizationCode, BrokerError> {
-    let secs = time::OffsetDateTime::now_utc().unix_timestamp();
-    let now = authz::UnixTime::from_secs(u64::try_from(secs).unwrap_or(0));
-    let (code, record) = CodeRecord::issue(request, person.as_str(), grant_id, &mut OsRandom, now)
-        .map_err(|_| BrokerError::NoRandomness)?;
+    let now = unix_now();
+    let (code, mut record) =
+        CodeRecord::issue(request, person.as_str(), grant_id, &mut OsRandom, now)
+            .map_err(|_| BrokerError::NoRandomness)?;
+    if request.oidc.openid {
+        record.openid = Some(OpenIdSignIn {
+            nonce: request.oidc.nonce.clone(),
+            // A session always exists here; were it gone, "now" is the
+            // latest the person can have signed in.
+            auth_time: sign_in.map_or(now, |s| unix(s.at)),
+            amr: sign_in.map(|s| s.amr.clone()).unwrap_or_default(),
+        });
+    }
     store.save_code(&record).await?;
     Ok(code)
 }

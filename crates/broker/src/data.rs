@@ -129,6 +129,32 @@ pub async fn read(
     Err(BrokerError::PolicyChurn)
 }
 
+/// The UserInfo answer (OIDC Core §5.3) of a read: `sub` and each
+/// released attribute under its standard claim name (`email`, `name`,
+/// `birthdate`, `address`, `phone_number`, `locale`, else the key). The
+/// read is [`read`] itself — the same decision and the same disclosure
+/// entry as `GET /v1/data` — so a claim leaves only when a read would
+/// release it, and a revoked grant gives nothing.
+pub async fn userinfo(
+    store: &Store,
+    key: &ServerKey,
+    grant_id: &str,
+    reader: Reader<'_>,
+) -> Result<serde_json::Map<String, serde_json::Value>, BrokerError> {
+    let disclosed = read(store, key, grant_id, reader).await?;
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), reader.subject.into());
+    for (name, value) in disclosed.attributes {
+        let key = AttributeKey::parse(&name)
+            .map_err(|e| BrokerError::Corrupt(format!("attribute key {name}: {e}")))?;
+        claims.insert(
+            authz::oidc::claim_name(&key).to_owned(),
+            authz::oidc::claim_value(&key, value),
+        );
+    }
+    Ok(claims)
+}
+
 /// The grant, if it is live now and `client_id`'s.
 async fn live_grant(store: &Store, grant_id: &str, client_id: &str) -> Result<Grant, BrokerError> {
     match store.grant(grant_id).await {

@@ -49,6 +49,7 @@ pub mod grants;
 pub mod idempotency;
 pub mod inbox;
 pub mod notifications;
+pub mod oidc;
 pub mod overview;
 pub mod preferences;
 pub mod rules;

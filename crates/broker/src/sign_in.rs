@@ -297,23 +297,45 @@ async fn try_credentials(
             return Ok(SignInOutcome::Failed);
         }
     }
+    let amr = match (
+        typed.password.is_some(),
+        typed.recovery_code.is_some() && needs_second,
+    ) {
+        (true, true) => AMR_PASSWORD_AND_CODE,
+        (true, false) => AMR_PASSWORD,
+        (false, _) => AMR_CODE,
+    };
     Ok(SignInOutcome::SignedIn(
-        new_session(accounts.store, person).await?,
+        new_session(accounts.store, person, amr).await?,
     ))
 }
 
-/// Starts a session for `person`, unless the operator suspended them
-/// ([`BrokerError::Suspended`], said only after their credentials were
-/// right). The suspension is read again after the session is written: a
-/// suspension that commits before that read is seen here, one that
-/// commits after it deletes the session, so none outlives a suspension.
-pub(crate) async fn new_session(store: &Store, person: Person) -> Result<Session, BrokerError> {
+/// RFC 8176 method references of a passkey sign-in: proof of a hardware
+/// key, with the person present.
+pub const AMR_PASSKEY: &str = "hwk user";
+/// A password alone.
+pub const AMR_PASSWORD: &str = "pwd";
+/// A password and a one-time recovery code.
+pub const AMR_PASSWORD_AND_CODE: &str = "mfa otp pwd";
+/// A one-time recovery code alone (an account without a password).
+pub const AMR_CODE: &str = "otp";
+
+/// Starts a session for `person`, who proved `amr`, unless the operator
+/// suspended them ([`BrokerError::Suspended`], said only after their
+/// credentials were right). The suspension is read again after the session
+/// is written: a suspension that commits before that read is seen here, one
+/// that commits after it deletes the session, so none outlives a suspension.
+pub(crate) async fn new_session(
+    store: &Store,
+    person: Person,
+    amr: &str,
+) -> Result<Session, BrokerError> {
     if person.suspended {
         return Err(BrokerError::Suspended);
     }
     let token = identity::new_session_token();
     let token_hash = identity::hash_secret(&token);
-    let expires_at = store.create_session(&person.id, &token_hash).await?;
+    let expires_at = store.create_session(&person.id, &token_hash, amr).await?;
     if store.person(&person.id).await?.suspended {
         store.delete_session(&token_hash).await?;
         return Err(BrokerError::Suspended);
@@ -459,7 +481,7 @@ pub async fn finish_passkey(
     store
         .clear_throttle(&ThrottleKey::handle(person.handle.as_str()))
         .await?;
-    new_session(store, person).await
+    new_session(store, person, AMR_PASSKEY).await
 }
 
 #[cfg(test)]

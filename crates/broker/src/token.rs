@@ -19,9 +19,9 @@ use authz::metadata::LEDGER_READ_SCOPE;
 use authz::token_request::{PollState, poll};
 use authz::{
     AccessTokenClaims, ClientId, ClientMetadata, ClientRecord, ClientSecret, CodeRecord, ErrorCode,
-    IntrospectionResponse, OAuthError, OsRandom, PairwiseSubject, RefreshRecord, RefreshToken,
-    ServerKey, TokenError, TokenHash, TokenRequest, TokenResponse, TokenSettings, TokenTypeHint,
-    UnixTime,
+    IdTokenAlg, IdTokenClaims, IntrospectionResponse, OAuthError, OpenIdSignIn, OsRandom,
+    PairwiseSubject, RefreshRecord, RefreshToken, ServerKey, TokenError, TokenHash, TokenRequest,
+    TokenResponse, TokenSettings, TokenTypeHint, UnixTime,
 };
 use consent_policy::{CompanyId, DataRequest};
 use store::{ClientKind, Grant, PersonId, RequestStatus, Store, StoreError, StoredClient};
@@ -42,6 +42,11 @@ pub trait Issuer {
     fn sign(&self, claims: &AccessTokenClaims) -> Result<String, OAuthError>;
     /// Checks an access token's signature and claims.
     fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError>;
+    /// Signs ID token claims with `alg` (RS256 or EdDSA), newest key.
+    fn sign_id_token(&self, claims: &IdTokenClaims, alg: IdTokenAlg) -> Result<String, OAuthError>;
+    /// Checks an `id_token_hint`: our signature and issuer (expiry not).
+    fn verify_id_token_hint(&self, token: &str, now: UnixTime)
+    -> Result<IdTokenClaims, TokenError>;
 
     /// The pairwise subject of `person` for `company`.
     fn subject(&self, company: &CompanyId, person: &PersonId) -> PairwiseSubject {
@@ -79,7 +84,7 @@ pub async fn grant(
                 redirect_uri: redirect_uri.as_deref(),
                 code_verifier: code_verifier.as_deref(),
             };
-            authorization_code(store, issuer, client_id, presented, now).await
+            authorization_code(store, issuer, &client.record, presented, now).await
         }
         TokenRequest::RefreshToken { refresh_token } => {
             refresh(store, issuer, client_id, &refresh_token, now).await
@@ -126,15 +131,17 @@ pub struct PresentedCode<'a> {
 }
 
 /// Redeems an authorization code for an access token and a new refresh
-/// family. A code is used once: a replay, or the loser of a race, revokes
-/// what the code gave.
+/// family (and, for an OpenID Connect request, an ID token signed as the
+/// client registered). A code is used once: a replay, or the loser of a
+/// race, revokes what the code gave.
 pub async fn authorization_code(
     store: &Store,
     issuer: &impl Issuer,
-    client_id: &ClientId,
+    client: &ClientRecord,
     presented: PresentedCode<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
+    let client_id = &client.client_id;
     let hash = TokenHash::of(presented.code);
     let record = store.code(&hash).await?;
     let redeemed = match CodeRecord::redeem(
@@ -168,11 +175,36 @@ pub async fn authorization_code(
         };
         return Err(replayed.to_oauth().into());
     }
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(refresh_token.expose().to_owned()),
-    ))
+    let mut response = TokenResponse::new(access, &claims, Some(refresh_token.expose().to_owned()));
+    if let Some(sign_in) = &redeemed.openid {
+        let alg = client.metadata.id_token_signed_response_alg;
+        let id_claims = id_token_claims(issuer, &claims, sign_in, alg, &response.access_token);
+        response.id_token = Some(issuer.sign_id_token(&id_claims, alg)?);
+    }
+    Ok(response)
+}
+
+/// The ID token of an access token minted from an OpenID Connect code:
+/// the same pairwise subject and issue time, for the client itself.
+fn id_token_claims(
+    issuer: &impl Issuer,
+    access: &AccessTokenClaims,
+    sign_in: &OpenIdSignIn,
+    alg: IdTokenAlg,
+    access_token: &str,
+) -> IdTokenClaims {
+    IdTokenClaims {
+        iss: issuer.issuer().to_owned(),
+        sub: access.sub.clone(),
+        aud: access.client_id.clone(),
+        exp: access.iat + authz::oidc::ID_TOKEN_LIFETIME_SECS,
+        iat: access.iat,
+        auth_time: sign_in.auth_time.as_secs(),
+        nonce: sign_in.nonce.clone(),
+        acr: authz::oidc::acr_for(&sign_in.amr).map(str::to_owned),
+        amr: sign_in.amr.clone(),
+        at_hash: Some(authz::oidc::at_hash(alg, access_token)),
+    }
 }
 
 /// Rotates a refresh token. Reuse, another client's token, or a grant that

@@ -135,6 +135,8 @@ pub async fn create_auditor(
         token_endpoint_auth_method: authz::AuthMethod::ClientSecretBasic,
         jwks: None,
         grant_types: vec![GrantType::ClientCredentials],
+        id_token_signed_response_alg: authz::IdTokenAlg::default(),
+        post_logout_redirect_uris: Vec::new(),
     };
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Auditor).await?;

@@ -16,6 +16,11 @@
 //!   have been signed with; running servers pick it up within
 //!   [`SIGNING_KEYS_REFRESH`], and at once when a token names a key they
 //!   do not know.
+//! - the [`RsaKeySet`] of 2048-bit RSA keys (made by AWS-LC) that sign
+//!   RS256 ID tokens, published in the same JWKS: kept the same way, in
+//!   the `server_secret` row [`RSA_KEYS_SECRET`] (taken from the former
+//!   `keys/oidc-rsa.json` when one is there), rotated and pruned with the
+//!   Ed25519 set by `apiome keys rotate`, refreshed with it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -23,7 +28,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use authz::{KeySet, OsRandom, ServerKey, UnixTime};
+use authz::{KeySet, OsRandom, RsaKeySet, ServerKey, UnixTime};
 use store::Store;
 
 use crate::ledger_signer::KEY_DIR;
@@ -32,6 +37,8 @@ use crate::ledger_signer::KEY_DIR;
 pub const SERVER_KEY_FILE: &str = "oauth-server.key";
 /// The signing key set's file name inside [`KEY_DIR`].
 pub const SIGNING_KEYS_FILE: &str = "oauth-signing.json";
+/// The RSA (RS256 ID token) key set's former file name inside [`KEY_DIR`].
+pub const RSA_KEYS_FILE: &str = "oidc-rsa.json";
 
 /// The OAuth keys cannot be made or read.
 #[derive(Debug, thiserror::Error)]
@@ -208,8 +215,14 @@ fn server_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_DIR).join(SERVER_KEY_FILE)
 }
 
+#[cfg(test)]
 fn signing_keys_path(data_dir: &Path) -> PathBuf {
     data_dir.join(KEY_DIR).join(SIGNING_KEYS_FILE)
+}
+
+#[cfg(test)]
+fn rsa_keys_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEY_DIR).join(RSA_KEYS_FILE)
 }
 
 /// Loads the server key, making it on first use.
@@ -245,8 +258,23 @@ fn load_signing_keys(data_dir: &Path) -> Result<KeySet, OAuthKeyError> {
     )
 }
 
+/// The former key file of the RSA keys (before they moved into the
+/// database), made on first use: what an older version left behind.
+#[cfg(test)]
+fn load_rsa_keys(data_dir: &Path) -> Result<RsaKeySet, OAuthKeyError> {
+    key_dir(data_dir)?;
+    load_or_create(&rsa_keys_path(data_dir), RsaKeySet::from_text, || {
+        let keys =
+            RsaKeySet::generate(unix_now()).map_err(|e| OAuthKeyError::Random(e.to_string()))?;
+        let text = keys.to_text();
+        Ok((keys, text))
+    })
+}
+
 /// The name of the signing key set's row in the database.
 pub const SIGNING_KEYS_SECRET: &str = "oauth_signing_keys";
+/// The name of the RSA (RS256 ID token) key set's row in the database.
+pub const RSA_KEYS_SECRET: &str = "oidc_rsa_keys";
 /// How often a running server looks for a rotation made elsewhere.
 pub const SIGNING_KEYS_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 /// Attempts at a rotation that another rotation keeps overtaking.
@@ -276,32 +304,123 @@ pub fn load_server_key_from(
     load_server_key(data_dir)
 }
 
-/// The signing key set in the database and its version; made (or taken
-/// from the former key file in `data_dir`) when the database has none.
-async fn load_shared(store: &Store, data_dir: &Path) -> Result<(KeySet, i64), OAuthKeyError> {
-    let corrupt = |reason: String| OAuthKeyError::Corrupt {
-        path: PathBuf::from(format!("database:{SIGNING_KEYS_SECRET}")),
+/// A key set kept sealed in one `server_secret` row: the Ed25519
+/// [`KeySet`] or the [`RsaKeySet`].
+pub trait StoredKeySet: Sized + Send + Sync + 'static {
+    /// Its row in the database.
+    const SECRET: &'static str;
+    /// Its former file inside [`KEY_DIR`], taken into the database once.
+    const FORMER_FILE: &'static str;
+    /// Reads the stored text.
+    fn parse(text: &str) -> Result<Self, String>;
+    /// The text to store.
+    fn text(&self) -> String;
+    /// A new set of one key.
+    fn make(now: UnixTime) -> Result<Self, OAuthKeyError>;
+    /// Adds a key that signs from now on; its id.
+    fn add_key(&mut self, now: UnixTime) -> Result<String, String>;
+    /// Drops keys no unexpired token can have been signed with; their ids.
+    fn prune_keys(&mut self, now: UnixTime) -> Vec<String>;
+    /// Whether the set has the key `kid`.
+    fn has_kid(&self, kid: &str) -> bool;
+    /// Every key's id, newest first.
+    fn kids(&self) -> Vec<String>;
+}
+
+impl StoredKeySet for KeySet {
+    const SECRET: &'static str = SIGNING_KEYS_SECRET;
+    const FORMER_FILE: &'static str = SIGNING_KEYS_FILE;
+    fn parse(text: &str) -> Result<Self, String> {
+        KeySet::from_text(text).map_err(|e| e.to_string())
+    }
+    fn text(&self) -> String {
+        self.to_text()
+    }
+    fn make(now: UnixTime) -> Result<Self, OAuthKeyError> {
+        KeySet::generate(&mut OsRandom, now).map_err(|e| OAuthKeyError::Random(e.to_string()))
+    }
+    fn add_key(&mut self, now: UnixTime) -> Result<String, String> {
+        self.rotate(&mut OsRandom, now).map_err(|e| e.to_string())
+    }
+    fn prune_keys(&mut self, now: UnixTime) -> Vec<String> {
+        self.prune(now)
+    }
+    fn has_kid(&self, kid: &str) -> bool {
+        self.knows(kid)
+    }
+    fn kids(&self) -> Vec<String> {
+        self.keys()
+            .iter()
+            .rev()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    }
+}
+
+impl StoredKeySet for RsaKeySet {
+    const SECRET: &'static str = RSA_KEYS_SECRET;
+    const FORMER_FILE: &'static str = RSA_KEYS_FILE;
+    fn parse(text: &str) -> Result<Self, String> {
+        RsaKeySet::from_text(text)
+    }
+    fn text(&self) -> String {
+        self.to_text()
+    }
+    fn make(now: UnixTime) -> Result<Self, OAuthKeyError> {
+        RsaKeySet::generate(now).map_err(|e| OAuthKeyError::Random(e.to_string()))
+    }
+    fn add_key(&mut self, now: UnixTime) -> Result<String, String> {
+        self.rotate(now).map_err(|e| e.to_string())
+    }
+    fn prune_keys(&mut self, now: UnixTime) -> Vec<String> {
+        self.prune(now)
+    }
+    fn has_kid(&self, kid: &str) -> bool {
+        self.keys().iter().any(|k| k.kid() == kid)
+    }
+    fn kids(&self) -> Vec<String> {
+        self.keys()
+            .iter()
+            .rev()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    }
+}
+
+fn stored_corrupt<K: StoredKeySet>(reason: String) -> OAuthKeyError {
+    OAuthKeyError::Corrupt {
+        path: PathBuf::from(format!("database:{}", K::SECRET)),
         reason,
-    };
+    }
+}
+
+/// The key set `K` in the database and its version; made (or taken from
+/// its former key file in `data_dir`) when the database has none.
+async fn load_shared<K: StoredKeySet>(
+    store: &Store,
+    data_dir: &Path,
+) -> Result<(K, i64), OAuthKeyError> {
     for _ in 0..ROTATE_ATTEMPTS {
-        if let Some(secret) = store.server_secret(SIGNING_KEYS_SECRET).await? {
-            let keys = KeySet::from_text(&secret.text).map_err(|e| corrupt(e.to_string()))?;
+        if let Some(secret) = store.server_secret(K::SECRET).await? {
+            let keys = K::parse(&secret.text).map_err(stored_corrupt::<K>)?;
             return Ok((keys, secret.version));
         }
-        let former = signing_keys_path(data_dir);
+        let former = data_dir.join(KEY_DIR).join(K::FORMER_FILE);
         let keys = match read_text(&former)? {
-            Some(text) => KeySet::from_text(&text).map_err(|e| OAuthKeyError::Corrupt {
+            Some(text) => K::parse(&text).map_err(|reason| OAuthKeyError::Corrupt {
                 path: former.clone(),
-                reason: e.to_string(),
+                reason,
             })?,
-            None => KeySet::generate(&mut OsRandom, unix_now())
-                .map_err(|e| OAuthKeyError::Random(e.to_string()))?,
+            None => K::make(unix_now())?,
         };
         if store
-            .replace_server_secret(SIGNING_KEYS_SECRET, None, &keys.to_text())
+            .replace_server_secret(K::SECRET, None, &keys.text())
             .await?
         {
-            tracing::info!("stored the OAuth signing keys in the database, sealed");
+            tracing::info!(
+                secret = K::SECRET,
+                "stored OAuth keys in the database, sealed"
+            );
             return Ok((keys, 1));
         }
         // Another process stored its set first: read theirs.
@@ -318,69 +437,94 @@ pub struct Rotated {
     pub pruned: Vec<String>,
     /// Every key still published, newest first.
     pub kids: Vec<String>,
+    /// The new RSA key's id (RS256 ID tokens).
+    pub rsa_signing_kid: String,
+    /// RSA keys dropped.
+    pub rsa_pruned: Vec<String>,
+    /// Every RSA key still published, newest first.
+    pub rsa_kids: Vec<String>,
 }
 
-/// Adds a new signing key and prunes keys retired long enough ago, in the
-/// database, at the version read (a rotation at the same time elsewhere
-/// makes this one read again and retry, so no key is lost).
+/// Adds a new signing key to the Ed25519 set and to the RSA set, and
+/// prunes keys retired long enough ago, in the database, each at the
+/// version read (a rotation at the same time elsewhere makes this one read
+/// again and retry, so no key is lost).
 ///
 /// # Errors
 /// The database fails, or other rotations keep overtaking this one.
 pub async fn rotate_signing_keys(store: &Store, data_dir: &Path) -> Result<Rotated, OAuthKeyError> {
+    let (signing_kid, pruned, kids) = rotate_set::<KeySet>(store, data_dir).await?;
+    let (rsa_signing_kid, rsa_pruned, rsa_kids) = rotate_set::<RsaKeySet>(store, data_dir).await?;
+    Ok(Rotated {
+        signing_kid,
+        pruned,
+        kids,
+        rsa_signing_kid,
+        rsa_pruned,
+        rsa_kids,
+    })
+}
+
+/// Rotates one set: its new key's id, the ids pruned, the ids kept.
+async fn rotate_set<K: StoredKeySet>(
+    store: &Store,
+    data_dir: &Path,
+) -> Result<(String, Vec<String>, Vec<String>), OAuthKeyError> {
     for _ in 0..ROTATE_ATTEMPTS {
-        let (mut keys, version) = load_shared(store, data_dir).await?;
+        let (mut keys, version) = load_shared::<K>(store, data_dir).await?;
         let now = unix_now();
-        let pruned = keys.prune(now);
-        let signing_kid = keys
-            .rotate(&mut OsRandom, now)
-            .map_err(|e| OAuthKeyError::Corrupt {
-                path: PathBuf::from(format!("database:{SIGNING_KEYS_SECRET}")),
-                reason: e.to_string(),
-            })?;
+        let pruned = keys.prune_keys(now);
+        let signing_kid = keys.add_key(now).map_err(stored_corrupt::<K>)?;
         if store
-            .replace_server_secret(SIGNING_KEYS_SECRET, Some(version), &keys.to_text())
+            .replace_server_secret(K::SECRET, Some(version), &keys.text())
             .await?
         {
-            return Ok(Rotated {
-                signing_kid,
-                pruned,
-                kids: keys
-                    .keys()
-                    .iter()
-                    .rev()
-                    .map(|k| k.kid().to_owned())
-                    .collect(),
-            });
+            return Ok((signing_kid, pruned, keys.kids()));
         }
     }
     Err(OAuthKeyError::Contended)
 }
 
-/// The signing keys a running server uses, as last read from the database.
-#[derive(Clone)]
-pub struct SigningKeys {
+/// A key set a running server uses, as last read from the database.
+pub struct SharedKeys<K> {
     store: Store,
-    loaded: Arc<RwLock<(Arc<KeySet>, i64)>>,
+    loaded: Arc<RwLock<(Arc<K>, i64)>>,
     /// One refresh at a time; the others wait for it and use its result.
     refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl std::fmt::Debug for SigningKeys {
+/// The access-token (and EdDSA ID token) keys.
+pub type SigningKeys = SharedKeys<KeySet>;
+/// The RS256 ID token keys.
+pub type RsaKeys = SharedKeys<RsaKeySet>;
+
+impl<K> Clone for SharedKeys<K> {
+    fn clone(&self) -> Self {
+        SharedKeys {
+            store: self.store.clone(),
+            loaded: Arc::clone(&self.loaded),
+            refreshing: Arc::clone(&self.refreshing),
+        }
+    }
+}
+
+impl<K: StoredKeySet> std::fmt::Debug for SharedKeys<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeys")
+        f.debug_struct("SharedKeys")
+            .field("secret", &K::SECRET)
             .field("version", &self.version())
             .finish_non_exhaustive()
     }
 }
 
-impl SigningKeys {
+impl<K: StoredKeySet> SharedKeys<K> {
     /// Loads (or makes) the key set in the database.
     ///
     /// # Errors
     /// The database fails or holds a set that does not parse.
-    pub async fn load(store: &Store, data_dir: &Path) -> Result<SigningKeys, OAuthKeyError> {
-        let (keys, version) = load_shared(store, data_dir).await?;
-        Ok(SigningKeys {
+    pub async fn load(store: &Store, data_dir: &Path) -> Result<SharedKeys<K>, OAuthKeyError> {
+        let (keys, version) = load_shared::<K>(store, data_dir).await?;
+        Ok(SharedKeys {
             store: store.clone(),
             loaded: Arc::new(RwLock::new((Arc::new(keys), version))),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
@@ -388,7 +532,7 @@ impl SigningKeys {
     }
 
     /// The key set as it is now (shared, not copied: every request asks).
-    pub fn current(&self) -> Arc<KeySet> {
+    pub fn current(&self) -> Arc<K> {
         match self.loaded.read() {
             Ok(loaded) => Arc::clone(&loaded.0),
             Err(poisoned) => Arc::clone(&poisoned.into_inner().0),
@@ -407,24 +551,26 @@ impl SigningKeys {
     pub async fn refresh(&self) -> bool {
         let _one_at_a_time = self.refreshing.lock().await;
         let seen = self.version();
-        match self.store.server_secret_version(SIGNING_KEYS_SECRET).await {
+        match self.store.server_secret_version(K::SECRET).await {
             Ok(Some(version)) if version != seen => {}
             Ok(_) => return false,
             Err(e) => {
-                tracing::warn!(error = %e, "looking for new OAuth signing keys");
+                tracing::warn!(error = %e, secret = K::SECRET, "looking for new OAuth keys");
                 return false;
             }
         }
-        let fresh = match self.store.server_secret(SIGNING_KEYS_SECRET).await {
-            Ok(Some(secret)) => KeySet::from_text(&secret.text)
-                .map(|keys| (Arc::new(keys), secret.version))
-                .map_err(|e| e.to_string()),
+        let fresh = match self.store.server_secret(K::SECRET).await {
+            Ok(Some(secret)) => K::parse(&secret.text).map(|keys| (Arc::new(keys), secret.version)),
             Ok(None) => Err("the row is gone".to_owned()),
             Err(e) => Err(e.to_string()),
         };
         match fresh {
             Ok(fresh) => {
-                tracing::info!(version = fresh.1, "loaded new OAuth signing keys");
+                tracing::info!(
+                    version = fresh.1,
+                    secret = K::SECRET,
+                    "loaded new OAuth keys"
+                );
                 let mut guard = match self.loaded.write() {
                     Ok(guard) => guard,
                     Err(poisoned) => poisoned.into_inner(),
@@ -433,12 +579,19 @@ impl SigningKeys {
                 true
             }
             Err(error) => {
-                tracing::warn!(%error, "re-reading the OAuth signing keys");
+                tracing::warn!(%error, secret = K::SECRET, "re-reading the OAuth keys");
                 false
             }
         }
     }
 
+    /// Whether the set as loaded now has the key `kid`.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.current().has_kid(kid)
+    }
+}
+
+impl SigningKeys {
     /// Before verifying `token`: when it names a key this process does
     /// not know, looks in the database at once (another host may have
     /// rotated a moment ago). A made-up `kid` costs one primary-key read.
@@ -446,14 +599,14 @@ impl SigningKeys {
         let Some(kid) = token_kid(token) else {
             return;
         };
-        if self.current().keys().iter().all(|k| k.kid() != kid) {
+        if !self.knows(&kid) {
             self.refresh().await;
         }
     }
 }
 
 /// The `kid` of a compact JWS's header, if it has one.
-fn token_kid(token: &str) -> Option<String> {
+pub(crate) fn token_kid(token: &str) -> Option<String> {
     use base64::Engine as _;
     let header = token.split('.').next()?;
     // A header is tens of bytes; a longer one is not ours.
@@ -528,6 +681,62 @@ mod tests {
         db.cleanup().await;
     }
 
+    async fn rsa_rotation_is_shared_through_the_database(db: store::testing::TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let here = RsaKeys::load(&db.store, &data).await.unwrap();
+        let there = RsaKeys::load(&db.store, &data).await.unwrap();
+        let old = here.current().signing_key().kid().to_owned();
+        assert_eq!(there.current().signing_key().kid(), old);
+        let rotated = rotate_signing_keys(&db.store, &data).await.unwrap();
+        assert_ne!(rotated.rsa_signing_kid, old);
+        assert_eq!(
+            rotated.rsa_kids,
+            vec![rotated.rsa_signing_kid.clone(), old.clone()]
+        );
+        assert!(!rsa_keys_path(&data).exists());
+        assert!(!there.knows(&rotated.rsa_signing_kid));
+        assert!(there.refresh().await);
+        assert_eq!(there.current().signing_key().kid(), rotated.rsa_signing_kid);
+        assert!(there.knows(&old));
+        // The row holds the same set.
+        let stored = db
+            .store
+            .server_secret(RSA_KEYS_SECRET)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.text, there.current().to_text());
+        // Concurrent rotations lose no key.
+        let (a, b) = tokio::join!(
+            rotate_signing_keys(&db.store, &data),
+            rotate_signing_keys(&db.store, &data)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        here.refresh().await;
+        for kid in [
+            &a.rsa_signing_kid,
+            &b.rsa_signing_kid,
+            &rotated.rsa_signing_kid,
+            &old,
+        ] {
+            assert!(here.knows(kid), "{kid} lost");
+        }
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn rsa_rotation_is_shared_through_the_database_sqlite() {
+        rsa_rotation_is_shared_through_the_database(store::testing::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn rsa_rotation_is_shared_through_the_database_postgres() {
+        if let Some(db) = store::testing::postgres().await {
+            rsa_rotation_is_shared_through_the_database(db).await;
+        }
+    }
+
     #[tokio::test]
     async fn rotation_is_shared_through_the_database_sqlite() {
         rotation_is_shared_through_the_database(store::testing::sqlite().await).await;
@@ -550,6 +759,19 @@ mod tests {
         assert_eq!(
             loaded.current().signing_key().kid(),
             former.signing_key().kid()
+        );
+        let former = load_rsa_keys(&data).unwrap();
+        let loaded = RsaKeys::load(&db.store, &data).await.unwrap();
+        assert_eq!(
+            loaded.current().signing_key().kid(),
+            former.signing_key().kid()
+        );
+        assert!(
+            db.store
+                .server_secret(RSA_KEYS_SECRET)
+                .await
+                .unwrap()
+                .is_some()
         );
         db.cleanup().await;
     }

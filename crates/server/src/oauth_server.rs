@@ -11,14 +11,14 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use authz::client_auth::replayed_assertion;
 use authz::metadata::TOKEN_PATH;
 use authz::{
-    AccessTokenClaims, AssertionAudience, ErrorCode, KeySet, OAuthError, PairwiseSubject, Params,
-    PresentedCredentials, ServerKey, ServerMetadata, TokenError, TokenSettings, UnixTime,
-    VerifiedTokens,
+    AccessTokenClaims, AssertionAudience, ErrorCode, IdTokenAlg, IdTokenClaims, KeySet, OAuthError,
+    PairwiseSubject, Params, PresentedCredentials, ServerKey, ServerMetadata, TokenError,
+    TokenSettings, UnixTime, VerifiedTokens,
 };
 use consent_policy::CompanyId;
 use store::{PersonId, Store, StoreError, StoredClient};
 
-use crate::oauth_keys::{self, OAuthKeyError, SigningKeys, unix_now};
+use crate::oauth_keys::{self, OAuthKeyError, RsaKeys, SigningKeys, unix_now};
 use crate::problem::Problem;
 
 /// How long an access token lives (at most ten minutes, RFC 9068 here).
@@ -31,8 +31,10 @@ pub struct OAuthServer {
     pub issuer: String,
     /// Keys client-secret hashes and pairwise subjects.
     pub server_key: ServerKey,
-    /// The access-token signing keys.
+    /// The access-token signing keys (and EdDSA ID tokens').
     pub signing: SigningKeys,
+    /// The RS256 ID token keys.
+    pub rsa: RsaKeys,
     /// Issuer, audience and lifetime of access tokens.
     pub settings: TokenSettings,
     /// Access tokens whose signature checked out (time, key, revocation
@@ -59,6 +61,7 @@ impl OAuthServer {
         Ok(OAuthServer {
             server_key: oauth_keys::load_server_key_from(sources, data_dir)?,
             signing: SigningKeys::load(store, data_dir).await?,
+            rsa: RsaKeys::load(store, data_dir).await?,
             issuer,
             settings,
             verified: VerifiedTokens::new(authz::verified::DEFAULT_CAPACITY),
@@ -94,6 +97,17 @@ impl OAuthServer {
         self.signing.refresh_for(token).await;
     }
 
+    /// Before [`Self::verify_id_token_hint`]: when `token` names a key
+    /// neither set loaded now has, reads both from the database.
+    pub async fn refresh_for_id_token(&self, token: &str) {
+        let Some(kid) = oauth_keys::token_kid(token) else {
+            return;
+        };
+        if !self.signing.knows(&kid) && !self.rsa.knows(&kid) {
+            tokio::join!(self.signing.refresh(), self.rsa.refresh());
+        }
+    }
+
     /// Signs claims with the newest key.
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, OAuthError> {
         self.keys().sign(claims).map_err(OAuthError::from)
@@ -102,6 +116,32 @@ impl OAuthServer {
     /// The key set as loaded now.
     pub fn keys(&self) -> Arc<KeySet> {
         self.signing.current()
+    }
+
+    /// The published JWK set: every Ed25519 key, then every RSA key, each
+    /// newest first.
+    pub fn jwks(&self) -> serde_json::Value {
+        let mut jwks = self.keys().jwks();
+        if let Some(keys) = jwks.get_mut("keys").and_then(|k| k.as_array_mut()) {
+            keys.extend(self.rsa.current().public_jwks());
+        }
+        jwks
+    }
+
+    /// Checks an `id_token_hint` (our signature and issuer; expiry not)
+    /// with the keys loaded now; see [`Self::refresh_for_id_token`].
+    pub fn verify_id_token_hint(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<IdTokenClaims, TokenError> {
+        authz::oidc::verify_id_token_hint(
+            token,
+            &self.issuer,
+            &self.keys(),
+            &self.rsa.current(),
+            now,
+        )
     }
 }
 
@@ -124,6 +164,19 @@ impl broker::token::Issuer for OAuthServer {
 
     fn verify(&self, token: &str, now: UnixTime) -> Result<AccessTokenClaims, TokenError> {
         OAuthServer::verify(self, token, now)
+    }
+
+    fn sign_id_token(&self, claims: &IdTokenClaims, alg: IdTokenAlg) -> Result<String, OAuthError> {
+        authz::oidc::sign_id_token(claims, alg, &self.keys(), &self.rsa.current())
+            .map_err(OAuthError::from)
+    }
+
+    fn verify_id_token_hint(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<IdTokenClaims, TokenError> {
+        OAuthServer::verify_id_token_hint(self, token, now)
     }
 }
 

@@ -128,6 +128,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(inbox::list_grants)
         .service(inbox::revoke)
         .service(oauth::server_metadata)
+        .service(oauth::openid_configuration)
+        .service(data::userinfo)
         .service(oauth::jwks)
         .service(oauth::revoke)
         .service(oauth::register)

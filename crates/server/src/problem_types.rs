@@ -55,6 +55,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "The authorization request shown on the consent screen is not valid (unknown client, redirect URI not registered exactly, no PKCE S256). It cannot be redirected back to the company.",
     ),
     t(
+        "invalid-logout-request",
+        400,
+        "An OpenID Connect sign-out link (`/oauth/logout`) that is not valid: no `id_token_hint`, one that is not an ID token of ours, a `client_id` that is not its audience, or a `post_logout_redirect_uri` not registered exactly. Nothing was signed out and nothing is redirected.",
+    ),
+    t(
         "out-of-range",
         400,
         "A ledger index or tree size that is zero, reversed or otherwise outside what the request allows.",

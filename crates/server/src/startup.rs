@@ -183,12 +183,12 @@ impl Application {
             &public_url,
         )
         .await?;
-        let signing = oauth.signing.clone();
+        let (signing, rsa) = (oauth.signing.clone(), oauth.rsa.clone());
         let signing_keys =
             crate::sweeper::Periodic::spawn(crate::oauth_keys::SIGNING_KEYS_REFRESH, move || {
-                let signing = signing.clone();
+                let (signing, rsa) = (signing.clone(), rsa.clone());
                 async move {
-                    signing.refresh().await;
+                    tokio::join!(signing.refresh(), rsa.refresh());
                 }
             });
         let decoy_secret = oauth.server_key.derive(DECOY_PASSKEY_LABEL).to_text();

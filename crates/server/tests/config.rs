@@ -438,6 +438,7 @@ async fn a_rotation_on_one_host_reaches_the_others_through_the_database() {
         for file in [
             "oauth-server.key",
             "oauth-signing.json",
+            "oidc-rsa.json",
             "ledger.key",
             "data.key",
         ] {
@@ -469,6 +470,31 @@ async fn a_rotation_on_one_host_reaches_the_others_through_the_database() {
         .await
         .unwrap();
     assert!(jwks.to_string().contains(&new_kid), "{jwks}");
+    // The RS256 ID token keys rotated with them, and reach B the same way.
+    let new_rsa_kid = rotated["rsa_signing_kid"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let jwks: serde_json::Value = http
+            .get(format!("{}/oauth/jwks", b.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rs256 = |k: &&serde_json::Value| k["alg"] == "RS256";
+        let keys = jwks["keys"].as_array().unwrap();
+        if keys
+            .iter()
+            .filter(rs256)
+            .any(|k| k["kid"] == new_rsa_kid.as_str())
+        {
+            assert_eq!(keys.iter().filter(rs256).count(), 2, "{jwks}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "B never published {new_rsa_kid}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // A token naming a key nobody has is refused (and costs one read).
     let forged = format!(
         "{}.{}",

@@ -100,6 +100,12 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
+        // The first session's methods: what the sign-up itself proved.
+        let amr = match (&account.passkey, &account.password_hash) {
+            (Some(_), _) => Some("hwk user".to_owned()),
+            (None, Some(_)) => Some("pwd".to_owned()),
+            (None, None) => None,
+        };
         if let Some(hash) = account.password_hash {
             password_credential::ActiveModel {
                 person_id: Set(person.id.as_str().to_owned()),
@@ -127,6 +133,7 @@ impl Store {
             created_at: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(account.session.1),
+            amr: Set(amr),
         }
         .insert(&txn)
         .await?;

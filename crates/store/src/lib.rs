@@ -76,7 +76,7 @@ pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sealed::{DataKeyError, DataKeys};
 pub use server_secret::ServerSecret;
-pub use session::{SESSION_ABSOLUTE, SESSION_IDLE};
+pub use session::{SESSION_ABSOLUTE, SESSION_IDLE, SignIn};
 pub use snapshot::PolicySnapshot;
 pub use throttle::MAX_KEYS_PER_ATTEMPT;
 pub use tx::WriteTx;

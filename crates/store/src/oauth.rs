@@ -908,6 +908,7 @@ mod tests {
             )
             .unwrap(),
             form: RequestForm::AuthorizationDetails,
+            oidc: authz::OidcParams::default(),
         }
     }
 

@@ -7,6 +7,15 @@ use time::{Duration, OffsetDateTime};
 use crate::entity::session;
 use crate::{PersonId, Store, StoreError, now};
 
+/// When and how a session signed in (OpenID Connect `auth_time` and `amr`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// When: the session's creation.
+    pub at: OffsetDateTime,
+    /// RFC 8176 method references (`hwk`, `user`, `pwd`, `otp`, `mfa`); empty when unknown.
+    pub amr: Vec<String>,
+}
+
 /// A session unused this long is over.
 pub const SESSION_IDLE: Duration = Duration::hours(1);
 /// A session is over this long after sign-in, used or not.
@@ -15,11 +24,13 @@ pub const SESSION_ABSOLUTE: Duration = Duration::hours(12);
 const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 impl Store {
-    /// Starts a session for the person.
+    /// Starts a session for the person, who signed in by `amr` (RFC 8176
+    /// method references, space-separated: `hwk user`, `pwd`, `otp pwd`…).
     pub async fn create_session(
         &self,
         person: &PersonId,
         token_hash: &str,
+        amr: &str,
     ) -> Result<OffsetDateTime, StoreError> {
         let now = now();
         let expires_at = now + SESSION_ABSOLUTE;
@@ -29,6 +40,7 @@ impl Store {
             created_at: Set(now),
             last_seen_at: Set(now),
             expires_at: Set(expires_at),
+            amr: Set(Some(amr.to_owned())),
         }
         .insert(&self.db)
         .await?;
@@ -81,6 +93,26 @@ impl Store {
             .map(|row| row.created_at))
     }
 
+    /// How and when the session with this token hash signed in (`None`: no
+    /// such session). Sessions older than the `amr` column have no methods.
+    pub async fn session_sign_in(&self, token_hash: &str) -> Result<Option<SignIn>, StoreError> {
+        Ok(session::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|row| SignIn {
+                at: row.created_at,
+                amr: row
+                    .amr
+                    .map(|m| {
+                        m.split(' ')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }))
+    }
+
     /// Ends every session of the person but the one whose token hash is
     /// `keep`; returns how many ended.
     pub async fn delete_other_sessions(
@@ -128,14 +160,21 @@ mod tests {
             .create_person(&Handle::parse("ada").unwrap())
             .await
             .unwrap();
-        store.create_session(&ada.id, "h1").await.unwrap();
+        store
+            .create_session(&ada.id, "h1", "hwk user")
+            .await
+            .unwrap();
         assert_eq!(
             store.session_person("h1").await.unwrap(),
             Some(ada.id.clone())
         );
         assert_eq!(store.session_person("unknown").await.unwrap(), None);
+        let sign_in = store.session_sign_in("h1").await.unwrap().unwrap();
+        assert_eq!(sign_in.amr, vec!["hwk".to_owned(), "user".to_owned()]);
+        assert!(now() - sign_in.at < Duration::minutes(1));
         store.delete_session("h1").await.unwrap();
         assert_eq!(store.session_person("h1").await.unwrap(), None);
+        assert_eq!(store.session_sign_in("h1").await.unwrap(), None);
     });
 
     store_test!(ending_the_other_sessions_keeps_this_one_only, |store| {
@@ -148,9 +187,9 @@ mod tests {
             .await
             .unwrap();
         for hash in ["a1", "a2", "a3"] {
-            store.create_session(&ada.id, hash).await.unwrap();
+            store.create_session(&ada.id, hash, "pwd").await.unwrap();
         }
-        store.create_session(&bob.id, "b1").await.unwrap();
+        store.create_session(&bob.id, "b1", "pwd").await.unwrap();
         let signed_in = store.session_signed_in_at("a2").await.unwrap().unwrap();
         assert!(now() - signed_in < Duration::minutes(1));
         assert_eq!(store.session_signed_in_at("none").await.unwrap(), None);
@@ -165,7 +204,7 @@ mod tests {
             .create_person(&Handle::parse("ada").unwrap())
             .await
             .unwrap();
-        store.create_session(&ada.id, "idle").await.unwrap();
+        store.create_session(&ada.id, "idle", "pwd").await.unwrap();
         age_session(
             store,
             "idle",
@@ -188,7 +227,7 @@ mod tests {
             .create_person(&Handle::parse("ada").unwrap())
             .await
             .unwrap();
-        store.create_session(&ada.id, "old").await.unwrap();
+        store.create_session(&ada.id, "old", "pwd").await.unwrap();
         age_session(
             store,
             "old",
@@ -211,9 +250,9 @@ mod tests {
                 .await
                 .unwrap();
             for h in ["a1", "a2"] {
-                store.create_session(&ada.id, h).await.unwrap();
+                store.create_session(&ada.id, h, "pwd").await.unwrap();
             }
-            store.create_session(&bob.id, "b1").await.unwrap();
+            store.create_session(&bob.id, "b1", "pwd").await.unwrap();
             assert_eq!(store.delete_sessions(&ada.id).await.unwrap(), 2);
             assert_eq!(store.session_person("a2").await.unwrap(), None);
             assert_eq!(store.session_person("b1").await.unwrap(), Some(bob.id));

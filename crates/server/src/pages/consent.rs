@@ -20,10 +20,12 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use authz::{AuthorizationRequest, OAuthError, Params, RequestUri};
 use broker::BrokerError;
-use broker::authorize::{Answer, Answered, Opened};
+use broker::authorize::{Answer, Answered, Opened, Visitor};
 use consent_policy::{AttributeKey, Outcome};
 
-use crate::pages::{PageError, PageSession, SignedInForm, html};
+use crate::pages::{
+    PageError, PageSession, SignedInForm, html, optional_page_session, return_to, see_other,
+};
 use crate::problem::Problem;
 use crate::startup::AppState;
 
@@ -89,36 +91,88 @@ fn redirect(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// The authorization endpoint (RFC 6749 §4.1.1, with PKCE S256, RAR and
-/// PAR): checks the request and shows the person the consent screen, or
-/// answers at once from a remembered consent (never for an offer; see
-/// `broker::authorize`).
+/// The authorization endpoint (RFC 6749 §4.1.1, with PKCE S256, RAR,
+/// PAR and OpenID Connect): checks the request and shows the person the
+/// consent screen, or answers at once from a remembered consent (never for
+/// an offer; see `broker::authorize`). Signed out, or signed in too long
+/// ago for `prompt=login`/`max_age`, the person signs in first and comes
+/// back to `?resume=<id>`; with `prompt=none` the company gets
+/// `login_required` instead.
 #[get("/oauth/authorize")]
 pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: PageSession,
 ) -> Result<HttpResponse, PageError> {
-    let issuer = &state.oauth.issuer;
-    let request = match requested(&state, req.query_string()).await? {
-        Ok(request) => request,
-        Err(redirect) => return Ok(redirect),
-    };
-    let opened = broker::authorize::open(&state.store, &who.person, request.clone(), CONSENT_TTL)
-        .await
-        .map_err(broker_error)?;
-    match opened {
-        Opened::Remembered(code) => Ok(redirect(&request.success_redirect(&code, issuer))),
-        Opened::Refused(error) => Ok(redirect(&request.error_redirect(&error, issuer))),
-        Opened::Screen {
-            id,
-            decision,
-            company_name,
-        } => html(
-            StatusCode::OK,
-            &screen(&who, &request, id, &decision, company_name),
-        ),
+    let who = optional_page_session(&req).await?;
+    let hash = who.as_ref().map(PageSession::session_hash);
+    let visitor = who.as_ref().zip(hash.as_deref()).map(|(w, h)| Visitor {
+        person: &w.person,
+        session_hash: h,
+    });
+    let (request, opened) = if let Some(resume) = resume_id(req.query_string()) {
+        let visitor = visitor.ok_or_else(|| PageError::SignInFirst(here(&req)))?;
+        broker::authorize::resume(&state.store, visitor, &resume, CONSENT_TTL).await
+    } else {
+        let request = match requested(&state, req.query_string()).await? {
+            Ok(request) => request,
+            Err(redirect) => return Ok(redirect),
+        };
+        broker::authorize::open(&state.store, visitor, request.clone(), CONSENT_TTL)
+            .await
+            .map(|opened| (request, opened))
     }
+    .map_err(broker_error)?;
+    render_opened(&state.oauth.issuer, who.as_ref(), &request, opened)
+}
+
+/// The page or redirect for an opened request.
+fn render_opened(
+    issuer: &str,
+    who: Option<&PageSession>,
+    request: &AuthorizationRequest,
+    opened: Opened,
+) -> Result<HttpResponse, PageError> {
+    match (opened, who) {
+        (Opened::Remembered(code), _) => Ok(redirect(&request.success_redirect(&code, issuer))),
+        (Opened::Refused(error), _) => Ok(redirect(&request.error_redirect(&error, issuer))),
+        (Opened::SignInFirst { resume, login_hint }, _) => {
+            let next = format!("/oauth/authorize?resume={resume}");
+            let mut url = return_to::signin_url(Some(&next));
+            if let Some(hint) = login_hint {
+                url.push_str("&handle=");
+                url.extend(url::form_urlencoded::byte_serialize(hint.as_bytes()));
+            }
+            Ok(see_other(&url))
+        }
+        (
+            Opened::Screen {
+                id,
+                decision,
+                company_name,
+            },
+            Some(who),
+        ) => html(
+            StatusCode::OK,
+            &screen(who, request, id, &decision, company_name),
+        ),
+        (Opened::Screen { .. }, None) => Err(PageError::Failed(Problem::internal())),
+    }
+}
+
+/// The `resume` id of a request kept while the person signed in.
+fn resume_id(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "resume")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// This page's path, to come back to after signing in.
+fn here(req: &HttpRequest) -> Option<String> {
+    req.uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .filter(|p| return_to::safe_next(p).is_some())
 }
 
 /// The authorization request in the query: pushed (`request_uri`) or
@@ -202,10 +256,14 @@ pub async fn answer(
     } else {
         Answer::Decline
     };
-    let (request, answered) =
-        broker::authorize::answer(&state.store, &form.who.person, &id, answer)
-            .await
-            .map_err(broker_error)?;
+    let hash = form.who.session_hash();
+    let visitor = Visitor {
+        person: &form.who.person,
+        session_hash: &hash,
+    };
+    let (request, answered) = broker::authorize::answer(&state.store, visitor, &id, answer)
+        .await
+        .map_err(broker_error)?;
     let issuer = &state.oauth.issuer;
     Ok(redirect(&match answered {
         Answered::Granted(code) => request.success_redirect(&code, issuer),

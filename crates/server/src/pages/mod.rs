@@ -15,6 +15,7 @@ pub mod earnings;
 pub mod grants;
 pub mod home;
 pub mod inbox;
+pub mod logout;
 pub mod notifications;
 pub mod problems;
 pub mod return_to;
@@ -56,7 +57,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::sign_out)
         .service(account::sign_out_everywhere)
         .service(account::sign_out_others);
-    config.service(consent::authorize).service(consent::answer);
+    config
+        .service(consent::authorize)
+        .service(consent::answer)
+        .service(logout::end_session);
     config.service(earnings::earnings);
     config
         .service(inbox::inbox)
@@ -182,6 +186,11 @@ impl PageSession {
     pub fn csrf_token(&self) -> String {
         identity::csrf_token(&self.session_token)
     }
+
+    /// The hash the session is stored under.
+    pub fn session_hash(&self) -> String {
+        identity::hash_secret(&self.session_token)
+    }
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
@@ -213,6 +222,17 @@ async fn page_session(req: &HttpRequest) -> Result<PageSession, PageError> {
         person,
         session_token: token,
     })
+}
+
+/// The signed-in person, or `None` when signed out (the OAuth
+/// authorization endpoint decides itself what a signed-out visit means:
+/// sign in, or `login_required` for `prompt=none`).
+pub async fn optional_page_session(req: &HttpRequest) -> Result<Option<PageSession>, PageError> {
+    match page_session(req).await {
+        Ok(who) => Ok(Some(who)),
+        Err(PageError::SignInFirst(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 impl FromRequest for PageSession {

@@ -1,11 +1,12 @@
-//! `GET /v1/data`: what a company reads under a grant: the grant's
+//! `GET /v1/data` (and its OpenID Connect face, `GET /oauth/userinfo`):
+//! what a company reads under a grant: the grant's
 //! attributes that the person has now *and* that their policy still
 //! allows now, at their current values, and only while the grant is live
 //! (`broker::data::read` decides and records; this parses and renders).
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -66,16 +67,63 @@ pub async fn data(
     };
     let read = broker::data::read(&state.store, &state.oauth.server_key, grant_id, reader)
         .await
-        .map_err(|e| match e {
-            BrokerError::GrantNotLive | BrokerError::SubjectMismatch => {
-                BearerRejection::invalid(&e.to_string())
-            }
-            other => Problem::from(other).into(),
-        })?;
+        .map_err(bearer_refusal)?;
     Ok(web::Json(DataBody {
         subject: claims.sub,
         grant_id: read.grant.id,
         attributes: read.attributes,
         withheld: read.withheld.iter().map(ToString::to_string).collect(),
     }))
+}
+
+/// The person's released claims (OpenID Connect UserInfo)
+///
+/// OIDC Core §5.3: `sub` and the granted attributes the person's policy
+/// releases now, under standard claim names (`email`, `name`, `birthdate`,
+/// `address`, `phone_number`, `locale`; any other attribute under its key).
+/// The same read as `GET /v1/data`, with the same ledger entry; a revoked
+/// grant gives nothing.
+#[utoipa::path(
+    operation_id = "userinfo_get",
+    tag = "companies",
+    responses(
+        (status = 200, description = "The released claims", body = Object,
+            example = json!({"sub": "q3Xr1p0m9Vb2yHcJx3lQ0w", "email": "ada@example.org", "name": "Ada"})),
+        (status = 401, description = "No token, a bad or expired token, or a grant that was revoked or has expired (`WWW-Authenticate: Bearer error=\"invalid_token\"`)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A token without a grant (client credentials)", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/oauth/userinfo")]
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, BearerRejection> {
+    let claims = bearer_claims(&state.store, &state.oauth, &req).await?;
+    let grant_id = claims.grant_id.as_deref().ok_or_else(|| {
+        BearerRejection::forbidden("this token carries no grant; get one through an authorization")
+    })?;
+    let reader = broker::data::Reader {
+        client_id: &claims.client_id,
+        subject: &claims.sub,
+    };
+    let released = broker::data::userinfo(&state.store, &state.oauth.server_key, grant_id, reader)
+        .await
+        .map_err(bearer_refusal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(released))
+}
+
+/// A read's refusal: a grant that is over (or not this token's) is an
+/// invalid token; anything else a problem.
+fn bearer_refusal(e: BrokerError) -> BearerRejection {
+    match e {
+        BrokerError::GrantNotLive | BrokerError::SubjectMismatch => {
+            BearerRejection::invalid(&e.to_string())
+        }
+        other => Problem::from(other).into(),
+    }
 }

@@ -91,10 +91,26 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
         .json(state.oauth.metadata())
 }
 
-/// The keys access tokens are signed with
+/// The OpenID Provider metadata (OIDC Discovery 1.0)
 ///
-/// The public keys access tokens are signed with (EdDSA, newest first), as a
-/// JSON Web Key Set.
+/// The same document as RFC 8414's, which lists the OpenID Connect
+/// endpoints, algorithms, `prompt` values and claims too.
+#[utoipa::path(
+    operation_id = "openid_configuration_get",
+    tag = "oauth",
+    responses((status = 200, description = "The metadata document", body = Object))
+)]
+#[get("/.well-known/openid-configuration")]
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=300"))
+        .json(state.oauth.metadata())
+}
+
+/// The keys access tokens and ID tokens are signed with
+///
+/// The public keys access tokens (EdDSA) and ID tokens (RS256 or EdDSA)
+/// are signed with, newest first, as a JSON Web Key Set.
 #[utoipa::path(
     operation_id = "jwks_get",
     tag = "oauth",
@@ -104,7 +120,7 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "max-age=60"))
-        .json(state.oauth.keys().jwks())
+        .json(state.oauth.jwks())
 }
 
 /// The token endpoint

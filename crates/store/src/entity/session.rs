@@ -17,6 +17,8 @@ pub struct Model {
     pub last_seen_at: TimeDateTimeWithTimeZone,
     /// Absolute expiry.
     pub expires_at: TimeDateTimeWithTimeZone,
+    /// How the person signed in: RFC 8176 method references, space-separated.
+    pub amr: Option<String>,
 }
 
 /// Relations of `session`.
