@@ -258,31 +258,7 @@ impl Books {
             two_phase: true,
             state: TransferState::Pending,
         };
-        if self.is_repeat(&transfer)? {
-            return Ok(Applied::AlreadyApplied);
-        }
-        if amount.amount_micros == 0 {
-            return Err(BooksError::ZeroAmount);
-        }
-        let mut debit = self.balance(&transfer.debit_account);
-        let mut credit = self.balance(&transfer.credit_account);
-        let available = debit
-            .available()
-            .expect("a company wallet is never overdrawn");
-        if available < amount.amount_micros {
-            return Err(BooksError::InsufficientFunds {
-                available,
-                missing: amount.amount_micros - available,
-            });
-        }
-        debit.debits_pending = add(debit.debits_pending, amount.amount_micros)?;
-        credit.credits_pending = add(credit.credits_pending, amount.amount_micros)?;
-        let moved = u128::from(amount.amount_micros);
-        self.commit(transfer, debit, credit, |t| {
-            t.debits_pending += moved;
-            t.credits_pending += moved;
-        });
-        Ok(Applied::Applied)
+        self.take_from_wallet(transfer)
     }
 
     /// Gives back what a company wallet holds to the outside world (posted
@@ -307,10 +283,19 @@ impl Books {
             two_phase: false,
             state: TransferState::Posted,
         };
+        self.take_from_wallet(transfer)
+    }
+
+    /// Takes `transfer` from a company wallet (its debit account) within
+    /// the wallet's available balance: pending when the transfer is
+    /// two-phase, posted at once otherwise. A repeat of an applied
+    /// transfer is `AlreadyApplied`.
+    fn take_from_wallet(&mut self, transfer: Transfer) -> Result<Applied, BooksError> {
         if self.is_repeat(&transfer)? {
             return Ok(Applied::AlreadyApplied);
         }
-        if amount.amount_micros == 0 {
+        let amount = transfer.amount.amount_micros;
+        if amount == 0 {
             return Err(BooksError::ZeroAmount);
         }
         let mut debit = self.balance(&transfer.debit_account);
@@ -318,19 +303,28 @@ impl Books {
         let available = debit
             .available()
             .expect("a company wallet is never overdrawn");
-        if available < amount.amount_micros {
+        if available < amount {
             return Err(BooksError::InsufficientFunds {
                 available,
-                missing: amount.amount_micros - available,
+                missing: amount - available,
             });
         }
-        debit.debits_posted = add(debit.debits_posted, amount.amount_micros)?;
-        credit.credits_posted = add(credit.credits_posted, amount.amount_micros)?;
-        let moved = u128::from(amount.amount_micros);
-        self.commit(transfer, debit, credit, |t| {
-            t.debits_posted += moved;
-            t.credits_posted += moved;
-        });
+        let moved = u128::from(amount);
+        if transfer.two_phase {
+            debit.debits_pending = add(debit.debits_pending, amount)?;
+            credit.credits_pending = add(credit.credits_pending, amount)?;
+            self.commit(transfer, debit, credit, |t| {
+                t.debits_pending += moved;
+                t.credits_pending += moved;
+            });
+        } else {
+            debit.debits_posted = add(debit.debits_posted, amount)?;
+            credit.credits_posted = add(credit.credits_posted, amount)?;
+            self.commit(transfer, debit, credit, |t| {
+                t.debits_posted += moved;
+                t.credits_posted += moved;
+            });
+        }
         Ok(Applied::Applied)
     }
 
