@@ -27,7 +27,7 @@ use std::time::Duration;
 use apiome_tests::{Company, TestApp, chromium, query_param, set_cookie};
 use serde_json::{Value, json};
 use sha2::Digest as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
@@ -187,15 +187,35 @@ impl Scene {
 
     /// Runs `command` (an example) with [`Scene::env`], playing the person
     /// whenever it asks; its standard output, once it exits 0.
-    async fn run(&self, mut command: tokio::process::Command) -> String {
+    async fn run(&self, command: tokio::process::Command) -> String {
+        let (status, out) = self.run_landing(command, Landing::AsSent).await;
+        assert!(status.success(), "the example failed ({status}):\n{out}");
+        out
+    }
+
+    /// Runs `command` as [`Scene::run`] does, handing it back the URL the
+    /// browser landed on as `landing` says; its exit status and output.
+    async fn run_landing(
+        &self,
+        mut command: tokio::process::Command,
+        landing: Landing,
+    ) -> (std::process::ExitStatus, String) {
         let mut child = command
             .envs(self.env())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
+        // Its standard error joins the test's captured output (shown when
+        // the test fails), not CI's log.
+        let mut errors = child.stderr.take().unwrap();
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = errors.read_to_string(&mut text).await;
+            text
+        });
         let mut stdin = child.stdin.take().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut out = String::new();
@@ -205,7 +225,7 @@ impl Scene {
                 out.push_str(&line);
                 out.push('\n');
                 if let Some(url) = line.split("authorize: ").nth(1) {
-                    let landed = self.consent(url.trim()).await;
+                    let landed = landing.apply(self.consent(url.trim()).await);
                     stdin
                         .write_all(format!("{landed}\n").as_bytes())
                         .await
@@ -223,8 +243,38 @@ impl Scene {
         let status = tokio::time::timeout(EXAMPLE_TIMEOUT, talk)
             .await
             .expect("the example finishes in time");
-        assert!(status.success(), "the example failed ({status}):\n{out}");
-        out
+        eprintln!("example's standard error:\n{}", errors.await.unwrap());
+        (status, out)
+    }
+}
+
+/// What the person's browser hands back to an example.
+#[derive(Clone, Copy)]
+enum Landing {
+    /// The redirect as the server sent it.
+    AsSent,
+    /// The redirect with a `state` the example never sent: a callback an
+    /// attacker made (login CSRF), carrying a real code.
+    ForgedState,
+}
+
+impl Landing {
+    fn apply(self, landed: String) -> String {
+        match self {
+            Landing::AsSent => landed,
+            Landing::ForgedState => {
+                let mut url = url::Url::parse(&landed).unwrap();
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| match &*k {
+                        "state" => (k.into_owned(), "forged-by-an-attacker".to_owned()),
+                        _ => (k.into_owned(), v.into_owned()),
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+                url.into()
+            }
+        }
     }
 }
 
@@ -349,15 +399,10 @@ async fn install_once(stamp: &Path, fingerprint: &str, mut command: tokio::proce
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_curl_walkthrough_reads_the_grant_and_an_approved_async_request() {
-    if tool("curl", "the walkthrough").is_none()
-        || tool("jq", "the walkthrough").is_none()
-        || tool("openssl", "PKCE in the walkthrough").is_none()
-    {
+    let Some(command) = curl_example() else {
         return;
-    }
+    };
     let scene = Scene::new().await;
-    let mut command = tokio::process::Command::new("bash");
-    command.arg(root().join("examples/curl/walkthrough.sh"));
     let out = scene.run(command).await;
 
     let data = printed(&out, "data");
@@ -373,32 +418,72 @@ async fn the_curl_walkthrough_reads_the_grant_and_an_approved_async_request() {
     scene.app.stop().await;
 }
 
+/// The curl walkthrough, or `None` without its tools.
+fn curl_example() -> Option<tokio::process::Command> {
+    for (program, why) in [
+        ("curl", "the walkthrough"),
+        ("jq", "the walkthrough"),
+        ("openssl", "PKCE in the walkthrough"),
+    ] {
+        tool(program, why)?;
+    }
+    let mut command = tokio::process::Command::new("bash");
+    command.arg(root().join("examples/curl/walkthrough.sh"));
+    Some(command)
+}
+
+/// The Authlib example in its venv (made once per process, and again only
+/// when requirements.txt changes), or `None` without python3.
+fn python_example() -> Option<tokio::process::Command> {
+    static VENV: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let venv = VENV.get_or_init(|| {
+        let python = tool("python3", "the Authlib example")?;
+        let venv = cache_dir().join("python-venv");
+        let requirements = root().join("examples/python/requirements.txt");
+        let stamp = venv.with_extension("installed");
+        let fingerprint = fingerprint(&[&requirements]);
+        if std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint) {
+            return Some(venv);
+        }
+        let _ = std::fs::remove_dir_all(&venv);
+        let made = std::process::Command::new(python)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(
+            made.success(),
+            "python3 -m venv (Debian: apt-get install python3-venv)"
+        );
+        let installed = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--require-hashes", "-r"])
+            .arg(&requirements)
+            .status()
+            .unwrap();
+        assert!(
+            installed.success(),
+            "pip install -r {}",
+            requirements.display()
+        );
+        std::fs::write(&stamp, fingerprint).unwrap();
+        Some(venv)
+    });
+    let mut command = tokio::process::Command::new(venv.as_ref()?.join("bin/python"));
+    command.arg(root().join("examples/python/authorize.py"));
+    Some(command)
+}
+
+/// The `openidconnect` example, built by `cargo test` with this file.
+fn rust_example() -> tokio::process::Command {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_example-oidc-sign-in"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_authlib_example_pushes_a_rich_request_and_reads_the_grant() {
-    let Some(python) = tool("python3", "the Authlib example") else {
+    let Some(command) = python_example() else {
         return;
     };
-    let venv = cache_dir().join("python-venv");
-    let requirements = root().join("examples/python/requirements.txt");
-    let pip = venv.join("bin/pip");
-    let mut install = tokio::process::Command::new("sh");
-    install.arg("-c").arg(format!(
-        "rm -rf '{venv}' && '{python}' -m venv '{venv}' && '{pip}' install -q --require-hashes -r '{requirements}'",
-        venv = venv.display(),
-        python = python.display(),
-        pip = pip.display(),
-        requirements = requirements.display(),
-    ));
-    install_once(
-        &venv.with_extension("installed"),
-        &fingerprint(&[&requirements]),
-        install,
-    )
-    .await;
-
     let scene = Scene::new().await;
-    let mut command = tokio::process::Command::new(venv.join("bin/python"));
-    command.arg(root().join("examples/python/authorize.py"));
     let out = scene.run(command).await;
 
     let data = printed(&out, "data");
@@ -413,8 +498,7 @@ async fn the_python_authlib_example_pushes_a_rich_request_and_reads_the_grant() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_openidconnect_example_validates_the_id_token_and_reads_userinfo() {
     let scene = Scene::new().await;
-    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_example-oidc-sign-in"));
-    let out = scene.run(command).await;
+    let out = scene.run(rust_example()).await;
 
     let id_token = printed(&out, "id_token");
     assert_eq!(id_token["iss"], scene.app.base_url.as_str());
@@ -515,4 +599,23 @@ fn the_readmes_snippets_are_copied_from_the_examples() {
             "the README quotes no line of {example}"
         );
     }
+}
+
+/// A callback carrying a real code but a `state` the example never sent
+/// (an attacker's link, to sign the victim into the attacker's account):
+/// each example refuses it and exits non-zero, having read nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_refuses_a_callback_whose_state_is_not_its_own() {
+    let scene = Scene::new().await;
+    let examples = [curl_example(), python_example(), Some(rust_example())];
+    for command in examples.into_iter().flatten() {
+        let shown = format!("{:?}", command.as_std());
+        let (status, out) = scene.run_landing(command, Landing::ForgedState).await;
+        assert!(!status.success(), "{shown} took a forged callback:\n{out}");
+        assert!(
+            !out.contains("{\"data\"") && !out.contains("{\"userinfo\""),
+            "{shown} read data after a forged callback:\n{out}"
+        );
+    }
+    scene.app.stop().await;
 }
