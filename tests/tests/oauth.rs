@@ -624,6 +624,11 @@ app_test!(
         );
         let (status, tokens) = exchange(app, &acme, &code, VERIFIER).await;
         assert_eq!(status, 200, "{tokens}");
+        assert_eq!(
+            tokens["scope"], "display_name",
+            "no `openid` outside a sign-in"
+        );
+        assert!(tokens.get("id_token").is_none(), "{tokens}");
         let access = tokens["access_token"].as_str().unwrap().to_owned();
         assert_eq!(read_data(app, &access).await.status(), 200);
         let (status, body) = exchange(app, &acme, &code, VERIFIER).await;

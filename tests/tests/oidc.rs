@@ -381,6 +381,11 @@ app_test!(
         assert!(asked.url.contains("scope=openid"), "{}", asked.url);
         let code = approve(app, &browser, &asked).await;
         let tokens = exchange(&client, code, asked.verifier).await;
+        // The granted scope names `openid`, as asked (oauthlib refuses a
+        // response whose scope lost it: "Scope has changed").
+        let granted: Vec<&str> = tokens.scopes().unwrap().iter().map(|s| s.as_str()).collect();
+        assert_eq!(granted[0], "openid", "{granted:?}");
+        assert!(granted.contains(&"email") && granted.contains(&"display_name"), "{granted:?}");
 
         let id_token = tokens.id_token().expect("an ID token");
         let verifier = client.id_token_verifier();

@@ -180,8 +180,22 @@ pub async fn authorization_code(
         let alg = client.metadata.id_token_signed_response_alg;
         let id_claims = id_token_claims(issuer, &claims, sign_in, alg, &response.access_token);
         response.id_token = Some(issuer.sign_id_token(&id_claims, alg)?);
+        response.scope = Some(with_openid(response.scope.take()));
     }
     Ok(response)
+}
+
+/// The granted scope of a sign-in: `openid` and then the access token's
+/// scope. The client asked for `openid` and got an ID token, so the scope
+/// it was granted names it (RFC 6749 §5.1 sends `scope` back to tell a
+/// client what it got); OAuth libraries compare the two, and oauthlib
+/// (requests-oauthlib) refuses a response whose scope lost `openid` with
+/// "Scope has changed".
+fn with_openid(scope: Option<String>) -> String {
+    match scope {
+        Some(scope) => format!("openid {scope}"),
+        None => "openid".to_owned(),
+    }
 }
 
 /// The ID token of an access token minted from an OpenID Connect code:
