@@ -451,10 +451,14 @@ fn python_example() -> Option<tokio::process::Command> {
             .arg(&venv)
             .status()
             .unwrap();
-        assert!(
-            made.success(),
-            "python3 -m venv (Debian: apt-get install python3-venv)"
-        );
+        if !made.success() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "python3 -m venv is required in CI (Debian: apt-get install python3-venv)"
+            );
+            eprintln!("notice: python3 -m venv failed (apt-get install python3-venv); skipping");
+            return None;
+        }
         let installed = std::process::Command::new(venv.join("bin/pip"))
             .args(["install", "-q", "--require-hashes", "-r"])
             .arg(&requirements)
