@@ -69,7 +69,7 @@ mod rule;
 mod value;
 
 pub use attribute::{
-    AttributeKey, AttributeKeyError, CatalogueEntry, MAX_ATTRIBUTE_KEY_LEN,
+    AttributeKey, AttributeKeyError, CatalogueEntry, MAX_ATTRIBUTE_KEY_LEN, MAX_CUSTOM_SUFFIX_LEN,
     MAX_ATTRIBUTES_PER_REQUEST, ValueShape, catalogue_entries,
 };
 pub use bucket::{Bucket, SharingDefault};
