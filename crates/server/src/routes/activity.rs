@@ -158,7 +158,7 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
     tag = "people",
     params(
         ("before" = Option<u64>, Query, description = "Only entries with an index below this (from `next_before`)"),
-        ("limit" = Option<u64>, Query, description = "At most this many entries, 1 to 100 (default 50)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "At most this many entries, 1 to 100 (default 50)"),
     ),
     responses(
         (status = 200, description = "The activity", body = ActivityView),
@@ -171,5 +171,14 @@ pub async fn activity(
     who: Authenticated,
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, Problem> {
+    if query
+        .limit
+        .is_some_and(|n| n == 0 || n > store::MAX_ACTIVITY_PAGE)
+    {
+        return Err(Problem::invalid(
+            "limit",
+            format!("a page has 1 to {} entries", store::MAX_ACTIVITY_PAGE),
+        ));
+    }
     Ok(HttpResponse::Ok().json(activity_view(&state, &who.person, &query).await?))
 }

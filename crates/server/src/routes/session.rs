@@ -72,10 +72,12 @@ impl From<sign_in_case::PasskeyChallenge> for PasskeyCeremony {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter.
-    #[schema(example = "ada")]
+    /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter
+    /// (upper case is read as lower case).
+    #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
-    /// 8 to 128 characters. Leave out to sign up with a passkey.
+    /// 8 to 128 characters, not all spaces. Leave out to sign up with a passkey.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub password: Option<String>,
 }
 
@@ -88,7 +90,9 @@ pub struct PasskeyAnswer {
     /// The `PublicKeyCredential` as JSON (binary fields base64url).
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
-    /// A name for a new passkey ("laptop", "phone").
+    /// A name for a new passkey ("laptop", "phone"): 1 to 64 characters,
+    /// no control characters; spaces around are dropped.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
 }
 
@@ -359,7 +363,7 @@ pub async fn sign_in(
 #[utoipa::path(
     operation_id = "session_start_passkey",
     tag = "people",
-    request_body = StartPasskeySignIn,
+    request_body = Option<StartPasskeySignIn>,
     responses((status = 200, description = "The challenge", body = PasskeyCeremony))
 )]
 #[post("/v1/session/passkey")]
