@@ -421,7 +421,10 @@ mod tests {
     #[test]
     fn effect_names_are_the_serde_names() {
         for effect in Effect::ALL {
-            assert_eq!(serde_json::to_value(effect).unwrap(), json!(effect.as_str()));
+            assert_eq!(
+                serde_json::to_value(effect).unwrap(),
+                json!(effect.as_str())
+            );
         }
     }
 
