@@ -37,6 +37,13 @@ use crate::routes::{
         crate::routes::schema::ChannelName,
         crate::routes::schema::TimeOfDayText,
         crate::routes::schema::IsoDuration,
+        crate::routes::schema::ClientRegistration,
+        crate::routes::schema::OneClickBody,
+        crate::routes::schema::AttributeValue,
+        crate::routes::schema::TokenForm,
+        crate::routes::schema::RevocationForm,
+        crate::routes::schema::IntrospectionForm,
+        crate::routes::schema::PushedAuthorizationForm,
         crate::routes::schema::RuleBody,
         crate::routes::schema::NoticeKinds,
         crate::routes::schema::NoticeKindOrAll,
@@ -300,7 +307,10 @@ mod tests {
         assert!(!found.is_empty());
         for target in found {
             let pointer = target.strip_prefix('#').expect("a local reference");
-            assert!(document.pointer(pointer).is_some(), "{target} does not resolve");
+            assert!(
+                document.pointer(pointer).is_some(),
+                "{target} does not resolve"
+            );
         }
     }
 

@@ -163,6 +163,7 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
     responses(
         (status = 200, description = "The activity", body = ActivityView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `before` out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/activity")]
@@ -178,6 +179,13 @@ pub async fn activity(
         return Err(Problem::invalid(
             "limit",
             format!("a page has 1 to {} entries", store::MAX_ACTIVITY_PAGE),
+        ));
+    }
+    // Ledger indices are signed 64-bit integers in both stores.
+    if query.before.is_some_and(|n| n > i64::MAX as u64) {
+        return Err(Problem::invalid(
+            "before",
+            format!("an index is at most {}", i64::MAX),
         ));
     }
     Ok(HttpResponse::Ok().json(activity_view(&state, &who.person, &query).await?))

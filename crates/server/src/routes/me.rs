@@ -59,7 +59,7 @@ pub struct AttributeView {
     #[schema(value_type = super::schema::AttributeKeyName)]
     pub key: String,
     /// Its value.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schema::AttributeValue)]
     pub value: serde_json::Value,
     /// Its bucket: `private`, `semi_private` or `public`.
     #[schema(value_type = super::schema::BucketName)]
@@ -86,7 +86,7 @@ impl From<store::StoredAttribute> for AttributeView {
 #[serde(deny_unknown_fields)]
 pub struct PutAttribute {
     /// The value; its shape depends on the key (see `/v1/catalogue`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schema::AttributeValue)]
     pub value: serde_json::Value,
     /// `private`, `semi_private` or `public`; the key's default bucket when
     /// left out on a new attribute, the current bucket on an existing one.
@@ -521,7 +521,11 @@ pub async fn list_passkeys(
 #[serde(deny_unknown_fields)]
 pub struct RenamePasskey {
     /// 1 to 64 characters, no control characters; spaces around are dropped.
-    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 

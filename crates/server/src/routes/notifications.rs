@@ -247,7 +247,7 @@ pub struct UnsubscribeQuery {
     operation_id = "notifications_unsubscribe",
     tag = "people",
     params(UnsubscribeQuery),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click"),
+    request_body(content = super::schema::OneClickBody, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Turned off"),
         (status = 403, description = "Wrong token", body = Problem, content_type = "application/problem+json"),

@@ -66,11 +66,6 @@ pub struct PushedResponseBody {
     pub expires_in: u64,
 }
 
-/// The form of token, introspection, revocation and PAR requests.
-#[derive(ToSchema)]
-#[schema(example = "grant_type=client_credentials&client_id=c_...&client_secret=...")]
-pub struct OAuthForm(#[allow(dead_code)] String);
-
 fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
     OAuthReply(OAuthError::new(code, text))
 }
@@ -132,7 +127,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     operation_id = "token_create",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens", body = TokenResponseBody),
         (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling)", body = OAuthErrorBody),
@@ -164,7 +159,7 @@ pub async fn token_endpoint(
 #[utoipa::path(
     operation_id = "token_introspect",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::IntrospectionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "`{\"active\": false}` or the token's claims", body = Object),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
@@ -193,7 +188,7 @@ pub async fn introspect(
 #[utoipa::path(
     operation_id = "token_revoke",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::RevocationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (or nothing to revoke)"),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
@@ -240,7 +235,7 @@ pub async fn revoke(
 #[utoipa::path(
     operation_id = "client_register",
     tag = "oauth",
-    request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`"),
+    request_body(content = crate::routes::schema::ClientRegistration, description = "RFC 7591 client metadata"),
     responses(
         (status = 201, description = "The registered client; `client_secret` is shown once", body = Object),
         (status = 400, description = "`invalid_client_metadata` or `invalid_redirect_uri`", body = OAuthErrorBody),
@@ -290,16 +285,19 @@ pub async fn register(
 #[utoipa::path(
     operation_id = "authorization_request_push",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::PushedAuthorizationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "The request URI", body = PushedResponseBody),
-        (status = 400, description = "An RFC 6749 / 9396 error", body = OAuthErrorBody),
+        (status = 400, description = "An RFC 6749 / 9396 error (`application/json`), or a malformed `Idempotency-Key` (a problem document)", content(
+            (OAuthErrorBody = "application/json"),
+            (crate::problem::Problem = "application/problem+json"),
+        )),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "This `Idempotency-Key` was used with another request", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`temporarily_unavailable`: over this client's request rate (shared with the token endpoint); see `Retry-After`", body = OAuthErrorBody),
     ),
-    params(("Idempotency-Key" = Option<String>, Header, description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
 )]
 #[post("/oauth/par")]
 pub async fn par(

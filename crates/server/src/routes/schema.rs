@@ -33,6 +33,7 @@ impl utoipa::PartialSchema for DataDetail {
             .description(Some("Always `apiome_data`."));
         let key = ObjectBuilder::new()
             .schema_type(Type::String)
+            .pattern(Some(attribute_key_pattern()))
             .max_length(Some(MAX_ATTRIBUTE_KEY_LEN))
             .description(Some(
                 "A key from `GET /v1/catalogue`, or a custom key `x-…`.",
@@ -205,6 +206,12 @@ wire_schema!(
     IsoDuration => duration().examples([serde_json::json!("P30D")])
 );
 
+/// A type or `null` (OpenAPI 3.1): an optional field the server writes out
+/// as `null` when it is not set.
+fn nullable(of: Type) -> utoipa::openapi::schema::SchemaType {
+    utoipa::openapi::schema::SchemaType::from_iter([of, Type::Null])
+}
+
 fn money() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Object)
@@ -214,9 +221,7 @@ fn money() -> ObjectBuilder {
                 .schema_type(Type::Integer)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                 .minimum(Some(0))
-                .description(Some(
-                    "Millionths of the currency unit: 50000 is 0.05.",
-                )),
+                .description(Some("Millionths of the currency unit: 50000 is 0.05.")),
         )
         .required("amount_micros")
         .property(
@@ -288,11 +293,15 @@ wire_schema!(
             .required("attributes")
             .property(
                 "min_offer",
-                money().description(Some("Matches only offers of at least this, in this currency.")),
+                money()
+                    .schema_type(nullable(Type::Object))
+                    .description(Some("Matches only offers of at least this, in this currency; `null` or absent: any offer.")),
             )
             .property(
                 "max_duration",
-                duration().description(Some("Matches only requests for at most this long.")),
+                duration()
+                    .schema_type(nullable(Type::String))
+                    .description(Some("Matches only requests for at most this long; `null` or absent: any duration.")),
             )
             .property("effect", EffectName::schema())
             .required("effect")
@@ -328,4 +337,207 @@ wire_schema!(
     NoticeKindOrAll => one_of_strings(
         store::NoticeKind::ALL.iter().map(|k| k.as_str()).chain(["all"]),
     )
+);
+
+fn redirect_uris(what: &'static str) -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(
+            string()
+                .format(Some(SchemaFormat::Custom("uri".into())))
+                .max_length(Some(authz::client::MAX_REDIRECT_URI_LEN))
+                .pattern(Some(
+                    "^(https://|http://(localhost|127\\.0\\.0\\.1|\\[::1\\])[:/?]?)[!-\"$-~]*$",
+                )),
+        )
+        .min_items(Some(1))
+        .max_items(Some(authz::client::MAX_REDIRECT_URIS))
+        .unique_items(true)
+        .description(Some(what))
+}
+
+wire_schema!(
+    /// An RFC 7591 / OIDC Dynamic Client Registration request.
+    ClientRegistration => ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "client_name",
+            string()
+                .min_length(Some(1))
+                .description(Some("The name the consent screen shows: 1 to 100 characters, not only spaces.")),
+        )
+        .required("client_name")
+        .property(
+            "redirect_uris",
+            redirect_uris("1 to 10 redirect URIs, matched exactly: https, or http on localhost, 127.0.0.1 or [::1]; no fragment, no user info."),
+        )
+        .required("redirect_uris")
+        .property(
+            "token_endpoint_auth_method",
+            one_of_strings(authz::AuthMethod::ALL.iter().map(|m| m.as_str()))
+                .schema_type(nullable(Type::String))
+                .description(Some("How the client authenticates (default `client_secret_basic`); `private_key_jwt` needs `jwks`.")),
+        )
+        .property(
+            "grant_types",
+            ArrayBuilder::new()
+                .schema_type(nullable(Type::Array))
+                .items(one_of_strings(authz::GrantType::ALL.iter().map(|g| g.as_str())))
+                .min_items(Some(1))
+                .description(Some("Default `[\"authorization_code\"]`.")),
+        )
+        .property(
+            "response_types",
+            ArrayBuilder::new()
+                .schema_type(nullable(Type::Array))
+                .items(one_of_strings(["code"]))
+                .description(Some("`[\"code\"]` exactly when `grant_types` has `authorization_code` (the default), else `[]`.")),
+        )
+        .property(
+            "jwks",
+            ObjectBuilder::new()
+                .schema_type(nullable(Type::Object))
+                .description(Some("The client's public keys (a JWK set), only with `private_key_jwt`.")),
+        )
+        .property(
+            "id_token_signed_response_alg",
+            one_of_strings(authz::IdTokenAlg::ALL.iter().map(|a| a.as_str()))
+                .schema_type(nullable(Type::String)).description(Some("How ID tokens are signed; default RS256.")),
+        )
+        .property(
+            "post_logout_redirect_uris",
+            redirect_uris("Where RP-initiated logout may return to, matched exactly.")
+                .schema_type(nullable(Type::Array)),
+        )
+        .description(Some("Client metadata (RFC 7591 §2); members this server does not know are ignored."))
+        .examples([serde_json::json!({
+            "client_name": "Acme",
+            "redirect_uris": ["https://acme.example/callback"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "grant_types": ["authorization_code", "refresh_token"]
+        })])
+);
+
+wire_schema!(
+    /// The body of an RFC 8058 one-click unsubscribe POST.
+    OneClickBody => ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("List-Unsubscribe", one_of_strings(["One-Click"]))
+        .required("List-Unsubscribe")
+        .description(Some("`List-Unsubscribe=One-Click`, as a mail client sends it (RFC 8058)."))
+);
+
+/// The client-authentication members any OAuth form may carry (RFC 6749
+/// §2.3.1 `client_secret_post`, RFC 7523 `private_key_jwt`); with HTTP Basic
+/// they are left out — a request may use one method only.
+fn with_client_auth(form: ObjectBuilder) -> ObjectBuilder {
+    form.property(
+        "client_id",
+        string().description(Some("With `client_secret_post` or `private_key_jwt`.")),
+    )
+    .property(
+        "client_secret",
+        string().description(Some("With `client_secret_post`.")),
+    )
+    .property(
+        "client_assertion_type",
+        one_of_strings(["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]),
+    )
+    .property(
+        "client_assertion",
+        string().description(Some(
+            "With `private_key_jwt`: a JWT signed by one of the client's registered keys.",
+        )),
+    )
+}
+
+wire_schema!(
+    /// A token request (RFC 6749 §4.1.3, §4.4.2, §6; OpenID CIBA §10.1).
+    TokenForm => with_client_auth(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "grant_type",
+                one_of_strings(authz::GrantType::ALL.iter().map(|g| g.as_str())),
+            )
+            .required("grant_type")
+            .property("code", string().description(Some("`authorization_code`: the code from the redirect.")))
+            .property("redirect_uri", string().description(Some("`authorization_code`: the redirect URI of the authorization request, exactly.")))
+            .property("code_verifier", string().description(Some("`authorization_code`: the PKCE verifier (S256), 43 to 128 of `A-Z a-z 0-9 - . _ ~`.")))
+            .property("refresh_token", string().description(Some("`refresh_token`: the refresh token; it is rotated.")))
+            .property("auth_req_id", string().description(Some("CIBA: the asynchronous request's id.")))
+            .property("scope", string().description(Some("`client_credentials`: space-separated scopes (`ledger:read` for auditors).")))
+    )
+    .description(Some("Form members by `grant_type`; others are ignored."))
+    .examples([serde_json::json!({"grant_type": "client_credentials"})])
+);
+
+wire_schema!(
+    /// A revocation request (RFC 7009).
+    RevocationForm => with_client_auth(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("token", string().description(Some("The access or refresh token to revoke.")))
+            .required("token")
+            .property("token_type_hint", string().description(Some("`access_token` or `refresh_token`; a hint, so another value is ignored (RFC 7009 §2.1).")))
+    )
+    .examples([serde_json::json!({"token": "rt_…", "token_type_hint": "refresh_token"})])
+);
+
+wire_schema!(
+    /// An introspection request (RFC 7662).
+    IntrospectionForm => with_client_auth(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("token", string().description(Some("The token to describe.")))
+            .required("token")
+            .property("token_type_hint", string().description(Some("`access_token` or `refresh_token`; a hint, so another value is ignored (RFC 7009 §2.1).")))
+    )
+    .examples([serde_json::json!({"token": "at_…"})])
+);
+
+wire_schema!(
+    /// A pushed authorization request (RFC 9126): the authorization request's
+    /// members, sent by the authenticated client.
+    PushedAuthorizationForm => with_client_auth(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("response_type", one_of_strings(["code"]))
+            .required("response_type")
+            .property("redirect_uri", string().description(Some("One of the client's registered redirect URIs, exactly.")))
+            .required("redirect_uri")
+            .property("code_challenge", string().pattern(Some("^[A-Za-z0-9_-]{43}$")).description(Some("PKCE: BASE64URL(SHA-256(verifier)).")))
+            .required("code_challenge")
+            .property("code_challenge_method", one_of_strings(["S256"]))
+            .required("code_challenge_method")
+            .property("state", string().description(Some("Returned unchanged with the code.")))
+            .property("scope", string().description(Some("`openid` for a sign-in; other scopes as registered.")))
+            .property("authorization_details", string().description(Some("RFC 9396: a JSON array of `DataDetail` entries, as a string.")))
+            .property("nonce", string().description(Some("OIDC: echoed in the ID token.")))
+            .property("prompt", string().description(Some("OIDC: `none`, `login`, `consent`.")))
+            .property("max_age", string().pattern(Some("^[0-9]{1,10}$")).description(Some("OIDC: seconds since the last sign-in.")))
+            .property("login_hint", string().description(Some("OIDC: the handle to sign in as.")))
+    )
+    .examples([serde_json::json!({
+        "response_type": "code",
+        "redirect_uri": "https://acme.example/callback",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "state": "af0ifjsldkj",
+        "authorization_details": "[{\"type\":\"apiome_data\",\"attributes\":[\"email\"],\"purpose\":\"marketing\",\"duration\":\"P30D\"}]"
+    })])
+);
+
+wire_schema!(
+    /// Any JSON value but `null`: an attribute's value, whose shape depends on its key.
+    AttributeValue => ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Integer,
+            Type::Boolean,
+            Type::Array,
+            Type::Object,
+        ]))
+        .description(Some("The value; its shape depends on the key (see `GET /v1/catalogue`)."))
+        .examples([serde_json::json!("ada@example.org")])
 );
