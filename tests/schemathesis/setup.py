@@ -10,6 +10,7 @@ Standard library only.
 
 import base64
 import email
+import hashlib
 import glob
 import json
 import os
@@ -108,6 +109,62 @@ def body_of(message):
     return message.get_payload(decode=True).decode()
 
 
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def cbor(value):
+    """The few CBOR (RFC 8949) shapes a WebAuthn attestation object needs."""
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+            if n < 1 << (8 * size):
+                return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+        raise ValueError(n)
+    if isinstance(value, int):
+        return head(0, value) if value >= 0 else head(1, -1 - value)
+    if isinstance(value, bytes):
+        return head(2, len(value)) + value
+    if isinstance(value, str):
+        raw = value.encode()
+        return head(3, len(raw)) + raw
+    if isinstance(value, dict):
+        return head(5, len(value)) + b"".join(cbor(k) + cbor(v) for k, v in value.items())
+    raise TypeError(type(value))
+
+
+# The P-256 base point: a valid ES256 public key. Registration with `none`
+# attestation signs nothing, so a software authenticator that only ever
+# registers needs no private key (and these passkeys never sign in).
+P256_X = bytes.fromhex("6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296")
+P256_Y = bytes.fromhex("4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5")
+
+
+def add_passkey(token, name):
+    """Adds a passkey to the signed-in person as an authenticator would
+    (WebAuthn Level 3 §6.5.1, `none` attestation); returns its id."""
+    start = call("POST", "/v1/me/passkeys", {}, token=token)
+    public_key = start["options"]["publicKey"]
+    origin = "http://" + public_key["rp"]["id"] + ":" + urllib.parse.urlparse(BASE).netloc.split(":")[1]
+    client_data = json.dumps({"type": "webauthn.create", "challenge": public_key["challenge"],
+                              "origin": origin, "crossOrigin": False}).encode()
+    credential_id = os.urandom(16)
+    cose_key = cbor({1: 2, 3: -7, -1: 1, -2: P256_X, -3: P256_Y})
+    auth_data = (hashlib.sha256(public_key["rp"]["id"].encode()).digest()
+                 + bytes([0x45]) + (0).to_bytes(4, "big")       # UP, UV, AT; counter 0
+                 + bytes(16) + len(credential_id).to_bytes(2, "big") + credential_id + cose_key)
+    attestation = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
+    credential = {"id": b64url(credential_id), "rawId": b64url(credential_id), "type": "public-key",
+                  "response": {"attestationObject": b64url(attestation),
+                               "clientDataJSON": b64url(client_data)},
+                  "extensions": {}}
+    added = call("POST", "/v1/me/passkeys/finish",
+                 {"ceremony_id": start["ceremony_id"], "credential": credential, "name": name},
+                 token=token)
+    return added["id"]
+
+
 # People: the one under test, and three whose sessions the sign-out operations end.
 person = sign_up("schemathesis")
 OUT["PERSON_TOKEN"] = person
@@ -118,6 +175,11 @@ call("PUT", "/v1/me/attributes/email", {"value": "ada@example.org", "bucket": "s
 call("PUT", "/v1/me/attributes/display_name", {"value": "Ada", "bucket": "public"}, token=person)
 call("PUT", "/v1/me/attributes/x-scratch", {"value": "scratch", "bucket": "semi_private"}, token=person)
 call("PUT", "/v1/me/preferences", {"default": "ask_me"}, token=person)
+
+# Passkeys: one to rename, the rest (up to the limit of 20) to delete.
+OUT["PASSKEY_ID"] = add_passkey(person, "kept")
+for n in range(18):
+    OUT[f"PASSKEY_GONE_{n}"] = add_passkey(person, f"spare {n}")
 
 # Companies: one under test, one the person blocks and unblocks; an auditor.
 made = cli("company", "create", "--name", "Schemathesis", "--redirect-uri", "https://s.example/cb")
@@ -130,6 +192,8 @@ auditor = cli("auditor", "create", "--name", "Schemathesis Audit")
 OUT["AUDITOR_TOKEN"] = client_token((auditor["client_id"], auditor["client_secret"]))
 OUT["REGISTRATION_TOKEN"] = cli("company", "registration-token")["initial_access_token"]
 company = client_token(company_client)
+subprocess.run([APIOME, "company", "fund", company_client[0], "1000000.00", "EUR", "--data-dir", DATA_DIR],
+               check=True, capture_output=True)
 OUT["COMPANY_TOKEN"] = company
 
 # A verified notification address, so requests waiting are mailed (with an
@@ -175,6 +239,19 @@ OUT["DELIVERY_ID"] = call("POST", "/v1/webhook/ping", token=company)["delivery_i
 tree_size = int(call("GET", "/v1/ledger/checkpoint").splitlines()[1])
 OUT["TREE_SIZE"] = str(tree_size)
 OUT["FIRST_SIZE"] = str(max(1, tree_size // 2))
+
+# Dictionaries (libFuzzer format) of values that exist, for body members and
+# ids schemathesis.toml binds (its dictionaries take no ${NAME}).
+DICTIONARIES = {
+    # Live tokens of this client that revocation may spend: not the ones
+    # the other operations use.
+    "tokens": [client_token(company_client) for _ in range(3)],
+    "passkeys": [v for k, v in OUT.items() if k.startswith("PASSKEY_GONE_")],
+}
+os.makedirs("target/schemathesis", exist_ok=True)
+for name, values in DICTIONARIES.items():
+    with open(f"target/schemathesis/{name}.dict", "w") as out:
+        out.writelines(f'"{v}"\n' for v in values if v)
 
 for name, value in OUT.items():
     print(f"export {name}='{value}'")
