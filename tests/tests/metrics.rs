@@ -76,6 +76,12 @@ app_test!(
         assert_eq!(gauge("apiome_ledger_entries") as u64, size);
         assert_eq!(gauge("apiome_grants_live"), 0.0);
         assert!(gauge("apiome_ledger_checkpoint_age_seconds") >= -1.0);
+        // The process's own figures, under the usual names.
+        assert!(gauge("process_resident_memory_bytes") > 0.0, "{text}");
+        assert!(gauge("process_open_fds") >= 3.0, "{text}");
+        assert!(gauge("process_cpu_seconds_total") > 0.0, "{text}");
+        assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
+        assert!(text.contains("# TYPE apiome_http_requests_total counter"));
         // Every line is a comment or `name{labels} value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (_, value) = line.rsplit_once(' ').unwrap();

@@ -71,3 +71,38 @@ async fn companies_over_their_rate_get_429_with_retry_after() {
     assert_eq!(token(&app, &acme).await.status(), 200);
     app.stop().await;
 }
+
+/// A company firing many token requests at once gets exactly its burst,
+/// plus what the rate refilled while they were served: the limiter's
+/// check-and-take is one step, however the requests interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_concurrent_requests_gets_only_the_burst_through() {
+    // 1 a second, bursts of 2.
+    let app = TestApp::spawn_configured(store::testing::sqlite().await, |c| c.rate_limit = 1).await;
+    let acme = app.company("Acme").await;
+    let started = std::time::Instant::now();
+    let mut attack = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let request = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&acme.id, Some(&acme.secret))
+            .form(&[("grant_type", "client_credentials")]);
+        attack.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = attack.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    let refilled = started.elapsed().as_secs();
+    let admitted = statuses.iter().filter(|s| **s == 200).count() as u64;
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        (2..=2 + refilled).contains(&admitted),
+        "{admitted} admitted in {refilled} s: {statuses:?}"
+    );
+    app.stop().await;
+}

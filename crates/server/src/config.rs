@@ -132,6 +132,10 @@ pub struct ServeArgs {
     /// The `From:` of mail to people; `apiome@<public host>` when unset.
     #[arg(long)]
     pub mail_from: Option<String>,
+    /// An OpenTelemetry collector's OTLP/HTTP URL (`http://127.0.0.1:4318`;
+    /// spans go to its `/v1/traces`). Unset: no traces are exported.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 impl ServeArgs {
@@ -150,6 +154,7 @@ impl ServeArgs {
             },
             smtp_url: self.smtp_url.or(earlier.smtp_url),
             mail_from: self.mail_from.or(earlier.mail_from),
+            otlp_endpoint: self.otlp_endpoint.or(earlier.otlp_endpoint),
         }
     }
 
@@ -163,6 +168,7 @@ impl ServeArgs {
             trusted_proxies: (!self.trusted_proxies.is_empty()).then_some(self.trusted_proxies),
             smtp_url: self.smtp_url.map(Secret::new),
             mail_from: self.mail_from,
+            otlp_endpoint: self.otlp_endpoint,
             ..Settings::default()
         }
     }
@@ -445,6 +451,9 @@ pub struct Settings {
     /// `mail_from`: the `From:` of mail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_from: Option<String>,
+    /// `otlp_endpoint`: where spans are exported (OTLP/HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
     /// `master_key`: the data keys themselves (base64, comma separated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key: Option<Secret>,
@@ -504,6 +513,11 @@ pub const KEYS: &[Key] = &[
     ),
     key("smtp_url", "APIOME_SMTP_URL", Some("--smtp-url")),
     key("mail_from", "APIOME_MAIL_FROM", Some("--mail-from")),
+    key(
+        "otlp_endpoint",
+        "APIOME_OTLP_ENDPOINT",
+        Some("--otlp-endpoint"),
+    ),
     key("master_key", "APIOME_MASTER_KEY", None),
     key("master_key_file", "APIOME_MASTER_KEY_FILE", None),
     key("server_key", "APIOME_SERVER_KEY", None),
@@ -817,6 +831,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Where the keys the servers share come from.
     pub keys: KeySources,
+    /// The OpenTelemetry collector spans are exported to; `None`: none.
+    pub otlp_endpoint: Option<Url>,
 }
 
 /// Where each key the servers share comes from: the value itself (from a
@@ -938,6 +954,11 @@ pub enum ConfigError {
     /// A key given both as a value and as a file.
     #[error("{0} and {0}_file are both set: give the key one way")]
     TwoSources(&'static str),
+    /// An OTLP endpoint that is not an http(s) URL.
+    #[error(
+        "invalid OTLP endpoint {0:?}: expected a collector's URL such as http://127.0.0.1:4318 (set --otlp-endpoint or APIOME_OTLP_ENDPOINT)"
+    )]
+    OtlpEndpoint(String),
 }
 
 impl ConfigError {
@@ -951,6 +972,7 @@ impl ConfigError {
             ConfigError::SmtpUrl(_) => "smtp_url",
             ConfigError::TrustedProxy(_) => "trusted_proxies",
             ConfigError::TwoSources(key) => key,
+            ConfigError::OtlpEndpoint(_) => "otlp_endpoint",
         }
     }
 }
@@ -988,6 +1010,10 @@ impl Config {
                     .map_err(|_| ConfigError::TrustedProxy(p.to_owned()))
             })
             .collect::<Result<_, _>>()?;
+        let otlp_endpoint = match non_empty(settings.otlp_endpoint.as_deref()) {
+            Some(text) => Some(parse_otlp_endpoint(text)?),
+            None => None,
+        };
         let smtp_url = match non_empty(settings.smtp_url.as_ref().map(Secret::expose)) {
             Some(text) => Some(parse_smtp_url(text)?),
             None => None,
@@ -1042,6 +1068,7 @@ impl Config {
                 .unwrap_or(DEFAULT_SIGN_UPS_PER_HOUR),
             trusted_proxies,
             keys,
+            otlp_endpoint,
         })
     }
 
@@ -1101,6 +1128,9 @@ impl Config {
         if let Some(from) = &self.mail.from {
             put("mail_from", text(from.clone()));
         }
+        if let Some(url) = &self.otlp_endpoint {
+            put("otlp_endpoint", text(url.to_string()));
+        }
         let keys = &self.keys;
         for (name, secret) in [
             ("master_key", &keys.master_key),
@@ -1138,6 +1168,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             mail: MailConfig::new(None, None),
             keys: KeySources::default(),
+            otlp_endpoint: None,
         }
     }
 
@@ -1162,6 +1193,21 @@ fn parse_public_url(text: &str) -> Result<Url, ConfigError> {
         Ok(url)
     } else {
         Err(ConfigError::PublicUrl(text.to_owned()))
+    }
+}
+
+/// An http(s) URL with a host and no credentials (they would be printed
+/// by `config check` and sent in the clear over http).
+fn parse_otlp_endpoint(text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|_| ConfigError::OtlpEndpoint(text.to_owned()))?;
+    let sound = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if sound {
+        Ok(url)
+    } else {
+        Err(ConfigError::OtlpEndpoint(text.to_owned()))
     }
 }
 
@@ -1395,6 +1441,33 @@ mod tests {
         s.admin_bind = Some("nonsense".into());
         let error = Config::from_settings(&s).unwrap_err().to_string();
         assert!(error.contains("--admin-bind"), "{error}");
+    }
+
+    #[test]
+    fn traces_are_off_unless_an_http_collector_url_is_given() {
+        let mut s = settings("127.0.0.1:1", None);
+        assert_eq!(Config::from_settings(&s).unwrap().otlp_endpoint, None);
+        s.otlp_endpoint = Some("http://127.0.0.1:4318".into());
+        let config = Config::from_settings(&s).unwrap();
+        assert_eq!(
+            config.otlp_endpoint.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:4318/")
+        );
+        assert_eq!(
+            config.effective()["otlp_endpoint"].as_str(),
+            Some("http://127.0.0.1:4318/")
+        );
+        for bad in [
+            "127.0.0.1:4318",
+            "ftp://collector",
+            "http://user:secret@collector:4318",
+            "nonsense",
+        ] {
+            s.otlp_endpoint = Some(bad.into());
+            let error = Config::from_settings(&s).unwrap_err();
+            assert_eq!(error.key(), "otlp_endpoint", "{bad}");
+            assert!(error.to_string().contains("--otlp-endpoint"), "{error}");
+        }
     }
 
     #[test]

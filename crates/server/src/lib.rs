@@ -26,4 +26,5 @@ pub mod routes;
 pub mod startup;
 pub mod sweeper;
 pub mod telemetry;
+pub mod traces;
 pub mod webhooks;

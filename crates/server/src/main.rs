@@ -53,11 +53,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", loaded.render(&config));
         return Ok(());
     }
-    let _log_writer = telemetry::init(config.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let telemetry = telemetry::init(
+        config.log_format,
+        config.otlp_endpoint.as_ref(),
+        runtime.handle(),
+    )?;
+    let result = runtime.block_on(async move {
         match command {
             Command::Serve(_) => {
                 let app = Application::build(config).await?;
@@ -146,8 +150,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 unreachable!("handled before the runtime starts")
             }
         }
-        Ok(())
-    })
+        Ok::<(), anyhow::Error>(())
+    });
+    // Outside the runtime, which the exporter still needs for the last spans.
+    telemetry.shutdown();
+    result
 }
 
 /// `apiome company ...`: each opens the database, acts, prints JSON.

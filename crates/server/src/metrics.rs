@@ -1,6 +1,8 @@
-//! `GET /metrics` in the Prometheus text format (version 0.0.4): request
-//! counts and latencies per route, and the state an operator watches —
-//! live grants, the ledger's size and how old its newest checkpoint is.
+//! `GET /metrics` in the Prometheus text format (version 0.0.4), encoded by
+//! `prometheus-client`: request counts and latencies per route, the
+//! process's own figures (CPU, memory, file descriptors, threads), and the
+//! state an operator watches — live grants, the ledger's size and how old
+//! its newest checkpoint is, the SQLite writers' group commits.
 //!
 //! Every label value comes from a closed set, so no client can grow the
 //! series (each one a few hundred bytes, kept for the life of the process):
@@ -10,17 +12,31 @@
 //! other token a client invents counts as `OTHER`; statuses are the ones
 //! this server answers with. It is served on the admin listener
 //! (`--admin-bind`), never on the public port.
+//!
+//! Two registries make one scrape: the process's, which lives as long as
+//! it does (request series, the process collector), and one made for each
+//! scrape from what was read just then (the database's gauges, the
+//! store's and the token cache's counters, which their crates keep as
+//! plain atomics so that they need no Prometheus library).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod process;
+
+use std::fmt;
 use std::time::Duration;
-
-use store::write_stats::{GroupWrites, WRITE_BUCKETS_SECONDS, WriteStats};
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, get, web};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric as _, NoLabelSet, prometheus_text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use store::write_stats::{HistogramSnapshot, WRITE_BUCKETS_SECONDS, WriteStats};
 
 use crate::problem::Problem;
 use crate::startup::AppState;
@@ -30,19 +46,56 @@ const BUCKETS: [f64; 12] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum_seconds: f64,
-    /// Observations at or below each of [`BUCKETS`] (cumulative on output).
-    buckets: [u64; BUCKETS.len()],
+/// One request counter's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
 }
 
-/// Request metrics, shared by every worker.
-#[derive(Default)]
+/// One latency histogram's labels (all statuses together).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// Request metrics and the process collector, shared by every worker.
 pub struct Metrics {
-    /// (method label, route pattern, status) → series.
-    series: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let mut registry = Registry::default();
+        registry.register(
+            "apiome_http_requests",
+            "Requests answered, by method, route pattern and status",
+            requests.clone(),
+        );
+        registry.register(
+            "apiome_http_request_duration_seconds",
+            "Time to answer, by method and route pattern",
+            durations.clone(),
+        );
+        registry.register_collector(Box::new(process::Process));
+        Metrics {
+            registry,
+            requests,
+            durations,
+        }
+    }
 }
 
 /// The label of a request's method: one of the standard methods, or
@@ -72,178 +125,232 @@ impl Metrics {
     /// pattern (from the server's own route table) or `None`, counted as
     /// `unmatched`.
     pub fn observe(&self, method: &Method, route: Option<String>, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
+        let method = method_label(method);
         let route = route.unwrap_or_else(|| "unmatched".to_owned());
-        let Ok(mut series) = self.series.lock() else {
-            return;
-        };
-        let entry = series
-            .entry((method_label(method), route, status))
-            .or_default();
-        entry.count += 1;
-        entry.sum_seconds += seconds;
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            entry.buckets[i] += 1;
-        }
+        self.durations
+            .get_or_create(&RouteLabels {
+                method,
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
     }
 
-    /// The request metrics as Prometheus text.
-    fn render(&self, out: &mut String) {
-        let Ok(series) = self.series.lock() else {
-            return;
-        };
-        out.push_str("# HELP apiome_http_requests_total Requests answered, by method, route pattern and status.\n");
-        out.push_str("# TYPE apiome_http_requests_total counter\n");
-        for ((method, route, status), s) in series.iter() {
-            let _ = writeln!(
-                out,
-                "apiome_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
-                escape(route),
-                s.count
-            );
-        }
-        out.push_str("# HELP apiome_http_request_duration_seconds Time to answer, by method and route pattern.\n");
-        out.push_str("# TYPE apiome_http_request_duration_seconds histogram\n");
-        let mut by_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
-        for ((method, route, _), s) in series.iter() {
-            let merged = by_route.entry((*method, route)).or_default();
-            merged.count += s.count;
-            merged.sum_seconds += s.sum_seconds;
-            for (m, b) in merged.buckets.iter_mut().zip(s.buckets) {
-                *m += b;
-            }
-        }
-        for ((method, route), s) in &by_route {
-            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            let cumulative = s.buckets.iter().scan(0, |total, n| {
-                *total += n;
-                Some(*total)
-            });
-            histogram(
-                out,
-                "apiome_http_request_duration_seconds",
-                &labels,
-                BUCKETS.iter().copied().zip(cumulative),
-                s.count,
-                s.sum_seconds,
-            );
-        }
+    /// The request and process metrics as Prometheus text.
+    fn render(&self, out: &mut String) -> fmt::Result {
+        prometheus_text::encode(out, &self.registry)
     }
 }
 
-/// One histogram's series: `cumulative` pairs each bucket's upper bound
-/// with the observations at or below it.
-fn histogram(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    cumulative: impl Iterator<Item = (f64, u64)>,
-    count: u64,
-    sum_seconds: f64,
-) {
-    for (bound, n) in cumulative {
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
-    }
-    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
-    let _ = writeln!(out, "{name}_sum{{{labels}}} {sum_seconds}");
-    let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
-}
-
-/// A counter's `HELP`, `TYPE` and one line per label set.
-fn counter(out: &mut String, name: &str, help: &str, series: &[(String, u64)]) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    for (labels, value) in series {
-        let _ = writeln!(out, "{name}{{{labels}}} {value}");
-    }
-}
-
-/// One of the store's write histograms, with `labels`.
-fn write_histogram(out: &mut String, name: &str, labels: &str, h: &store::write_stats::Histogram) {
-    let snapshot = h.snapshot();
-    histogram(
-        out,
-        name,
-        labels,
-        WRITE_BUCKETS_SECONDS
-            .iter()
-            .copied()
-            .zip(snapshot.cumulative),
-        snapshot.count,
-        snapshot.sum_seconds,
-    );
+/// What one scrape read from the database and the counters other crates
+/// keep.
+#[derive(Debug)]
+struct Scrape {
+    grants_live: u64,
+    ledger_entries: u64,
+    checkpoint_size: u64,
+    /// -1 before the first checkpoint.
+    checkpoint_age_seconds: f64,
+    /// (remembered, verified again).
+    token_checks: (u64, u64),
+    writes: Writes,
 }
 
 /// The SQLite writers' figures (see `store::write_stats`); all zero on
 /// PostgreSQL.
-fn render_writes(stats: &WriteStats, out: &mut String) {
-    let writers = [
-        ("disclosures", &stats.disclosures),
-        ("requests", &stats.requests),
-    ];
-    let per_writer = |count: fn(&GroupWrites) -> &AtomicU64| -> Vec<(String, u64)> {
-        writers
-            .iter()
-            .map(|(writer, w)| {
-                (
-                    format!("writer=\"{writer}\""),
-                    count(w).load(Ordering::Relaxed),
-                )
-            })
-            .collect()
-    };
-    counter(
-        out,
-        "apiome_store_write_groups_total",
-        "Transactions of a group writer.",
-        &per_writer(|w| &w.groups),
-    );
-    counter(
-        out,
-        "apiome_store_write_group_members_total",
-        "Reads or requests those transactions carried.",
-        &per_writer(|w| &w.members),
-    );
-    out.push_str("# HELP apiome_store_write_seconds A group writer's time per transaction, by phase: waiting for the write turn, running the statements, committing (the log written and synced).\n# TYPE apiome_store_write_seconds histogram\n");
-    for (writer, w) in writers {
-        for (phase, h) in [
-            ("turn", &w.turn),
-            ("statements", &w.statements),
-            ("commit", &w.commit),
-        ] {
-            let labels = format!("writer=\"{writer}\",phase=\"{phase}\"");
-            write_histogram(out, "apiome_store_write_seconds", &labels, h);
-        }
-    }
-    let checkpoints = &stats.checkpoints;
-    counter(
-        out,
-        "apiome_store_checkpoints_total",
-        "Checkpoints of the write-ahead log: passive, or in the write turn so that the log can rewind.",
-        &[
-            (
-                "kind=\"passive\"".to_owned(),
-                checkpoints.passes.load(Ordering::Relaxed),
-            ),
-            (
-                "kind=\"rewind\"".to_owned(),
-                checkpoints.rewinds.load(Ordering::Relaxed),
-            ),
-        ],
-    );
-    out.push_str("# HELP apiome_store_checkpoint_turn_seconds How long a rewinding checkpoint held the write turn.\n# TYPE apiome_store_checkpoint_turn_seconds histogram\n");
-    write_histogram(
-        out,
-        "apiome_store_checkpoint_turn_seconds",
-        "kind=\"rewind\"",
-        &checkpoints.rewind_turn,
-    );
+#[derive(Debug)]
+struct Writes {
+    writers: Vec<Writer>,
+    passive_checkpoints: u64,
+    rewinds: u64,
+    rewind_turn: HistogramSnapshot,
 }
 
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// One group writer at one moment.
+#[derive(Debug)]
+struct Writer {
+    name: &'static str,
+    groups: u64,
+    members: u64,
+    /// Each phase's name and histogram.
+    phases: [(&'static str, HistogramSnapshot); 3],
+}
+
+impl Writes {
+    fn read(stats: &WriteStats) -> Writes {
+        use std::sync::atomic::Ordering::Relaxed;
+        let writer = |name, w: &store::write_stats::GroupWrites| Writer {
+            name,
+            groups: w.groups.load(Relaxed),
+            members: w.members.load(Relaxed),
+            phases: [
+                ("turn", w.turn.snapshot()),
+                ("statements", w.statements.snapshot()),
+                ("commit", w.commit.snapshot()),
+            ],
+        };
+        Writes {
+            writers: vec![
+                writer("disclosures", &stats.disclosures),
+                writer("requests", &stats.requests),
+            ],
+            passive_checkpoints: stats.checkpoints.passes.load(Relaxed),
+            rewinds: stats.checkpoints.rewinds.load(Relaxed),
+            rewind_turn: stats.checkpoints.rewind_turn.snapshot(),
+        }
+    }
+}
+
+/// A gauge without labels.
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: impl prometheus_client::encoding::EncodeGaugeValue,
+) -> fmt::Result {
+    ConstGauge::new(value).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)
+}
+
+/// A counter (`name` without `_total`, which the encoder adds) with one
+/// labelled series per entry.
+fn counter<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(L, u64)],
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, value) in series {
+        ConstCounter::new(*value).encode(metric.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+/// A histogram from the store's snapshots, one series per label set.
+fn histograms<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(L, &HistogramSnapshot)],
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, snapshot) in series {
+        // The encoder adds the buckets up itself.
+        let mut below = 0;
+        let buckets: Vec<(f64, u64)> = WRITE_BUCKETS_SECONDS
+            .iter()
+            .zip(snapshot.cumulative)
+            .map(|(bound, cumulative)| {
+                let in_bucket = cumulative - below;
+                below = cumulative;
+                (*bound, in_bucket)
+            })
+            .collect();
+        metric
+            .encode_family(labels)?
+            .encode_histogram::<NoLabelSet>(snapshot.sum_seconds, snapshot.count, &buckets, None)?;
+    }
+    Ok(())
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let e = &mut encoder;
+        self.writes.encode(e)?;
+        gauge(
+            e,
+            "apiome_grants_live",
+            "Grants neither revoked nor expired.",
+            self.grants_live,
+        )?;
+        gauge(
+            e,
+            "apiome_ledger_entries",
+            "Entries in the transparency log.",
+            self.ledger_entries,
+        )?;
+        gauge(
+            e,
+            "apiome_ledger_checkpoint_size",
+            "Tree size of the newest signed checkpoint.",
+            self.checkpoint_size,
+        )?;
+        gauge(
+            e,
+            "apiome_ledger_checkpoint_age_seconds",
+            "Seconds since the newest checkpoint was signed (-1 before the first).",
+            self.checkpoint_age_seconds,
+        )?;
+        let (remembered, verified) = self.token_checks;
+        counter(
+            e,
+            "apiome_access_token_checks",
+            "Access-token checks, by whether the signature was verified again (miss) or remembered (hit).",
+            &[
+                ([("signature", "remembered")], remembered),
+                ([("signature", "verified")], verified),
+            ],
+        )
+    }
+}
+
+impl Writes {
+    fn encode(&self, e: &mut DescriptorEncoder) -> fmt::Result {
+        let per_writer = |value: fn(&Writer) -> u64| {
+            self.writers
+                .iter()
+                .map(|w| ([("writer", w.name)], value(w)))
+                .collect::<Vec<_>>()
+        };
+        counter(
+            e,
+            "apiome_store_write_groups",
+            "Transactions of a group writer.",
+            &per_writer(|w| w.groups),
+        )?;
+        counter(
+            e,
+            "apiome_store_write_group_members",
+            "Reads or requests those transactions carried.",
+            &per_writer(|w| w.members),
+        )?;
+        let phases: Vec<_> = self
+            .writers
+            .iter()
+            .flat_map(|w| {
+                w.phases
+                    .iter()
+                    .map(move |(phase, h)| ([("writer", w.name), ("phase", *phase)], h))
+            })
+            .collect();
+        histograms(
+            e,
+            "apiome_store_write_seconds",
+            "A group writer's time per transaction, by phase: waiting for the write turn, running the statements, committing (the log written and synced).",
+            &phases,
+        )?;
+        counter(
+            e,
+            "apiome_store_checkpoints",
+            "Checkpoints of the write-ahead log: passive, or in the write turn so that the log can rewind.",
+            &[
+                ([("kind", "passive")], self.passive_checkpoints),
+                ([("kind", "rewind")], self.rewinds),
+            ],
+        )?;
+        histograms(
+            e,
+            "apiome_store_checkpoint_turn_seconds",
+            "How long a rewinding checkpoint held the write turn.",
+            &[([("kind", "rewind")], &self.rewind_turn)],
+        )
+    }
 }
 
 /// The metrics, on the admin listener only. Not in the OpenAPI document:
@@ -253,39 +360,26 @@ pub async fn metrics(
     state: web::Data<AppState>,
     requests: web::Data<Metrics>,
 ) -> Result<HttpResponse, Problem> {
-    let mut out = String::with_capacity(4096);
-    requests.render(&mut out);
-    render_writes(state.store.write_stats(), &mut out);
-    let grants = state.store.live_grant_count().await?;
-    let size = state.store.ledger_size().await?;
     let checkpoint = state.store.latest_checkpoint().await?;
-    out.push_str("# HELP apiome_grants_live Grants neither revoked nor expired.\n# TYPE apiome_grants_live gauge\n");
-    let _ = writeln!(out, "apiome_grants_live {grants}");
-    out.push_str("# HELP apiome_ledger_entries Entries in the transparency log.\n# TYPE apiome_ledger_entries gauge\n");
-    let _ = writeln!(out, "apiome_ledger_entries {size}");
-    out.push_str("# HELP apiome_ledger_checkpoint_size Tree size of the newest signed checkpoint.\n# TYPE apiome_ledger_checkpoint_size gauge\n");
-    let _ = writeln!(
-        out,
-        "apiome_ledger_checkpoint_size {}",
-        checkpoint.as_ref().map_or(0, |c| c.tree_size)
-    );
-    out.push_str("# HELP apiome_ledger_checkpoint_age_seconds Seconds since the newest checkpoint was signed (-1 before the first).\n# TYPE apiome_ledger_checkpoint_age_seconds gauge\n");
-    let age = checkpoint.map_or(-1.0, |c| {
-        (time::OffsetDateTime::now_utc() - c.created_at).as_seconds_f64()
-    });
-    let _ = writeln!(out, "apiome_ledger_checkpoint_age_seconds {age}");
-    let (hits, misses) = state.oauth.verified.hits_and_misses();
-    out.push_str("# HELP apiome_access_token_checks_total Access-token checks, by whether the signature was verified again (miss) or remembered (hit).\n# TYPE apiome_access_token_checks_total counter\n");
-    let _ = writeln!(
-        out,
-        "apiome_access_token_checks_total{{signature=\"remembered\"}} {hits}"
-    );
-    let _ = writeln!(
-        out,
-        "apiome_access_token_checks_total{{signature=\"verified\"}} {misses}"
-    );
+    let scrape = Scrape {
+        grants_live: state.store.live_grant_count().await?,
+        ledger_entries: state.store.ledger_size().await?,
+        checkpoint_size: checkpoint.as_ref().map_or(0, |c| c.tree_size),
+        checkpoint_age_seconds: checkpoint.map_or(-1.0, |c| {
+            (time::OffsetDateTime::now_utc() - c.created_at).as_seconds_f64()
+        }),
+        token_checks: state.oauth.verified.hits_and_misses(),
+        writes: Writes::read(state.store.write_stats()),
+    };
+    let mut now = Registry::default();
+    now.register_collector(Box::new(scrape));
+    let mut out = String::with_capacity(8192);
+    requests
+        .render(&mut out)
+        .and_then(|()| prometheus_text::encode(&mut out, &now))
+        .map_err(|_| Problem::internal())?;
     Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(prometheus_text::CONTENT_TYPE)
         .insert_header(("cache-control", "no-store"))
         .body(out))
 }
@@ -294,7 +388,30 @@ pub async fn metrics(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test")]
 
+    use std::sync::atomic::Ordering;
+
     use super::*;
+
+    fn rendered(m: &Metrics) -> String {
+        let mut out = String::new();
+        m.render(&mut out).unwrap();
+        out
+    }
+
+    fn scraped(stats: &WriteStats) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Scrape {
+            grants_live: 2,
+            ledger_entries: 7,
+            checkpoint_size: 5,
+            checkpoint_age_seconds: -1.0,
+            token_checks: (3, 1),
+            writes: Writes::read(stats),
+        }));
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &registry).unwrap();
+        out
+    }
 
     #[test]
     fn histograms_are_cumulative_and_counters_per_status() {
@@ -303,8 +420,7 @@ mod tests {
         m.observe(&Method::GET, data(), 200, Duration::from_micros(300));
         m.observe(&Method::GET, data(), 200, Duration::from_millis(3));
         m.observe(&Method::GET, data(), 401, Duration::from_secs(5));
-        let mut out = String::new();
-        m.render(&mut out);
+        let out = rendered(&m);
         assert!(out.contains(
             "apiome_http_requests_total{method=\"GET\",route=\"/v1/data\",status=\"200\"} 2"
         ));
@@ -317,7 +433,7 @@ mod tests {
             );
             out.lines()
                 .find_map(|l| l.strip_prefix(line.as_str()))
-                .unwrap()
+                .unwrap_or_else(|| panic!("no {line} in\n{out}"))
                 .parse::<u64>()
                 .unwrap()
         };
@@ -328,6 +444,8 @@ mod tests {
         assert!(out.contains(
             "apiome_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/data\"} 3"
         ));
+        assert!(out.contains("# TYPE apiome_http_requests_total counter"));
+        assert!(out.contains("# TYPE apiome_http_request_duration_seconds histogram"));
     }
 
     #[test]
@@ -341,8 +459,7 @@ mod tests {
             .observe(Duration::from_micros(1_500));
         stats.disclosures.commit.observe(Duration::from_millis(7));
         stats.checkpoints.passes.fetch_add(5, Ordering::Relaxed);
-        let mut out = String::new();
-        render_writes(&stats, &mut out);
+        let out = scraped(&stats);
         for line in [
             "apiome_store_write_groups_total{writer=\"disclosures\"} 2",
             "apiome_store_write_group_members_total{writer=\"disclosures\"} 30",
@@ -350,10 +467,16 @@ mod tests {
             "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.001\"} 0",
             "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.002\"} 1",
             "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"0.008\"} 2",
+            "apiome_store_write_seconds_bucket{writer=\"disclosures\",phase=\"commit\",le=\"+Inf\"} 2",
             "apiome_store_write_seconds_count{writer=\"disclosures\",phase=\"commit\"} 2",
             "apiome_store_write_seconds_count{writer=\"disclosures\",phase=\"turn\"} 0",
             "apiome_store_checkpoints_total{kind=\"passive\"} 5",
             "apiome_store_checkpoint_turn_seconds_count{kind=\"rewind\"} 0",
+            "apiome_grants_live 2",
+            "apiome_ledger_entries 7",
+            "apiome_ledger_checkpoint_age_seconds -1.0",
+            "apiome_access_token_checks_total{signature=\"remembered\"} 3",
+            "apiome_access_token_checks_total{signature=\"verified\"} 1",
         ] {
             assert!(out.lines().any(|l| l == line), "no {line:?} in\n{out}");
         }
@@ -367,14 +490,17 @@ mod tests {
             m.observe(&invented, None, 404, Duration::from_millis(1));
         }
         m.observe(&Method::PATCH, None, 404, Duration::from_millis(1));
-        let mut out = String::new();
-        m.render(&mut out);
+        let out = rendered(&m);
         assert!(out.contains(
             "apiome_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 100"
         ));
         assert!(out.contains("method=\"PATCH\",route=\"unmatched\""));
         assert!(!out.contains("INVENTED"), "{out}");
-        assert_eq!(m.series.lock().unwrap().len(), 2);
+        let series = out
+            .lines()
+            .filter(|l| l.starts_with("apiome_http_requests_total{"))
+            .count();
+        assert_eq!(series, 2, "{out}");
         for (method, label) in [
             (Method::GET, "GET"),
             (Method::HEAD, "HEAD"),
@@ -387,7 +513,15 @@ mod tests {
     }
 
     #[test]
-    fn labels_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    fn label_values_are_escaped() {
+        let m = Metrics::default();
+        m.observe(
+            &Method::GET,
+            Some("/a\"b\\c\nd".to_owned()),
+            200,
+            Duration::ZERO,
+        );
+        let out = rendered(&m);
+        assert!(out.contains(r#"route="/a\"b\\c\nd""#), "{out}");
     }
 }

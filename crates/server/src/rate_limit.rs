@@ -1,74 +1,71 @@
 //! Per-client rate limits on the endpoints a company can call in a loop:
-//! the token endpoint and `POST /v1/requests`. A token bucket per
-//! authenticated client (never per claimed id, which would let anyone
-//! exhaust another company's budget): `rate` requests a second on average,
-//! bursts of twice that. Over the limit the answer is `429` with
-//! `Retry-After`.
+//! the token endpoint and `POST /v1/requests`. A bucket per authenticated
+//! client (never per claimed id, which would let anyone exhaust another
+//! company's budget): `rate` requests a second on average, bursts of twice
+//! that. Over the limit the answer is `429` with `Retry-After`.
+//!
+//! The arithmetic is `governor`'s (GCRA, which admits exactly what a token
+//! bucket of that size and refill would); this module chooses the key, the
+//! quota and how many idle clients are remembered.
 //!
 //! Buckets live in each process's memory: with several servers behind a
 //! balancer a client gets up to the limit from each. Sign-in throttling is
 //! separate (per account and address, in the database).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::time::Duration;
 
-/// Buckets kept before idle (full) ones are dropped.
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter as Governor};
+
+/// Clients remembered before the idle ones (whose bucket is full again)
+/// are forgotten.
 const MAX_BUCKETS: usize = 10_000;
 
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
-}
+/// governor's keyed limiter over a mutex-guarded map, on clock `C`.
+type Buckets<C> =
+    Governor<String, HashMapStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
-/// Token buckets keyed by client.
-pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+/// Buckets keyed by client.
+pub struct RateLimiter<C: Clock = DefaultClock> {
+    /// `None`: limiting is off.
+    buckets: Option<Buckets<C>>,
+    clock: C,
 }
 
 impl RateLimiter {
     /// `rate` requests a second per client; `0` turns limiting off.
     pub fn new(rate: u32) -> RateLimiter {
-        RateLimiter {
-            rate: f64::from(rate),
-            burst: f64::from(rate) * 2.0,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        RateLimiter::with_clock(rate, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimiter<C> {
+    fn with_clock(rate: u32, clock: C) -> RateLimiter<C> {
+        let buckets = NonZeroU32::new(rate).map(|rate| {
+            let burst = rate.saturating_add(rate.get());
+            let quota = Quota::per_second(rate).allow_burst(burst);
+            Governor::hashmap_with_clock(quota, clock.clone())
+        });
+        RateLimiter { buckets, clock }
     }
 
     /// Takes one request from `client`'s bucket, or says how long to wait.
     pub fn check(&self, client: &str) -> Result<(), Duration> {
-        self.check_at(client, Instant::now())
-    }
-
-    fn check_at(&self, client: &str, now: Instant) -> Result<(), Duration> {
-        if self.rate <= 0.0 {
-            return Ok(());
-        }
-        let Ok(mut buckets) = self.buckets.lock() else {
+        let Some(buckets) = &self.buckets else {
             return Ok(());
         };
-        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(client) {
-            let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
-            });
+        // The table is bounded: once full, clients whose bucket has filled
+        // up again (idle ones) are dropped; remembering them changes nothing.
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain_recent();
+            buckets.shrink_to_fit();
         }
-        let bucket = buckets.entry(client.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        let refill = now.duration_since(bucket.updated).as_secs_f64() * self.rate;
-        bucket.tokens = (bucket.tokens + refill).min(self.burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.rate))
-        }
+        buckets
+            .check_key(&client.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
@@ -80,43 +77,43 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
+
+    fn limiter(rate: u32) -> (RateLimiter<FakeRelativeClock>, FakeRelativeClock) {
+        let clock = FakeRelativeClock::default();
+        (RateLimiter::with_clock(rate, clock.clone()), clock)
+    }
 
     #[test]
     fn a_burst_then_the_steady_rate_then_refusal_with_the_wait() {
-        let limiter = RateLimiter::new(10);
-        let start = Instant::now();
+        let (limiter, clock) = limiter(10);
         for i in 0..20 {
-            assert_eq!(
-                limiter.check_at("acme", start),
-                Ok(()),
-                "request {i} of the burst"
-            );
+            assert_eq!(limiter.check("acme"), Ok(()), "request {i} of the burst");
         }
-        let wait = limiter.check_at("acme", start).unwrap_err();
+        let wait = limiter.check("acme").unwrap_err();
         assert!(
             wait <= Duration::from_millis(100) && wait > Duration::ZERO,
             "{wait:?}"
         );
         // Another client has its own bucket.
-        assert_eq!(limiter.check_at("globex", start), Ok(()));
+        assert_eq!(limiter.check("globex"), Ok(()));
         // A tenth of a second later, one more.
-        let later = start + Duration::from_millis(100);
-        assert_eq!(limiter.check_at("acme", later), Ok(()));
-        assert!(limiter.check_at("acme", later).is_err());
+        clock.advance(Duration::from_millis(100));
+        assert_eq!(limiter.check("acme"), Ok(()));
+        assert!(limiter.check("acme").is_err());
         // Idle long enough, the full burst is back, and no more.
-        let idle = later + Duration::from_secs(60);
+        clock.advance(Duration::from_secs(60));
         for _ in 0..20 {
-            assert_eq!(limiter.check_at("acme", idle), Ok(()));
+            assert_eq!(limiter.check("acme"), Ok(()));
         }
-        assert!(limiter.check_at("acme", idle).is_err());
+        assert!(limiter.check("acme").is_err());
     }
 
     #[test]
     fn zero_means_no_limit() {
-        let limiter = RateLimiter::new(0);
-        let now = Instant::now();
+        let (limiter, _) = limiter(0);
         for _ in 0..10_000 {
-            assert_eq!(limiter.check_at("acme", now), Ok(()));
+            assert_eq!(limiter.check("acme"), Ok(()));
         }
     }
 
@@ -130,13 +127,44 @@ mod tests {
 
     #[test]
     fn idle_buckets_are_dropped_when_the_table_is_full() {
-        let limiter = RateLimiter::new(1);
-        let now = Instant::now();
+        let (limiter, clock) = limiter(1);
         for i in 0..MAX_BUCKETS {
-            limiter.check_at(&format!("c{i}"), now).unwrap();
+            limiter.check(&format!("c{i}")).unwrap();
         }
-        let later = now + Duration::from_secs(10);
-        limiter.check_at("newcomer", later).unwrap();
-        assert!(limiter.buckets.lock().unwrap().len() < 10);
+        clock.advance(Duration::from_secs(10));
+        limiter.check("newcomer").unwrap();
+        let remembered = limiter.buckets.as_ref().unwrap().len();
+        assert!(remembered < 10, "{remembered}");
+    }
+
+    #[test]
+    fn a_full_table_still_limits_the_clients_that_are_not_idle() {
+        let (limiter, _) = limiter(1);
+        limiter.check("busy").unwrap();
+        limiter.check("busy").unwrap();
+        for i in 0..MAX_BUCKETS {
+            limiter.check(&format!("c{i}")).unwrap();
+        }
+        assert!(limiter.check("busy").is_err(), "an emptied bucket is kept");
+    }
+
+    /// Many threads at once, the clock standing still: exactly the burst
+    /// gets through, however the checks interleave.
+    #[test]
+    fn concurrent_checks_admit_exactly_the_burst() {
+        let (limiter, _) = limiter(5);
+        let admitted = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..100 {
+                        if limiter.check("acme").is_ok() {
+                            admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.into_inner(), 10);
     }
 }

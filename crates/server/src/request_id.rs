@@ -9,7 +9,9 @@
 //! taken.
 //!
 //! The id lives in the `request` span that wraps the whole request, so
-//! `tracing` writes it on each event inside, the access line included.
+//! `tracing` writes it on each event inside, the access line included, and
+//! the span exported over OTLP (see [`crate::traces`]) carries it as its
+//! `request_id` attribute.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,7 +21,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
+use opentelemetry::trace::TraceContextExt as _;
 use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// The header, in and out.
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -93,8 +97,29 @@ pub async fn middleware(
         // serve either (sessions, codes, tokens).
         None => random_id().map_err(actix_web::error::ErrorServiceUnavailable)?,
     };
-    let span = tracing::info_span!("request", request_id = %id.as_str());
-    let mut response = next.call(request).instrument(span).await?;
+    let method = crate::metrics::method_label(request.method());
+    // Named (`GET /healthz`) and labelled as OpenTelemetry's HTTP
+    // conventions have it once the route is known.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id.as_str(),
+        http.request.method = method,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let mut response = next.call(request).instrument(span.clone()).await?;
+    // The pattern (`/v1/me/grants/{id}`), never the path a client sent.
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", response.status().as_u16());
+    // The exported span is started once entered, so its name is changed
+    // on it, not through a field (a no-op when no traces are exported).
+    span.context()
+        .span()
+        .update_name(format!("{method} {route}"));
     if let Ok(value) = HeaderValue::from_str(id.as_str()) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -1,8 +1,12 @@
-//! Structured logs with `tracing`; `RUST_LOG` chooses what is written.
+//! Structured logs with `tracing`, and spans to an OpenTelemetry collector
+//! when one is configured; `RUST_LOG` chooses what is written and sent.
 
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
 use crate::log_writer::{self, LogGuard};
@@ -11,15 +15,42 @@ use crate::log_writer::{self, LogGuard};
 /// at INFO, and statements can carry values: keep it at WARN.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
 
+/// What logging and tracing hold until exit.
+#[must_use = "dropping it stops the log writer; call `shutdown` to send the last spans"]
+pub struct Telemetry {
+    log: Option<LogGuard>,
+    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still batched (waiting for the runtime the exporter
+    /// runs on: call it from outside that runtime, before it is dropped),
+    /// then writes the last log lines.
+    pub fn shutdown(self) {
+        if let Some(traces) = self.traces
+            && let Err(error) = traces.shutdown()
+        {
+            tracing::warn!(%error, "the last spans were not exported");
+        }
+        drop(self.log);
+    }
+}
+
 /// Installs the global subscriber, writing to stderr so that stdout stays
-/// for command output (`apiome openapi`).
+/// for command output (`apiome openapi`), and, with an `otlp` endpoint,
+/// exporting spans there (see [`crate::traces`]) from `runtime`.
 ///
 /// Lines reach stderr in batches, from a thread of their own (see
-/// [`crate::log_writer`]), within 50 ms. Keep the returned guard until
-/// exit: dropping it writes the last lines. Should the thread not start,
+/// [`crate::log_writer`]), within 50 ms. Should the thread not start,
 /// lines are written directly, as before.
-#[must_use = "dropping the guard writes the last lines and stops the log writer"]
-pub fn init(format: LogFormat) -> Option<LogGuard> {
+///
+/// # Errors
+/// When the trace exporter cannot be built.
+pub fn init(
+    format: LogFormat,
+    otlp: Option<&url::Url>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Telemetry, crate::traces::TracesError> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let ansi = std::io::stderr().is_terminal();
@@ -42,16 +73,26 @@ pub fn init(format: LogFormat) -> Option<LogGuard> {
             )
         }
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let traces = otlp
+        .map(|endpoint| crate::traces::provider(endpoint, runtime.clone()))
+        .transpose()?;
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
         .with_writer(writer);
-    // A second init (tests starting several servers) is harmless.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let lines = match format {
+        LogFormat::Text => lines.boxed(),
+        LogFormat::Json => lines.json().boxed(),
     };
-    guard
+    let spans = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(crate::traces::tracer(provider))
+    });
+    // A second init (tests starting several servers) is harmless.
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(spans)
+        .with(filter)
+        .try_init();
+    Ok(Telemetry { log: guard, traces })
 }
 
 /// Installs a subscriber for tests: output captured per test by the test
