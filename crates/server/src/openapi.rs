@@ -134,6 +134,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(oauth::revoke)
         .service(oauth::register)
         .service(oauth::par)
+        .service(oauth::bc_authorize)
         .service(requests::show)
         .service(money::wallet)
         .service(money::earnings)
