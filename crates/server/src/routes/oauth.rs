@@ -30,7 +30,8 @@ use crate::startup::AppState;
 pub struct OAuthErrorBody {
     /// The error code (`invalid_request`, `invalid_client`, `invalid_grant`,
     /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`,
-    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, ...).
+    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`,
+    /// `invalid_binding_message`, ...).
     #[schema(example = "invalid_grant")]
     pub error: String,
     /// What went wrong, for the developer.
@@ -242,7 +243,7 @@ pub async fn revoke(
 #[utoipa::path(
     operation_id = "client_register",
     tag = "oauth",
-    request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`"),
+    request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`, and for CIBA `backchannel_token_delivery_mode` (`poll`, the default, or `ping`) with, for ping, an `https` `backchannel_client_notification_endpoint`"),
     responses(
         (status = 201, description = "The registered client; `client_secret` is shown once", body = Object),
         (status = 400, description = "`invalid_client_metadata` or `invalid_redirect_uri`", body = OAuthErrorBody),
