@@ -1096,6 +1096,67 @@ mod tests {
     );
 
     store_test!(
+        a_backchannel_request_pings_when_it_expires_and_only_then,
+        |store| {
+            let w = world(store).await;
+            let req = request(&["email"]);
+            let (company, asked) = (w.company.clone(), req.clone());
+            let ping = crate::Backchannel {
+                expires_in: Duration::seconds(60),
+                binding_message: Some("Order 4711".to_owned()),
+                ping: Some(crate::Ping {
+                    endpoint: "https://acme.example/ciba".to_owned(),
+                    token: "tok-1".to_owned(),
+                }),
+            };
+            let recorded = store
+                .record_request_deciding(
+                    &w.person,
+                    &w.company,
+                    &req,
+                    Channel::Async,
+                    Box::new(move |profile| decide(profile, &company, &asked)),
+                    Some(ping),
+                )
+                .await
+                .unwrap();
+            assert_eq!(recorded.status, RequestStatus::Pending);
+            assert_eq!(recorded.binding_message.as_deref(), Some("Order 4711"));
+            let ttl = recorded.expires_at - recorded.created_at;
+            assert!(
+                ttl <= Duration::seconds(61) && ttl >= Duration::seconds(59),
+                "{ttl}"
+            );
+            let pings = |claimed: Vec<crate::WebhookDelivery>| -> Vec<crate::WebhookDelivery> {
+                claimed.into_iter().filter(|d| d.bearer.is_some()).collect()
+            };
+            assert!(
+                pings(store.claim_webhooks(50).await.unwrap()).is_empty(),
+                "pending: no ping"
+            );
+
+            data_request::Entity::update_many()
+                .col_expr(
+                    data_request::Column::ExpiresAt,
+                    Expr::value(now() - Duration::seconds(1)),
+                )
+                .filter(data_request::Column::Id.eq(&recorded.id))
+                .exec(&store.db)
+                .await
+                .unwrap();
+            assert_eq!(store.sweep_expired().await.unwrap().requests, 1);
+            let sent = pings(store.claim_webhooks(50).await.unwrap());
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            assert_eq!(sent[0].bearer.as_deref(), Some("tok-1"));
+            assert_eq!(sent[0].url, "https://acme.example/ciba");
+            assert_eq!(
+                sent[0].payload,
+                json!({"auth_req_id": recorded.id}).to_string()
+            );
+        }
+    );
+
+    store_test!(
         a_request_is_decided_inside_its_recording_transaction,
         |store| {
             let w = world(store).await;
