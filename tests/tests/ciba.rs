@@ -757,3 +757,64 @@ app_test!(
         }
     }
 );
+
+app_test!(
+    the_operator_makes_a_ping_company_whose_endpoint_a_webhook_could_have,
+    |app| {
+        let refused = app
+            .cli(&[
+                "company",
+                "create",
+                "--name",
+                "Loopback Ping",
+                "--redirect-uri",
+                REDIRECT,
+                "--ciba-ping-endpoint",
+                "http://127.0.0.1:9/ciba",
+            ])
+            .await;
+        assert!(!refused.status.success());
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(said.contains("loopback"), "{said}");
+
+        let made = app
+            .cli(&[
+                "company",
+                "create",
+                "--name",
+                "Ping Co",
+                "--redirect-uri",
+                REDIRECT,
+                "--ciba-ping-endpoint",
+                "https://8.8.8.8/ciba",
+            ])
+            .await;
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+        let ping = Company {
+            id: made["client_id"].as_str().unwrap().to_owned(),
+            secret: made["client_secret"].as_str().unwrap().to_owned(),
+        };
+        let (status, body) = bc_authorize(
+            app,
+            &ping,
+            &[("login_hint", "anyone"), ("authorization_details", DETAILS)],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("registered for ping mode"),
+            "{body}"
+        );
+    }
+);
