@@ -269,6 +269,18 @@ app_test!(
             apiome_tests::problem_kind(&json_of(response).await),
             "passkey-rejected"
         );
+        // Not a credential at all: malformed (400), not a failed check (401).
+        let start = json_of(post(app, "/v1/accounts", json!({"handle": "mallory"})).await).await;
+        let response = post(
+            app,
+            "/v1/accounts/passkey",
+            json!({"ceremony_id": start["ceremony_id"], "credential": {"id": 7}}),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let problem = json_of(response).await;
+        assert_eq!(apiome_tests::problem_kind(&problem), "malformed-request");
+        assert_eq!(problem["field"], "credential");
         // the handle is still free: nothing was created
         let handle = store::Handle::parse("mallory").unwrap();
         assert!(matches!(

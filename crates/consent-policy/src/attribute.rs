@@ -16,7 +16,7 @@ pub const MAX_ATTRIBUTES_PER_REQUEST: usize = 64;
 pub const MAX_ATTRIBUTE_KEY_LEN: usize = 64;
 
 /// The longest part after `x-` in a custom key.
-const MAX_CUSTOM_SUFFIX_LEN: usize = 60;
+pub const MAX_CUSTOM_SUFFIX_LEN: usize = 60;
 
 /// What an attribute's value looks like; the store and server validate values with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -70,7 +70,7 @@ mod value;
 
 pub use attribute::{
     AttributeKey, AttributeKeyError, CatalogueEntry, MAX_ATTRIBUTE_KEY_LEN,
-    MAX_ATTRIBUTES_PER_REQUEST, ValueShape, catalogue_entries,
+    MAX_ATTRIBUTES_PER_REQUEST, MAX_CUSTOM_SUFFIX_LEN, ValueShape, catalogue_entries,
 };
 pub use bucket::{Bucket, SharingDefault};
 pub use company::{CompanyId, InvalidCompanyId, MAX_COMPANY_ID_LEN};

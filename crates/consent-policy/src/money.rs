@@ -138,8 +138,40 @@ pub struct Money {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MoneyWire {
+    #[serde(deserialize_with = "whole_number")]
     amount_micros: u64,
     currency: Currency,
+}
+
+/// A non-negative whole number, written `238` or (as JSON Schema's
+/// `integer` allows, and some JSON encoders write) `238.0`; never `238.5`.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of micro-units, at least 0")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom("an amount is at least 0"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+            // Exactly representable whole numbers only (below 2^53).
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if v.fract() == 0.0 && (0.0..EXACT).contains(&v) {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Ok(v as u64)
+            } else {
+                Err(E::custom(format!(
+                    "{v} is not a whole number of micro-units"
+                )))
+            }
+        }
+    }
+    d.deserialize_any(Whole)
 }
 
 impl TryFrom<MoneyWire> for Money {
@@ -260,6 +292,17 @@ impl fmt::Display for Money {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_amount_written_as_a_whole_float_is_that_integer_and_a_fraction_is_refused() {
+        let m: Money =
+            serde_json::from_str(r#"{"amount_micros": 238.0, "currency": "EUR"}"#).unwrap();
+        assert_eq!(m.amount_micros(), 238);
+        for bad in ["238.5", "-1", "-1.0", "1e300", "\"238\""] {
+            let text = format!(r#"{{"amount_micros": {bad}, "currency": "EUR"}}"#);
+            assert!(serde_json::from_str::<Money>(&text).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -112,10 +112,12 @@ impl<'de> Deserialize<'de> for PurposeMatch {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PurposeMatch, A::Error> {
                 let mut purposes = BTreeSet::new();
                 while let Some(purpose) = seq.next_element::<Purpose>()? {
-                    if purposes.len() >= Purpose::ALL.len() {
-                        return Err(de::Error::custom("too many purposes"));
+                    if !purposes.insert(purpose) {
+                        return Err(de::Error::custom(format_args!(
+                            "the list names `{}` twice",
+                            purpose.as_str()
+                        )));
                     }
-                    purposes.insert(purpose);
                 }
                 if purposes.is_empty() {
                     return Err(de::Error::custom(
@@ -165,24 +167,35 @@ impl AttributeMatch {
 #[serde(rename_all = "snake_case")]
 enum AttributeMatchWire {
     Any,
-    Keys(BTreeSet<AttributeKey>),
+    Keys(Vec<AttributeKey>),
     Bucket(Bucket),
 }
 
-/// An attribute match with no keys, or too many.
+/// An attribute match with no keys, too many, or one named twice.
 #[derive(Debug, thiserror::Error)]
-#[error("a rule names 1 to {MAX_KEYS_PER_RULE} attribute keys; use \"any\" for all")]
-struct BadKeyCount;
+enum BadKeys {
+    #[error("a rule names 1 to {MAX_KEYS_PER_RULE} attribute keys; use \"any\" for all")]
+    Count,
+    #[error("the list names `{0}` twice")]
+    Twice(String),
+}
 
 impl TryFrom<AttributeMatchWire> for AttributeMatch {
-    type Error = BadKeyCount;
+    type Error = BadKeys;
 
     fn try_from(wire: AttributeMatchWire) -> Result<Self, Self::Error> {
         Ok(match wire {
             AttributeMatchWire::Any => Self::Any,
-            AttributeMatchWire::Keys(keys) => {
-                if keys.is_empty() || keys.len() > MAX_KEYS_PER_RULE {
-                    return Err(BadKeyCount);
+            AttributeMatchWire::Keys(list) => {
+                if list.is_empty() || list.len() > MAX_KEYS_PER_RULE {
+                    return Err(BadKeys::Count);
+                }
+                let mut keys = BTreeSet::new();
+                for key in list {
+                    let twice = key.as_str().to_owned();
+                    if !keys.insert(key) {
+                        return Err(BadKeys::Twice(twice));
+                    }
                 }
                 Self::Keys(keys)
             }
@@ -201,6 +214,21 @@ pub enum Effect {
     Ask,
     /// Refuse.
     Deny,
+}
+
+impl Effect {
+    /// Every effect, in the order the pages offer them.
+    pub const ALL: [Self; 3] = [Self::Allow, Self::Ask, Self::Deny];
+
+    /// The effect as it appears on the wire.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Ask => "ask",
+            Self::Deny => "deny",
+        }
+    }
 }
 
 impl From<Effect> for Outcome {
@@ -374,6 +402,31 @@ mod tests {
     use super::*;
     use crate::money::Currency;
     use serde_json::json;
+
+    #[test]
+    fn a_rule_naming_a_purpose_or_a_key_twice_is_refused() {
+        let twice = |purposes: serde_json::Value, keys: serde_json::Value| {
+            serde_json::from_value::<Rule>(json!({
+                "company": "any", "purposes": purposes,
+                "attributes": {"keys": keys}, "effect": "allow"
+            }))
+        };
+        let err = twice(json!(["marketing", "marketing"]), json!(["email"])).unwrap_err();
+        assert!(err.to_string().contains("`marketing` twice"), "{err}");
+        let err = twice(json!(["marketing"]), json!(["email", "x-a", "email"])).unwrap_err();
+        assert!(err.to_string().contains("`email` twice"), "{err}");
+        assert!(twice(json!(["marketing", "analytics"]), json!(["email", "x-a"])).is_ok());
+    }
+
+    #[test]
+    fn effect_names_are_the_serde_names() {
+        for effect in Effect::ALL {
+            assert_eq!(
+                serde_json::to_value(effect).unwrap(),
+                json!(effect.as_str())
+            );
+        }
+    }
 
     fn acme_interests_rule() -> Rule {
         Rule::new(

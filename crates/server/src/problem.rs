@@ -309,6 +309,14 @@ impl From<broker::BrokerError> for Problem {
                 "Sign in again",
                 detail,
             ),
+            // Not a credential at all: the request is malformed, whoever sent it.
+            E::PasskeyRejected(identity::PasskeyError::Malformed(_)) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "Malformed request",
+                detail,
+            )
+            .with_field("credential"),
             E::PasskeyRejected(_) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "passkey-rejected",

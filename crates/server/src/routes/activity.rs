@@ -158,11 +158,12 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
     tag = "people",
     params(
         ("before" = Option<u64>, Query, description = "Only entries with an index below this (from `next_before`)"),
-        ("limit" = Option<u64>, Query, description = "At most this many entries, 1 to 100 (default 50)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "At most this many entries, 1 to 100 (default 50)"),
     ),
     responses(
         (status = 200, description = "The activity", body = ActivityView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `before` out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/activity")]
@@ -171,5 +172,21 @@ pub async fn activity(
     who: Authenticated,
     query: web::Query<ActivityQuery>,
 ) -> Result<HttpResponse, Problem> {
+    if query
+        .limit
+        .is_some_and(|n| n == 0 || n > store::MAX_ACTIVITY_PAGE)
+    {
+        return Err(Problem::invalid(
+            "limit",
+            format!("a page has 1 to {} entries", store::MAX_ACTIVITY_PAGE),
+        ));
+    }
+    // Ledger indices are signed 64-bit integers in both stores.
+    if query.before.is_some_and(|n| n > i64::MAX as u64) {
+        return Err(Problem::invalid(
+            "before",
+            format!("an index is at most {}", i64::MAX),
+        ));
+    }
     Ok(HttpResponse::Ok().json(activity_view(&state, &who.person, &query).await?))
 }

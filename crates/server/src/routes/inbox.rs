@@ -81,6 +81,7 @@ fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, P
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct InboxQuery {
     /// `pending` (the default) or `all`.
+    #[param(value_type = Option<String>, pattern = "^(?:pending|all)$")]
     pub status: Option<String>,
 }
 
@@ -121,7 +122,7 @@ pub async fn list_requests(
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     /// The attributes to grant; all that may be granted when left out.
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<super::schema::AttributeKeyName>>)]
     pub attributes: Option<Vec<AttributeKey>>,
 }
 

@@ -56,13 +56,13 @@ pub async fn me(state: web::Data<AppState>, who: Authenticated) -> Result<HttpRe
 #[derive(Serialize, ToSchema)]
 pub struct AttributeView {
     /// Its key.
-    #[schema(example = "email")]
+    #[schema(value_type = super::schema::AttributeKeyName)]
     pub key: String,
     /// Its value.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schema::AttributeValue)]
     pub value: serde_json::Value,
     /// Its bucket: `private`, `semi_private` or `public`.
-    #[schema(value_type = String, example = "semi_private")]
+    #[schema(value_type = super::schema::BucketName)]
     pub bucket: Bucket,
     /// Last change.
     #[schema(value_type = String, format = DateTime)]
@@ -86,11 +86,11 @@ impl From<store::StoredAttribute> for AttributeView {
 #[serde(deny_unknown_fields)]
 pub struct PutAttribute {
     /// The value; its shape depends on the key (see `/v1/catalogue`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schema::AttributeValue)]
     pub value: serde_json::Value,
     /// `private`, `semi_private` or `public`; the key's default bucket when
     /// left out on a new attribute, the current bucket on an existing one.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<super::schema::BucketName>)]
     pub bucket: Option<Bucket>,
 }
 
@@ -129,7 +129,7 @@ pub async fn list_attributes(
 #[utoipa::path(
     operation_id = "attributes_put",
     tag = "people",
-    params(("key" = String, Path, description = "A catalogue key or an x- custom key")),
+    params(("key" = super::schema::AttributeKeyName, Path, description = "A catalogue key or an x- custom key")),
     request_body = PutAttribute,
     responses(
         (status = 200, description = "The attribute as stored", body = AttributeView),
@@ -161,7 +161,7 @@ pub async fn put_attribute(
 #[utoipa::path(
     operation_id = "attributes_delete",
     tag = "people",
-    params(("key" = String, Path)),
+    params(("key" = super::schema::AttributeKeyName, Path, description = "The attribute's key")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No attribute of that key", body = Problem, content_type = "application/problem+json"))
 )]
 #[delete("/v1/me/attributes/{key}")]
@@ -180,16 +180,16 @@ pub async fn delete_attribute(
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Channels companies may use: `email`, `sms`, `phone`, `post`, `app`.
-    #[schema(example = json!(["email"]))]
+    #[schema(value_type = Vec<super::schema::ChannelName>, example = json!(["email"]))]
     pub channels: Vec<String>,
     /// From when in the day (`HH:MM`, the person's local time).
-    #[schema(example = "09:00")]
+    #[schema(value_type = Option<super::schema::TimeOfDayText>)]
     pub hours_from: Option<String>,
     /// Until when in the day (`HH:MM`).
-    #[schema(example = "18:00")]
+    #[schema(value_type = Option<super::schema::TimeOfDayText>)]
     pub hours_to: Option<String>,
     /// At most this many contacts a week (0 = never).
-    #[schema(example = 2)]
+    #[schema(example = 2, maximum = 100)]
     pub max_per_week: Option<u32>,
 }
 
@@ -198,10 +198,10 @@ pub struct Contact {
 #[serde(deny_unknown_fields)]
 pub struct Preferences {
     /// What happens where no rule speaks.
-    #[schema(value_type = String, example = "ask_me")]
+    #[schema(value_type = super::schema::SharingDefaultName)]
     pub default: SharingDefault,
     /// The longest grant accepted at all (ISO 8601 duration).
-    #[schema(value_type = Option<String>, example = "P1Y")]
+    #[schema(value_type = Option<super::schema::IsoDuration>)]
     pub max_duration: Option<GrantDuration>,
     /// How companies may contact the person.
     pub contact: Option<Contact>,
@@ -297,7 +297,7 @@ pub struct RuleView {
     /// Its place; the first rule that matches decides.
     pub position: u32,
     /// The rule.
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::schema::RuleBody)]
     pub rule: Rule,
     /// The rule in plain words.
     pub description: String,
@@ -345,7 +345,7 @@ pub async fn list_rules(
 #[utoipa::path(
     operation_id = "rules_create",
     tag = "people",
-    request_body(content = Object, description = "A rule: {company, purposes, attributes, min_offer, max_duration, effect}"),
+    request_body = super::schema::RuleBody,
     responses((status = 201, description = "The rule as stored", body = RuleView), (status = 422, description = "A rule that cannot hold; `field` names the part", body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/v1/me/rules")]
@@ -457,7 +457,7 @@ pub async fn list_blocked(
 /// refresh tokens.
 #[utoipa::path(
     operation_id = "blocked_put",
-    tag = "people", params(("company_id" = String, Path)), responses((status = 204, description = "Blocked; live grants to the company give nothing from now on"), (status = 404, description = "No company of that id", body = Problem, content_type = "application/problem+json"))
+    tag = "people", params(("company_id" = super::schema::CompanyIdText, Path, description = "The company's id")), responses((status = 204, description = "Blocked; live grants to the company give nothing from now on"), (status = 404, description = "No company of that id", body = Problem, content_type = "application/problem+json"))
 )]
 #[put("/v1/me/blocked/{company_id}")]
 pub async fn block(
@@ -476,7 +476,7 @@ pub async fn block(
 /// again.
 #[utoipa::path(
     operation_id = "blocked_delete",
-    tag = "people", params(("company_id" = String, Path)), responses((status = 204, description = "Unblocked"), (status = 404, description = "The company was not blocked", body = Problem, content_type = "application/problem+json"))
+    tag = "people", params(("company_id" = super::schema::CompanyIdText, Path, description = "The company's id")), responses((status = 204, description = "Unblocked"), (status = 404, description = "The company was not blocked", body = Problem, content_type = "application/problem+json"))
 )]
 #[delete("/v1/me/blocked/{company_id}")]
 pub async fn unblock(
@@ -520,7 +520,12 @@ pub async fn list_passkeys(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenamePasskey {
-    /// 1 to 64 characters.
+    /// 1 to 64 characters, no control characters; spaces around are dropped.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 

@@ -26,7 +26,7 @@ pub struct NotificationSettings {
     pub verified: bool,
     /// Each kind of notice and whether it is on: `request_waiting`,
     /// `expiring`, `first_use`.
-    #[schema(value_type = Object, example = json!({"request_waiting": true, "expiring": true, "first_use": false}))]
+    #[schema(value_type = super::schema::NoticeKinds)]
     pub kinds: BTreeMap<String, bool>,
     /// One mail a day gathering the notices, instead of one mail each.
     pub digest: bool,
@@ -53,7 +53,7 @@ impl NotificationSettings {
 #[serde(deny_unknown_fields)]
 pub struct PutAddress {
     /// The email address; a verification link is mailed to it.
-    #[schema(example = "ada@example.org")]
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     pub address: String,
 }
 
@@ -71,7 +71,7 @@ pub struct VerifyAddress {
 pub struct PutChoices {
     /// Kinds to turn on (`true`) or off (`false`); kinds left out keep
     /// their setting.
-    #[schema(value_type = Object, example = json!({"first_use": false}))]
+    #[schema(value_type = super::schema::NoticeKinds)]
     #[serde(default)]
     pub kinds: BTreeMap<String, bool>,
     /// A daily digest instead of single mails; left out keeps it.
@@ -232,6 +232,7 @@ pub struct UnsubscribeQuery {
     /// Whose.
     pub person: String,
     /// The kind's name, or `all`.
+    #[param(value_type = super::schema::NoticeKindOrAll)]
     pub kind: String,
     /// The link's token.
     pub token: String,
@@ -246,7 +247,7 @@ pub struct UnsubscribeQuery {
     operation_id = "notifications_unsubscribe",
     tag = "people",
     params(UnsubscribeQuery),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click"),
+    request_body(content = super::schema::OneClickBody, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Turned off"),
         (status = 403, description = "Wrong token", body = Problem, content_type = "application/problem+json"),

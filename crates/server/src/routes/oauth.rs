@@ -69,11 +69,6 @@ pub struct PushedResponseBody {
     pub expires_in: u64,
 }
 
-/// The form of token, introspection, revocation and PAR requests.
-#[derive(ToSchema)]
-#[schema(example = "grant_type=client_credentials&client_id=c_...&client_secret=...")]
-pub struct OAuthForm(#[allow(dead_code)] String);
-
 fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
     OAuthReply(OAuthError::new(code, text))
 }
@@ -135,7 +130,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     operation_id = "token_create",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens", body = TokenResponseBody),
         (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling)", body = OAuthErrorBody),
@@ -167,7 +162,7 @@ pub async fn token_endpoint(
 #[utoipa::path(
     operation_id = "token_introspect",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::IntrospectionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "`{\"active\": false}` or the token's claims", body = Object),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
@@ -196,7 +191,7 @@ pub async fn introspect(
 #[utoipa::path(
     operation_id = "token_revoke",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::RevocationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (or nothing to revoke)"),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
@@ -243,7 +238,7 @@ pub async fn revoke(
 #[utoipa::path(
     operation_id = "client_register",
     tag = "oauth",
-    request_body(content = Object, description = "RFC 7591 client metadata: `client_name`, `redirect_uris`, `token_endpoint_auth_method` (`client_secret_basic`, `client_secret_post`, `private_key_jwt` with inline `jwks`), `grant_types`, `response_types`, and for CIBA `backchannel_token_delivery_mode` (`poll`, the default, or `ping`) with, for ping, an `https` `backchannel_client_notification_endpoint`"),
+    request_body(content = crate::routes::schema::ClientRegistration, description = "RFC 7591 client metadata"),
     responses(
         (status = 201, description = "The registered client; `client_secret` is shown once", body = Object),
         (status = 400, description = "`invalid_client_metadata` or `invalid_redirect_uri`", body = OAuthErrorBody),
@@ -345,7 +340,7 @@ pub struct BackchannelResponseBody {
 #[utoipa::path(
     operation_id = "oauth_bc_authorize",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded", description = "`login_hint` (required), `authorization_details` or `scope`, `binding_message` (at most 64 characters of plain text), `requested_expiry` (seconds, 1 to 604800), `client_notification_token` (required for ping-mode clients), and the client's credentials as at the token endpoint"),
+    request_body(content = crate::routes::schema::BackchannelAuthenticationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The request was made (or, for a hint that names nobody, looks made): poll with `auth_req_id`", body = BackchannelResponseBody),
         (status = 400, description = "`invalid_request` (a missing, repeated or malformed parameter, two hints, `login_hint_token`/`id_token_hint`/`user_code`/`request`, a ping client without `client_notification_token`), `invalid_binding_message`, `invalid_authorization_details`, `invalid_scope` or `unauthorized_client` (not registered for the CIBA grant, or not a company); `error_description` says which parameter", body = OAuthErrorBody),
@@ -419,16 +414,19 @@ pub async fn bc_authorize(
 #[utoipa::path(
     operation_id = "authorization_request_push",
     tag = "oauth",
-    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::routes::schema::PushedAuthorizationForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 201, description = "The request URI", body = PushedResponseBody),
-        (status = 400, description = "An RFC 6749 / 9396 error", body = OAuthErrorBody),
+        (status = 400, description = "An RFC 6749 / 9396 error (`application/json`), or a malformed `Idempotency-Key` (a problem document)", content(
+            (OAuthErrorBody = "application/json"),
+            (crate::problem::Problem = "application/problem+json"),
+        )),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "This `Idempotency-Key` was used with another request", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`temporarily_unavailable`: over this client's request rate (shared with the token endpoint); see `Retry-After`", body = OAuthErrorBody),
     ),
-    params(("Idempotency-Key" = Option<String>, Header, description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "As for `POST /v1/requests`: a retry within 24 h replays the first answer"))
 )]
 #[post("/oauth/par")]
 pub async fn par(

@@ -27,6 +27,7 @@ pub enum PersonRef {
     /// By their public handle.
     Handle {
         /// The handle.
+        #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
         handle: String,
     },
     /// By the pairwise subject this company was given for them.
@@ -187,7 +188,7 @@ fn not_found() -> Problem {
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
     security(("bearer" = []))
 )]
 #[post("/v1/requests")]

@@ -72,10 +72,12 @@ impl From<sign_in_case::PasskeyChallenge> for PasskeyCeremony {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
-    /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter.
-    #[schema(example = "ada")]
+    /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter
+    /// (upper case is read as lower case).
+    #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
-    /// 8 to 128 characters. Leave out to sign up with a passkey.
+    /// 8 to 128 characters, not all spaces. Leave out to sign up with a passkey.
+    #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
     pub password: Option<String>,
 }
 
@@ -88,7 +90,13 @@ pub struct PasskeyAnswer {
     /// The `PublicKeyCredential` as JSON (binary fields base64url).
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
-    /// A name for a new passkey ("laptop", "phone").
+    /// A name for a new passkey ("laptop", "phone"): 1 to 64 characters,
+    /// no control characters; spaces around are dropped.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
 }
 
@@ -126,6 +134,7 @@ pub struct SignInOutcome {
 #[serde(deny_unknown_fields)]
 pub struct StartPasskeySignIn {
     /// The person's handle, if typed.
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: Option<String>,
 }
 
@@ -359,15 +368,36 @@ pub async fn sign_in(
 #[utoipa::path(
     operation_id = "session_start_passkey",
     tag = "people",
-    request_body = StartPasskeySignIn,
-    responses((status = 200, description = "The challenge", body = PasskeyCeremony))
+    request_body = Option<StartPasskeySignIn>,
+    responses(
+        (status = 200, description = "The challenge", body = PasskeyCeremony),
+        (status = 400, description = "A body that is not `{\"handle\": …}`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A handle nobody can have", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/v1/session/passkey")]
 pub async fn start_passkey_sign_in(
     state: web::Data<AppState>,
-    body: Option<web::Json<StartPasskeySignIn>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    // The body is optional; one that is there must be right (an
+    // `Option<Json<_>>` extractor would silently drop a wrong one).
+    let body: Option<StartPasskeySignIn> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Problem::malformed(format!("the body: {e}")))?
+    };
+    let body = body.unwrap_or_default();
+    // A handle nobody could have is a typing mistake to point out; it
+    // tells nothing about who has an account.
+    if let Some(handle) = &body.handle
+        && store::Handle::parse(handle).is_err()
+    {
+        return Err(Problem::invalid(
+            "handle",
+            "a handle is 3 to 32 characters of a-z, 0-9 and _, starting with a letter",
+        ));
+    }
     let challenge = sign_in_case::start_passkey(state.accounts(), body.handle.as_deref())
         .await
         .map_err(Problem::from)?;
@@ -405,7 +435,11 @@ pub async fn finish_passkey_sign_in(
 /// Ends this session and clears its cookie.
 #[utoipa::path(
     operation_id = "session_delete",
-    tag = "people", responses((status = 204, description = "Signed out"))
+    tag = "people",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in (or this session has already ended)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/v1/session")]
 pub async fn sign_out(
@@ -426,7 +460,11 @@ pub async fn sign_out(
 /// Ends every other session of this person, keeping this one.
 #[utoipa::path(
     operation_id = "sessions_delete_others",
-    tag = "people", responses((status = 204, description = "Every other session ended"))
+    tag = "people",
+    responses(
+        (status = 204, description = "Every other session ended"),
+        (status = 401, description = "Not signed in (or this session has already ended)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/v1/me/sessions/others")]
 pub async fn sign_out_others(
@@ -444,7 +482,11 @@ pub async fn sign_out_others(
 /// Ends every session of this person, this one included.
 #[utoipa::path(
     operation_id = "sessions_delete_all",
-    tag = "people", responses((status = 204, description = "Every session ended"))
+    tag = "people",
+    responses(
+        (status = 204, description = "Every session ended"),
+        (status = 401, description = "Not signed in (or this session has already ended)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[delete("/v1/me/sessions")]
 pub async fn sign_out_everywhere(
