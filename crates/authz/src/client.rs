@@ -559,6 +559,12 @@ pub struct ClientMetadata {
     /// Where RP-initiated logout may send the person back (exact match).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// CIBA: `poll` (the default) or `ping`.
+    #[serde(default, skip_serializing_if = "crate::ciba::DeliveryMode::is_poll")]
+    pub backchannel_token_delivery_mode: crate::ciba::DeliveryMode,
+    /// CIBA ping mode: where the server says a request was decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_client_notification_endpoint: Option<String>,
 }
 
 /// A registration request as it arrives; fields this server does not know are ignored (RFC 7591 §2).
@@ -573,6 +579,8 @@ struct MetadataWire {
     response_types: Option<serde_json::Value>,
     id_token_signed_response_alg: Option<serde_json::Value>,
     post_logout_redirect_uris: Option<serde_json::Value>,
+    backchannel_token_delivery_mode: Option<serde_json::Value>,
+    backchannel_client_notification_endpoint: Option<serde_json::Value>,
 }
 
 impl ClientMetadata {
@@ -715,6 +723,12 @@ impl ClientMetadata {
                 )
             })?,
         };
+        let (backchannel_token_delivery_mode, backchannel_client_notification_endpoint) =
+            crate::ciba::check_registration(
+                wire.backchannel_token_delivery_mode.as_ref(),
+                wire.backchannel_client_notification_endpoint.as_ref(),
+                &grant_types,
+            )?;
         Ok(Self {
             client_name,
             redirect_uris,
@@ -723,6 +737,8 @@ impl ClientMetadata {
             grant_types,
             id_token_signed_response_alg,
             post_logout_redirect_uris,
+            backchannel_token_delivery_mode,
+            backchannel_client_notification_endpoint,
         })
     }
 
@@ -857,6 +873,18 @@ impl ClientRecord {
                 "id_token_signed_response_alg".into(),
                 m.id_token_signed_response_alg.as_str().into(),
             );
+            if m.allows(GrantType::Ciba) {
+                map.insert(
+                    "backchannel_token_delivery_mode".into(),
+                    m.backchannel_token_delivery_mode.as_str().into(),
+                );
+            }
+            if let Some(endpoint) = &m.backchannel_client_notification_endpoint {
+                map.insert(
+                    "backchannel_client_notification_endpoint".into(),
+                    endpoint.clone().into(),
+                );
+            }
             if !m.post_logout_redirect_uris.is_empty() {
                 map.insert(
                     "post_logout_redirect_uris".into(),

@@ -10,7 +10,7 @@ use url::Url;
 /// The longest `error_description` sent, in bytes; longer ones are cut.
 pub const MAX_DESCRIPTION_LEN: usize = 300;
 
-/// An OAuth `error` code (RFC 6749, 6750, 7591, 9396 and CIBA).
+/// An OAuth `error` code (RFC 6749, 6750, 7591, 9396 and CIBA Core 1.0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// A parameter is missing, repeated, malformed or not allowed (RFC 6749).
@@ -53,11 +53,13 @@ pub enum ErrorCode {
     LoginRequired,
     /// `prompt=none`, and the person must see the consent screen (OIDC Core §3.1.2.6).
     ConsentRequired,
+    /// A `binding_message` that is too long or not plain text (CIBA Core §13).
+    InvalidBindingMessage,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -78,6 +80,7 @@ impl ErrorCode {
         Self::InsufficientScope,
         Self::LoginRequired,
         Self::ConsentRequired,
+        Self::InvalidBindingMessage,
     ];
 
     /// The wire name (`invalid_request`).
@@ -104,6 +107,7 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidBindingMessage => "invalid_binding_message",
         }
     }
 

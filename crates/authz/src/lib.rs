@@ -13,6 +13,7 @@
 //! |---|---|
 //! | [`error`] | [`OAuthError`] and [`ErrorCode`]: every code of RFC 6749/6750/7591/9396 and CIBA polling, HTTP status, redirect URL |
 //! | [`params`] | form/query parameters, size-bounded, repeats refused on read |
+//! | [`ciba`] | CIBA Core 1.0: the backchannel authentication request and the poll/ping delivery mode a client registers |
 //! | [`client`] | [`ClientId`], [`ClientSecret`] and its keyed [`SecretHash`], [`RedirectUri`] (exact match), [`ClientMetadata`] (RFC 7591) and the stored [`ClientRecord`] |
 //! | [`client_auth`] | reads and checks client authentication: Basic, form secret, or `private_key_jwt` (EdDSA/ES256) |
 //! | [`pkce`] | `S256` challenges and verifiers |
@@ -87,6 +88,7 @@
 //! - **`apiome keys rotate`**: [`KeySet::rotate`], then [`KeySet::prune`]
 //!   drops keys no unexpired token can use.
 
+pub mod ciba;
 pub mod client;
 pub mod client_auth;
 pub mod code;
@@ -107,6 +109,7 @@ pub mod token_hash;
 pub mod token_request;
 pub mod verified;
 
+pub use ciba::{BackchannelRequest, DeliveryMode};
 pub use client::{
     AuthMethod, ClientId, ClientJwks, ClientMetadata, ClientRecord, ClientSecret, GrantType,
     RedirectUri, SecretHash,

@@ -30,6 +30,8 @@ pub const INTROSPECT_PATH: &str = "/oauth/introspect";
 pub const REVOKE_PATH: &str = "/oauth/revoke";
 /// The dynamic registration endpoint's path.
 pub const REGISTER_PATH: &str = "/oauth/register";
+/// The CIBA backchannel authentication endpoint's path.
+pub const BC_AUTHORIZE_PATH: &str = "/oauth/bc-authorize";
 
 /// The RFC 8414 metadata of this server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +96,14 @@ pub struct ServerMetadata {
     pub request_parameter_supported: bool,
     /// `false`: the `request_uri` parameter is for PAR's URIs only.
     pub request_uri_parameter_supported: bool,
+    /// The CIBA backchannel authentication endpoint (CIBA Core §4). No
+    /// `backchannel_authentication_request_signing_alg_values_supported`:
+    /// signed authentication requests are not supported.
+    pub backchannel_authentication_endpoint: String,
+    /// `["poll", "ping"]`.
+    pub backchannel_token_delivery_modes_supported: Vec<String>,
+    /// `false`: no `user_code`.
+    pub backchannel_user_code_parameter_supported: bool,
 }
 
 impl ServerMetadata {
@@ -150,13 +160,20 @@ impl ServerMetadata {
             claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
+            backchannel_authentication_endpoint: at(BC_AUTHORIZE_PATH),
+            backchannel_token_delivery_modes_supported: crate::ciba::DeliveryMode::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            backchannel_user_code_parameter_supported: false,
         }
     }
 
     /// Every endpoint URL the document lists (for a check that each answers).
     #[must_use]
-    pub fn endpoints(&self) -> [&str; 9] {
+    pub fn endpoints(&self) -> [&str; 10] {
         [
+            &self.backchannel_authentication_endpoint,
             &self.userinfo_endpoint,
             &self.end_session_endpoint,
             &self.authorization_endpoint,
@@ -236,6 +253,20 @@ mod tests {
         assert_eq!(
             json["userinfo_endpoint"],
             "https://a.example/oauth/userinfo"
+        );
+        assert_eq!(
+            json["backchannel_authentication_endpoint"],
+            "https://a.example/oauth/bc-authorize"
+        );
+        assert_eq!(
+            json["backchannel_token_delivery_modes_supported"],
+            serde_json::json!(["poll", "ping"])
+        );
+        assert_eq!(json["backchannel_user_code_parameter_supported"], false);
+        assert!(
+            json.get("backchannel_authentication_request_signing_alg_values_supported")
+                .is_none(),
+            "signed authentication requests are not supported"
         );
         let scopes = json["scopes_supported"].as_array().unwrap();
         assert!(scopes.contains(&"openid".into()));

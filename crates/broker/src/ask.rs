@@ -8,9 +8,17 @@
 //! policy that is in force when it is recorded, never on an older one.
 //! (Deciding from a snapshot and retrying on a change starved under a
 //! person who writes rules while companies ask: the scale-out test.)
+//!
+//! A CIBA backchannel request (`POST /oauth/bc-authorize`) is this same use
+//! case with a [`Backchannel`] ([`ask_backchannel`] calls [`ask`]): the
+//! inbox, mail, webhooks and ledger see an asynchronous request like any
+//! other. Only the answer to a hint that names nobody differs: the company
+//! still gets an `auth_req_id`, whose poll answers `access_denied` as a
+//! refusal does, so the backchannel cannot be used to find out who has an
+//! account (CIBA Core §13 lets a server answer `unknown_user_id`; we do not).
 
 use consent_policy::{Channel, CompanyId, DataRequest, Handle, RequestError, decide};
-use store::{Decider, Store, StoreError, StoredRequest};
+use store::{Backchannel, Decider, Store, StoreError, StoredRequest};
 
 use crate::BrokerError;
 
@@ -22,6 +30,10 @@ pub enum Person<'a> {
     Handle(&'a Handle),
     /// The company's pairwise subject for the person.
     Subject(&'a str),
+    /// A CIBA `login_hint`: the pairwise subject this company knows the
+    /// person by if it is one, else their handle. (A subject can be
+    /// handle-shaped: handles are matched without case, subjects are not.)
+    Hint(&'a str),
 }
 
 /// Why an ask was refused before anything was recorded.
@@ -34,23 +46,17 @@ pub enum AskRefused {
 }
 
 /// Records `company`'s request `details` (one `authorization_details`
-/// entry) to `person`, with the policy's decision.
+/// entry) to `person`, with the policy's decision; a `backchannel` request
+/// keeps its CIBA row, binding message and expiry in the same transaction.
 pub async fn ask(
     store: &Store,
     company: &CompanyId,
     person: Person<'_>,
     details: serde_json::Value,
+    backchannel: Option<Backchannel>,
 ) -> Result<Result<StoredRequest, AskRefused>, BrokerError> {
-    let found = match person {
-        Person::Handle(handle) => match store.person_by_handle(handle).await {
-            Ok(person) => person,
-            Err(StoreError::PersonNotFound) => return Ok(Err(AskRefused::NoSuchPerson)),
-            Err(e) => return Err(e.into()),
-        },
-        Person::Subject(subject) => match store.person_for_subject(company, subject).await? {
-            Some(id) => store.person(&id).await?,
-            None => return Ok(Err(AskRefused::NoSuchPerson)),
-        },
+    let Some(found) = find(store, company, person).await? else {
+        return Ok(Err(AskRefused::NoSuchPerson));
     };
     let request = match DataRequest::from_json_value(details, &found.max_duration) {
         Ok(request) => request,
@@ -70,7 +76,105 @@ pub async fn ask(
         decide(profile, &asker, &asked)
     });
     let stored = store
-        .record_request_deciding(&found.id, company, &request, Channel::Async, decide_now)
+        .record_request_deciding(
+            &found.id,
+            company,
+            &request,
+            Channel::Async,
+            decide_now,
+            backchannel,
+        )
         .await?;
     Ok(Ok(stored))
+}
+
+/// The person `company` names, if there is one.
+async fn find(
+    store: &Store,
+    company: &CompanyId,
+    person: Person<'_>,
+) -> Result<Option<store::Person>, BrokerError> {
+    let by_handle = |handle: &Handle| {
+        let handle = handle.clone();
+        async move {
+            match store.person_by_handle(&handle).await {
+                Ok(person) => Ok(Some(person)),
+                Err(StoreError::PersonNotFound) => Ok(None),
+                Err(e) => Err(BrokerError::from(e)),
+            }
+        }
+    };
+    match person {
+        Person::Handle(handle) => by_handle(handle).await,
+        Person::Subject(subject) => match store.person_for_subject(company, subject).await? {
+            Some(id) => Ok(Some(store.person(&id).await?)),
+            None => Ok(None),
+        },
+        Person::Hint(hint) => match store.person_for_subject(company, hint).await? {
+            Some(id) => Ok(Some(store.person(&id).await?)),
+            None => match Handle::parse(hint) {
+                Ok(handle) => by_handle(&handle).await,
+                Err(_) => Ok(None),
+            },
+        },
+    }
+}
+
+/// What a backchannel request gets back (CIBA Core §7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackchannelAsked {
+    /// The id to poll with (and to be pinged about).
+    pub auth_req_id: String,
+    /// Seconds the person has to answer.
+    pub expires_in: u64,
+}
+
+/// A CIBA backchannel request: [`ask`] with `backchannel`. A hint that
+/// names nobody, and a duration longer than the person accepts, get an
+/// `auth_req_id` that answers as a refusal (no enumeration: the second
+/// would tell a person from nobody by their setting).
+///
+/// `details` must already be an acceptable entry for some person (the
+/// caller checked it against the protocol's ceiling).
+pub async fn ask_backchannel(
+    store: &Store,
+    company: &CompanyId,
+    person: Person<'_>,
+    details: serde_json::Value,
+    backchannel: Backchannel,
+) -> Result<Result<BackchannelAsked, RequestError>, BrokerError> {
+    let expires_in = u64::try_from(backchannel.expires_in.whole_seconds()).unwrap_or(0);
+    let asked = match ask(
+        store,
+        company,
+        person,
+        details.clone(),
+        Some(backchannel.clone()),
+    )
+    .await?
+    {
+        Ok(stored) => {
+            return Ok(Ok(BackchannelAsked {
+                auth_req_id: stored.id,
+                expires_in,
+            }));
+        }
+        Err(AskRefused::BadRequest(RequestError::DurationTooLong { .. }))
+        | Err(AskRefused::NoSuchPerson) => {
+            let ceiling = consent_policy::GrantDuration::from_secs(consent_policy::MAX_GRANT_SECS)
+                .ok_or_else(|| BrokerError::Corrupt("the longest grant is no duration".into()))?;
+            match DataRequest::from_json_value(details, &ceiling) {
+                Ok(asked) => asked,
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        Err(AskRefused::BadRequest(e)) => return Ok(Err(e)),
+    };
+    let auth_req_id = store
+        .record_ciba_for_nobody(company, &asked, &backchannel)
+        .await?;
+    Ok(Ok(BackchannelAsked {
+        auth_req_id,
+        expires_in,
+    }))
 }

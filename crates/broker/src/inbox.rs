@@ -69,6 +69,7 @@ mod tests {
                 &company,
                 crate::ask::Person::Handle(&handle),
                 details,
+                None,
             )
             .await
             .unwrap()

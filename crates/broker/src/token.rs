@@ -1,4 +1,4 @@
-//! The token endpoint's grants (RFC 6749 §4–6, CIBA poll mode),
+//! The token endpoint's grants (RFC 6749 §4–6, CIBA poll and ping modes),
 //! introspection (RFC 7662) and dynamic registration (RFC 7591), over the
 //! `authz` core.
 //!
@@ -276,7 +276,23 @@ pub async fn ciba(
     let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
     let request = match store.request(auth_req_id).await {
         Ok(request) if request.company_id.as_str() == client_id.as_str() => request,
-        Ok(_) | Err(StoreError::RequestNotFound(_)) => return Err(unknown().into()),
+        Ok(_) => return Err(unknown().into()),
+        Err(StoreError::RequestNotFound(_)) => {
+            // A backchannel request whose hint named nobody answers as a
+            // refusal does, after the same kind of write a poll makes.
+            let company = client_id.to_company_id();
+            let Some(nobody) = store.ciba_for_nobody(&company, auth_req_id).await? else {
+                return Err(unknown().into());
+            };
+            let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+            store
+                .ciba_nobody_poll(&nobody.auth_req_id, now_secs)
+                .await?;
+            return Err(match poll(PollState::Denied, None, now) {
+                Err(refused) => refused.into(),
+                Ok(()) => OAuthError::server_error("a refusal was approved").into(),
+            });
+        }
         Err(e) => return Err(e.into()),
     };
     let last_poll = store.ciba_poll(&request.id, now).await?;

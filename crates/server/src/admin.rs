@@ -101,13 +101,50 @@ pub async fn create_company(
     name: &str,
     redirect_uris: &[String],
 ) -> Result<CreatedClient, AdminError> {
+    register_company(
+        store,
+        server_key,
+        name,
+        redirect_uris,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// [`create_company`] in CIBA ping mode, notified at `endpoint` (checked
+/// by the caller as a webhook URL is).
+pub async fn create_ping_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+    endpoint: &str,
+) -> Result<CreatedClient, AdminError> {
+    let ping = serde_json::json!({
+        "backchannel_token_delivery_mode": "ping",
+        "backchannel_client_notification_endpoint": endpoint,
+    });
+    register_company(store, server_key, name, redirect_uris, ping).await
+}
+
+async fn register_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+    backchannel: serde_json::Value,
+) -> Result<CreatedClient, AdminError> {
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-    let metadata = ClientMetadata::parse(&serde_json::json!({
+    let mut document = serde_json::json!({
         "client_name": name,
         "redirect_uris": redirect_uris,
         "token_endpoint_auth_method": "client_secret_basic",
         "grant_types": grant_types,
-    }))?;
+    });
+    if let (Some(map), Some(more)) = (document.as_object_mut(), backchannel.as_object()) {
+        map.extend(more.clone());
+    }
+    let metadata = ClientMetadata::parse(&document)?;
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Company).await?;
     created(&record, secret)
@@ -137,6 +174,8 @@ pub async fn create_auditor(
         grant_types: vec![GrantType::ClientCredentials],
         id_token_signed_response_alg: authz::IdTokenAlg::default(),
         post_logout_redirect_uris: Vec::new(),
+        backchannel_token_delivery_mode: authz::DeliveryMode::Poll,
+        backchannel_client_notification_endpoint: None,
     };
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Auditor).await?;

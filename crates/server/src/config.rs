@@ -262,6 +262,10 @@ pub enum CompanyCommand {
         /// An `https://` URL called (signed) when a request is decided or a grant revoked.
         #[arg(long)]
         webhook_url: Option<String>,
+        /// CIBA ping mode: the `https://` URL called with `{"auth_req_id"}`
+        /// when a backchannel request is decided (poll mode without it).
+        #[arg(long)]
+        ciba_ping_endpoint: Option<String>,
     },
     /// Set or remove a company's webhook URL; prints its signing secret
     /// (made once, random; see `rotate-webhook-secret`).

@@ -167,13 +167,20 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 name,
                 redirect_uris,
                 webhook_url,
+                ciba_ping_endpoint,
             } => {
                 let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
-                if let Some(url) = &webhook_url {
+                for url in webhook_url.iter().chain(&ciba_ping_endpoint) {
                     webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;
                 }
-                let created = admin::create_company(&store, &key, &name, &redirect_uris).await?;
+                let created = match &ciba_ping_endpoint {
+                    None => admin::create_company(&store, &key, &name, &redirect_uris).await?,
+                    Some(endpoint) => {
+                        admin::create_ping_company(&store, &key, &name, &redirect_uris, endpoint)
+                            .await?
+                    }
+                };
                 let mut printed = serde_json::to_value(&created)?;
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(

@@ -44,6 +44,7 @@ use crate::routes::{
         crate::routes::schema::RevocationForm,
         crate::routes::schema::IntrospectionForm,
         crate::routes::schema::PushedAuthorizationForm,
+        crate::routes::schema::BackchannelAuthenticationForm,
         crate::routes::schema::RuleBody,
         crate::routes::schema::NoticeKinds,
         crate::routes::schema::NoticeKindOrAll,
@@ -152,6 +153,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(oauth::revoke)
         .service(oauth::register)
         .service(oauth::par)
+        .service(oauth::bc_authorize)
         .service(requests::show)
         .service(money::wallet)
         .service(money::earnings)

@@ -15,6 +15,11 @@
 //! days ([`store::MAX_WEBHOOK_ATTEMPTS`] calls in all). Each call goes in
 //! the delivery log with the status answered and its latency. Redirects
 //! are not followed.
+//!
+//! A CIBA ping (a delivery with a `bearer`) rides the same outbox, lease,
+//! retries and destination checks, but is the call CIBA Core §10.2 asks
+//! for: `POST {"auth_req_id": ...}` with `Authorization: Bearer
+//! <client_notification_token>`, no webhook signature.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -314,6 +319,17 @@ async fn send(
             &pinned
         }
     };
+    if let Some(token) = &delivery.bearer {
+        let response = http
+            .post(destination.url)
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(delivery.payload.clone())
+            .send()
+            .await
+            .map_err(|e| format!("call failed: {e}"))?;
+        return Ok(response.status());
+    }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let secrets = broker::webhook::signing_secrets(store, &delivery.company_id)
         .await

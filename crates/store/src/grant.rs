@@ -47,6 +47,7 @@ pub(crate) struct NewRequest {
     pub(crate) request: DataRequest,
     pub(crate) decision: Deciding,
     pub(crate) channel: Channel,
+    pub(crate) backchannel: Option<crate::ciba::Backchannel>,
 }
 
 /// How a request to record gets its decision.
@@ -97,6 +98,8 @@ pub struct StoredRequest {
     pub decided_at: Option<OffsetDateTime>,
     /// When an undecided request expires.
     pub expires_at: OffsetDateTime,
+    /// CIBA's `binding_message`, for the person to see.
+    pub binding_message: Option<String>,
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
@@ -126,6 +129,7 @@ impl TryFrom<data_request::Model> for StoredRequest {
             created_at: row.created_at,
             decided_at: row.decided_at,
             expires_at: row.expires_at,
+            binding_message: row.binding_message,
         })
     }
 }
@@ -246,6 +250,7 @@ impl Store {
             request: request.clone(),
             decision: Deciding::Made(decision.clone()),
             channel,
+            backchannel: None,
         };
         self.record_new_request(new).await
     }
@@ -254,6 +259,8 @@ impl Store {
     /// recording transaction, under the person's lock, from the policy
     /// read there: a block, a move to private or a rule committed before
     /// it is always seen, and none can land between decision and record.
+    /// A `backchannel` request (CIBA) is recorded with its `auth_req_id`
+    /// row, binding message and expiry in the same transaction.
     pub async fn record_request_deciding(
         &self,
         person: &PersonId,
@@ -261,6 +268,7 @@ impl Store {
         request: &DataRequest,
         channel: Channel,
         decide: Decider,
+        backchannel: Option<crate::ciba::Backchannel>,
     ) -> Result<StoredRequest, StoreError> {
         let new = NewRequest {
             person: person.clone(),
@@ -268,6 +276,7 @@ impl Store {
             request: request.clone(),
             decision: Deciding::Inside(decide),
             channel,
+            backchannel,
         };
         self.record_new_request(new).await
     }
@@ -302,6 +311,7 @@ impl Store {
             request,
             decision,
             channel,
+            backchannel,
         } = new;
         self.lock_person(txn, &person).await?;
         let decision = match decision {
@@ -315,6 +325,12 @@ impl Store {
                 txn, &person, &company, &request, &decision, channel, status, &granted,
             )
             .await?;
+        if let Some(backchannel) = &backchannel {
+            crate::ciba::record_in(txn, company.as_str(), &id, backchannel).await?;
+            if status != RequestStatus::Pending {
+                crate::ciba::ping_in(txn, &id).await?;
+            }
+        }
         if status == RequestStatus::Pending && channel == Channel::Async {
             crate::notify::request_waiting(txn, &person, company.as_str(), &id, &request).await?;
         }
@@ -467,6 +483,7 @@ impl Store {
             created_at: Set(now),
             decided_at: Set((status != RequestStatus::Pending).then_some(now)),
             expires_at: Set(now + REQUEST_TTL),
+            binding_message: Set(None),
         }
         .insert(txn)
         .await?;
@@ -644,6 +661,7 @@ impl Store {
             )
             .await?;
         }
+        crate::ciba::ping_in(&txn, request_id).await?;
         txn.commit().await?;
         Grant::try_from(grant_row)
     }
@@ -685,6 +703,7 @@ impl Store {
             )
             .await?;
         }
+        crate::ciba::ping_in(&txn, request_id).await?;
         txn.commit().await?;
         self.request(request_id).await
     }
@@ -873,6 +892,7 @@ impl Store {
                 )
                 .await?;
             }
+            crate::ciba::ping_in(&txn, &request.id).await?;
         }
         let people: Vec<&str> = grants.iter().map(|g| g.person_id.as_str()).collect();
         let pseudonyms: std::collections::HashMap<String, String> = person::Entity::find()
@@ -1076,6 +1096,67 @@ mod tests {
     );
 
     store_test!(
+        a_backchannel_request_pings_when_it_expires_and_only_then,
+        |store| {
+            let w = world(store).await;
+            let req = request(&["email"]);
+            let (company, asked) = (w.company.clone(), req.clone());
+            let ping = crate::Backchannel {
+                expires_in: Duration::seconds(60),
+                binding_message: Some("Order 4711".to_owned()),
+                ping: Some(crate::Ping {
+                    endpoint: "https://acme.example/ciba".to_owned(),
+                    token: "tok-1".to_owned(),
+                }),
+            };
+            let recorded = store
+                .record_request_deciding(
+                    &w.person,
+                    &w.company,
+                    &req,
+                    Channel::Async,
+                    Box::new(move |profile| decide(profile, &company, &asked)),
+                    Some(ping),
+                )
+                .await
+                .unwrap();
+            assert_eq!(recorded.status, RequestStatus::Pending);
+            assert_eq!(recorded.binding_message.as_deref(), Some("Order 4711"));
+            let ttl = recorded.expires_at - recorded.created_at;
+            assert!(
+                ttl <= Duration::seconds(61) && ttl >= Duration::seconds(59),
+                "{ttl}"
+            );
+            let pings = |claimed: Vec<crate::WebhookDelivery>| -> Vec<crate::WebhookDelivery> {
+                claimed.into_iter().filter(|d| d.bearer.is_some()).collect()
+            };
+            assert!(
+                pings(store.claim_webhooks(50).await.unwrap()).is_empty(),
+                "pending: no ping"
+            );
+
+            data_request::Entity::update_many()
+                .col_expr(
+                    data_request::Column::ExpiresAt,
+                    Expr::value(now() - Duration::seconds(1)),
+                )
+                .filter(data_request::Column::Id.eq(&recorded.id))
+                .exec(&store.db)
+                .await
+                .unwrap();
+            assert_eq!(store.sweep_expired().await.unwrap().requests, 1);
+            let sent = pings(store.claim_webhooks(50).await.unwrap());
+            assert_eq!(sent.len(), 1, "{sent:?}");
+            assert_eq!(sent[0].bearer.as_deref(), Some("tok-1"));
+            assert_eq!(sent[0].url, "https://acme.example/ciba");
+            assert_eq!(
+                sent[0].payload,
+                json!({"auth_req_id": recorded.id}).to_string()
+            );
+        }
+    );
+
+    store_test!(
         a_request_is_decided_inside_its_recording_transaction,
         |store| {
             let w = world(store).await;
@@ -1106,6 +1187,7 @@ mod tests {
                         );
                         decide(profile, &company, &asked)
                     }),
+                    None,
                 )
                 .await
                 .unwrap();

@@ -187,6 +187,9 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("{what}: {e}")))
 }
 
+/// `oauth_ciba_poll.last_poll_at` of a row made by a poll not yet recorded.
+const NEVER_POLLED: i64 = 0;
+
 fn secs(t: UnixTime) -> i64 {
     i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
@@ -811,43 +814,44 @@ impl Store {
     }
 
     /// Records a CIBA-style poll of an asynchronous request at `now` and
-    /// returns the previous poll's time, if any.
+    /// returns the previous poll's time, if any. The row is made first
+    /// (`0`: never polled) and then read locked, so that polls arriving
+    /// together are taken one after the other on PostgreSQL too: one of
+    /// them is the first, the others see its time (`slow_down`).
     pub async fn ciba_poll(
         &self,
         request_id: &str,
         now: UnixTime,
     ) -> Result<Option<UnixTime>, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
+        oauth_ciba_poll::Entity::insert(oauth_ciba_poll::ActiveModel {
+            request_id: Set(request_id.to_owned()),
+            last_poll_at: Set(NEVER_POLLED),
+            tokens_issued_at: Set(None),
+        })
+        .on_conflict(
+            OnConflict::column(oauth_ciba_poll::Column::RequestId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
         let mut query = oauth_ciba_poll::Entity::find_by_id(request_id.to_owned());
         if self.backend() == Backend::Postgres {
             query = query.lock_exclusive();
         }
-        let previous = query.one(&txn).await?;
-        match &previous {
-            Some(_) => {
-                oauth_ciba_poll::Entity::update_many()
-                    .col_expr(oauth_ciba_poll::Column::LastPollAt, Expr::value(secs(now)))
-                    .filter(oauth_ciba_poll::Column::RequestId.eq(request_id))
-                    .exec(&txn)
-                    .await?;
-            }
-            None => {
-                oauth_ciba_poll::Entity::insert(oauth_ciba_poll::ActiveModel {
-                    request_id: Set(request_id.to_owned()),
-                    last_poll_at: Set(secs(now)),
-                    tokens_issued_at: Set(None),
-                })
-                .on_conflict(
-                    OnConflict::column(oauth_ciba_poll::Column::RequestId)
-                        .update_column(oauth_ciba_poll::Column::LastPollAt)
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-            }
-        }
+        let previous = query
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("a poll row vanished"))?
+            .last_poll_at;
+        oauth_ciba_poll::Entity::update_many()
+            .col_expr(oauth_ciba_poll::Column::LastPollAt, Expr::value(secs(now)))
+            .filter(oauth_ciba_poll::Column::RequestId.eq(request_id))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
-        Ok(previous.map(|row| unix(row.last_poll_at)))
+        Ok((previous != NEVER_POLLED).then(|| unix(previous)))
     }
 
     /// Marks that an approved asynchronous request's tokens were issued;

@@ -80,6 +80,9 @@ pub struct WebhookDelivery {
     pub payload: String,
     /// Calls made before this one.
     pub attempts: i32,
+    /// A CIBA ping's `client_notification_token`: sent as `Authorization:
+    /// Bearer` instead of a webhook signature.
+    pub bearer: Option<String>,
 }
 
 /// Where a delivery stands, for a company looking at its deliveries.
@@ -169,6 +172,7 @@ pub(crate) async fn enqueue(
         next_attempt_at: Set(Some(at)),
         delivered_at: Set(None),
         last_error: Set(None),
+        bearer: Set(None),
     })
     .exec_without_returning(txn)
     .await?;
@@ -278,6 +282,7 @@ impl Store {
                     url: row.url,
                     payload: row.payload,
                     attempts: row.attempts,
+                    bearer: row.bearer,
                 })
             })
             .collect()

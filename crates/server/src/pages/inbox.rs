@@ -33,6 +33,8 @@ struct Row {
     expires_iso: String,
     items: Vec<Item>,
     any_grantable: bool,
+    /// The company's `binding_message`, escaped by the template.
+    binding_message: Option<String>,
 }
 
 #[derive(Template)]
@@ -99,6 +101,7 @@ fn row(named: broker::inbox::NamedRequest) -> Row {
         expires_iso: iso(r.expires_at),
         any_grantable: items.iter().any(|i| i.grantable),
         items,
+        binding_message: r.binding_message,
         id: r.id,
     }
 }

@@ -34,6 +34,11 @@ pub struct InboxRequest {
     pub decision: Decision,
     /// The grant it became, if approved.
     pub grant_id: Option<String>,
+    /// What the company asked to show beside the request (CIBA's
+    /// `binding_message`), so the person can tie it to what they are doing
+    /// with the company; the company's words, not apiome's.
+    #[schema(example = "Order 4711")]
+    pub binding_message: Option<String>,
     /// When it arrived.
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
@@ -65,6 +70,7 @@ fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, P
         purpose_in_words: r.request.purpose().plain_words().to_owned(),
         decision: r.decision,
         grant_id: r.grant_id,
+        binding_message: r.binding_message,
         created_at: r.created_at,
         expires_at: r.expires_at,
         id: r.id,

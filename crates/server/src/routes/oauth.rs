@@ -2,8 +2,10 @@
 //! metadata (RFC 8414), JWKS, token (`client_credentials`,
 //! `authorization_code` with PKCE, `refresh_token` with rotation, the
 //! CIBA-style poll of asynchronous requests), introspection (RFC 7662),
-//! revocation (RFC 7009), dynamic registration (RFC 7591) and pushed
-//! authorization requests (RFC 9126). Errors are RFC 6749 error objects.
+//! revocation (RFC 7009), dynamic registration (RFC 7591), pushed
+//! authorization requests (RFC 9126) and CIBA backchannel authentication
+//! (OpenID CIBA Core 1.0, poll and ping modes). Errors are RFC 6749 error
+//! objects.
 //!
 //! Revoking an access token (RFC 7009) puts its `jti` on a deny list until
 //! it expires; every read also checks that the token's grant is still live,
@@ -12,8 +14,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use authz::{
-    AuthorizationRequest, ErrorCode, OAuthError, OsRandom, Params, PushedRequest, RefreshStatus,
-    TokenHash, TokenRequest, TokenTypeHint,
+    AuthorizationRequest, BackchannelRequest, ErrorCode, OAuthError, OsRandom, Params,
+    PushedRequest, RefreshStatus, TokenHash, TokenRequest, TokenTypeHint,
 };
 use serde::Serialize;
 use store::{ClientKind, StoredClient};
@@ -28,7 +30,8 @@ use crate::startup::AppState;
 pub struct OAuthErrorBody {
     /// The error code (`invalid_request`, `invalid_client`, `invalid_grant`,
     /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`,
-    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, ...).
+    /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`,
+    /// `invalid_binding_message`, ...).
     #[schema(example = "invalid_grant")]
     pub error: String,
     /// What went wrong, for the developer.
@@ -262,6 +265,7 @@ pub async fn register(
                 "registration needs `Authorization: Bearer <initial access token>`",
             )
         })?;
+    check_notification_endpoint(&body, state.webhook_allow_loopback).await?;
     let (record, secret) = broker::token::register(
         &state.store,
         &state.oauth.server_key,
@@ -273,6 +277,131 @@ pub async fn register(
     Ok(no_store_json(
         StatusCode::CREATED,
         &record.registration_response(secret.as_ref()),
+    ))
+}
+
+/// A ping-mode client's `backchannel_client_notification_endpoint` is
+/// called like a webhook, so it must be a destination a webhook may have
+/// (https, a global address; loopback only when the server allows it).
+async fn check_notification_endpoint(body: &[u8], allow_loopback: bool) -> Result<(), OAuthReply> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(()); // the registration itself says what is wrong
+    };
+    // Only a ping client is ever called; any other mode is refused by
+    // the registration's own checks, which say why.
+    if value["backchannel_token_delivery_mode"] != "ping" {
+        return Ok(());
+    }
+    let Some(url) = value["backchannel_client_notification_endpoint"].as_str() else {
+        return Ok(());
+    };
+    crate::webhooks::check_destination(url, allow_loopback)
+        .await
+        .map_err(|why| {
+            oauth_error(
+                ErrorCode::InvalidClientMetadata,
+                &format!("`backchannel_client_notification_endpoint`: {why}"),
+            )
+        })?;
+    Ok(())
+}
+
+/// A backchannel authentication answer (CIBA Core §7.3).
+#[derive(Serialize, ToSchema)]
+pub struct BackchannelResponseBody {
+    /// Poll the token endpoint with it (`grant_type=urn:openid:params:grant-type:ciba`);
+    /// a ping-mode client is called with it once the person answers. Also the
+    /// request's id at `GET /v1/requests/{id}`.
+    #[schema(example = "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13")]
+    pub auth_req_id: String,
+    /// Seconds the person has to answer.
+    #[schema(example = 604800)]
+    pub expires_in: u64,
+    /// The fewest seconds between two polls (a faster poll is `slow_down`).
+    #[schema(example = 5)]
+    pub interval: u64,
+}
+
+/// CIBA backchannel authentication (OpenID CIBA Core 1.0)
+///
+/// A company asks a person who is not at its screen, by `login_hint` (their
+/// handle, or the pairwise `sub` this company knows them by), for one
+/// `apiome_data` `authorization_details` entry (or a `scope` of attribute
+/// keys; `openid` may be added). The request waits in the person's inbox with
+/// the `binding_message` beside it, exactly as `POST /v1/requests` would have
+/// it wait. The client authenticates as at the token endpoint. A poll-mode
+/// client then polls the token endpoint with the `auth_req_id`; a ping-mode
+/// client (registered with `backchannel_token_delivery_mode=ping` and a
+/// `backchannel_client_notification_endpoint`) is called with
+/// `{"auth_req_id"}` and `Authorization: Bearer <client_notification_token>`
+/// when the person answers or the request expires, then fetches the tokens.
+/// A hint that names nobody gets an `auth_req_id` too, answered as a refusal
+/// (`access_denied`), so this endpoint tells no one who has an account.
+#[utoipa::path(
+    operation_id = "oauth_bc_authorize",
+    tag = "oauth",
+    request_body(content = crate::routes::schema::BackchannelAuthenticationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The request was made (or, for a hint that names nobody, looks made): poll with `auth_req_id`", body = BackchannelResponseBody),
+        (status = 400, description = "`invalid_request` (a missing, repeated or malformed parameter, two hints, `login_hint_token`/`id_token_hint`/`user_code`/`request`, a ping client without `client_notification_token`), `invalid_binding_message`, `invalid_authorization_details`, `invalid_scope` or `unauthorized_client` (not registered for the CIBA grant, or not a company); `error_description` says which parameter", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: unknown client or wrong credentials", body = OAuthErrorBody),
+        (status = 429, description = "`temporarily_unavailable`: over this client's request rate (shared with the token endpoint); see `Retry-After`", body = OAuthErrorBody),
+    )
+)]
+#[post("/oauth/bc-authorize")]
+pub async fn bc_authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthReply> {
+    let params = form_params(&body)?;
+    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    if client.kind != ClientKind::Company {
+        return Err(oauth_error(
+            ErrorCode::UnauthorizedClient,
+            "only company clients make backchannel requests",
+        ));
+    }
+    if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
+        return Ok(rate_limited(wait));
+    }
+    let asked = BackchannelRequest::parse(&params, &client.record)?;
+    let company = client.record.client_id.to_company_id();
+    let ping = match (
+        asked.client_notification_token,
+        &client
+            .record
+            .metadata
+            .backchannel_client_notification_endpoint,
+    ) {
+        (Some(token), Some(endpoint)) => Some(store::Ping {
+            endpoint: endpoint.clone(),
+            token,
+        }),
+        _ => None,
+    };
+    let expires_in = asked
+        .requested_expiry_secs
+        .and_then(|secs| i64::try_from(secs).ok())
+        .map_or(store::REQUEST_TTL, time::Duration::seconds);
+    let backchannel = store::Backchannel {
+        expires_in,
+        binding_message: asked.binding_message,
+        ping,
+    };
+    let person = broker::ask::Person::Hint(&asked.login_hint);
+    let details = serde_json::to_value(&asked.details)
+        .map_err(|_| OAuthError::server_error("the request could not be written"))?;
+    let made = broker::ask::ask_backchannel(&state.store, &company, person, details, backchannel)
+        .await?
+        .map_err(|e| authz::request::details_error(&e))?;
+    Ok(no_store_json(
+        StatusCode::OK,
+        &BackchannelResponseBody {
+            auth_req_id: made.auth_req_id,
+            expires_in: made.expires_in,
+            interval: authz::token_request::POLL_INTERVAL_SECS,
+        },
     ))
 }
 

@@ -124,6 +124,21 @@ fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]
     }
 }
 
+/// How a request the policy refused when it arrived reads.
+fn refused_at_once(nobody: &store::NobodyRequest) -> RequestBody {
+    RequestBody {
+        request_id: nobody.auth_req_id.clone(),
+        status: "denied".to_owned(),
+        attributes: nobody
+            .asked
+            .attributes()
+            .iter()
+            .map(|key| (key.to_string(), "withheld".to_owned()))
+            .collect(),
+        grant_id: None,
+    }
+}
+
 async fn render(state: &AppState, request: &StoredRequest) -> Result<RequestBody, Problem> {
     let granted = match (&request.grant_id, request.status) {
         (Some(id), RequestStatus::Approved) => Some(state.store.grant(id).await?.attributes),
@@ -204,7 +219,7 @@ async fn ask(
     }
     let whom = Whom::parse(body.person)?;
     let entry = one_entry(body.authorization_details)?;
-    let stored = match broker::ask::ask(&state.store, &company, whom.person(), entry)
+    let stored = match broker::ask::ask(&state.store, &company, whom.person(), entry, None)
         .await
         .map_err(Problem::from)?
     {
@@ -311,7 +326,15 @@ pub async fn show(
     let missing = || Problem::not_found("no such request").with_field("id");
     let request = match state.store.request(&id).await {
         Ok(request) if request.company_id == company => request,
-        Ok(_) | Err(StoreError::RequestNotFound(_)) => return Err(missing().into()),
+        Ok(_) => return Err(missing().into()),
+        Err(StoreError::RequestNotFound(_)) => {
+            // A backchannel request whose hint named nobody reads as one
+            // the policy refused at once (no enumeration).
+            let Some(nobody) = state.store.ciba_for_nobody(&company, &id).await? else {
+                return Err(missing().into());
+            };
+            return Ok(web::Json(refused_at_once(&nobody)));
+        }
         Err(e) => return Err(e.into()),
     };
     Ok(web::Json(render(&state, &request).await?))

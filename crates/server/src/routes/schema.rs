@@ -408,6 +408,18 @@ wire_schema!(
             redirect_uris("Where RP-initiated logout may return to, matched exactly.")
                 .schema_type(nullable(Type::Array)),
         )
+        .property(
+            "backchannel_token_delivery_mode",
+            one_of_strings(authz::DeliveryMode::ALL.iter().map(|m| m.as_str()))
+                .schema_type(nullable(Type::String))
+                .description(Some("CIBA: `poll` (the default) or `ping`; needs the `urn:openid:params:grant-type:ciba` grant type.")),
+        )
+        .property(
+            "backchannel_client_notification_endpoint",
+            string()
+                .schema_type(nullable(Type::String))
+                .description(Some("CIBA ping mode only, and then required: the https URL called with `{\"auth_req_id\"}` and `Authorization: Bearer <client_notification_token>`; a global address, as a webhook's.")),
+        )
         .description(Some("Client metadata (RFC 7591 §2); members this server does not know are ignored."))
         .examples([serde_json::json!({
             "client_name": "Acme",
@@ -524,6 +536,28 @@ wire_schema!(
         "code_challenge_method": "S256",
         "state": "af0ifjsldkj",
         "authorization_details": "[{\"type\":\"apiome_data\",\"attributes\":[\"email\"],\"purpose\":\"marketing\",\"duration\":\"P30D\"}]"
+    })])
+);
+
+wire_schema!(
+    /// A CIBA backchannel authentication request (CIBA Core 1.0 §7.1).
+    BackchannelAuthenticationForm => with_client_auth(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("login_hint", string().max_length(Some(authz::ciba::MAX_LOGIN_HINT_LEN)).description(Some("The person's handle, or the pairwise `sub` this client knows them by. Exactly one hint; `login_hint_token` and `id_token_hint` are not supported.")))
+            .required("login_hint")
+            .property("scope", string().description(Some("`openid` may be given; attribute keys ask for them when `authorization_details` is absent.")))
+            .property("authorization_details", string().description(Some("RFC 9396: a JSON array with one `DataDetail` entry, as a string.")))
+            .property("binding_message", string().max_length(Some(authz::ciba::MAX_BINDING_MESSAGE_CHARS)).description(Some("Plain text shown to the person beside the request.")))
+            .property("requested_expiry", string().pattern(Some("^[0-9]{1,6}$")).description(Some("Seconds the person has to answer, 1 to 604800 (default 604800).")))
+            .property("client_notification_token", string().max_length(Some(authz::ciba::MAX_NOTIFICATION_TOKEN_LEN)).description(Some("Ping-mode clients only, and then required: the bearer token apiome sends to the notification endpoint.")))
+    )
+    .examples([serde_json::json!({
+        "scope": "openid",
+        "login_hint": "grace_poll",
+        "authorization_details": "[{\"type\":\"apiome_data\",\"attributes\":[\"email\"],\"purpose\":\"marketing\",\"duration\":\"P30D\"}]",
+        "binding_message": "Order 4711",
+        "requested_expiry": "600"
     })])
 );
 

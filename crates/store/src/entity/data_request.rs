@@ -29,6 +29,8 @@ pub struct Model {
     pub decided_at: Option<TimeDateTimeWithTimeZone>,
     /// Undecided after this, it expires.
     pub expires_at: TimeDateTimeWithTimeZone,
+    /// CIBA's `binding_message`, shown to the person with the request.
+    pub binding_message: Option<String>,
 }
 
 /// Relations of `data_request`.

@@ -3,6 +3,7 @@
 
 pub mod attribute;
 pub mod blocked_company;
+pub mod ciba_request;
 pub mod company;
 pub mod company_webhook;
 pub mod data_request;

@@ -27,6 +27,9 @@ pub struct Model {
     pub delivered_at: Option<TimeDateTimeWithTimeZone>,
     /// What went wrong last.
     pub last_error: Option<String>,
+    /// A CIBA ping: the client's `client_notification_token`, sent as
+    /// `Authorization: Bearer` instead of a webhook signature.
+    pub bearer: Option<String>,
 }
 
 /// Relations of `webhook_delivery`.
