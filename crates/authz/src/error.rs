@@ -53,11 +53,15 @@ pub enum ErrorCode {
     LoginRequired,
     /// `prompt=none`, and the person must see the consent screen (OIDC Core §3.1.2.6).
     ConsentRequired,
+    /// The `DPoP` proof is missing where required, malformed, or wrong (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The `DPoP` proof must carry the server's current nonce (RFC 9449 §8, §9).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 22] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -78,6 +82,8 @@ impl ErrorCode {
         Self::InsufficientScope,
         Self::LoginRequired,
         Self::ConsentRequired,
+        Self::InvalidDpopProof,
+        Self::UseDpopNonce,
     ];
 
     /// The wire name (`invalid_request`).
@@ -104,6 +110,8 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

@@ -94,6 +94,8 @@ pub struct ServerMetadata {
     pub request_parameter_supported: bool,
     /// `false`: the `request_uri` parameter is for PAR's URIs only.
     pub request_uri_parameter_supported: bool,
+    /// `["ES256", "EdDSA"]`: DPoP proofs (RFC 9449 §5.1) the server accepts.
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 
 impl ServerMetadata {
@@ -150,6 +152,7 @@ impl ServerMetadata {
             claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
+            dpop_signing_alg_values_supported: strings(&crate::dpop::SUPPORTED_ALGS),
         }
     }
 
@@ -194,6 +197,10 @@ mod tests {
         assert_eq!(
             json["response_types_supported"],
             serde_json::json!(["code"])
+        );
+        assert_eq!(
+            json["dpop_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "EdDSA"])
         );
         assert_eq!(
             json["code_challenge_methods_supported"],
