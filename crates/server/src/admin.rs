@@ -61,6 +61,8 @@ pub struct CreatedClient {
     pub grant_types: Vec<String>,
     /// How it authenticates at the token endpoint.
     pub token_endpoint_auth_method: String,
+    /// Whether every token it gets must be DPoP-bound (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn created(
@@ -90,6 +92,7 @@ fn created(
             .token_endpoint_auth_method
             .as_str()
             .to_owned(),
+        dpop_bound_access_tokens: record.metadata.dpop_bound_access_tokens,
     })
 }
 
@@ -101,12 +104,35 @@ pub async fn create_company(
     name: &str,
     redirect_uris: &[String],
 ) -> Result<CreatedClient, AdminError> {
+    register_company(store, server_key, name, redirect_uris, false).await
+}
+
+/// As [`create_company`], for a company whose tokens must all be
+/// DPoP-bound (`dpop_bound_access_tokens`, RFC 9449 §5.2): every token
+/// request needs a proof with the server's nonce.
+pub async fn create_dpop_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+) -> Result<CreatedClient, AdminError> {
+    register_company(store, server_key, name, redirect_uris, true).await
+}
+
+async fn register_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+    dpop_bound_access_tokens: bool,
+) -> Result<CreatedClient, AdminError> {
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
     let metadata = ClientMetadata::parse(&serde_json::json!({
         "client_name": name,
         "redirect_uris": redirect_uris,
         "token_endpoint_auth_method": "client_secret_basic",
         "grant_types": grant_types,
+        "dpop_bound_access_tokens": dpop_bound_access_tokens,
     }))?;
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Company).await?;
@@ -137,6 +163,7 @@ pub async fn create_auditor(
         grant_types: vec![GrantType::ClientCredentials],
         id_token_signed_response_alg: authz::IdTokenAlg::default(),
         post_logout_redirect_uris: Vec::new(),
+        dpop_bound_access_tokens: false,
     };
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Auditor).await?;
@@ -158,6 +185,8 @@ pub struct ListedCompany {
     pub grant_types: Vec<String>,
     /// Registration time, Unix seconds.
     pub client_id_issued_at: u64,
+    /// Whether its tokens must be DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
     /// `active`, `disabled` or `deleted`.
     pub status: store::ClientStatus,
 }
@@ -374,6 +403,7 @@ fn listed(client: &store::StoredClient) -> ListedCompany {
             .map(|g| g.as_str().to_owned())
             .collect(),
         client_id_issued_at: client.record.issued_at.as_secs(),
+        dpop_bound_access_tokens: m.dpop_bound_access_tokens,
         status: client.status,
     }
 }

@@ -256,6 +256,10 @@ pub enum CompanyCommand {
         /// An `https://` URL called (signed) when a request is decided or a grant revoked.
         #[arg(long)]
         webhook_url: Option<String>,
+        /// Every token request must carry a DPoP proof (RFC 9449) with the
+        /// server's nonce, and every access token is bound to its key.
+        #[arg(long)]
+        dpop: bool,
     },
     /// Set or remove a company's webhook URL; prints its signing secret
     /// (made once, random; see `rotate-webhook-secret`).

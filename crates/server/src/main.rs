@@ -160,13 +160,18 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 name,
                 redirect_uris,
                 webhook_url,
+                dpop,
             } => {
                 let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 if let Some(url) = &webhook_url {
                     webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;
                 }
-                let created = admin::create_company(&store, &key, &name, &redirect_uris).await?;
+                let created = if dpop {
+                    admin::create_dpop_company(&store, &key, &name, &redirect_uris).await?
+                } else {
+                    admin::create_company(&store, &key, &name, &redirect_uris).await?
+                };
                 let mut printed = serde_json::to_value(&created)?;
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(

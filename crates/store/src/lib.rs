@@ -18,6 +18,7 @@ mod company;
 mod connect;
 mod credential;
 mod disclosure;
+mod dpop_replay;
 mod entity;
 mod error;
 mod grant;

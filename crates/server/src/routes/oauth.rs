@@ -10,7 +10,8 @@
 //! so a person's revocation needs no deny list.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _, get, post, web};
+use authz::dpop::{Expected, NonceRule};
 use authz::{
     AuthorizationRequest, ErrorCode, OAuthError, OsRandom, Params, PushedRequest, RefreshStatus,
     TokenHash, TokenRequest, TokenTypeHint,
@@ -20,7 +21,9 @@ use store::{ClientKind, StoredClient};
 use utoipa::ToSchema;
 
 use crate::oauth_keys::unix_now;
-use crate::oauth_server::{OAuthReply, authenticate_client, form_params, no_store_json};
+use crate::oauth_server::{
+    DPOP_NONCE, OAuthReply, authenticate_client, dpop_proof, form_params, no_store_json,
+};
 use crate::startup::AppState;
 
 /// An RFC 6749 §5.2 error object.
@@ -144,16 +147,66 @@ pub async fn token_endpoint(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
+) -> HttpResponse {
+    let mut response = match token(&state, &req, &body).await {
+        Ok(response) => response,
+        Err(e) => e.error_response(),
+    };
+    // Every answer names the nonce to use (RFC 9449 §8): a client refused
+    // with `use_dpop_nonce` retries with it, and one that knows the server
+    // wants nonces can send one the first time.
+    let nonce = state.oauth.dpop_nonces.current(unix_now());
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&nonce) {
+        response.headers_mut().insert(DPOP_NONCE.clone(), value);
+    }
+    response
+}
+
+async fn token(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: &[u8],
 ) -> Result<HttpResponse, OAuthReply> {
-    let params = form_params(&body)?;
-    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    let proof = dpop_proof(req).map_err(OAuthError::from)?;
+    let params = form_params(body)?;
+    let client = authenticate_client(&state.store, &state.oauth, req, &params).await?;
     if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
         return Ok(rate_limited(wait));
     }
     let request = TokenRequest::parse(&params)?;
     request.check_allowed(&client.record)?;
+    let now = unix_now();
+    let accepted = match proof {
+        Some(proof) => {
+            let htu = state.oauth.token_endpoint();
+            let nonce = if client.record.metadata.dpop_bound_access_tokens {
+                NonceRule::Required
+            } else {
+                NonceRule::IfPresent
+            };
+            let expected = Expected {
+                htm: "POST",
+                htu: &htu,
+                access_token: None,
+                bound_jkt: None,
+                nonce,
+                now,
+            };
+            Some(
+                broker::dpop::accept_proof(
+                    &state.store,
+                    &state.oauth.dpop_nonces,
+                    proof,
+                    &expected,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    let jkt = accepted.as_ref().map(|p| p.jkt.as_str());
     let response =
-        broker::token::grant(&state.store, &*state.oauth, &client, request, unix_now()).await?;
+        broker::token::grant(&state.store, &*state.oauth, &client, request, jkt, now).await?;
     Ok(no_store_json(StatusCode::OK, &response))
 }
 
