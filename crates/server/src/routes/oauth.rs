@@ -43,7 +43,7 @@ pub struct OAuthErrorBody {
 pub struct TokenResponseBody {
     /// The RFC 9068 JWT access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP key.
     #[schema(example = "Bearer")]
     pub token_type: String,
     /// Seconds until the access token expires (at most 600).
@@ -131,16 +131,20 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// Grant types `client_credentials`, `authorization_code` (PKCE S256 only),
 /// `refresh_token` (rotated on every use; reuse revokes the family) and
 /// `urn:openid:params:grant-type:ciba` with `auth_req_id` = an asynchronous
-/// request's id.
+/// request's id. With a `DPoP` proof (RFC 9449) the access token is bound to
+/// its key (`token_type: DPoP`, `cnf.jkt`); a company registered
+/// `dpop_bound_access_tokens` must send one, with the nonce every answer
+/// carries in `DPoP-Nonce`.
 #[utoipa::path(
     operation_id = "token_create",
     tag = "oauth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens", body = TokenResponseBody),
-        (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling)", body = OAuthErrorBody),
+        (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling; `invalid_dpop_proof`, or `use_dpop_nonce` to retry with the `DPoP-Nonce`)", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
-    )
+    ),
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` of this URL: the access token is bound to its key"))
 )]
 #[post("/oauth/token")]
 pub async fn token_endpoint(
