@@ -24,6 +24,7 @@ mod m20261207_000015_keys;
 mod m20261207_000016_oidc;
 mod m20261207_000017_webhook_attempts;
 mod m20261207_000018_ciba;
+mod m20261207_000019_dpop;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_oidc::Migration),
             Box::new(m20261207_000017_webhook_attempts::Migration),
             Box::new(m20261207_000018_ciba::Migration),
+            Box::new(m20261207_000019_dpop::Migration),
         ]
     }
 }

@@ -565,6 +565,10 @@ pub struct ClientMetadata {
     /// CIBA ping mode: where the server says a request was decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_client_notification_endpoint: Option<String>,
+    /// Every token request must carry a DPoP proof with the server's nonce,
+    /// and every access token is DPoP-bound (RFC 9449 §5.2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A registration request as it arrives; fields this server does not know are ignored (RFC 7591 §2).
@@ -581,6 +585,7 @@ struct MetadataWire {
     post_logout_redirect_uris: Option<serde_json::Value>,
     backchannel_token_delivery_mode: Option<serde_json::Value>,
     backchannel_client_notification_endpoint: Option<serde_json::Value>,
+    dpop_bound_access_tokens: Option<serde_json::Value>,
 }
 
 impl ClientMetadata {
@@ -729,6 +734,15 @@ impl ClientMetadata {
                 wire.backchannel_client_notification_endpoint.as_ref(),
                 &grant_types,
             )?;
+        let dpop_bound_access_tokens = match &wire.dpop_bound_access_tokens {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(meta_err(
+                    "`dpop_bound_access_tokens` must be a boolean".into(),
+                ));
+            }
+        };
         Ok(Self {
             client_name,
             redirect_uris,
@@ -739,6 +753,7 @@ impl ClientMetadata {
             post_logout_redirect_uris,
             backchannel_token_delivery_mode,
             backchannel_client_notification_endpoint,
+            dpop_bound_access_tokens,
         })
     }
 
@@ -891,6 +906,10 @@ impl ClientRecord {
                     serde_json::json!(m.post_logout_redirect_uris),
                 );
             }
+            map.insert(
+                "dpop_bound_access_tokens".into(),
+                m.dpop_bound_access_tokens.into(),
+            );
         }
         out
     }
@@ -1128,6 +1147,41 @@ mod tests {
         let response = record.registration_response(None);
         assert!(response.get("client_secret").is_none());
         assert_eq!(response["jwks"]["keys"][0]["kid"], "k1");
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_a_boolean_kept_with_the_record() {
+        let base = json!({"client_name": "Acme", "redirect_uris": ["https://acme.example/cb"]});
+        let m = ClientMetadata::parse(&base).unwrap();
+        assert!(!m.dpop_bound_access_tokens, "off unless asked");
+        let mut asked = base.clone();
+        asked["dpop_bound_access_tokens"] = json!(true);
+        let m = ClientMetadata::parse(&asked).unwrap();
+        assert!(m.dpop_bound_access_tokens);
+        let (record, _) = ClientRecord::register(
+            m,
+            &ServerKey::from_bytes([1; 32]),
+            &mut rng(),
+            UnixTime::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            record.registration_response(None)["dpop_bound_access_tokens"],
+            true
+        );
+        let stored = serde_json::to_string(&record).unwrap();
+        let back: ClientRecord = serde_json::from_str(&stored).unwrap();
+        assert!(back.metadata.dpop_bound_access_tokens);
+        // Records stored before the field existed read as not bound.
+        let old = stored.replace(r#","dpop_bound_access_tokens":true"#, "");
+        assert_ne!(old, stored);
+        let old: ClientRecord = serde_json::from_str(&old).unwrap();
+        assert!(!old.metadata.dpop_bound_access_tokens);
+        asked["dpop_bound_access_tokens"] = json!("yes");
+        assert_eq!(
+            ClientMetadata::parse(&asked).unwrap_err().code,
+            ErrorCode::InvalidClientMetadata
+        );
     }
 
     #[test]

@@ -55,11 +55,15 @@ pub enum ErrorCode {
     ConsentRequired,
     /// A `binding_message` that is too long or not plain text (CIBA Core §13).
     InvalidBindingMessage,
+    /// The `DPoP` proof is missing where required, malformed, or wrong (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The `DPoP` proof must carry the server's current nonce (RFC 9449 §8, §9).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -81,6 +85,8 @@ impl ErrorCode {
         Self::LoginRequired,
         Self::ConsentRequired,
         Self::InvalidBindingMessage,
+        Self::InvalidDpopProof,
+        Self::UseDpopNonce,
     ];
 
     /// The wire name (`invalid_request`).
@@ -108,6 +114,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InvalidBindingMessage => "invalid_binding_message",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

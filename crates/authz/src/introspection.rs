@@ -52,6 +52,9 @@ pub struct ActiveToken {
     /// The token's unique id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The DPoP key a bound token needs (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 impl IntrospectionResponse {
@@ -75,10 +78,16 @@ impl IntrospectionResponse {
             iat: Some(claims.iat),
             iss: claims.iss.clone(),
             aud: Some(claims.aud.clone()),
-            token_type: "Bearer".to_owned(),
+            token_type: if claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }
+            .to_owned(),
             authorization_details: claims.authorization_details.clone(),
             grant_id: claims.grant_id.clone(),
             jti: Some(claims.jti.clone()),
+            cnf: claims.cnf.clone(),
         }))
     }
 
@@ -112,6 +121,7 @@ impl IntrospectionResponse {
             authorization_details: None,
             grant_id: Some(record.grant_id.clone()),
             jti: None,
+            cnf: None,
         }))
     }
 
@@ -184,7 +194,29 @@ mod tests {
             scope: Some("email".into()),
             authorization_details: None,
             grant_id: Some("g".into()),
+            cnf: None,
         }
+    }
+
+    #[test]
+    fn a_dpop_bound_token_is_introspected_as_dpop_with_its_key() {
+        let c = client(1);
+        let bound = claims(&c).bound_to(Some("thumb"));
+        let IntrospectionResponse::Active(active) =
+            IntrospectionResponse::for_access_token(&bound, &c)
+        else {
+            panic!("active");
+        };
+        assert_eq!(active.token_type, "DPoP");
+        let json = serde_json::to_value(&*active).unwrap();
+        assert_eq!(json["cnf"], serde_json::json!({"jkt": "thumb"}));
+        let IntrospectionResponse::Active(plain) =
+            IntrospectionResponse::for_access_token(&claims(&c), &c)
+        else {
+            panic!("active");
+        };
+        assert_eq!(plain.token_type, "Bearer");
+        assert!(serde_json::to_value(&*plain).unwrap().get("cnf").is_none());
     }
 
     fn client(seed: u64) -> ClientId {

@@ -19,6 +19,7 @@
 //! | [`pkce`] | `S256` challenges and verifiers |
 //! | [`request`] | authorization requests (RAR `apiome_data` or a `scope`), redirect rules, pushed requests (RFC 9126) |
 //! | [`code`] | authorization codes: issue, bind, redeem, replay signal |
+//! | [`dpop`] | DPoP proofs (RFC 9449): verify, key thumbprints, `ath`, stateless server nonces |
 //! | [`token`] | RFC 9068 JWT access tokens, the rotating Ed25519 [`KeySet`] and its JWKS |
 //! | [`refresh`] | refresh-token families: rotation on every use, reuse revokes the family |
 //! | [`subject`] | pairwise subjects per company |
@@ -40,7 +41,8 @@
 //!   person's answer (serde), in a server-side row, not a cookie.
 //! - [`CodeRecord`] keyed by `code_hash`, with `used_at` and `family_id`.
 //! - [`RefreshRecord`] keyed by `token_hash`, indexed by `family_id`.
-//! - Used client-assertion `jti`s per client until their `expires_at`.
+//! - Used client-assertion `jti`s per client until their `expires_at`, and
+//!   used DPoP proof `jti`s per key until [`dpop::VerifiedProof::remember_until`].
 //! - The poll time of each asynchronous request ([`token_request::poll`]).
 //!
 //! Every "use once" step ([`PushedRequest::redeem`], [`CodeRecord::redeem`],
@@ -92,6 +94,7 @@ pub mod ciba;
 pub mod client;
 pub mod client_auth;
 pub mod code;
+pub mod dpop;
 pub mod error;
 pub mod introspection;
 pub mod metadata;
@@ -116,6 +119,7 @@ pub use client::{
 };
 pub use client_auth::{AssertionAudience, AuthenticatedClient, PresentedCredentials};
 pub use code::{AuthorizationCode, CodeError, CodeRecord, OpenIdSignIn, RedeemedCode};
+pub use dpop::{DpopError, Nonces, VerifiedProof};
 pub use error::{ErrorCode, OAuthError};
 pub use introspection::{IntrospectionResponse, TokenTypeHint};
 pub use metadata::ServerMetadata;

@@ -104,6 +104,8 @@ pub struct ServerMetadata {
     pub backchannel_token_delivery_modes_supported: Vec<String>,
     /// `false`: no `user_code`.
     pub backchannel_user_code_parameter_supported: bool,
+    /// `["ES256", "EdDSA"]`: DPoP proofs (RFC 9449 §5.1) the server accepts.
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }
 
 impl ServerMetadata {
@@ -166,6 +168,7 @@ impl ServerMetadata {
                 .map(|m| m.as_str().to_owned())
                 .collect(),
             backchannel_user_code_parameter_supported: false,
+            dpop_signing_alg_values_supported: strings(&crate::dpop::SUPPORTED_ALGS),
         }
     }
 
@@ -211,6 +214,10 @@ mod tests {
         assert_eq!(
             json["response_types_supported"],
             serde_json::json!(["code"])
+        );
+        assert_eq!(
+            json["dpop_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "EdDSA"])
         );
         assert_eq!(
             json["code_challenge_methods_supported"],

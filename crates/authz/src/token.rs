@@ -55,6 +55,34 @@ pub struct AccessTokenClaims {
     /// The grant the token reads through; checked live on every read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.1): a DPoP token is
+    /// honoured only with a proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a DPoP-bound token (RFC 7800, RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the client's DPoP key.
+    pub jkt: String,
+}
+
+impl AccessTokenClaims {
+    /// Binds the token to the DPoP key with thumbprint `jkt`.
+    #[must_use]
+    pub fn bound_to(mut self, jkt: Option<&str>) -> Self {
+        self.cnf = jkt.map(|jkt| Confirmation {
+            jkt: jkt.to_owned(),
+        });
+        self
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to, if any.
+    #[must_use]
+    pub fn jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().map(|c| c.jkt.as_str())
+    }
 }
 
 /// Where tokens come from and go, and how long they live.
@@ -165,6 +193,7 @@ impl TokenSettings {
             scope: None,
             authorization_details: None,
             grant_id: None,
+            cnf: None,
         })
     }
 }
@@ -737,7 +766,7 @@ pub(crate) fn read_header(token: &str) -> Result<RawHeader, TokenError> {
 pub struct TokenResponse {
     /// The JWT access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` for a token bound to a key (RFC 9449 §5), else `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -765,7 +794,12 @@ impl TokenResponse {
     ) -> Self {
         Self {
             access_token,
-            token_type: "Bearer".to_owned(),
+            token_type: if claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            }
+            .to_owned(),
             expires_in: claims.exp.saturating_sub(claims.iat),
             refresh_token,
             scope: claims.scope.clone(),

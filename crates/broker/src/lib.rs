@@ -15,6 +15,7 @@
 //! | [`authorize`] | a person opens a company's authorization request (refused, remembered, or the consent screen) and answers it; where an offer is reserved and paid |
 //! | [`idempotency`] | a company's `Idempotency-Key`: claim, replay, keep, prune |
 //! | [`ask`] | a company asks a person asynchronously, decided under the policy in force when it is recorded |
+//! | [`dpop`] | a DPoP proof is checked and accepted once (replay cache in the store) |
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
@@ -43,6 +44,7 @@ pub mod attributes;
 pub mod authorize;
 pub mod block;
 pub mod data;
+pub mod dpop;
 mod error;
 pub mod fund;
 pub mod grants;

@@ -61,18 +61,31 @@ impl From<OAuthError> for BrokerError {
 }
 
 /// Answers a parsed token request of `client` (authenticated, and allowed
-/// this grant type: [`TokenRequest::check_allowed`]).
+/// this grant type: [`TokenRequest::check_allowed`]). `dpop_jkt` is the
+/// thumbprint of the key of the request's accepted DPoP proof
+/// ([`crate::dpop::accept_proof`]): the access token is bound to it
+/// (`cnf.jkt`, `token_type: DPoP`). A client registered
+/// `dpop_bound_access_tokens` gets nothing without one.
 pub async fn grant(
     store: &Store,
     issuer: &impl Issuer,
     client: &StoredClient,
     request: TokenRequest,
+    dpop_jkt: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
+    if client.record.metadata.dpop_bound_access_tokens && dpop_jkt.is_none() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "this client is registered with `dpop_bound_access_tokens`: send a DPoP proof",
+        )
+        .into());
+    }
+    let bound = Binding(dpop_jkt);
     let client_id = &client.record.client_id;
     match request {
         TokenRequest::ClientCredentials { scopes } => {
-            client_credentials(issuer, client, &scopes, now)
+            client_credentials(issuer, client, &scopes, bound, now)
         }
         TokenRequest::AuthorizationCode {
             code,
@@ -84,22 +97,27 @@ pub async fn grant(
                 redirect_uri: redirect_uri.as_deref(),
                 code_verifier: code_verifier.as_deref(),
             };
-            authorization_code(store, issuer, &client.record, presented, now).await
+            authorization_code(store, issuer, &client.record, presented, bound, now).await
         }
         TokenRequest::RefreshToken { refresh_token } => {
-            refresh(store, issuer, client_id, &refresh_token, now).await
+            refresh(store, issuer, client_id, &refresh_token, bound, now).await
         }
         TokenRequest::Ciba { auth_req_id } => {
-            ciba(store, issuer, client_id, &auth_req_id, now).await
+            ciba(store, issuer, client_id, &auth_req_id, bound, now).await
         }
     }
 }
+
+/// The DPoP key an access token is bound to, if any (the thumbprint).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Binding<'a>(pub Option<&'a str>);
 
 /// A token for the company's (or auditor's) own calls.
 pub fn client_credentials(
     issuer: &impl Issuer,
     client: &StoredClient,
     scopes: &[&'static str],
+    bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
     if scopes.contains(&LEDGER_READ_SCOPE) && client.kind != ClientKind::Auditor {
@@ -114,7 +132,8 @@ pub fn client_credentials(
     let claims = issuer
         .settings()
         .client_claims(&client.record.client_id, Some(&scope), now, &mut OsRandom)
-        .map_err(OAuthError::from)?;
+        .map_err(OAuthError::from)?
+        .bound_to(bound.0);
     let token = issuer.sign(&claims)?;
     Ok(TokenResponse::new(token, &claims, None))
 }
@@ -139,6 +158,7 @@ pub async fn authorization_code(
     issuer: &impl Issuer,
     client: &ClientRecord,
     presented: PresentedCode<'_>,
+    bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
     let client_id = &client.client_id;
@@ -161,7 +181,7 @@ pub async fn authorization_code(
     let grant = live_grant(store, &redeemed.grant_id, client_id.as_str())
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the grant behind this code is no longer live"))?;
-    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
     let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
     let expires = UnixTime::from_secs(claims.exp);
     if !store
@@ -228,6 +248,7 @@ pub async fn refresh(
     issuer: &impl Issuer,
     client_id: &ClientId,
     refresh_token: &str,
+    bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
     let record = store.refresh_token(&TokenHash::of(refresh_token)).await?;
@@ -256,7 +277,7 @@ pub async fn refresh(
         )
         .into());
     }
-    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
     Ok(TokenResponse::new(
         access,
         &claims,
@@ -271,6 +292,7 @@ pub async fn ciba(
     issuer: &impl Issuer,
     client_id: &ClientId,
     auth_req_id: &str,
+    bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
     let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
@@ -316,7 +338,7 @@ pub async fn ciba(
         )
         .into());
     }
-    let (access, claims) = grant_access_token(store, issuer, &grant, now).await?;
+    let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
     let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
     store.save_refresh(&refresh_record).await?;
     Ok(TokenResponse::new(
@@ -438,6 +460,7 @@ async fn grant_access_token(
     store: &Store,
     issuer: &impl Issuer,
     grant: &Grant,
+    bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<(String, AccessTokenClaims), BrokerError> {
     let client_id = ClientId::parse(grant.company_id.as_str())
@@ -460,7 +483,8 @@ async fn grant_access_token(
             now,
             &mut OsRandom,
         )
-        .map_err(OAuthError::from)?;
+        .map_err(OAuthError::from)?
+        .bound_to(bound.0);
     let token = issuer.sign(&claims)?;
     store
         .remember_subject(&grant.company_id, &subject, &grant.person_id)

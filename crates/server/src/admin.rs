@@ -61,6 +61,8 @@ pub struct CreatedClient {
     pub grant_types: Vec<String>,
     /// How it authenticates at the token endpoint.
     pub token_endpoint_auth_method: String,
+    /// Whether every token it gets must be DPoP-bound (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn created(
@@ -90,6 +92,7 @@ fn created(
             .token_endpoint_auth_method
             .as_str()
             .to_owned(),
+        dpop_bound_access_tokens: record.metadata.dpop_bound_access_tokens,
     })
 }
 
@@ -101,7 +104,7 @@ pub async fn create_company(
     name: &str,
     redirect_uris: &[String],
 ) -> Result<CreatedClient, AdminError> {
-    register_company(
+    create_company_with(
         store,
         server_key,
         name,
@@ -109,6 +112,19 @@ pub async fn create_company(
         serde_json::json!({}),
     )
     .await
+}
+
+/// As [`create_company`], for a company whose tokens must all be
+/// DPoP-bound (`dpop_bound_access_tokens`, RFC 9449 §5.2): every token
+/// request needs a proof with the server's nonce.
+pub async fn create_dpop_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+) -> Result<CreatedClient, AdminError> {
+    let dpop = serde_json::json!({"dpop_bound_access_tokens": true});
+    create_company_with(store, server_key, name, redirect_uris, dpop).await
 }
 
 /// [`create_company`] in CIBA ping mode, notified at `endpoint` (checked
@@ -124,15 +140,17 @@ pub async fn create_ping_company(
         "backchannel_token_delivery_mode": "ping",
         "backchannel_client_notification_endpoint": endpoint,
     });
-    register_company(store, server_key, name, redirect_uris, ping).await
+    create_company_with(store, server_key, name, redirect_uris, ping).await
 }
 
-async fn register_company(
+/// Registers a company with extra RFC 7591 metadata members (CIBA ping
+/// delivery, `dpop_bound_access_tokens`), checked as registration checks them.
+pub async fn create_company_with(
     store: &Store,
     server_key: &ServerKey,
     name: &str,
     redirect_uris: &[String],
-    backchannel: serde_json::Value,
+    extra: serde_json::Value,
 ) -> Result<CreatedClient, AdminError> {
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
     let mut document = serde_json::json!({
@@ -141,7 +159,7 @@ async fn register_company(
         "token_endpoint_auth_method": "client_secret_basic",
         "grant_types": grant_types,
     });
-    if let (Some(map), Some(more)) = (document.as_object_mut(), backchannel.as_object()) {
+    if let (Some(map), Some(more)) = (document.as_object_mut(), extra.as_object()) {
         map.extend(more.clone());
     }
     let metadata = ClientMetadata::parse(&document)?;
@@ -176,6 +194,7 @@ pub async fn create_auditor(
         post_logout_redirect_uris: Vec::new(),
         backchannel_token_delivery_mode: authz::DeliveryMode::Poll,
         backchannel_client_notification_endpoint: None,
+        dpop_bound_access_tokens: false,
     };
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
     store.create_client(&record, ClientKind::Auditor).await?;
@@ -197,6 +216,8 @@ pub struct ListedCompany {
     pub grant_types: Vec<String>,
     /// Registration time, Unix seconds.
     pub client_id_issued_at: u64,
+    /// Whether its tokens must be DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
     /// `active`, `disabled` or `deleted`.
     pub status: store::ClientStatus,
 }
@@ -413,6 +434,7 @@ fn listed(client: &store::StoredClient) -> ListedCompany {
             .map(|g| g.as_str().to_owned())
             .collect(),
         client_id_issued_at: client.record.issued_at.as_secs(),
+        dpop_bound_access_tokens: m.dpop_bound_access_tokens,
         status: client.status,
     }
 }

@@ -266,6 +266,10 @@ pub enum CompanyCommand {
         /// when a backchannel request is decided (poll mode without it).
         #[arg(long)]
         ciba_ping_endpoint: Option<String>,
+        /// Every token request must carry a DPoP proof (RFC 9449) with the
+        /// server's nonce, and every access token is bound to its key.
+        #[arg(long)]
+        dpop: bool,
     },
     /// Set or remove a company's webhook URL; prints its signing secret
     /// (made once, random; see `rotate-webhook-secret`).

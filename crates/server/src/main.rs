@@ -168,19 +168,23 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 redirect_uris,
                 webhook_url,
                 ciba_ping_endpoint,
+                dpop,
             } => {
                 let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 for url in webhook_url.iter().chain(&ciba_ping_endpoint) {
                     webhooks::check_url(url, config.webhook_allow_loopback)
                         .map_err(admin::AdminError::Invalid)?;
                 }
-                let created = match &ciba_ping_endpoint {
-                    None => admin::create_company(&store, &key, &name, &redirect_uris).await?,
-                    Some(endpoint) => {
-                        admin::create_ping_company(&store, &key, &name, &redirect_uris, endpoint)
-                            .await?
-                    }
-                };
+                let mut extra = serde_json::json!({});
+                if let Some(endpoint) = &ciba_ping_endpoint {
+                    extra["backchannel_token_delivery_mode"] = "ping".into();
+                    extra["backchannel_client_notification_endpoint"] = endpoint.as_str().into();
+                }
+                if dpop {
+                    extra["dpop_bound_access_tokens"] = true.into();
+                }
+                let created =
+                    admin::create_company_with(&store, &key, &name, &redirect_uris, extra).await?;
                 let mut printed = serde_json::to_value(&created)?;
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(

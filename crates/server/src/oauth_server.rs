@@ -9,11 +9,12 @@ use std::sync::Arc;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use authz::client_auth::replayed_assertion;
+use authz::dpop::{Expected, NonceRule, Proof};
 use authz::metadata::TOKEN_PATH;
 use authz::{
-    AccessTokenClaims, AssertionAudience, ErrorCode, IdTokenAlg, IdTokenClaims, KeySet, OAuthError,
-    PairwiseSubject, Params, PresentedCredentials, ServerKey, ServerMetadata, TokenError,
-    TokenSettings, UnixTime, VerifiedTokens,
+    AccessTokenClaims, AssertionAudience, ErrorCode, IdTokenAlg, IdTokenClaims, KeySet, Nonces,
+    OAuthError, PairwiseSubject, Params, PresentedCredentials, ServerKey, ServerMetadata,
+    TokenError, TokenSettings, UnixTime, VerifiedTokens,
 };
 use consent_policy::CompanyId;
 use store::{PersonId, Store, StoreError, StoredClient};
@@ -40,6 +41,9 @@ pub struct OAuthServer {
     /// Access tokens whose signature checked out (time, key, revocation
     /// and grant are still checked on every call).
     pub verified: VerifiedTokens,
+    /// DPoP nonces (RFC 9449 §8): stateless, keyed by the server key, so
+    /// every server sharing the key accepts every other's.
+    pub dpop_nonces: Nonces,
 }
 
 impl OAuthServer {
@@ -58,8 +62,10 @@ impl OAuthServer {
                     path: data_dir.to_owned(),
                     reason: e.to_string(),
                 })?;
+        let server_key = oauth_keys::load_server_key_from(sources, data_dir)?;
         Ok(OAuthServer {
-            server_key: oauth_keys::load_server_key_from(sources, data_dir)?,
+            dpop_nonces: Nonces::new(&server_key),
+            server_key,
             signing: SigningKeys::load(store, data_dir).await?,
             rsa: RsaKeys::load(store, data_dir).await?,
             issuer,
@@ -76,6 +82,12 @@ impl OAuthServer {
     /// The token endpoint's absolute URL (an accepted assertion audience).
     pub fn token_endpoint(&self) -> String {
         format!("{}{TOKEN_PATH}", self.issuer)
+    }
+
+    /// The absolute URL of `path` on this server: what a DPoP proof's
+    /// `htu` must name.
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
     }
 
     /// The pairwise subject of `person` for `company`.
@@ -323,19 +335,48 @@ pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> HttpRe
 pub struct BearerRejection {
     problem: Problem,
     challenge: String,
+    /// A fresh `DPoP-Nonce` to send along (RFC 9449 §9).
+    dpop_nonce: Option<String>,
+}
+
+/// The `algs` parameter of a DPoP challenge (RFC 9449 §7.1).
+fn dpop_algs() -> String {
+    format!("algs=\"{}\"", authz::dpop::SUPPORTED_ALGS.join(" "))
 }
 
 impl BearerRejection {
-    /// No bearer token at all.
+    /// No bearer token at all: both schemes are offered.
     pub fn missing() -> BearerRejection {
         BearerRejection {
             problem: Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "No access token",
-                "send `Authorization: Bearer <access token>` from the token endpoint",
+                "send `Authorization: Bearer <access token>` (or `DPoP <access token>` with a \
+                 `DPoP` proof) from the token endpoint",
             ),
-            challenge: "Bearer realm=\"apiome\"".to_owned(),
+            challenge: format!("Bearer realm=\"apiome\", DPoP {}", dpop_algs()),
+            dpop_nonce: None,
+        }
+    }
+
+    /// A DPoP-scheme refusal: `error` is `invalid_token`, `invalid_dpop_proof`
+    /// or `use_dpop_nonce` (RFC 9449 §7.1, §9).
+    pub fn dpop(error: ErrorCode, detail: &str, nonce: Option<String>) -> BearerRejection {
+        let (kind, title) = match error {
+            ErrorCode::InvalidDpopProof => ("invalid-dpop-proof", "Invalid DPoP proof"),
+            ErrorCode::UseDpopNonce => ("use-dpop-nonce", "DPoP nonce required"),
+            _ => ("invalid-token", "Invalid access token"),
+        };
+        BearerRejection {
+            problem: Problem::new(StatusCode::UNAUTHORIZED, kind, title, detail),
+            challenge: format!(
+                "DPoP error=\"{}\", error_description=\"{}\", {}",
+                error.as_str(),
+                quoted(detail),
+                dpop_algs()
+            ),
+            dpop_nonce: nonce,
         }
     }
 
@@ -353,6 +394,7 @@ impl BearerRejection {
                 "Bearer realm=\"apiome\", error=\"invalid_token\", error_description=\"{}\"",
                 quoted(detail)
             ),
+            dpop_nonce: None,
         }
     }
 
@@ -369,6 +411,7 @@ impl BearerRejection {
                 "Bearer realm=\"apiome\", error=\"insufficient_scope\", error_description=\"{}\"",
                 quoted(detail)
             ),
+            dpop_nonce: None,
         }
     }
 }
@@ -384,6 +427,7 @@ impl From<Problem> for BearerRejection {
         BearerRejection {
             problem,
             challenge: String::new(),
+            dpop_nonce: None,
         }
     }
 }
@@ -408,37 +452,107 @@ impl ResponseError for BearerRejection {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
+        if let Some(nonce) = &self.dpop_nonce
+            && let Ok(value) = header::HeaderValue::from_str(nonce)
+        {
+            response.headers_mut().insert(DPOP_NONCE.clone(), value);
+        }
         response
     }
 }
 
-/// Checks the request's bearer access token: signature, issuer, audience,
+/// The `DPoP-Nonce` response header (RFC 9449 §8).
+pub static DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
+
+/// The request's DPoP proof, if it has one `DPoP` header; two, or one
+/// that is not text, is refused.
+pub fn dpop_proof(req: &HttpRequest) -> Result<Option<Proof<'_>>, authz::DpopError> {
+    let values: Vec<&str> = req
+        .headers()
+        .get_all("dpop")
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    Proof::from_headers(&values)
+}
+
+/// Which scheme the `Authorization` header uses.
+enum Presented<'a> {
+    Bearer(&'a str),
+    Dpop(&'a str),
+}
+
+/// Why a request carries no access token we can read.
+enum NoToken {
+    Missing,
+    OtherScheme,
+}
+
+/// The request's access token and its scheme.
+fn presented_token(req: &HttpRequest) -> Result<Presented<'_>, NoToken> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(NoToken::Missing)?;
+    let (scheme, token) = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .map(|(scheme, rest)| (scheme, rest.trim()))
+        .filter(|(_, t)| !t.is_empty())
+        .ok_or(NoToken::OtherScheme)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Ok(Presented::Bearer(token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Ok(Presented::Dpop(token))
+    } else {
+        Err(NoToken::OtherScheme)
+    }
+}
+
+/// Checks the request's access token: signature, issuer, audience,
 /// expiry, that it was not revoked (RFC 7009), and that its client is
-/// active and was not disabled since the token was issued.
+/// active and was not disabled since the token was issued. A DPoP-bound
+/// token (`cnf.jkt`) is honoured only as `Authorization: DPoP` with a
+/// proof for this method and URL, this token (`ath`) and its key, used
+/// once, carrying the server's nonce when its client is registered
+/// `dpop_bound_access_tokens`; a bound token sent as `Bearer` is refused.
 pub async fn bearer_claims(
     store: &Store,
     oauth: &OAuthServer,
     req: &HttpRequest,
 ) -> Result<AccessTokenClaims, BearerRejection> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(BearerRejection::missing)?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
-        })
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            BearerRejection::invalid("the Authorization header is not a Bearer token")
-        })?;
+    let presented = presented_token(req).map_err(|why| match why {
+        NoToken::Missing => BearerRejection::missing(),
+        NoToken::OtherScheme => {
+            BearerRejection::invalid("the Authorization header is not a Bearer or DPoP token")
+        }
+    })?;
+    let token = match presented {
+        Presented::Bearer(t) | Presented::Dpop(t) => t,
+    };
+    let now = unix_now();
+    let dpop_invalid_token = |why: &str| BearerRejection::dpop(ErrorCode::InvalidToken, why, None);
     oauth.refresh_for(token).await;
-    let claims = oauth
-        .verify(token, unix_now())
-        .map_err(|e| BearerRejection::invalid(&e.to_string()))?;
+    let claims = oauth.verify(token, now).map_err(|e| match presented {
+        Presented::Bearer(_) => BearerRejection::invalid(&e.to_string()),
+        Presented::Dpop(_) => dpop_invalid_token(&e.to_string()),
+    })?;
+    match (&presented, claims.jkt()) {
+        (Presented::Bearer(_), None) => {}
+        (Presented::Bearer(_), Some(_)) => {
+            return Err(dpop_invalid_token(
+                "this access token is DPoP-bound: send it as `Authorization: DPoP` with a DPoP proof",
+            ));
+        }
+        (Presented::Dpop(_), None) => {
+            return Err(dpop_invalid_token(
+                "this access token is not DPoP-bound: send it as `Authorization: Bearer`",
+            ));
+        }
+        (Presented::Dpop(token), Some(jkt)) => {
+            check_resource_proof(store, oauth, req, token, jkt, &claims, now).await?;
+        }
+    }
     if !store
         .access_token_honoured(&claims.jti, &claims.client_id, claims.iat)
         .await?
@@ -446,4 +560,49 @@ pub async fn bearer_claims(
         return Err(BearerRejection::invalid("the access token was revoked"));
     }
     Ok(claims)
+}
+
+/// The DPoP proof of a request to a resource (RFC 9449 §7.1).
+async fn check_resource_proof(
+    store: &Store,
+    oauth: &OAuthServer,
+    req: &HttpRequest,
+    token: &str,
+    jkt: &str,
+    claims: &AccessTokenClaims,
+    now: UnixTime,
+) -> Result<(), BearerRejection> {
+    let fresh_nonce = || Some(oauth.dpop_nonces.current(now));
+    let refuse = |e: OAuthError| BearerRejection::dpop(e.code, &e.description, fresh_nonce());
+    let proof = dpop_proof(req)
+        .map_err(|e| refuse(e.into()))?
+        .ok_or_else(|| {
+            refuse(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "`Authorization: DPoP` needs a `DPoP` proof header",
+            ))
+        })?;
+    let client = match authz::ClientId::parse(&claims.client_id) {
+        Ok(id) => store.client(&id).await?,
+        Err(_) => None,
+    };
+    let nonce = match client {
+        Some(c) if c.record.metadata.dpop_bound_access_tokens => NonceRule::Required,
+        _ => NonceRule::IfPresent,
+    };
+    let htu = oauth.url_of(req.path());
+    let expected = Expected {
+        htm: req.method().as_str(),
+        htu: &htu,
+        access_token: Some(token),
+        bound_jkt: Some(jkt),
+        nonce,
+        now,
+    };
+    match broker::dpop::accept_proof(store, &oauth.dpop_nonces, proof, &expected).await {
+        Ok(_) => Ok(()),
+        Err(broker::BrokerError::OAuth(e)) => Err(refuse(e)),
+        Err(broker::BrokerError::Store(e)) => Err(e.into()),
+        Err(other) => Err(Problem::from(other).into()),
+    }
 }

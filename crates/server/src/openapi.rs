@@ -67,7 +67,9 @@ struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -78,6 +80,16 @@ impl utoipa::Modify for SecuritySchemes {
                     .description(Some("An RFC 9068 access token from /oauth/token"))
                     .build(),
             ),
+        );
+        // utoipa's HTTP schemes have no `DPoP`; as an API key it names the
+        // header and says what goes in it.
+        components.add_security_scheme(
+            "dpop",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`DPoP <access token>` (RFC 9449): a DPoP-bound token from /oauth/token, \
+                 sent with a `DPoP` proof header for this method, URL and token",
+            ))),
         );
         components.add_security_scheme(
             "initial_access_token",

@@ -80,6 +80,16 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "The access token is expired, malformed, signed by a key apiome does not know, or its grant is revoked, expired or blocked. Get a new token; a revoked grant needs a new request.",
     ),
     t(
+        "invalid-dpop-proof",
+        401,
+        "The `DPoP` proof (RFC 9449) sent with a DPoP-bound token is missing, malformed, signed by another key than the token is bound to, for another method or URL, more than 60 s old, for another token (`ath`), or was used before. Sign a new proof for every request.",
+    ),
+    t(
+        "use-dpop-nonce",
+        401,
+        "This company's DPoP proofs must carry the server's nonce, or the nonce sent is stale. Sign a new proof with the `nonce` from the `DPoP-Nonce` response header.",
+    ),
+    t(
         "passkey-rejected",
         401,
         "The authenticator's answer did not verify: wrong credential, wrong origin, replayed counter or a bad signature.",

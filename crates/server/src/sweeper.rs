@@ -9,7 +9,8 @@
 //! made-up handles from growing the table for good).
 //! [`spawn_authorization_purger`] deletes the OAuth rows that strangers
 //! and companies can make in bulk (pushed requests, requests left on the
-//! consent screen, authorization codes) once they are spent.
+//! consent screen, authorization codes, DPoP proofs' `jti`s) once they
+//! are spent.
 
 use std::future::Future;
 use std::time::Duration;
@@ -143,6 +144,7 @@ pub fn spawn_authorization_purger(store: Store) -> Periodic {
                                 pushed_requests = purged.pushed_requests,
                                 pending_authorizations = purged.pending_authorizations,
                                 codes = purged.codes,
+                                dpop_proofs = purged.dpop_proofs,
                                 "purged spent authorizations"
                             );
                         }

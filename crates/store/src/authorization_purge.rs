@@ -10,6 +10,7 @@
 //! | `oauth_pending_authorization` | past `expires_at` | taking it then answers "expired", the same as "unknown" |
 //! | `oauth_code`, never used | past `expires_at` | redeeming it then is `invalid_grant` either way |
 //! | `oauth_code`, used | [`USED_CODE_RETENTION_SECS`] past `expires_at` | until then a replay is still recognised, and revokes what the first use issued (RFC 6749 §4.1.2) |
+//! | `oauth_dpop_jti` | past `expires_at` | the proof's `iat` is then too old for it to be accepted |
 //!
 //! Each table is purged in batches of [`PURGE_BATCH`] rows (one statement
 //! each), so a large backlog never holds a write lock for long.
@@ -36,6 +37,8 @@ pub struct Purged {
     pub pending_authorizations: u64,
     /// Authorization codes.
     pub codes: u64,
+    /// DPoP proofs' `jti`s.
+    pub dpop_proofs: u64,
 }
 
 impl Purged {
@@ -44,11 +47,12 @@ impl Purged {
         self.pushed_requests >= PURGE_BATCH
             || self.pending_authorizations >= PURGE_BATCH
             || self.codes >= PURGE_BATCH
+            || self.dpop_proofs >= PURGE_BATCH
     }
 
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.pushed_requests + self.pending_authorizations + self.codes
+        self.pushed_requests + self.pending_authorizations + self.codes + self.dpop_proofs
     }
 }
 
@@ -110,10 +114,17 @@ impl Store {
             .exec(&self.db)
             .await?
             .rows_affected;
+        let dpop_proofs = self
+            .purge_dpop_jtis(
+                authz::UnixTime::from_secs(u64::try_from(now_secs).unwrap_or(0)),
+                PURGE_BATCH,
+            )
+            .await?;
         Ok(Purged {
             pushed_requests,
             pending_authorizations,
             codes,
+            dpop_proofs,
         })
     }
 }
@@ -220,6 +231,16 @@ mod tests {
         )
         .await;
 
+        let t_unix = authz::UnixTime::from_secs(u64::try_from(t).unwrap());
+        store
+            .use_dpop_jti("k", "proof-old", t_unix.minus_secs(1))
+            .await
+            .unwrap();
+        store
+            .use_dpop_jti("k", "proof-live", t_unix.plus_secs(60))
+            .await
+            .unwrap();
+
         let purged = store.purge_spent_authorizations().await.unwrap();
         assert_eq!(
             purged,
@@ -227,6 +248,7 @@ mod tests {
                 pushed_requests: 2,
                 pending_authorizations: 1,
                 codes: 2,
+                dpop_proofs: 1,
             }
         );
         assert!(!purged.is_full_batch());

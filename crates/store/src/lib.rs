@@ -19,6 +19,7 @@ mod company;
 mod connect;
 mod credential;
 mod disclosure;
+mod dpop_replay;
 mod entity;
 mod error;
 mod grant;

@@ -45,12 +45,13 @@ pub struct DataBody {
     tag = "companies",
     responses(
         (status = 200, description = "The granted attributes", body = DataBody),
-        (status = 401, description = "No token, a bad or expired token, or a grant that was revoked or has expired (`WWW-Authenticate: Bearer error=\"invalid_token\"`)",
+        (status = 401, description = "No token, a bad or expired token, or a grant that was revoked or has expired (`WWW-Authenticate: Bearer error=\"invalid_token\"`); with DPoP, a bad, reused or missing proof or a bound token sent as Bearer (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`, `invalid_token` or `use_dpop_nonce` with a `DPoP-Nonce`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without a grant (client credentials)", body = Problem,
             content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once")),
+    security(("bearer" = []), ("dpop" = []))
 )]
 #[get("/v1/data")]
 pub async fn data(
@@ -89,12 +90,13 @@ pub async fn data(
     responses(
         (status = 200, description = "The released claims", body = Object,
             example = json!({"sub": "q3Xr1p0m9Vb2yHcJx3lQ0w", "email": "ada@example.org", "name": "Ada"})),
-        (status = 401, description = "No token, a bad or expired token, or a grant that was revoked or has expired (`WWW-Authenticate: Bearer error=\"invalid_token\"`)",
+        (status = 401, description = "No token, a bad or expired token, or a grant that was revoked or has expired (`WWW-Authenticate: Bearer error=\"invalid_token\"`); with DPoP, a bad, reused or missing proof or a bound token sent as Bearer (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`, `invalid_token` or `use_dpop_nonce` with a `DPoP-Nonce`)",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A token without a grant (client credentials)", body = Problem,
             content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once")),
+    security(("bearer" = []), ("dpop" = []))
 )]
 #[get("/oauth/userinfo")]
 pub async fn userinfo(

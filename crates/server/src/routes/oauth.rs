@@ -12,7 +12,8 @@
 //! so a person's revocation needs no deny list.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _, get, post, web};
+use authz::dpop::{Expected, NonceRule};
 use authz::{
     AuthorizationRequest, BackchannelRequest, ErrorCode, OAuthError, OsRandom, Params,
     PushedRequest, RefreshStatus, TokenHash, TokenRequest, TokenTypeHint,
@@ -22,7 +23,9 @@ use store::{ClientKind, StoredClient};
 use utoipa::ToSchema;
 
 use crate::oauth_keys::unix_now;
-use crate::oauth_server::{OAuthReply, authenticate_client, form_params, no_store_json};
+use crate::oauth_server::{
+    DPOP_NONCE, OAuthReply, authenticate_client, dpop_proof, form_params, no_store_json,
+};
 use crate::startup::AppState;
 
 /// An RFC 6749 §5.2 error object.
@@ -43,7 +46,7 @@ pub struct OAuthErrorBody {
 pub struct TokenResponseBody {
     /// The RFC 9068 JWT access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP key.
     #[schema(example = "Bearer")]
     pub token_type: String,
     /// Seconds until the access token expires (at most 600).
@@ -126,32 +129,86 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// Grant types `client_credentials`, `authorization_code` (PKCE S256 only),
 /// `refresh_token` (rotated on every use; reuse revokes the family) and
 /// `urn:openid:params:grant-type:ciba` with `auth_req_id` = an asynchronous
-/// request's id.
+/// request's id. With a `DPoP` proof (RFC 9449) the access token is bound to
+/// its key (`token_type: DPoP`, `cnf.jkt`); a company registered
+/// `dpop_bound_access_tokens` must send one, with the nonce every answer
+/// carries in `DPoP-Nonce`.
 #[utoipa::path(
     operation_id = "token_create",
     tag = "oauth",
     request_body(content = crate::routes::schema::TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Tokens", body = TokenResponseBody),
-        (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling)", body = OAuthErrorBody),
+        (status = 400, description = "An RFC 6749 error (also `authorization_pending`, `slow_down`, `access_denied`, `expired_token` when polling; `invalid_dpop_proof`, or `use_dpop_nonce` to retry with the `DPoP-Nonce`)", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
-    )
+    ),
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for `POST` of this URL: the access token is bound to its key"))
 )]
 #[post("/oauth/token")]
 pub async fn token_endpoint(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
+) -> HttpResponse {
+    let mut response = match token(&state, &req, &body).await {
+        Ok(response) => response,
+        Err(e) => e.error_response(),
+    };
+    // Every answer names the nonce to use (RFC 9449 §8): a client refused
+    // with `use_dpop_nonce` retries with it, and one that knows the server
+    // wants nonces can send one the first time.
+    let nonce = state.oauth.dpop_nonces.current(unix_now());
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&nonce) {
+        response.headers_mut().insert(DPOP_NONCE.clone(), value);
+    }
+    response
+}
+
+async fn token(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    body: &[u8],
 ) -> Result<HttpResponse, OAuthReply> {
-    let params = form_params(&body)?;
-    let client = authenticate_client(&state.store, &state.oauth, &req, &params).await?;
+    let proof = dpop_proof(req).map_err(OAuthError::from)?;
+    let params = form_params(body)?;
+    let client = authenticate_client(&state.store, &state.oauth, req, &params).await?;
     if let Err(wait) = state.rate_limit.check(client.record.client_id.as_str()) {
         return Ok(rate_limited(wait));
     }
     let request = TokenRequest::parse(&params)?;
     request.check_allowed(&client.record)?;
+    let now = unix_now();
+    let accepted = match proof {
+        Some(proof) => {
+            let htu = state.oauth.token_endpoint();
+            let nonce = if client.record.metadata.dpop_bound_access_tokens {
+                NonceRule::Required
+            } else {
+                NonceRule::IfPresent
+            };
+            let expected = Expected {
+                htm: "POST",
+                htu: &htu,
+                access_token: None,
+                bound_jkt: None,
+                nonce,
+                now,
+            };
+            Some(
+                broker::dpop::accept_proof(
+                    &state.store,
+                    &state.oauth.dpop_nonces,
+                    proof,
+                    &expected,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    let jkt = accepted.as_ref().map(|p| p.jkt.as_str());
     let response =
-        broker::token::grant(&state.store, &*state.oauth, &client, request, unix_now()).await?;
+        broker::token::grant(&state.store, &*state.oauth, &client, request, jkt, now).await?;
     Ok(no_store_json(StatusCode::OK, &response))
 }
 

@@ -180,7 +180,7 @@ fn not_found() -> Problem {
     responses(
         (status = 201, description = "The request and the policy's answer", body = RequestBody),
         (status = 400, description = "A body that could not be read, or an offer amount outside 0..=9223372036854775807 micro-units (`field` names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
@@ -188,8 +188,8 @@ fn not_found() -> Problem {
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
-    security(("bearer" = []))
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once"), ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the same key and body within 24 h replays the first answer (`Idempotent-Replayed: true`) and asks nothing again; the same key with another body is 422; a request still running under the key is waited for, 409 after 10 s")),
+    security(("bearer" = []), ("dpop" = []))
 )]
 #[post("/v1/requests")]
 pub async fn create(
@@ -308,13 +308,13 @@ fn one_entry(details: Vec<serde_json::Value>) -> Result<serde_json::Value, Probl
 #[utoipa::path(
     operation_id = "requests_get",
     tag = "companies",
-    params(("id" = String, Path, description = "The request id")),
+    params(("id" = String, Path, description = "The request id"), ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once")),
     responses(
         (status = 200, description = "The request", body = RequestBody),
-        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request of this company", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = []), ("dpop" = []))
 )]
 #[get("/v1/requests/{id}")]
 pub async fn show(

@@ -21,6 +21,7 @@ pub mod notify_setting;
 pub mod oauth_ciba_poll;
 pub mod oauth_client;
 pub mod oauth_code;
+pub mod oauth_dpop_jti;
 pub mod oauth_jti;
 pub mod oauth_par;
 pub mod oauth_pending_authorization;
