@@ -117,15 +117,19 @@ impl BackchannelRequest {
             .get("requested_expiry")?
             .map(requested_expiry)
             .transpose()?;
+        // Checked whenever sent (a malformed one is a mistake either way);
+        // kept only for a ping-mode client, which must send one.
+        let sent = params
+            .get("client_notification_token")?
+            .map(notification_token)
+            .transpose()?;
         let client_notification_token = match client.metadata.backchannel_token_delivery_mode {
             DeliveryMode::Poll => None,
-            DeliveryMode::Ping => Some(notification_token(
-                params.get("client_notification_token")?.ok_or_else(|| {
-                    OAuthError::invalid_request(
-                        "`client_notification_token` is required: this client is registered for ping mode",
-                    )
-                })?,
-            )?),
+            DeliveryMode::Ping => Some(sent.ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "`client_notification_token` is required: this client is registered for ping mode",
+                )
+            })?),
         };
         Ok(Self {
             login_hint,
@@ -378,6 +382,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(by_scope.details.attributes().len(), 1);
+    }
+
+    #[test]
+    fn a_poll_client_may_leave_out_the_notification_token_but_not_send_a_malformed_one() {
+        let poll = client(serde_json::json!({}));
+        let hint = ("login_hint", "ada");
+        let details = ("authorization_details", DETAILS);
+        let kept = BackchannelRequest::parse(
+            &form(&[hint, details, ("client_notification_token", "abc.DEF-123=")]),
+            &poll,
+        )
+        .unwrap();
+        assert_eq!(kept.client_notification_token, None, "poll mode keeps none");
+        let long = "a".repeat(MAX_NOTIFICATION_TOKEN_LEN + 1);
+        for bad in ["has space", "é", long.as_str()] {
+            let refused = BackchannelRequest::parse(
+                &form(&[hint, details, ("client_notification_token", bad)]),
+                &poll,
+            )
+            .unwrap_err();
+            assert_eq!(refused.code, ErrorCode::InvalidRequest, "{bad}");
+            assert!(refused.description.contains("client_notification_token"));
+        }
     }
 
     /// A form, the error it gets, and words its description must hold.

@@ -526,7 +526,7 @@ wire_schema!(
             .property("authorization_details", string().description(Some("RFC 9396: a JSON array of `DataDetail` entries, as a string.")))
             .property("nonce", string().description(Some("OIDC: echoed in the ID token.")))
             .property("prompt", string().description(Some("OIDC: `none`, `login`, `consent`.")))
-            .property("max_age", string().pattern(Some("^[0-9]{1,10}$")).description(Some("OIDC: seconds since the last sign-in.")))
+            .property("max_age", string().pattern(Some("^[0-9]{0,10}$")).description(Some("OIDC: seconds since the last sign-in.")))
             .property("login_hint", string().description(Some("OIDC: the handle to sign in as.")))
     )
     .examples([serde_json::json!({
@@ -549,8 +549,8 @@ wire_schema!(
             .property("scope", string().description(Some("`openid` may be given; attribute keys ask for them when `authorization_details` is absent.")))
             .property("authorization_details", string().description(Some("RFC 9396: a JSON array with one `DataDetail` entry, as a string.")))
             .property("binding_message", string().max_length(Some(authz::ciba::MAX_BINDING_MESSAGE_CHARS)).description(Some("Plain text shown to the person beside the request.")))
-            .property("requested_expiry", string().pattern(Some("^[0-9]{1,6}$")).description(Some("Seconds the person has to answer, 1 to 604800 (default 604800).")))
-            .property("client_notification_token", string().max_length(Some(authz::ciba::MAX_NOTIFICATION_TOKEN_LEN)).description(Some("Ping-mode clients only, and then required: the bearer token apiome sends to the notification endpoint.")))
+            .property("requested_expiry", string().pattern(Some("^[0-9]{0,6}$")).description(Some("Seconds the person has to answer, 1 to 604800 (default 604800); empty is as if left out (RFC 6749 §3.1).")))
+            .property("client_notification_token", string().pattern(Some("^([A-Za-z0-9._~+/-]+=*)?$")).max_length(Some(authz::ciba::MAX_NOTIFICATION_TOKEN_LEN)).description(Some("Ping-mode clients only, and then required: the bearer token apiome sends to the notification endpoint.")))
     )
     .examples([serde_json::json!({
         "scope": "openid",
