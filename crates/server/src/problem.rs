@@ -46,7 +46,7 @@ pub struct Problem {
 pub struct Amount {
     /// Micro-units: 50000 is 0.05 of the currency.
     #[schema(example = 50000)]
-    pub amount: u64,
+    pub amount_micros: u64,
     /// ISO 4217 code.
     #[schema(example = "EUR")]
     pub currency: String,
@@ -58,7 +58,7 @@ pub struct Amount {
 impl From<&consent_policy::Money> for Amount {
     fn from(money: &consent_policy::Money) -> Self {
         Amount {
-            amount: money.amount_micros(),
+            amount_micros: money.amount_micros(),
             currency: money.currency().code().to_owned(),
             display: money.to_string(),
         }

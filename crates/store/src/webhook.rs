@@ -776,7 +776,7 @@ mod tests {
             let offer = |n: u32| {
                 let request = DataRequest::from_json_value(
                     json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-                           "duration": "P30D", "offer": {"amount": 40_000, "currency": "EUR"}}),
+                           "duration": "P30D", "offer": {"amount_micros": 40_000, "currency": "EUR"}}),
                     &GrantDuration::parse("P1Y").unwrap(),
                 )
                 .unwrap();
@@ -813,9 +813,9 @@ mod tests {
                 .filter(|e| e["type"] == "wallet.low")
                 .collect();
             assert_eq!(low.len(), 1);
-            assert_eq!(low[0]["data"]["available"]["amount"], 20_000);
+            assert_eq!(low[0]["data"]["available"]["amount_micros"], 20_000);
             assert_eq!(low[0]["data"]["available"]["currency"], "EUR");
-            assert_eq!(low[0]["data"]["last_offer"]["amount"], 40_000);
+            assert_eq!(low[0]["data"]["last_offer"]["amount_micros"], 40_000);
             assert_eq!(low[0]["data"]["request_id"], second.as_str());
         }
     );

@@ -54,30 +54,9 @@ impl utoipa::PartialSchema for DataDetail {
             .description(Some(
                 "How long access lasts, an ISO 8601 duration such as `P30D`.",
             ));
-        let offer = ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .property(
-                "amount",
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                    .minimum(Some(0))
-                    .description(Some(
-                        "Micro-units (millionths) of the currency: 50000 is 0.05.",
-                    )),
-            )
-            .required("amount")
-            .property(
-                "currency",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(Currency::ALL.iter().map(|c| c.code()))),
-            )
-            .required("currency")
-            .additional_properties(closed())
-            .description(Some(
-                "What the company pays the person if they agree; reserved from its wallet.",
-            ));
+        let offer = money().description(Some(
+            "What the company pays the person if they agree; reserved from its wallet.",
+        ));
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .property("type", kind)
@@ -98,7 +77,7 @@ impl utoipa::PartialSchema for DataDetail {
                 "attributes": ["display_name", "email"],
                 "purpose": "marketing",
                 "duration": "P30D",
-                "offer": {"amount": 50000, "currency": "EUR"}
+                "offer": {"amount_micros": 50000, "currency": "EUR"}
             })])
             .into()
     }
@@ -229,7 +208,16 @@ fn money() -> ObjectBuilder {
             string().enum_values(Some(Currency::ALL.iter().map(|c| c.code()))),
         )
         .required("currency")
+        .property(
+            "display",
+            string().description(Some(
+                "The amount in words (`0.05 EUR`): always written, optional and ignored on input.",
+            )),
+        )
         .additional_properties(closed())
+        .description(Some(
+            "The API's one money shape: integer millionths of an ISO 4217 currency.",
+        ))
 }
 
 wire_schema!(
