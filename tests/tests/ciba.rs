@@ -152,7 +152,8 @@ async fn inbox(app: &TestApp, who: &Person) -> Vec<Value> {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let page: Value = response.json().await.unwrap();
+    page["items"].as_array().unwrap().clone()
 }
 
 async fn answer(app: &TestApp, who: &Person, id: &str, how: &str) -> u16 {
@@ -231,10 +232,49 @@ app_test!(
         assert_eq!((status, fast["error"].as_str()), (400, Some("slow_down")));
 
         assert_eq!(answer(app, &grace, &id, "approve").await, 201);
+        let approved_by = now_secs();
         let (status, tokens) = poll(app, &acme, &id).await;
         assert_eq!(status, 200, "{tokens}");
         assert!(tokens["refresh_token"].is_string());
         let access = tokens["access_token"].as_str().unwrap();
+        // `openid` was asked: an OpenID Connect sign-in, with its ID token
+        // (CIBA Core §10.1.1), for this client, about the pairwise subject.
+        assert!(
+            tokens["scope"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .any(|s| s == "openid"),
+            "{tokens}"
+        );
+        let id_token = payload(tokens["id_token"].as_str().expect("an ID token"));
+        assert_eq!(id_token["aud"], acme.id.as_str());
+        assert_eq!(id_token["iss"], app.base_url.as_str());
+        assert!(id_token.get("nonce").is_none());
+        let auth_time = id_token["auth_time"].as_i64().unwrap();
+        assert!(
+            (approved_by - 5..=approved_by + 1).contains(&auth_time),
+            "authenticated when approved: {auth_time} vs {approved_by}"
+        );
+        // A refresh keeps it.
+        let refreshed: Value = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&acme.id, Some(&acme.secret))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(refreshed["scope"], tokens["scope"], "{refreshed}");
+        let renewed = payload(refreshed["id_token"].as_str().expect("an ID token"));
+        assert_eq!(renewed["sub"], id_token["sub"]);
+        assert_eq!(renewed["auth_time"], id_token["auth_time"]);
         let data: Value = app
             .http
             .get(app.url("/v1/data"))
@@ -816,5 +856,120 @@ app_test!(
                 .contains("registered for ping mode"),
             "{body}"
         );
+    }
+);
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The payload of a JWT, unverified.
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// `POST /v1/requests` as a company sends it; the status and the body.
+async fn ask_rest(app: &TestApp, token: &str, handle: &str, duration: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(token)
+        .json(
+            &json!({"person": {"handle": handle}, "authorization_details": [
+            {"type": "apiome_data", "attributes": ["display_name", "email"],
+             "purpose": "marketing", "duration": duration}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.unwrap();
+    if status == 201 {
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("/v1/requests/{}", body["request_id"].as_str().unwrap()).as_str())
+        );
+    }
+    (status, body)
+}
+
+app_test!(
+    the_rest_form_answers_nobody_a_blocker_and_a_too_long_duration_alike,
+    |app| {
+        let acme = ciba_company(app, "Acme Rest", json!({})).await;
+        let token = app.company_token(&acme).await;
+        let blocker = person(app, "grace_blocks").await;
+        let blocked = app
+            .http
+            .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
+            .bearer_auth(&blocker.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(blocked.status().is_success(), "{}", blocked.status());
+        let brief = person(app, "grace_brief").await;
+        let set = app
+            .http
+            .put(app.url("/v1/me/preferences"))
+            .bearer_auth(&brief.token)
+            .json(&json!({"default": "ask_me", "max_duration": "P7D"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 200);
+
+        let anonymised = |mut body: Value| {
+            body["request_id"] = json!("(id)");
+            body
+        };
+        let (status, refused) = ask_rest(app, &token, &blocker.handle, "P30D").await;
+        assert_eq!(status, 201, "{refused}");
+        assert_eq!(refused["status"], "denied");
+        let refused = anonymised(refused);
+        for (handle, duration) in [
+            ("nobody_at_all", "P30D"),
+            ("Nobody_At_All", "P30D"),
+            (brief.handle.as_str(), "P30D"),
+        ] {
+            let (status, body) = ask_rest(app, &token, handle, duration).await;
+            assert_eq!(status, 201, "{handle}: {body}");
+            let id = body["request_id"].as_str().unwrap().to_owned();
+            assert_eq!(anonymised(body), refused, "{handle} {duration}");
+            // Read back, it stays a refusal like the blocker's.
+            let read: Value = app
+                .http
+                .get(app.url(&format!("/v1/requests/{id}")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(anonymised(read), refused, "{handle}");
+        }
+        // The person whose limit refused it never sees it.
+        assert!(inbox(app, &brief).await.is_empty());
+        // Within the limit, the same person is asked.
+        let (status, asked) = ask_rest(app, &token, &brief.handle, "P7D").await;
+        assert_eq!(
+            (status, asked["status"].as_str()),
+            (201, Some("pending")),
+            "{asked}"
+        );
+        // A request no one could accept is still a 422 for everyone.
+        let (status, problem) = ask_rest(app, &token, "nobody_at_all", "P11Y").await;
+        assert_eq!(status, 422, "{problem}");
     }
 );

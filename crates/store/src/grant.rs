@@ -1108,6 +1108,7 @@ mod tests {
                     endpoint: "https://acme.example/ciba".to_owned(),
                     token: "tok-1".to_owned(),
                 }),
+                openid: false,
             };
             let recorded = store
                 .record_request_deciding(

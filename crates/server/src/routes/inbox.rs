@@ -2,13 +2,14 @@
 //! for them (approve all, approve some, decline) and the grants they gave
 //! (see, revoke). A revocation holds from the company's very next read.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use consent_policy::{AttributeKey, Decision};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::problem::Problem;
+use crate::routes::page::{self, Page, PageQuery};
 use crate::startup::AppState;
 
 /// A request as its person sees it: who, what, why, how long, how much,
@@ -92,14 +93,20 @@ pub struct InboxQuery {
 /// purpose, for how long and what is offered.
 #[utoipa::path(
     operation_id = "inbox_list",
-    tag = "people", params(InboxQuery), responses((status = 200, description = "The requests, newest first", body = Vec<InboxRequest>))
+    tag = "people", params(InboxQuery, PageQuery), responses(
+        (status = 200, description = "The requests, newest first", body = Page<InboxRequest>),
+        (status = 422, description = "`status`, `limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/requests")]
 pub async fn list_requests(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
     query: web::Query<InboxQuery>,
+    paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = paging.check()?;
     let requests = match query.status.as_deref() {
         None | Some("pending") => broker::inbox::pending(&state.store, &who.person).await?,
         Some("all") => broker::inbox::all(&state.store, &who.person).await?,
@@ -114,7 +121,10 @@ pub async fn list_requests(
         .into_iter()
         .map(|r| view(r.request, r.company_name))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(out))
+    let page = paging.page(out, |r| {
+        page::newest_first(page::millis(r.created_at), &r.id)
+    });
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// An approval, of everything the policy left open or of a subset.
@@ -199,8 +209,7 @@ pub struct GrantView {
     /// For how long (ISO 8601).
     pub duration: String,
     /// The price paid, if any.
-    #[schema(value_type = Option<Object>)]
-    pub price: Option<consent_policy::Money>,
+    pub price: Option<crate::problem::Amount>,
     /// `live`, `revoked` or `expired`.
     #[schema(example = "live")]
     pub status: &'static str,
@@ -232,7 +241,7 @@ fn grant_view(g: store::Grant, company_name: String) -> GrantView {
         attributes: g.attributes.iter().map(ToString::to_string).collect(),
         purpose: g.purpose.to_string(),
         duration: g.duration.to_string(),
-        price: g.price,
+        price: g.price.as_ref().map(crate::problem::Amount::from),
         status,
         created_at: g.created_at,
         expires_at: g.expires_at,
@@ -248,19 +257,28 @@ fn grant_view(g: store::Grant, company_name: String) -> GrantView {
 /// expired, with the company, attributes, purpose, expiry and price.
 #[utoipa::path(
     operation_id = "grants_list",
-    tag = "people", responses((status = 200, description = "The grants, newest first", body = Vec<GrantView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "The grants, newest first", body = Page<GrantView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/grants")]
 pub async fn list_grants(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let out: Vec<GrantView> = broker::grants::list(&state.store, &who.person)
         .await?
         .into_iter()
         .map(|g| grant_view(g.grant, g.company_name))
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    let page = paging.page(out, |g| {
+        page::newest_first(page::millis(g.created_at), &g.id)
+    });
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// Revoke a grant

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use broker::ask::AskRefused;
+use broker::ask::Asked;
 use consent_policy::{CompanyId, Outcome, RequestError};
 use serde::{Deserialize, Serialize};
 use store::{ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
@@ -163,16 +163,13 @@ fn request_problem(error: &RequestError) -> Problem {
     }
 }
 
-fn not_found() -> Problem {
-    Problem::not_found("no such person").with_field("person")
-}
-
 /// Ask a person for data asynchronously
 ///
 /// The answer says at once what the person's policy allows (`allowed`), what
 /// waits for them (`pending`) and what will not be given (`withheld`). A
-/// request to an unknown or blocking person is answered like a decline. Honours
-/// `Idempotency-Key`.
+/// request to an unknown or blocking person, or for longer than the person
+/// accepts, is answered exactly as a refusal (`201`, `denied`), so the
+/// answer never tells who has an account. Honours `Idempotency-Key`.
 #[utoipa::path(
     operation_id = "requests_create",
     tag = "companies",
@@ -183,8 +180,7 @@ fn not_found() -> Problem {
         (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration longer than the person accepts, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration beyond ten years, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -219,19 +215,18 @@ async fn ask(
     }
     let whom = Whom::parse(body.person)?;
     let entry = one_entry(body.authorization_details)?;
-    let stored = match broker::ask::ask(&state.store, &company, whom.person(), entry, None)
+    let body = match broker::ask::ask_rest(&state.store, &company, whom.person(), entry)
         .await
         .map_err(Problem::from)?
     {
-        Ok(stored) => stored,
-        Err(AskRefused::NoSuchPerson) => return Err(not_found().into()),
-        Err(AskRefused::BadRequest(e)) => return Err(request_problem(&e).into()),
+        Ok(Asked::Recorded(stored)) => render(&state, &stored).await?,
+        Ok(Asked::RefusedAtOnce(nobody)) => refused_at_once(&nobody),
+        Err(e) => return Err(request_problem(&e).into()),
     };
-    let body = render(&state, &stored).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
             actix_web::http::header::LOCATION,
-            format!("/v1/requests/{}", stored.id),
+            format!("/v1/requests/{}", body.request_id),
         ))
         .json(body))
 }
