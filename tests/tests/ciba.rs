@@ -17,9 +17,10 @@
 
 use std::time::Duration;
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, set_cookie};
+use apiome_tests::{
+    Call, Company, REDIRECT, TestApp, app_test, http_receiver, next_call, set_cookie,
+};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -313,101 +314,20 @@ app_test!(
     }
 );
 
-/// One call the company's notification endpoint got.
-#[derive(Debug)]
-struct Call {
-    headers: Vec<(String, String)>,
-    body: String,
+/// The `auth_req_id` a ping carried.
+fn auth_req_id(call: &Call) -> String {
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only auth_req_id: {body}"
+    );
+    body["auth_req_id"].as_str().unwrap().to_owned()
 }
 
-impl Call {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn auth_req_id(&self) -> String {
-        let body: Value = serde_json::from_str(&self.body).unwrap();
-        assert_eq!(
-            body.as_object().unwrap().len(),
-            1,
-            "only auth_req_id: {body}"
-        );
-        body["auth_req_id"].as_str().unwrap().to_owned()
-    }
-}
-
-/// A ping-mode company's notification endpoint on loopback: answers 204
-/// and reports every call.
 async fn notification_endpoint() -> (String, mpsc::UnboundedReceiver<Call>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/ciba/notify", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let Some((headers, body)) = read_request(&mut socket).await else {
-                continue;
-            };
-            let reply = "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-            let _ = socket.write_all(reply.as_bytes()).await;
-            let _ = socket.shutdown().await;
-            if tx.send(Call { headers, body }).is_err() {
-                return;
-            }
-        }
-    });
-    (url, rx)
-}
-
-/// Reads one HTTP/1.1 request with a `content-length` body.
-async fn read_request(
-    socket: &mut tokio::net::TcpStream,
-) -> Option<(Vec<(String, String)>, String)> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0_u8; 4096];
-    let head_end = loop {
-        let read = socket.read(&mut chunk).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8(buffer[..head_end].to_vec()).ok()?;
-    let mut lines = head.lines();
-    let request_line = lines.next()?.to_owned();
-    let mut headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    headers.push((":request".to_owned(), request_line));
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())?;
-    while buffer.len() < head_end + length {
-        let read = socket.read(&mut chunk).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-    let body = String::from_utf8(buffer[head_end..head_end + length].to_vec()).ok()?;
-    Some((headers, body))
-}
-
-async fn next_call(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
-    tokio::time::timeout(Duration::from_secs(30), calls.recv())
-        .await
-        .expect("a ping within 30 s")
-        .unwrap()
+    let (base, calls) = http_receiver(204).await;
+    (format!("{base}/ciba/notify"), calls)
 }
 
 app_test!(
@@ -452,7 +372,7 @@ app_test!(
         assert_eq!(call.header("authorization"), Some("Bearer tok-declined.1"));
         assert_eq!(call.header("content-type"), Some("application/json"));
         assert_eq!(call.header("webhook-signature"), None);
-        assert_eq!(call.auth_req_id(), declined);
+        assert_eq!(auth_req_id(&call), declined);
         let (status, refused) = poll(app, &acme, &declined).await;
         assert_eq!(
             (status, refused["error"].as_str()),
@@ -462,7 +382,7 @@ app_test!(
         assert_eq!(answer(app, &grace, &approved, "approve").await, 201);
         let call = next_call(&mut calls).await;
         assert_eq!(call.header("authorization"), Some("Bearer tok-approved.2"));
-        assert_eq!(call.auth_req_id(), approved);
+        assert_eq!(auth_req_id(&call), approved);
         let (status, tokens) = poll(app, &acme, &approved).await;
         assert_eq!(status, 200, "{tokens}");
 
@@ -477,7 +397,7 @@ app_test!(
         .await;
         let call = next_call(&mut calls).await;
         assert_eq!(call.header("authorization"), Some("Bearer tok-nobody.3"));
-        assert_eq!(call.auth_req_id(), nobody);
+        assert_eq!(auth_req_id(&call), nobody);
     }
 );
 

@@ -341,8 +341,15 @@ pub async fn ciba(
     };
     let last_poll = store.ciba_poll(&request.id, now).await?;
     let poll_state = match request.status {
-        RequestStatus::Pending if unix_time(request.expires_at) > now => PollState::Pending,
-        RequestStatus::Pending | RequestStatus::Expired => PollState::Expired,
+        // A counter-offer waits for the company: still pending for the poll.
+        RequestStatus::Pending | RequestStatus::Countered
+            if unix_time(request.expires_at) > now =>
+        {
+            PollState::Pending
+        }
+        RequestStatus::Pending | RequestStatus::Countered | RequestStatus::Expired => {
+            PollState::Expired
+        }
         RequestStatus::Approved => PollState::Approved,
         RequestStatus::Denied => PollState::Denied,
     };

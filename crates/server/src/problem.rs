@@ -248,6 +248,14 @@ impl From<store::StoreError> for Problem {
                 Problem::conflict("grant-over", "Grant revoked or expired", detail)
             }
             E::NotGrantable(_) | E::NothingToGrant => Problem::invalid("attributes", detail),
+            E::NotCounterable(_) => {
+                Problem::conflict("not-counterable", "Request cannot be countered", detail)
+            }
+            E::CounterCurrency(_) => Problem::invalid("price.currency", detail),
+            E::CounterNotAbove(_) => Problem::invalid("price.amount_micros", detail),
+            E::NotCountered(_) => {
+                Problem::conflict("no-counter", "No counter-offer waiting", detail)
+            }
             E::InsufficientFunds { missing, .. } => Problem::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "insufficient-funds",

@@ -177,6 +177,12 @@ pub(crate) fn offer_transfer_id(request_id: &str) -> String {
     format!("offer:{request_id}")
 }
 
+/// The transfer that pays a person's counter-offer, once the company
+/// accepted it (the offer's own transfer is voided then).
+pub(crate) fn counter_transfer_id(request_id: &str) -> String {
+    format!("counter:{request_id}")
+}
+
 /// Makes the account if it does not exist yet.
 async fn ensure_account(
     txn: &DatabaseTransaction,
@@ -261,6 +267,25 @@ pub(crate) async fn reserve_offer(
     request_id: &str,
     offer: &Money,
 ) -> Result<Entry, StoreError> {
+    let id = offer_transfer_id(request_id);
+    reserve(
+        txn, backend, company, person, pseudonym, request_id, &id, offer,
+    )
+    .await
+}
+
+/// [`reserve_offer`] under the transfer id `id`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reserve(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    company: &CompanyId,
+    person: &PersonId,
+    pseudonym: &str,
+    request_id: &str,
+    id: &str,
+    offer: &Money,
+) -> Result<Entry, StoreError> {
     let wallet =
         ensure_account(txn, AccountKind::Wallet, company.as_str(), offer.currency()).await?;
     let earnings = ensure_account(txn, AccountKind::Earnings, pseudonym, offer.currency()).await?;
@@ -304,9 +329,8 @@ pub(crate) async fn reserve_offer(
         )
         .await?;
     }
-    let id = offer_transfer_id(request_id);
     money_transfer::Entity::insert(money_transfer::ActiveModel {
-        id: Set(id.clone()),
+        id: Set(id.to_owned()),
         debit_account: Set(wallet),
         credit_account: Set(earnings),
         amount: Set(amount),
@@ -340,7 +364,17 @@ pub(crate) async fn settle_offer(
     request_id: &str,
     pay: bool,
 ) -> Result<Option<Entry>, StoreError> {
-    let id = offer_transfer_id(request_id);
+    settle(txn, backend, &offer_transfer_id(request_id), pay).await
+}
+
+/// Posts (`pay`) or voids the pending transfer `id`, if it is pending.
+pub(crate) async fn settle(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    id: &str,
+    pay: bool,
+) -> Result<Option<Entry>, StoreError> {
+    let id = id.to_owned();
     let mut query = money_transfer::Entity::find_by_id(id.clone())
         .filter(money_transfer::Column::State.eq(TransferState::Pending.as_str()));
     if backend == Backend::Postgres {

@@ -50,6 +50,8 @@ pub enum WebhookEvent {
     WalletLow,
     /// The company asked for a test call.
     Ping,
+    /// The person named their price for a request with an offer.
+    RequestCountered,
 }
 
 impl WebhookEvent {
@@ -63,6 +65,7 @@ impl WebhookEvent {
             WebhookEvent::RequestCreated => "request.created",
             WebhookEvent::WalletLow => "wallet.low",
             WebhookEvent::Ping => "ping",
+            WebhookEvent::RequestCountered => "request.countered",
         }
     }
 }

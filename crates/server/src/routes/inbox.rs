@@ -22,9 +22,12 @@ pub struct InboxRequest {
     pub company_id: String,
     /// The company's name.
     pub company_name: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered` (the person named a price; waiting for the
+    /// company), `approved`, `denied` or `expired`.
     #[schema(example = "pending")]
     pub status: String,
+    /// The price the person named, if they countered.
+    pub counter: Option<crate::problem::Amount>,
     /// What was asked, as the RFC 9396 `apiome_data` entry.
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
@@ -68,6 +71,10 @@ fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, P
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         request: serde_json::to_value(&r.request).map_err(|_| Problem::internal())?,
+        counter: r
+            .counter
+            .as_ref()
+            .map(|c| crate::problem::Amount::from(&c.price)),
         purpose_in_words: r.request.purpose().plain_words().to_owned(),
         decision: r.decision,
         grant_id: r.grant_id,
@@ -187,6 +194,58 @@ pub async fn decline(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let request = broker::answer::decline(&state.store, &who.person, &id).await?;
+    let name = company_name(&state, &request.company_id).await;
+    Ok(HttpResponse::Ok().json(view(request, name)?))
+}
+
+/// "I would share this for X".
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterOffer {
+    /// The price: more than the offer, in its currency.
+    #[schema(value_type = super::schema::MoneyBody)]
+    pub price: consent_policy::Money,
+    /// The attributes it is for; all that may be granted when left out.
+    #[schema(value_type = Option<Vec<super::schema::AttributeKeyName>>)]
+    pub attributes: Option<Vec<AttributeKey>>,
+}
+
+/// Name a price for a request
+///
+/// Answers a waiting request that came with an offer with the person's own
+/// price, for all the attributes they may grant or a subset. The company
+/// sees `countered` with the price on `GET /v1/requests/{id}` and by the
+/// `request.countered` webhook, and accepts (`POST
+/// /v1/requests/{id}/accept-counter`) or lets it lapse with the request.
+#[utoipa::path(
+    operation_id = "inbox_counter",
+    tag = "people",
+    params(("id" = String, Path)),
+    request_body = CounterOffer,
+    responses(
+        (status = 200, description = "The countered request", body = InboxRequest),
+        (status = 400, description = "A price that is not an amount (negative, fractional, beyond the books)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No request of that id for this person", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already, expired, or a request without an offer (`not-counterable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A price not above the offer or in another currency, or an attribute that cannot be granted; `field` names it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/requests/{id}/counter")]
+pub async fn counter(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<CounterOffer>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let request = broker::counter::counter(
+        &state.store,
+        &who.person,
+        &id,
+        body.price,
+        body.attributes.as_deref(),
+    )
+    .await?;
     let name = company_name(&state, &request.company_id).await;
     Ok(HttpResponse::Ok().json(view(request, name)?))
 }

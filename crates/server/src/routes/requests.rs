@@ -53,10 +53,15 @@ pub struct NewRequest {
 pub struct RequestBody {
     /// The request's id; the `auth_req_id` to poll the token endpoint with.
     pub request_id: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered` (the person named a price: accept it with
+    /// `POST /v1/requests/{id}/accept-counter` before the request expires),
+    /// `approved`, `denied` or `expired`.
     #[schema(example = "pending")]
     pub status: String,
-    /// Per attribute asked for: `allowed`, `pending` or `withheld`.
+    /// The person's price, while countered (and after).
+    pub counter: Option<crate::problem::Amount>,
+    /// Per attribute asked for: `allowed`, `pending` or `withheld`; while
+    /// countered, `pending` for those the counter is for.
     #[schema(value_type = Object, example = json!({"display_name": "allowed", "email": "pending", "birth_date": "withheld"}))]
     pub attributes: BTreeMap<String, String>,
     /// The grant, once approved.
@@ -90,9 +95,12 @@ pub(crate) async fn calling_company(
 fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]>) -> RequestBody {
     let now = time::OffsetDateTime::now_utc();
     let status = match request.status {
-        RequestStatus::Pending if request.expires_at <= now => RequestStatus::Expired,
+        RequestStatus::Pending | RequestStatus::Countered if request.expires_at <= now => {
+            RequestStatus::Expired
+        }
         other => other,
     };
+    let countered = request.counter.as_ref().map(|c| c.attributes.as_slice());
     let attributes = request
         .decision
         .attributes()
@@ -105,6 +113,9 @@ fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]
                     Outcome::Deny => "withheld",
                 },
                 RequestStatus::Approved if granted.is_some_and(|g| g.contains(&d.key)) => "allowed",
+                RequestStatus::Countered if countered.is_some_and(|c| c.contains(&d.key)) => {
+                    "pending"
+                }
                 _ => "withheld",
             };
             (d.key.to_string(), word.to_owned())
@@ -117,8 +128,13 @@ fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]
             RequestStatus::Approved => "approved",
             RequestStatus::Denied => "denied",
             RequestStatus::Expired => "expired",
+            RequestStatus::Countered => "countered",
         }
         .to_owned(),
+        counter: request
+            .counter
+            .as_ref()
+            .map(|c| crate::problem::Amount::from(&c.price)),
         attributes,
         grant_id: request.grant_id.clone(),
     }
@@ -129,6 +145,7 @@ fn refused_at_once(nobody: &store::NobodyRequest) -> RequestBody {
     RequestBody {
         request_id: nobody.auth_req_id.clone(),
         status: "denied".to_owned(),
+        counter: None,
         attributes: nobody
             .asked
             .attributes()
@@ -333,4 +350,53 @@ pub async fn show(
         Err(e) => return Err(e.into()),
     };
     Ok(web::Json(render(&state, &request).await?))
+}
+
+/// Accept the person's counter-offer
+///
+/// Accepts the price the person named for one of the calling company's
+/// requests (status `countered`): in one transaction the offer's
+/// reservation goes back to the wallet, the counter is reserved and paid
+/// to the person, and the attributes it was for (those the person's policy
+/// still allows) are granted. Then fetch tokens as for an approval (CIBA
+/// poll with the request id as `auth_req_id`).
+#[utoipa::path(
+    operation_id = "requests_accept_counter",
+    tag = "companies",
+    params(("id" = String, Path, description = "The request id"), ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once")),
+    responses(
+        (status = 201, description = "Accepted: the request, approved, with its grant", body = RequestBody),
+        (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The wallet cannot cover the counter; `missing` says by how much (nothing changed)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request of this company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No counter-offer waiting (none made, accepted already, or lapsed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The person's policy no longer allows any of the attributes (nothing changed)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("dpop" = []))
+)]
+#[post("/v1/requests/{id}/accept-counter")]
+pub async fn accept_counter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    match broker::counter::accept(&state.store, &company, &id).await {
+        Ok(_) => {}
+        Err(broker::BrokerError::Store(StoreError::RequestNotFound(_)))
+            if state.store.ciba_for_nobody(&company, &id).await?.is_some() =>
+        {
+            // A request to nobody reads as a refusal: nothing to accept,
+            // as for any request without a counter (no enumeration).
+            return Err(Problem::from(StoreError::NotCountered(id.to_string())).into());
+        }
+        Err(broker::BrokerError::Store(StoreError::RequestNotFound(_))) => {
+            return Err(Problem::not_found("no such request")
+                .with_field("id")
+                .into());
+        }
+        Err(e) => return Err(Problem::from(e).into()),
+    }
+    let request = state.store.request(&id).await?;
+    Ok(HttpResponse::Created().json(render(&state, &request).await?))
 }

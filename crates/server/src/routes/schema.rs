@@ -133,6 +133,12 @@ wire_schema!(
 );
 
 wire_schema!(
+    /// An amount of money, the API's one money shape.
+    MoneyBody => money()
+        .examples([serde_json::json!({"amount_micros": 75000, "currency": "EUR", "display": "0.075 EUR"})])
+);
+
+wire_schema!(
     /// A company's id (its OAuth `client_id`).
     CompanyIdText => string()
         .pattern(Some("^[!-~]+$"))

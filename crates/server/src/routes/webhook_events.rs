@@ -17,8 +17,8 @@ pub struct RequestEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     #[schema(example = "01JEV7Q5W1M2X0K8Z3R4T5Y6U7")]
     id: String,
-    /// `request.created`, `request.approved`, `request.declined` or
-    /// `request.expired`.
+    /// `request.created`, `request.approved`, `request.declined`,
+    /// `request.countered` or `request.expired`.
     #[schema(example = "request.approved")]
     r#type: String,
     /// When the event happened (RFC 3339, UTC).
@@ -34,12 +34,15 @@ pub struct RequestEvent {
 pub struct RequestEventData {
     /// The request (`POST /v1/requests`' `request_id`).
     request_id: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered`, `approved`, `denied` or `expired`.
     #[schema(example = "approved")]
     status: String,
+    /// For `request.countered`: the price the person named.
+    counter: Option<crate::problem::Amount>,
     /// The grant made, when approved.
     grant_id: Option<String>,
-    /// The attribute names granted, when approved (never a value).
+    /// The attribute names granted, when approved, or the counter is for,
+    /// when countered (never a value).
     #[schema(example = json!(["email"]))]
     attributes: Option<Vec<String>>,
 }
@@ -117,7 +120,7 @@ pub struct PingEvent {
 
 /// Every event type a company's webhook receives, with its body schema and
 /// what it means.
-const EVENTS: [(&str, &str, &str); 7] = [
+const EVENTS: [(&str, &str, &str); 8] = [
     (
         "request.created",
         "RequestEvent",
@@ -132,6 +135,11 @@ const EVENTS: [(&str, &str, &str); 7] = [
         "request.declined",
         "RequestEvent",
         "The person declined a pending request (`status: denied`).",
+    ),
+    (
+        "request.countered",
+        "RequestEvent",
+        "The person named their price for a request that came with an offer (`status: countered`, `counter`, the attribute names): accept it with `POST /v1/requests/{id}/accept-counter` before the request expires, or let it lapse.",
     ),
     (
         "request.expired",
