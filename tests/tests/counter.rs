@@ -3,7 +3,8 @@
 //! company sees `countered`, hears `request.countered`, and accepts — the
 //! offer goes back, the counter is reserved and paid, the grant made, all
 //! at once — or lets it lapse with the request. And what a hostile person
-//! or company sends instead.
+//! or company sends instead. (A grant that runs out is heard as
+//! `grant.expired` here too, beside the lapsed counter.)
 
 #![allow(
     clippy::unwrap_used,
@@ -448,5 +449,43 @@ app_test!(
         );
         heard(&mut calls, "request.expired", &short).await;
         books_balance(app).await;
+
+        // A grant that lasts one second ends, and the company hears it.
+        let response = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&token)
+            .json(&json!({"person": {"handle": "ada_lapse"}, "authorization_details": [
+                {"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "PT1S"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let brief = response.json::<Value>().await.unwrap()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let approved = app
+            .http
+            .post(app.url(&format!("/v1/me/requests/{brief}/approve")))
+            .bearer_auth(&ada)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(approved.status(), 201);
+        let grant_id = approved.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+        app.store().sweep_expired().await.unwrap();
+        let ended = loop {
+            let event = apiome_tests::next_call(&mut calls).await.json();
+            if event["type"] == "grant.expired" {
+                break event;
+            }
+        };
+        assert_eq!(ended["data"]["grant_id"], grant_id.as_str());
+        assert_eq!(ended["data"]["request_id"], brief.as_str());
     }
 );

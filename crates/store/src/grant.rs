@@ -1114,6 +1114,8 @@ impl Store {
                     person: text(pseudonym)?,
                 },
             ));
+            let data = serde_json::json!({"grant_id": row.id, "request_id": row.request_id});
+            enqueue(&txn, &row.company_id, WebhookEvent::GrantExpired, data).await?;
         }
         append_entries(&txn, self.backend(), &entries).await?;
         txn.commit().await?;

@@ -52,6 +52,8 @@ pub enum WebhookEvent {
     Ping,
     /// The person named their price for a request with an offer.
     RequestCountered,
+    /// A grant reached its end (its duration ran out).
+    GrantExpired,
 }
 
 impl WebhookEvent {
@@ -66,6 +68,7 @@ impl WebhookEvent {
             WebhookEvent::WalletLow => "wallet.low",
             WebhookEvent::Ping => "ping",
             WebhookEvent::RequestCountered => "request.countered",
+            WebhookEvent::GrantExpired => "grant.expired",
         }
     }
 }

@@ -53,7 +53,7 @@ pub struct RequestEventData {
 pub struct GrantEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     id: String,
-    /// `grant.revoked`.
+    /// `grant.revoked` or `grant.expired`.
     #[schema(example = "grant.revoked")]
     r#type: String,
     /// When the event happened (RFC 3339, UTC).
@@ -120,7 +120,7 @@ pub struct PingEvent {
 
 /// Every event type a company's webhook receives, with its body schema and
 /// what it means.
-const EVENTS: [(&str, &str, &str); 8] = [
+const EVENTS: [(&str, &str, &str); 9] = [
     (
         "request.created",
         "RequestEvent",
@@ -150,6 +150,11 @@ const EVENTS: [(&str, &str, &str); 8] = [
         "grant.revoked",
         "GrantEvent",
         "A grant ended before its expiry: the person revoked it or blocked the company.",
+    ),
+    (
+        "grant.expired",
+        "GrantEvent",
+        "A grant reached the end of its duration: its tokens read nothing from now on.",
     ),
     (
         "wallet.low",
