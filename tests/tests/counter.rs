@@ -489,3 +489,70 @@ app_test!(
         assert_eq!(ended["data"]["request_id"], brief.as_str());
     }
 );
+
+app_test!(
+    a_rule_with_a_price_counters_by_itself_and_a_fair_offer_is_allowed_at_once,
+    |app| {
+        let (_acme, token) = funded(app, "Acme Priced", "1.00").await;
+        let mut calls = hooks(app, &token).await;
+        let ada = person(app, "ada_priced").await;
+        let rule = app
+            .http
+            .post(app.url("/v1/me/rules"))
+            .bearer_auth(&ada)
+            .json(&json!({"company": "any", "purposes": ["marketing"],
+                "attributes": {"keys": ["email"]}, "min_offer": eur(80_000), "effect": "allow"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rule.status(), 201);
+
+        // 0.05 for an email the person prices at 0.08: countered at once,
+        // the person is not asked.
+        let response = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"person": {"handle": "ada_priced"}, "authorization_details": [
+                {"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
+                 "duration": "P30D", "offer": eur(50_000)}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let made: Value = response.json().await.unwrap();
+        assert_eq!(made["status"], "countered", "{made}");
+        assert_eq!(made["counter"]["amount_micros"], 80_000);
+        let id = made["request_id"].as_str().unwrap().to_owned();
+        let event = heard(&mut calls, "request.countered", &id).await;
+        assert_eq!(event["data"]["counter"]["display"], "0.08 EUR");
+        let (status, accepted) = accept(app, &token, &id).await;
+        assert_eq!(
+            (status, accepted["status"].as_str()),
+            (201, Some("approved")),
+            "{accepted}"
+        );
+
+        // 0.10 pays the price: allowed at once, no counter.
+        let response = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"person": {"handle": "ada_priced"}, "authorization_details": [
+                {"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
+                 "duration": "P30D", "offer": eur(100_000)}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let made: Value = response.json().await.unwrap();
+        assert_eq!(made["status"], "approved", "{made}");
+        assert!(made["counter"].is_null());
+        let earned = get(app, &ada, "/v1/me/earnings").await;
+        assert_eq!(earned["balances"][0]["earned"]["amount_micros"], 180_000);
+        books_balance(app).await;
+    }
+);

@@ -252,6 +252,73 @@ pub fn decide(profile: &Profile, company: &CompanyId, request: &DataRequest) -> 
     Decision { attributes }
 }
 
+/// The counter-offer the person's own rules make for them: when every
+/// attribute of `request` that would wait for the person (asked by the
+/// default) is covered by a rule that would allow it for a higher price —
+/// the first rule that matches it in all but the price, an `allow` rule
+/// with a `min_offer` in the offer's currency the offer falls short of —
+/// the request is answered "I would share this for X" at once, X the
+/// highest of those minimums, for everything not denied. `None` when the
+/// request has no offer, nothing waits, or anything waiting is not so
+/// covered (then the person answers it themselves).
+///
+/// At X, [`decide`] allows every attribute of the counter (a property
+/// test holds it to that).
+#[must_use]
+pub fn automatic_counter(
+    profile: &Profile,
+    company: &CompanyId,
+    request: &DataRequest,
+    decision: &Decision,
+) -> Option<(crate::Money, Vec<AttributeKey>)> {
+    let offer = request.offer()?;
+    let mut price: Option<crate::Money> = None;
+    for d in decision.attributes() {
+        if d.outcome != Outcome::Ask {
+            continue;
+        }
+        if !d.reason.is_from_default() {
+            // A rule of the person's says "ask me": they answer themselves.
+            return None;
+        }
+        let rule = profile.rules.iter().find(|rule| {
+            rule.matches_attribute(&d.key, d.bucket)
+                && rule.matches_request_but_price(company, request)
+        })?;
+        let minimum = rule.min_offer?;
+        if rule.effect != crate::Effect::Allow
+            || minimum.currency() != offer.currency()
+            || offer.covers(&minimum)
+        {
+            return None;
+        }
+        if price.is_none_or(|p| minimum.amount_micros() > p.amount_micros()) {
+            price = Some(minimum);
+        }
+    }
+    let price = price?;
+    let attributes: Vec<AttributeKey> = decision
+        .attributes()
+        .iter()
+        .filter(|d| d.outcome != Outcome::Deny)
+        .map(|d| d.key.clone())
+        .collect();
+    // Checked, not assumed: at X the whole policy (an earlier rule that
+    // only an offer of X matches included) allows every one of them.
+    let at_price = DataRequest::new(
+        request.attributes().to_vec(),
+        request.purpose(),
+        request.duration().clone(),
+        Some(price),
+    )
+    .ok()?;
+    let again = decide(profile, company, &at_price);
+    attributes
+        .iter()
+        .all(|k| again.get(k).is_some_and(|d| d.outcome == Outcome::Allow))
+        .then_some((price, attributes))
+}
+
 /// The default table, with resale never allowed on a default.
 fn default_outcome(default: SharingDefault, bucket: Bucket, purpose: Purpose) -> (Outcome, Reason) {
     match default.outcome(bucket) {
@@ -266,6 +333,112 @@ fn default_outcome(default: SharingDefault, bucket: Bucket, purpose: Purpose) ->
 mod tests {
     use super::*;
     use serde_json::json;
+
+    mod counter {
+        use super::super::*;
+        use crate::{
+            AttributeMatch, CompanyMatch, Currency, Effect, GrantDuration, Money, PurposeMatch,
+            Rule,
+        };
+
+        fn key(k: &str) -> AttributeKey {
+            AttributeKey::parse(k).unwrap()
+        }
+
+        fn eur(micros: u64) -> Money {
+            Money::new(micros, Currency::EUR)
+        }
+
+        fn priced(keys: &[&str], min: Money) -> Rule {
+            Rule::new(
+                CompanyMatch::Any,
+                PurposeMatch::Any,
+                AttributeMatch::keys(keys.iter().map(|k| key(k))),
+                Effect::Allow,
+            )
+            .with_min_offer(min)
+        }
+
+        fn profile(rules: Vec<Rule>) -> Profile {
+            let mut p = Profile {
+                default: SharingDefault::AskMe,
+                ..Profile::default()
+            };
+            p.buckets.insert(key("email"), Bucket::SemiPrivate);
+            p.buckets.insert(key("phone"), Bucket::SemiPrivate);
+            p.buckets.insert(key("display_name"), Bucket::Public);
+            p.buckets.insert(key("birth_date"), Bucket::Private);
+            p.rules = rules;
+            p
+        }
+
+        fn ask(keys: &[&str], offer: Option<Money>) -> DataRequest {
+            DataRequest::new(
+                keys.iter().map(|k| key(k)).collect(),
+                Purpose::Marketing,
+                GrantDuration::parse("P30D").unwrap(),
+                offer,
+            )
+            .unwrap()
+        }
+
+        fn counter(p: &Profile, r: &DataRequest) -> Option<(Money, Vec<AttributeKey>)> {
+            let acme = CompanyId::parse("acme").unwrap();
+            automatic_counter(p, &acme, r, &decide(p, &acme, r))
+        }
+
+        #[test]
+        fn an_offer_below_the_rules_price_is_countered_at_the_price() {
+            let p = profile(vec![priced(&["email"], eur(80_000))]);
+            let r = ask(&["email", "birth_date"], Some(eur(50_000)));
+            assert_eq!(counter(&p, &r), Some((eur(80_000), vec![key("email")])));
+        }
+
+        #[test]
+        fn the_highest_price_of_the_rules_involved_is_named() {
+            let p = profile(vec![
+                priced(&["email"], eur(80_000)),
+                priced(&["phone"], eur(120_000)),
+            ]);
+            let r = ask(&["email", "phone"], Some(eur(10_000)));
+            assert_eq!(
+                counter(&p, &r),
+                Some((eur(120_000), vec![key("email"), key("phone")]))
+            );
+        }
+
+        #[test]
+        fn nothing_is_countered_without_a_reason_to() {
+            let rules = vec![priced(&["email"], eur(80_000))];
+            let p = profile(rules.clone());
+            // No offer; an offer that pays enough; another currency.
+            assert_eq!(counter(&p, &ask(&["email"], None)), None);
+            assert_eq!(counter(&p, &ask(&["email"], Some(eur(80_000)))), None);
+            let usd = Money::new(10_000, Currency::USD);
+            assert_eq!(counter(&p, &ask(&["email"], Some(usd))), None);
+            // Something else waits for the person: they answer it all.
+            assert_eq!(counter(&p, &ask(&["email", "phone"], Some(eur(1)))), None);
+            // A deny rule with a price, or an "ask me" rule first.
+            let mut deny = priced(&["email"], eur(80_000));
+            deny.effect = Effect::Deny;
+            assert_eq!(
+                counter(&profile(vec![deny]), &ask(&["email"], Some(eur(1)))),
+                None
+            );
+            let asks = Rule::new(
+                CompanyMatch::Any,
+                PurposeMatch::Any,
+                AttributeMatch::keys([key("email")]),
+                Effect::Ask,
+            );
+            let p = profile(vec![asks, priced(&["email"], eur(80_000))]);
+            assert_eq!(counter(&p, &ask(&["email"], Some(eur(1)))), None);
+            // Blocked: nothing waits.
+            let mut p = profile(rules);
+            p.blocked.insert(CompanyId::parse("acme").unwrap());
+            assert_eq!(counter(&p, &ask(&["email"], Some(eur(1)))), None);
+        }
+    }
 
     #[test]
     fn reason_json_shapes_are_stable() {

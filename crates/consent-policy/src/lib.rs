@@ -77,7 +77,7 @@ pub use company::{CompanyId, InvalidCompanyId, MAX_COMPANY_ID_LEN};
 pub use contact::{
     ContactChannel, ContactError, ContactPreferences, MAX_CONTACTS_PER_WEEK, TimeOfDay,
 };
-pub use decision::{AttributeDecision, Decision, Outcome, Reason, decide};
+pub use decision::{AttributeDecision, Decision, Outcome, Reason, automatic_counter, decide};
 pub use duration::{
     DurationError, GrantDuration, MAX_DURATION_TEXT_LEN, MAX_GRANT_SECS, MONTH_SECS, WEEK_SECS,
     YEAR_SECS,

@@ -322,6 +322,17 @@ impl Rule {
             && self.purposes.matches(request.purpose())
     }
 
+    /// Whether the request-wide conditions other than the price hold:
+    /// company, purpose, duration.
+    #[must_use]
+    pub fn matches_request_but_price(&self, company: &CompanyId, request: &DataRequest) -> bool {
+        self.max_duration
+            .as_ref()
+            .is_none_or(|max| request.duration().as_secs() <= max.as_secs())
+            && self.company.matches(company)
+            && self.purposes.matches(request.purpose())
+    }
+
     /// Whether the rule covers the attribute `key`, kept in `bucket`.
     #[must_use]
     pub fn matches_attribute(&self, key: &AttributeKey, bucket: Bucket) -> bool {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use consent_policy::{
     AttributeKey, AttributeMatch, Bucket, CompanyId, CompanyMatch, Currency, DataRequest, Effect,
     GrantDuration, MAX_GRANT_SECS, Money, Outcome, Profile, Purpose, PurposeMatch, RawOffer,
-    RawRequest, Reason, Rule, SharingDefault, Withheld, decide, grantable_now,
+    RawRequest, Reason, Rule, SharingDefault, Withheld, automatic_counter, decide, grantable_now,
     what_a_read_discloses,
 };
 use proptest::prelude::*;
@@ -208,6 +208,31 @@ fn outcomes(
 }
 
 proptest! {
+    #[test]
+    fn an_automatic_counter_names_more_than_the_offer_and_the_policy_honours_it(
+        profile in any_profile(), company in any_company(), request in any_request(),
+    ) {
+        let decision = decide(&profile, &company, &request);
+        if let Some((price, attributes)) = automatic_counter(&profile, &company, &request, &decision) {
+            let offer = request.offer().expect("a counter answers an offer");
+            prop_assert_eq!(price.currency(), offer.currency());
+            prop_assert!(price.amount_micros() > offer.amount_micros());
+            prop_assert!(!attributes.is_empty());
+            prop_assert!(decision.asked().next().is_some(), "something waited for the person");
+            let at_price = DataRequest::new(
+                request.attributes().to_vec(),
+                request.purpose(),
+                request.duration().clone(),
+                Some(price),
+            ).unwrap();
+            let again = decide(&profile, &company, &at_price);
+            for key in &attributes {
+                prop_assert_eq!(again.get(key).map(|d| d.outcome), Some(Outcome::Allow));
+                prop_assert_ne!(decision.get(key).map(|d| d.outcome), Some(Outcome::Deny));
+            }
+        }
+    }
+
     #[test]
     fn decide_agrees_with_the_one_attribute_at_a_time_reading(
         profile in any_profile(), company in any_company(), request in any_request(),

@@ -335,9 +335,12 @@ impl Store {
             backchannel,
         } = new;
         self.lock_person(txn, &person).await?;
-        let decision = match decision {
-            Deciding::Made(decision) => decision,
-            Deciding::Inside(decide) => decide(&crate::person::profile_in(txn, &person).await?),
+        let (decision, profile) = match decision {
+            Deciding::Made(decision) => (decision, None),
+            Deciding::Inside(decide) => {
+                let profile = crate::person::profile_in(txn, &person).await?;
+                (decide(&profile), Some(profile))
+            }
         };
         let status = RequestStatus::initial(&decision, channel);
         let granted: Vec<AttributeKey> = decision.allowed().cloned().collect();
@@ -346,16 +349,49 @@ impl Store {
                 txn, &person, &company, &request, &decision, channel, status, &granted,
             )
             .await?;
+        // The person's rules may name their price by themselves: the
+        // request then waits for the company, not for the person.
+        let counter = match (&profile, status, channel) {
+            (Some(profile), RequestStatus::Pending, Channel::Async) => {
+                consent_policy::automatic_counter(profile, &company, &request, &decision)
+                    .map(|(price, attributes)| Counter { price, attributes })
+            }
+            _ => None,
+        };
+        if let Some(counter) = &counter {
+            data_request::Entity::update_many()
+                .col_expr(
+                    data_request::Column::Counter,
+                    Expr::value(Some(
+                        serde_json::to_string(counter).map_err(StoreError::corrupt)?,
+                    )),
+                )
+                .filter(data_request::Column::Id.eq(&id))
+                .exec(txn)
+                .await?;
+        }
         if let Some(backchannel) = &backchannel {
             crate::ciba::record_in(txn, company.as_str(), &id, backchannel).await?;
             if status != RequestStatus::Pending {
                 crate::ciba::ping_in(txn, &id).await?;
             }
         }
-        if status == RequestStatus::Pending && channel == Channel::Async {
+        if status == RequestStatus::Pending && channel == Channel::Async && counter.is_none() {
             crate::notify::request_waiting(txn, &person, company.as_str(), &id, &request).await?;
         }
-        if channel == Channel::Async {
+        if let Some(counter) = &counter {
+            let mut data = request_data(&id, RequestStatus::Countered.as_str(), None);
+            data["counter"] = serde_json::to_value(counter.price).map_err(StoreError::corrupt)?;
+            data["attributes"] = counter.attributes.iter().map(|k| k.to_string()).collect();
+            enqueue(
+                txn,
+                company.as_str(),
+                WebhookEvent::RequestCreated,
+                data.clone(),
+            )
+            .await?;
+            enqueue(txn, company.as_str(), WebhookEvent::RequestCountered, data).await?;
+        } else if channel == Channel::Async {
             let grant_id = match status {
                 RequestStatus::Approved => grant::Entity::find()
                     .filter(grant::Column::RequestId.eq(&id))
