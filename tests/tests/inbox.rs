@@ -591,3 +591,98 @@ app_test!(
         }
     }
 );
+
+app_test!(
+    the_inbox_page_names_a_price_for_the_ticked_attributes_and_then_waits,
+    |app| {
+        let acme = app.company(COMPANY).await;
+        server::admin::fund_company(app.store(), &acme.id, "1.00", "EUR", None)
+            .await
+            .unwrap();
+        let token = app.company_token(&acme).await;
+        let ada = person(app, "ada_page_counter").await;
+        let response = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"person": {"handle": ada.handle}, "authorization_details": [
+                {"type": "apiome_data", "attributes": ["email", "phone"], "purpose": "marketing",
+                 "duration": "P30D", "offer": {"amount_micros": 50_000, "currency": "EUR"}}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let id = response.json::<Value>().await.unwrap()["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let html = page(app, &ada, "/inbox").await;
+        assert!(html.contains(&format!("id=\"price-{id}\"")), "{html}");
+        assert!(html.contains(&format!("formaction=\"/inbox/{id}/counter\"")));
+
+        let action = format!("/inbox/{id}/counter");
+        // Not a price, not above the offer, a forged form: nothing sent.
+        for price in ["lots", "0.05", "0.01", "-1"] {
+            let sent = post_form(
+                app,
+                &ada,
+                &action,
+                &[
+                    ("csrf_token", &ada.csrf),
+                    ("attribute", "email"),
+                    ("price", price),
+                ],
+            )
+            .await;
+            assert_eq!(sent.status(), 303, "{price}");
+            assert_eq!(location(&sent), "/inbox?status=bad-price", "{price}");
+        }
+        let forged = post_form(
+            app,
+            &ada,
+            &action,
+            &[
+                ("csrf_token", "forged"),
+                ("attribute", "email"),
+                ("price", "0.08"),
+            ],
+        )
+        .await;
+        assert_eq!(forged.status(), 403);
+        assert_eq!(request_status(app, &ada, &id).await["status"], "pending");
+
+        let sent = post_form(
+            app,
+            &ada,
+            &action,
+            &[
+                ("csrf_token", &ada.csrf),
+                ("attribute", "email"),
+                ("price", "0.08"),
+            ],
+        )
+        .await;
+        assert_eq!(location(&sent), "/inbox?status=countered");
+        let html = page(app, &ada, "/inbox?status=countered").await;
+        assert!(html.contains("You asked for 0.08 EUR"), "{html}");
+        assert!(!html.contains(&format!("action=\"/inbox/{id}/approve\"")));
+        let seen: Value = app
+            .http
+            .get(app.url(&format!("/v1/requests/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["status"], "countered");
+        assert_eq!(seen["attributes"]["email"], "pending");
+        assert_eq!(
+            seen["attributes"]["phone"], "withheld",
+            "only what was ticked"
+        );
+    }
+);

@@ -35,6 +35,10 @@ struct Row {
     any_grantable: bool,
     /// The company's `binding_message`, escaped by the template.
     binding_message: Option<String>,
+    /// The price the person named, while the company decides.
+    counter: Option<String>,
+    /// The offer's currency, when the person may name a price instead.
+    counter_currency: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -57,6 +61,12 @@ fn status_message(slug: Option<&str>) -> Option<&'static str> {
             "That attribute is withheld by your buckets or rules, so nothing was shared."
         }
         "not-pending" => "That request was answered already or has expired.",
+        "countered" => {
+            "Your price is sent. The company can accept it until the request expires; nothing is shared before."
+        }
+        "bad-price" => {
+            "That is not a price above the offer, in the offer's currency (for example 0.08). Nothing was sent."
+        }
         _ => return None,
     })
 }
@@ -102,6 +112,11 @@ fn row(named: broker::inbox::NamedRequest) -> Row {
         any_grantable: items.iter().any(|i| i.grantable),
         items,
         binding_message: r.binding_message,
+        counter: r.counter.as_ref().map(|c| c.price.to_string()),
+        counter_currency: match (&r.counter, r.channel, r.request.offer()) {
+            (None, consent_policy::Channel::Async, Some(offer)) => Some(offer.currency().code()),
+            _ => None,
+        },
         id: r.id,
     }
 }
@@ -131,6 +146,48 @@ pub async fn approve(
         Err(BrokerError::Store(StoreError::NothingToGrant)) => back("nothing-ticked"),
         Err(BrokerError::Store(StoreError::NotGrantable(_))) => back("not-grantable"),
         Err(BrokerError::Store(StoreError::RequestNotPending(_))) => back("not-pending"),
+        Err(e) => Err(Problem::from(e).into()),
+    }
+}
+
+/// Names the person's price for the ticked attributes instead of the offer.
+#[post("/inbox/{id}/counter")]
+pub async fn counter(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let mut chosen = Vec::new();
+    for raw in form.fields.all("attribute") {
+        match AttributeKey::parse(raw) {
+            Ok(key) => chosen.push(key),
+            Err(_) => return back("not-grantable"),
+        }
+    }
+    let request = match state.store.request(&id).await {
+        Ok(r) if r.person_id == form.who.person => r,
+        _ => return back("not-pending"),
+    };
+    let Some(currency) = request.request.offer().map(|o| o.currency()) else {
+        return back("bad-price");
+    };
+    let typed = form.fields.get("price").unwrap_or("").trim();
+    let Ok(price) = consent_policy::Money::parse_units(typed, currency) else {
+        return back("bad-price");
+    };
+    match broker::counter::counter(&state.store, &form.who.person, &id, price, Some(&chosen)).await
+    {
+        Ok(_) => back("countered"),
+        Err(BrokerError::Store(StoreError::NothingToGrant)) => back("nothing-ticked"),
+        Err(BrokerError::Store(StoreError::NotGrantable(_))) => back("not-grantable"),
+        Err(BrokerError::Store(
+            StoreError::CounterNotAbove(_)
+            | StoreError::CounterCurrency(_)
+            | StoreError::NotCounterable(_),
+        )) => back("bad-price"),
+        Err(BrokerError::Store(
+            StoreError::RequestNotPending(_) | StoreError::RequestNotFound(_),
+        )) => back("not-pending"),
         Err(e) => Err(Problem::from(e).into()),
     }
 }

@@ -65,7 +65,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(inbox::inbox)
         .service(inbox::approve)
-        .service(inbox::decline);
+        .service(inbox::decline)
+        .service(inbox::counter);
     config.service(grants::grants).service(grants::revoke);
     config.service(activity::activity);
     config.service(problems::problems);
