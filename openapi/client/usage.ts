@@ -14,7 +14,7 @@ export async function askForEmail(handle: string): Promise<string> {
     attributes: ["email"],
     purpose: "marketing",
     duration: "P30D",
-    offer: { amount: 50_000, currency: "EUR" },
+    offer: { amount_micros: 50_000, currency: "EUR" },
   };
   const { data, error } = await apiome.POST("/v1/requests", {
     headers,
@@ -59,4 +59,32 @@ export const wrongType: components["schemas"]["DataDetail"] = {
 type Webhook = components["schemas"]["RequestEvent"];
 export function onWebhook(event: Webhook): string | null | undefined {
   return event.data.grant_id;
+}
+
+// Every list is one page at a time: follow `next_cursor` until it is null.
+export async function everyGrantId(session: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const { data, error } = await apiome.GET("/v1/me/grants", {
+      headers: { Authorization: `Bearer ${session}` },
+      params: { query: { limit: 100, cursor } },
+    });
+    if (error || !data) throw new Error("could not list grants");
+    ids.push(...data.items.map((grant) => grant.id));
+    cursor = data.next_cursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
+// A counter-offer, accepted: money is one shape everywhere.
+export async function acceptIfCheap(id: string, most: number): Promise<boolean> {
+  const { data } = await apiome.GET("/v1/requests/{id}", { headers, params: { path: { id } } });
+  const counter = data?.counter;
+  if (data?.status !== "countered" || !counter || counter.amount_micros > most) return false;
+  const accepted = await apiome.POST("/v1/requests/{id}/accept-counter", {
+    headers,
+    params: { path: { id } },
+  });
+  return accepted.data?.status === "approved";
 }
