@@ -14,7 +14,7 @@ export async function askForEmail(handle: string): Promise<string> {
     attributes: ["email"],
     purpose: "marketing",
     duration: "P30D",
-    offer: { amount: 50_000, currency: "EUR" },
+    offer: { amount_micros: 50_000, currency: "EUR" },
   };
   const { data, error } = await apiome.POST("/v1/requests", {
     headers,
