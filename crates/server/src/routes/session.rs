@@ -112,7 +112,10 @@ impl From<sign_in_case::PasskeyChallenge> for PasskeyCeremony {
 pub struct SignUp {
     /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter
     /// (upper case is read as lower case).
-    #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
+    // No field example beside the struct's: a tool that sends examples
+    // (schemathesis) would sign "ada" up without the password the SignIn
+    // example signs in with.
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
     /// 8 to 128 characters, not all spaces. Leave out to sign up with a passkey.
     #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
