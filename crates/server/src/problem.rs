@@ -17,6 +17,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem details document (RFC 9457).
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://apiome.example/docs/problems#invalid-input",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "a page has 1 to 100 items",
+    "field": "limit"
+}))]
 pub struct Problem {
     /// Stable identifier of the kind of problem,
     /// `{public url}/docs/problems#<kind>`: the page there describes it.
@@ -43,6 +50,7 @@ pub struct Problem {
 /// An amount of money as the API writes it: integer micro-units (millionths
 /// of one unit) of an ISO 4217 currency, the shape of an offer.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(example = json!({"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}))]
 pub struct Amount {
     /// Micro-units: 50000 is 0.05 of the currency.
     #[schema(example = 50000)]

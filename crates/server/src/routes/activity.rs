@@ -17,6 +17,7 @@ use crate::startup::AppState;
 
 /// The checkpoint the proofs are against.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"tree_size": 42, "root_hash": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}))]
 pub struct ActivityCheckpoint {
     /// Its tree size.
     #[schema(example = 42)]
@@ -27,6 +28,25 @@ pub struct ActivityCheckpoint {
 
 /// One ledger entry about the person.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "index": 17,
+    "kind": "disclosure",
+    "summary": "read location_city, interests",
+    "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+    "company_name": "Acme",
+    "attributes": ["location_city", "interests"],
+    "purpose": "marketing",
+    "amount": null,
+    "time": "2026-12-07T10:03:00Z",
+    "time_unix_ms": 1796637780000u64,
+    "leaf_hash": "uSvLJhn4fWNo/yB0Zr1ybF+8MRrwb+vWOu4qa0q+pIs=",
+    "proof": [
+        "Rq0s3qk4xq8Hh4b8c3VXw2Wc3d1Zx2o0c9m5nYtB2bA=",
+        "9a8KzUo3kQ1m6yL2pQ7wXv5bN4cR8tS0dF3gH6jK1lM=",
+        "p5Xq2Zr8Ty4Uw6Vn0Mb3Lc7Kd9Je1Hf5Gg2Aa8Ss4Dd="
+    ],
+    "verified": true
+}))]
 pub struct ActivityItem {
     /// The entry's index in the log.
     #[schema(example = 17)]
@@ -62,6 +82,31 @@ pub struct ActivityItem {
 
 /// A page of the person's activity, newest first.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "checkpoint": {"tree_size": 42, "root_hash": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+    "items": [
+        {
+            "index": 17,
+            "kind": "disclosure",
+            "summary": "read location_city, interests",
+            "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+            "company_name": "Acme",
+            "attributes": ["location_city", "interests"],
+            "purpose": "marketing",
+            "amount": null,
+            "time": "2026-12-07T10:03:00Z",
+            "time_unix_ms": 1796637780000u64,
+            "leaf_hash": "uSvLJhn4fWNo/yB0Zr1ybF+8MRrwb+vWOu4qa0q+pIs=",
+            "proof": [
+                "Rq0s3qk4xq8Hh4b8c3VXw2Wc3d1Zx2o0c9m5nYtB2bA=",
+                "9a8KzUo3kQ1m6yL2pQ7wXv5bN4cR8tS0dF3gH6jK1lM=",
+                "p5Xq2Zr8Ty4Uw6Vn0Mb3Lc7Kd9Je1Hf5Gg2Aa8Ss4Dd="
+            ],
+            "verified": true
+        }
+    ],
+    "next_cursor": "eC1i"
+}))]
 pub struct ActivityView {
     /// The latest signed checkpoint.
     pub checkpoint: ActivityCheckpoint,

@@ -8,6 +8,112 @@ use utoipa::ToSchema;
 
 /// Everything a request or rule may name.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "attributes": [
+        {
+            "key": "birth_date",
+            "label": "date of birth",
+            "default_bucket": "private",
+            "shape": "date"
+        },
+        {
+            "key": "display_name",
+            "label": "display name",
+            "default_bucket": "public",
+            "shape": "text"
+        },
+        {
+            "key": "email",
+            "label": "email address",
+            "default_bucket": "semi_private",
+            "shape": "email"
+        },
+        {"key": "gender", "label": "gender", "default_bucket": "private", "shape": "text"},
+        {
+            "key": "household_size",
+            "label": "household size",
+            "default_bucket": "semi_private",
+            "shape": "integer"
+        },
+        {
+            "key": "interests",
+            "label": "interests",
+            "default_bucket": "public",
+            "shape": "text_list"
+        },
+        {"key": "language", "label": "language", "default_bucket": "public", "shape": "text"},
+        {
+            "key": "location_city",
+            "label": "city",
+            "default_bucket": "semi_private",
+            "shape": "text"
+        },
+        {
+            "key": "occupation",
+            "label": "occupation",
+            "default_bucket": "semi_private",
+            "shape": "text"
+        },
+        {
+            "key": "phone",
+            "label": "phone number",
+            "default_bucket": "semi_private",
+            "shape": "phone"
+        },
+        {
+            "key": "postal_address",
+            "label": "postal address",
+            "default_bucket": "private",
+            "shape": "postal_address"
+        },
+        {
+            "key": "purchase_history",
+            "label": "purchase history",
+            "default_bucket": "private",
+            "shape": "json"
+        }
+    ],
+    "buckets": ["private", "semi_private", "public"],
+    "defaults": ["share_everything", "ask_me", "share_nothing"],
+    "purposes": [
+        {
+            "purpose": "service_provision",
+            "description": "provide the service you asked them for"
+        },
+        {"purpose": "personalisation", "description": "tailor what they show you"},
+        {"purpose": "marketing", "description": "send you advertising and offers"},
+        {"purpose": "analytics", "description": "measure how their service is used"},
+        {"purpose": "research", "description": "do research and develop their products"},
+        {"purpose": "fraud_prevention", "description": "detect and prevent fraud"},
+        {"purpose": "legal_obligation", "description": "meet a legal obligation"},
+        {"purpose": "resale", "description": "sell or pass your data on to third parties"}
+    ],
+    "currencies": [
+        "AUD",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CNY",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "ILS",
+        "INR",
+        "JPY",
+        "KRW",
+        "MXN",
+        "NOK",
+        "NZD",
+        "PLN",
+        "SEK",
+        "SGD",
+        "USD",
+        "ZAR"
+    ]
+}))]
 pub struct Catalogue {
     /// Known attribute keys. Custom keys start with `x-` and default to `private`.
     pub attributes: Vec<CatalogueAttribute>,
@@ -26,6 +132,7 @@ pub struct Catalogue {
 
 /// One known attribute.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"key": "email", "label": "email address", "default_bucket": "semi_private", "shape": "email"}))]
 pub struct CatalogueAttribute {
     /// The key on the wire.
     #[schema(example = "email")]
@@ -43,6 +150,7 @@ pub struct CatalogueAttribute {
 
 /// One purpose.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"purpose": "marketing", "description": "send you advertising and offers"}))]
 pub struct CataloguePurpose {
     /// The purpose on the wire.
     #[schema(value_type = String, example = "marketing")]

@@ -18,6 +18,12 @@ use crate::startup::AppState;
 
 /// The granted data.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "subject": "q3Xr1p0m9Vb2yHcJx3lQ0w",
+    "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+    "attributes": {"display_name": "Ada", "email": "ada@example.org"},
+    "withheld": []
+}))]
 pub struct DataBody {
     /// The person's pairwise subject for this company.
     #[schema(example = "q3Xr1p0m9Vb2yHcJx3lQ0w")]

@@ -12,6 +12,7 @@ use crate::startup::AppState;
 
 /// The server's health.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "database": "sqlite"}))]
 pub struct Health {
     /// Always `ok` on a 200.
     #[schema(example = "ok")]
@@ -75,6 +76,7 @@ pub async fn livez() -> HttpResponse {
 
 /// The process's liveness.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Liveness {
     /// Always `ok`.
     #[schema(example = "ok")]

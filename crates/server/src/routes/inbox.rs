@@ -15,6 +15,40 @@ use crate::startup::AppState;
 /// A request as its person sees it: who, what, why, how long, how much,
 /// and what the policy said about each attribute and why.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+    "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+    "company_name": "Acme",
+    "status": "pending",
+    "request": {
+        "type": "apiome_data",
+        "attributes": ["display_name", "email"],
+        "purpose": "marketing",
+        "duration": "P30D",
+        "offer": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+    },
+    "purpose_in_words": "send you advertising and offers",
+    "decision": {
+        "attributes": [
+            {
+                "key": "display_name",
+                "bucket": "public",
+                "outcome": "allow",
+                "reason": {"kind": "default", "default": "ask_me", "bucket": "public"}
+            },
+            {
+                "key": "email",
+                "bucket": "semi_private",
+                "outcome": "ask",
+                "reason": {"kind": "default", "default": "ask_me", "bucket": "semi_private"}
+            }
+        ]
+    },
+    "grant_id": null,
+    "binding_message": "Order 4711",
+    "created_at": "2026-12-07T10:00:00Z",
+    "expires_at": "2026-12-14T10:00:00Z"
+}))]
 pub struct InboxRequest {
     /// Its id.
     pub id: String,
@@ -137,6 +171,7 @@ pub async fn list_requests(
 /// An approval, of everything the policy left open or of a subset.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"attributes": ["display_name"]}))]
 pub struct Approval {
     /// The attributes to grant; all that may be granted when left out.
     #[schema(value_type = Option<Vec<super::schema::AttributeKeyName>>)]
@@ -252,6 +287,20 @@ pub async fn counter(
 
 /// A grant as its person sees it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+    "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+    "company_name": "Acme",
+    "attributes": ["display_name", "email"],
+    "purpose": "marketing",
+    "duration": "P30D",
+    "price": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+    "status": "live",
+    "created_at": "2026-12-07T10:02:11Z",
+    "expires_at": "2027-01-06T10:02:11Z",
+    "revoked_at": null
+}))]
 pub struct GrantView {
     /// Its id.
     pub id: String,

@@ -20,6 +20,16 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
 /// An inclusion proof: the leaf `index` is in the tree of `tree_size` leaves.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "index": 3,
+    "tree_size": 8,
+    "leaf_hash": "uSvLJhn4fWNo/yB0Zr1ybF+8MRrwb+vWOu4qa0q+pIs=",
+    "proof": [
+        "Rq0s3qk4xq8Hh4b8c3VXw2Wc3d1Zx2o0c9m5nYtB2bA=",
+        "9a8KzUo3kQ1m6yL2pQ7wXv5bN4cR8tS0dF3gH6jK1lM=",
+        "p5Xq2Zr8Ty4Uw6Vn0Mb3Lc7Kd9Je1Hf5Gg2Aa8Ss4Dd="
+    ]
+}))]
 pub struct InclusionProofBody {
     /// The leaf's index, from 0.
     #[schema(example = 3)]
@@ -36,6 +46,14 @@ pub struct InclusionProofBody {
 
 /// A consistency proof: the tree of `second` leaves extends that of `first`.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "first": 4,
+    "second": 8,
+    "proof": [
+        "Rq0s3qk4xq8Hh4b8c3VXw2Wc3d1Zx2o0c9m5nYtB2bA=",
+        "9a8KzUo3kQ1m6yL2pQ7wXv5bN4cR8tS0dF3gH6jK1lM="
+    ]
+}))]
 pub struct ConsistencyProofBody {
     /// The older tree size.
     #[schema(example = 4)]
@@ -49,6 +67,16 @@ pub struct ConsistencyProofBody {
 
 /// One leaf of the log: the exact bytes hashed into the tree, and what they say.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "index": 0,
+    "leaf": "AQgAAAGasBsz6AAGdHgtMDAx",
+    "entry": {
+        "version": 1,
+        "time_unix_ms": 1764000000000u64,
+        "kind": "transfer_posted",
+        "transfer_id": "tx-001"
+    }
+}))]
 pub struct LedgerEntryBody {
     /// The entry's index, from 0.
     #[schema(example = 0)]
@@ -69,6 +97,22 @@ pub struct LedgerEntryBody {
 
 /// A page of the log: entries `[start, end)` in index order.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "start": 0,
+    "end": 1,
+    "entries": [
+        {
+            "index": 0,
+            "leaf": "AQgAAAGasBsz6AAGdHgtMDAx",
+            "entry": {
+                "version": 1,
+                "time_unix_ms": 1764000000000u64,
+                "kind": "transfer_posted",
+                "transfer_id": "tx-001"
+            }
+        }
+    ]
+}))]
 pub struct LedgerEntriesBody {
     /// The first index of the page.
     #[schema(example = 0)]

@@ -17,6 +17,13 @@ use crate::startup::AppState;
 
 /// The signed-in person.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "handle": "ada",
+    "has_password": true,
+    "passkeys": 1,
+    "recovery_codes_left": 10,
+    "created_at": "2026-11-02T08:14:03Z"
+}))]
 pub struct Me {
     /// Their handle.
     pub handle: String,
@@ -55,6 +62,12 @@ pub async fn me(state: web::Data<AppState>, who: Authenticated) -> Result<HttpRe
 
 /// One attribute.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "key": "location_city",
+    "value": "Lyon",
+    "bucket": "semi_private",
+    "updated_at": "2026-12-07T17:17:54Z"
+}))]
 pub struct AttributeView {
     /// Its key.
     #[schema(value_type = super::schema::AttributeKeyName)]
@@ -85,6 +98,7 @@ impl From<store::StoredAttribute> for AttributeView {
 /// A value and its bucket.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": "Lyon", "bucket": "semi_private"}))]
 pub struct PutAttribute {
     /// The value; its shape depends on the key (see `/v1/catalogue`).
     #[schema(value_type = super::schema::AttributeValue)]
@@ -186,6 +200,7 @@ pub async fn delete_attribute(
 /// Contact preferences: which channels, which hours, how often.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "max_per_week": 2}))]
 pub struct Contact {
     /// Channels companies may use: `email`, `sms`, `phone`, `post`, `app`.
     #[schema(value_type = Vec<super::schema::ChannelName>, example = json!(["email"]))]
@@ -204,6 +219,11 @@ pub struct Contact {
 /// Sharing preferences.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "default": "ask_me",
+    "max_duration": "P1Y",
+    "contact": {"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "max_per_week": 2}
+}))]
 pub struct Preferences {
     /// What happens where no rule speaks.
     #[schema(value_type = super::schema::SharingDefaultName)]
@@ -299,6 +319,19 @@ pub async fn put_preferences(
 
 /// One of the person's rules.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "9a4f2c1e-6b3d-4e8a-b7c5-2d1f0e9a8b76",
+    "position": 0,
+    "rule": {
+        "company": {"only": "c_3kTq9wZ1xY7bN2mQ8vR4sL"},
+        "purposes": ["marketing"],
+        "attributes": {"keys": ["interests"]},
+        "effect": "allow",
+        "min_offer": {"amount_micros": 50000, "currency": "EUR"},
+        "max_duration": "P30D"
+    },
+    "description": "Let Acme have your interests for marketing if they pay at least 0.05 EUR, for at most 30 days."
+}))]
 pub struct RuleView {
     /// Its id.
     pub id: String,
@@ -378,6 +411,7 @@ pub async fn add_rule(
 /// A new order of the person's rules.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"order": ["9a4f2c1e-6b3d-4e8a-b7c5-2d1f0e9a8b76", "2e7d5b3a-1c9f-4a8e-b6d4-0f3e2d1c0b9a"]}))]
 pub struct RuleOrder {
     /// Every rule id, once, in the new order.
     pub order: Vec<String>,
@@ -426,6 +460,7 @@ pub async fn delete_rule(
 
 /// A blocked company.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"company_id": "c_Zx81LmQe4RtY7uIo2PaS9d", "name": "Spamco"}))]
 pub struct BlockedView {
     /// The company's id.
     pub company_id: String,
@@ -548,6 +583,7 @@ pub async fn list_passkeys(
 /// A new name for a passkey.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Work laptop"}))]
 pub struct RenamePasskey {
     /// 1 to 64 characters, no control characters; spaces around are dropped.
     #[schema(
@@ -605,6 +641,20 @@ pub async fn remove_passkey(
 
 /// New recovery codes.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "recovery_codes": [
+        "8SNG-YCPK-WCAW-PXNK",
+        "W9VG-SDQG-MRRX-XS3X",
+        "MAHQ-EC5F-FV7N-Q26T",
+        "G30J-86NT-FCPH-H78N",
+        "1P05-6S2C-86CH-EJ1S",
+        "ZF29-QNJ0-WSPD-51BS",
+        "67D6-6EWC-31BM-23M4",
+        "FCHZ-S584-FB07-ZY3N",
+        "JSJ1-PWZ3-6V3V-9HQ7",
+        "PCT7-NRQV-G6J9-SPGX"
+    ]
+}))]
 pub struct RecoveryCodes {
     /// Ten one-time codes, shown only now; the old ones stop working.
     pub recovery_codes: Vec<String>,

@@ -17,6 +17,13 @@ use crate::startup::AppState;
 
 /// One currency of a company's wallet.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "currency": "EUR",
+    "funded": {"amount_micros": 100000000, "currency": "EUR", "display": "100.00 EUR"},
+    "spent": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
+    "reserved": {"amount_micros": 150000, "currency": "EUR", "display": "0.15 EUR"},
+    "available": {"amount_micros": 98600000, "currency": "EUR", "display": "98.60 EUR"}
+}))]
 pub struct WalletBalanceView {
     /// ISO 4217 code.
     #[schema(example = "EUR")]
@@ -33,6 +40,18 @@ pub struct WalletBalanceView {
 
 /// The calling company's wallet.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+    "balances": [
+        {
+            "currency": "EUR",
+            "funded": {"amount_micros": 100000000, "currency": "EUR", "display": "100.00 EUR"},
+            "spent": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
+            "reserved": {"amount_micros": 150000, "currency": "EUR", "display": "0.15 EUR"},
+            "available": {"amount_micros": 98600000, "currency": "EUR", "display": "98.60 EUR"}
+        }
+    ]
+}))]
 pub struct WalletView {
     /// The company.
     pub company_id: String,
@@ -84,6 +103,11 @@ pub async fn wallet(
 
 /// One currency of the person's earnings.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "currency": "EUR",
+    "earned": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
+    "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+}))]
 pub struct EarningsBalanceView {
     /// ISO 4217 code.
     #[schema(example = "EUR")]
@@ -96,6 +120,16 @@ pub struct EarningsBalanceView {
 
 /// One payment, as the person sees it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6c8e1f2a-3b4d-4e5f-a6b7-c8d9e0f1a2b3",
+    "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+    "company_name": "Acme",
+    "amount": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+    "state": "posted",
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+    "created_at": "2026-12-07T10:00:00Z",
+    "settled_at": "2026-12-07T10:02:11Z"
+}))]
 pub struct PaymentView {
     /// The transfer's id (as in the ledger).
     pub id: String,
@@ -119,6 +153,28 @@ pub struct PaymentView {
 
 /// What the person earned, and the latest payments.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "balances": [
+        {
+            "currency": "EUR",
+            "earned": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
+            "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+        }
+    ],
+    "items": [
+        {
+            "id": "6c8e1f2a-3b4d-4e5f-a6b7-c8d9e0f1a2b3",
+            "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+            "company_name": "Acme",
+            "amount": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+            "state": "posted",
+            "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+            "created_at": "2026-12-07T10:00:00Z",
+            "settled_at": "2026-12-07T10:02:11Z"
+        }
+    ],
+    "next_cursor": "eC1i"
+}))]
 pub struct EarningsView {
     /// One per currency the person was ever offered.
     pub balances: Vec<EarningsBalanceView>,

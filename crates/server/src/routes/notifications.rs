@@ -17,6 +17,12 @@ use crate::startup::AppState;
 
 /// What the person is told, and where.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "address": "ada@example.org",
+    "verified": true,
+    "kinds": {"request_waiting": true, "expiring": true, "first_use": false},
+    "digest": false
+}))]
 pub struct NotificationSettings {
     /// The address mails go to; `null` until one is given.
     #[schema(example = "ada@example.org")]
@@ -51,6 +57,7 @@ impl NotificationSettings {
 /// An address to be told at.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"address": "ada@example.org"}))]
 pub struct PutAddress {
     /// The email address; a verification link is mailed to it.
     #[schema(example = "ada@example.org", format = Email, max_length = 254)]
@@ -60,6 +67,7 @@ pub struct PutAddress {
 /// The token from the verification link.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "vK3q8Zp1Xw5Ly7Tn2Mr9Bc4Hd6Jf0Gs-Ea_Ub8Wi3Q"}))]
 pub struct VerifyAddress {
     /// The `token` parameter of the link in the verification mail.
     pub token: String,
@@ -68,6 +76,7 @@ pub struct VerifyAddress {
 /// Which kinds are on, and the digest.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kinds": {"request_waiting": true, "expiring": true, "first_use": false}, "digest": true}))]
 pub struct PutChoices {
     /// Kinds to turn on (`true`) or off (`false`); kinds left out keep
     /// their setting.

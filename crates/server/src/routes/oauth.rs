@@ -30,6 +30,7 @@ use crate::startup::AppState;
 
 /// An RFC 6749 §5.2 error object.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_grant", "error_description": "the authorization code was already used"}))]
 pub struct OAuthErrorBody {
     /// The error code (`invalid_request`, `invalid_client`, `invalid_grant`,
     /// `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`,
@@ -43,6 +44,22 @@ pub struct OAuthErrorBody {
 
 /// A token endpoint answer (RFC 6749 §5.1, RFC 9396 §7).
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6InM4dUs2T3dYWjhHclZxSGRSVEgxcTJkQWI0LVdqSHVsRnYwT295VnRyWkEiLCJ0eXAiOiJhdCtqd3QifQ.eyJpc3MiOiJodHRwczovL2FwaW9tZS5leGFtcGxlIiwic3ViIjoicTNYcjFwMG05VmIyeUhjSngzbFEwdyJ9.4hJbT2kF",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "refresh_token": "rt_2QkZ8vN4pL6xT1mR9sW3yB7cF5hJ0dGa",
+    "scope": "display_name email",
+    "authorization_details": [
+        {
+            "type": "apiome_data",
+            "attributes": ["display_name", "email"],
+            "purpose": "marketing",
+            "duration": "P30D",
+            "offer": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+        }
+    ]
+}))]
 pub struct TokenResponseBody {
     /// The RFC 9068 JWT access token.
     pub access_token: String,
@@ -63,6 +80,10 @@ pub struct TokenResponseBody {
 
 /// A pushed authorization request's answer (RFC 9126 §2.2).
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "request_uri": "urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c",
+    "expires_in": 60
+}))]
 pub struct PushedResponseBody {
     /// Pass as `request_uri` to the authorization endpoint, once.
     #[schema(example = "urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c")]
@@ -70,6 +91,84 @@ pub struct PushedResponseBody {
     /// Seconds it stays usable.
     #[schema(example = 60)]
     pub expires_in: u64,
+}
+
+/// The metadata document (RFC 8414, OIDC Discovery) of a server whose public
+/// URL is `https://apiome.example`, as the OpenAPI document's example: made
+/// by the same code as the answer, so the two cannot differ.
+fn metadata_example() -> serde_json::Value {
+    serde_json::to_value(authz::ServerMetadata::for_issuer("https://apiome.example"))
+        .unwrap_or_default()
+}
+
+/// An example JWK set, for the OpenAPI document: an EdDSA key for access
+/// tokens and an RS256 key for ID tokens.
+fn jwks_example() -> serde_json::Value {
+    serde_json::json!({
+        "keys": [
+            {
+                "alg": "EdDSA",
+                "crv": "Ed25519",
+                "kid": "s8uK6OwXZ8GrVqHdRTH1q2dAb4-WjHulFv0OoyVtrZA",
+                "kty": "OKP",
+                "use": "sig",
+                "x": "XEU3Qqju9FTy0JF6luthf-sRKDs6K1E5Sr11DZqoAP4"
+            },
+            {
+                "alg": "RS256",
+                "e": "AQAB",
+                "kid": "u-2h6dCKJtqNwNH8e6wPjD7i9FmzEIyjZT39gb79-2c",
+                "kty": "RSA",
+                "n": "rKKbUhFEbdWaj8TksmpukUMN3v13LbfQYUnweaT7STggsRUwrrzt8w3tAB8I5IGYcR83VjBT0j1YjUYmnHezqLx1VUMcjbUjcau7nnARIh1B0DejRrxTFHecTcVv9TnEWa0Vo0aUtdFgwMrlAchkb2N5gRk46dYweGSMQRaXFkl6ci0DE0JkSKlqqZ7cpiwejk5xoj1FG_QcSvDG3ll5DQHoW40m3r38P7y1qyuSO2WZwAzQh2zqNH3T3ymI4BKKutOVI850wYU984HS9bUmkX-JqxixJau5Ophkxpt6my_34DQXYAYviQ2_76LgOZwx4Np1zSPBDqeOnLLW3NgubQ",
+                "use": "sig"
+            }
+        ]
+    })
+}
+
+/// An example introspection answer for an active access token, for the
+/// OpenAPI document.
+fn introspection_example() -> serde_json::Value {
+    serde_json::json!({
+        "active": true,
+        "scope": "display_name email",
+        "client_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+        "sub": "q3Xr1p0m9Vb2yHcJx3lQ0w",
+        "exp": 1796637900u64,
+        "iat": 1796637600u64,
+        "iss": "https://apiome.example",
+        "aud": "https://apiome.example",
+        "token_type": "Bearer",
+        "authorization_details": [
+            {
+                "type": "apiome_data",
+                "attributes": ["display_name", "email"],
+                "purpose": "marketing",
+                "duration": "P30D",
+                "offer": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+            }
+        ],
+        "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+        "jti": "Vq3k2Zt8mN1pX6wR9yB4cA"
+    })
+}
+
+/// An example registration answer (RFC 7591 §3.2.1), for the OpenAPI
+/// document.
+fn registration_example() -> serde_json::Value {
+    serde_json::json!({
+        "client_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
+        "client_id_issued_at": 1796637600u64,
+        "client_name": "Acme",
+        "redirect_uris": ["https://acme.example/callback"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "client_secret": "Yh7Lr2Kq9Xv4Np1Tz6Wm3Bc8Df5Gj0SaQe2Ru7Io4P",
+        "client_secret_expires_at": 0,
+        "id_token_signed_response_alg": "RS256",
+        "dpop_bound_access_tokens": false
+    })
 }
 
 fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
@@ -83,7 +182,7 @@ fn oauth_error(code: ErrorCode, text: &str) -> OAuthReply {
 #[utoipa::path(
     operation_id = "oauth_metadata_get",
     tag = "oauth",
-    responses((status = 200, description = "The metadata document", body = Object))
+    responses((status = 200, description = "The metadata document", body = Object, example = metadata_example))
 )]
 #[get("/.well-known/oauth-authorization-server")]
 pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
@@ -99,7 +198,7 @@ pub async fn server_metadata(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     operation_id = "openid_configuration_get",
     tag = "oauth",
-    responses((status = 200, description = "The metadata document", body = Object))
+    responses((status = 200, description = "The metadata document", body = Object, example = metadata_example))
 )]
 #[get("/.well-known/openid-configuration")]
 pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
@@ -115,7 +214,7 @@ pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     operation_id = "jwks_get",
     tag = "oauth",
-    responses((status = 200, description = "A JWK set", body = Object))
+    responses((status = 200, description = "A JWK set", body = Object, example = jwks_example))
 )]
 #[get("/oauth/jwks")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
@@ -221,7 +320,7 @@ async fn token(
     tag = "oauth",
     request_body(content = crate::routes::schema::IntrospectionForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "`{\"active\": false}` or the token's claims", body = Object),
+        (status = 200, description = "`{\"active\": false}` or the token's claims", body = Object, example = introspection_example),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
     )
 )]
@@ -297,7 +396,7 @@ pub async fn revoke(
     tag = "oauth",
     request_body(content = crate::routes::schema::ClientRegistration, description = "RFC 7591 client metadata"),
     responses(
-        (status = 201, description = "The registered client; `client_secret` is shown once", body = Object),
+        (status = 201, description = "The registered client; `client_secret` is shown once", body = Object, example = registration_example),
         (status = 400, description = "`invalid_client_metadata` or `invalid_redirect_uri`", body = OAuthErrorBody),
         (status = 401, description = "No valid initial access token", body = OAuthErrorBody),
     ),
@@ -365,6 +464,7 @@ async fn check_notification_endpoint(body: &[u8], allow_loopback: bool) -> Resul
 
 /// A backchannel authentication answer (CIBA Core §7.3).
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"auth_req_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13", "expires_in": 604800, "interval": 5}))]
 pub struct BackchannelResponseBody {
     /// Poll the token endpoint with it (`grant_type=urn:openid:params:grant-type:ciba`);
     /// a ping-mode client is called with it once the person answers. Also the

@@ -40,6 +40,7 @@ pub struct Page<T> {
     /// The items, in the list's order.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[schema(example = "eC1i")]
     pub next_cursor: Option<String>,
 }
 

@@ -40,6 +40,18 @@ pub enum PersonRef {
 /// A new asynchronous request.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "person": {"handle": "ada"},
+    "authorization_details": [
+        {
+            "type": "apiome_data",
+            "attributes": ["display_name", "email"],
+            "purpose": "marketing",
+            "duration": "P30D",
+            "offer": {"amount_micros": 50000, "currency": "EUR"}
+        }
+    ]
+}))]
 pub struct NewRequest {
     /// Whom.
     pub person: PersonRef,
@@ -50,6 +62,12 @@ pub struct NewRequest {
 
 /// Where a request stands, as the company sees it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+    "status": "pending",
+    "attributes": {"display_name": "allowed", "email": "pending"},
+    "grant_id": null
+}))]
 pub struct RequestBody {
     /// The request's id; the `auth_req_id` to poll the token endpoint with.
     pub request_id: String,

@@ -430,6 +430,7 @@ wire_schema!(
         .property("List-Unsubscribe", one_of_strings(["One-Click"]))
         .required("List-Unsubscribe")
         .description(Some("`List-Unsubscribe=One-Click`, as a mail client sends it (RFC 8058)."))
+        .examples([serde_json::json!({"List-Unsubscribe": "One-Click"})])
 );
 
 /// The client-authentication members any OAuth form may carry (RFC 6749

@@ -20,6 +20,24 @@ use crate::startup::AppState;
 
 /// A session just started.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "token": "Ri7-SBCD_JFBEtYxWHh3VRFc8TSTLcG8CnyVYWcUSP8",
+    "csrf_token": "R-pYgyZ_rOG6evvQ_QPBnsbjtP3W-v1sITB5-hswrdY",
+    "expires_at": "2026-12-08T05:17:51Z",
+    "handle": "ada",
+    "recovery_codes": [
+        "8SNG-YCPK-WCAW-PXNK",
+        "W9VG-SDQG-MRRX-XS3X",
+        "MAHQ-EC5F-FV7N-Q26T",
+        "G30J-86NT-FCPH-H78N",
+        "1P05-6S2C-86CH-EJ1S",
+        "ZF29-QNJ0-WSPD-51BS",
+        "67D6-6EWC-31BM-23M4",
+        "FCHZ-S584-FB07-ZY3N",
+        "JSJ1-PWZ3-6V3V-9HQ7",
+        "PCT7-NRQV-G6J9-SPGX"
+    ]
+}))]
 pub struct SessionCreated {
     /// The session token: send it as `Authorization: Bearer <token>`
     /// (scripts), or let the browser keep the cookie set beside it.
@@ -51,6 +69,25 @@ impl SessionCreated {
 
 /// A WebAuthn challenge for the browser.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "ceremony_id": "CwpytAY0Ea6iUPl5bPNxhT7V-SGxp7rarcqhPGctIKU",
+    "options": {
+        "publicKey": {
+            "attestation": "none",
+            "authenticatorSelection": {
+                "requireResidentKey": false,
+                "residentKey": "preferred",
+                "userVerification": "required"
+            },
+            "challenge": "m8YvFpdqcW6JN4kujeDgrUytCedGeTwLRp_wMBw7-MU",
+            "excludeCredentials": [],
+            "pubKeyCredParams": [{"alg": -7, "type": "public-key"}, {"alg": -257, "type": "public-key"}],
+            "rp": {"id": "apiome.example", "name": "apiome"},
+            "timeout": 300000,
+            "user": {"displayName": "ada", "id": "uUR-MUDMRIC-4asU2r4PDw", "name": "ada"}
+        }
+    }
+}))]
 pub struct PasskeyCeremony {
     /// Send it back with the answer; usable once, for 5 minutes.
     pub ceremony_id: String,
@@ -71,10 +108,14 @@ impl From<sign_in_case::PasskeyChallenge> for PasskeyCeremony {
 /// Sign up: with a password, or (no password) start a passkey sign-up.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"handle": "ada", "password": "correct horse battery staple"}))]
 pub struct SignUp {
     /// 3 to 32 characters of a-z, 0-9 and _, starting with a letter
     /// (upper case is read as lower case).
-    #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
+    // No field example beside the struct's: a tool that sends examples
+    // (schemathesis) would sign "ada" up without the password the SignIn
+    // example signs in with.
+    #[schema(pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
     pub handle: String,
     /// 8 to 128 characters, not all spaces. Leave out to sign up with a passkey.
     #[schema(min_length = 8, max_length = 128, pattern = r"\S")]
@@ -84,6 +125,20 @@ pub struct SignUp {
 /// The browser's answer to a passkey challenge.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "ceremony_id": "CwpytAY0Ea6iUPl5bPNxhT7V-SGxp7rarcqhPGctIKU",
+    "name": "MacBook Touch ID",
+    "credential": {
+        "id": "7mQ2vXn4Kp9sLr3tYw8zAb",
+        "rawId": "7mQ2vXn4Kp9sLr3tYw8zAb",
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoibTh...",
+            "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVi..."
+        },
+        "extensions": {}
+    }
+}))]
 pub struct PasskeyAnswer {
     /// From the challenge.
     pub ceremony_id: String,
@@ -104,6 +159,7 @@ pub struct PasskeyAnswer {
 /// with a recovery code alone on an account without a password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"handle": "ada", "password": "correct horse battery staple"}))]
 pub struct SignIn {
     /// The person's handle.
     pub handle: String,
@@ -115,6 +171,15 @@ pub struct SignIn {
 
 /// The outcome of a password sign-in.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "signed_in",
+    "session": {
+        "token": "Ri7-SBCD_JFBEtYxWHh3VRFc8TSTLcG8CnyVYWcUSP8",
+        "csrf_token": "R-pYgyZ_rOG6evvQ_QPBnsbjtP3W-v1sITB5-hswrdY",
+        "expires_at": "2026-12-08T05:17:51Z",
+        "handle": "ada"
+    }
+}))]
 pub struct SignInOutcome {
     /// `signed_in`, or `passkey_required` when the account has a passkey
     /// and it must be used too (answer at `/v1/session/passkey/finish`).
@@ -132,6 +197,7 @@ pub struct SignInOutcome {
 /// asked for, without one the authenticator chooses (discoverable).
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"handle": "ada"}))]
 pub struct StartPasskeySignIn {
     /// The person's handle, if typed.
     #[schema(pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
@@ -524,6 +590,12 @@ pub async fn start_add_passkey(
 
 /// A passkey as its owner sees it.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "7mQ2vXn4Kp9sLr3tYw8zAb",
+    "name": "MacBook Touch ID",
+    "created_at": "2026-11-02T08:15:30Z",
+    "last_used_at": "2026-12-07T09:58:41Z"
+}))]
 pub struct PasskeyView {
     /// Its id (the credential id, base64url).
     pub id: String,

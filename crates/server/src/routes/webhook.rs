@@ -18,6 +18,7 @@ use crate::webhooks;
 /// The URL to call.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://acme.example/hooks/apiome"}))]
 pub struct WebhookSetting {
     /// An `https://` URL.
     #[schema(example = "https://acme.example/hooks/apiome")]
@@ -26,6 +27,7 @@ pub struct WebhookSetting {
 
 /// The webhook as set, with its signing secret.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"url": "https://acme.example/hooks/apiome", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))]
 pub struct WebhookCreated {
     /// The URL called.
     pub url: String,
@@ -39,6 +41,10 @@ pub struct WebhookCreated {
 
 /// A new signing secret, and until when the replaced one also signs.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "previous_secret_signs_until": "2026-12-08T10:00:00Z"
+}))]
 pub struct SecretRotated {
     /// The new current secret (`whsec_…`).
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
@@ -51,6 +57,15 @@ pub struct SecretRotated {
 
 /// One delivery.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "event": "request.approved",
+    "attempts": 1,
+    "state": "delivered",
+    "last_status": 200,
+    "last_error": null,
+    "last_latency_ms": 42
+}))]
 pub struct DeliveryView {
     /// The event id (`webhook-id`).
     pub id: String,
@@ -94,6 +109,7 @@ impl From<store::WebhookStatus> for DeliveryView {
 
 /// One call made for a delivery.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"attempt": 1, "at": "2026-12-07T10:05:02Z", "status": 200, "latency_ms": 42, "error": null}))]
 pub struct AttemptView {
     /// 1 for the first call.
     pub attempt: i32,
@@ -113,6 +129,24 @@ pub struct AttemptView {
 
 /// A delivery with its log.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "event": "request.approved",
+    "attempts": 1,
+    "state": "delivered",
+    "last_status": 200,
+    "last_error": null,
+    "last_latency_ms": 42,
+    "calls": [
+        {
+            "attempt": 1,
+            "at": "2026-12-07T10:05:02Z",
+            "status": 200,
+            "latency_ms": 42,
+            "error": null
+        }
+    ]
+}))]
 pub struct DeliveryLog {
     /// The delivery.
     #[serde(flatten)]
@@ -123,6 +157,7 @@ pub struct DeliveryLog {
 
 /// A delivery queued.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"delivery_id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614"}))]
 pub struct Queued {
     /// The delivery's id (the call's `webhook-id`).
     pub delivery_id: String,
@@ -130,6 +165,20 @@ pub struct Queued {
 
 /// The webhook and its latest deliveries.
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://acme.example/hooks/apiome",
+    "deliveries": [
+        {
+            "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+            "event": "request.approved",
+            "attempts": 1,
+            "state": "delivered",
+            "last_status": 200,
+            "last_error": null,
+            "last_latency_ms": 42
+        }
+    ]
+}))]
 pub struct WebhookView {
     /// The URL called, if one is set.
     pub url: Option<String>,

@@ -13,6 +13,17 @@ use utoipa::openapi::{
 /// A call about one of the company's asynchronous requests.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "type": "request.approved",
+    "created_at": "2026-12-07T10:02:11Z",
+    "data": {
+        "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+        "status": "approved",
+        "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+        "attributes": ["display_name", "email"]
+    }
+}))]
 pub struct RequestEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     #[schema(example = "01JEV7Q5W1M2X0K8Z3R4T5Y6U7")]
@@ -31,6 +42,12 @@ pub struct RequestEvent {
 /// The request a call is about.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
+    "status": "approved",
+    "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+    "attributes": ["display_name", "email"]
+}))]
 pub struct RequestEventData {
     /// The request (`POST /v1/requests`' `request_id`).
     request_id: String,
@@ -50,6 +67,15 @@ pub struct RequestEventData {
 /// A call about one of the company's grants.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "type": "grant.revoked",
+    "created_at": "2026-12-09T16:40:00Z",
+    "data": {
+        "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+        "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13"
+    }
+}))]
 pub struct GrantEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     id: String,
@@ -66,6 +92,10 @@ pub struct GrantEvent {
 /// The grant a call is about.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "grant_id": "5d1c3a7e-8f2b-4c6d-9e0a-1b2c3d4e5f60",
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13"
+}))]
 pub struct GrantEventData {
     /// The grant; reads under it are refused from now on.
     grant_id: String,
@@ -76,6 +106,16 @@ pub struct GrantEventData {
 /// A call about the company's wallet.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "type": "wallet.low",
+    "created_at": "2026-12-07T10:00:00Z",
+    "data": {
+        "available": {"amount_micros": 40000, "currency": "EUR", "display": "0.04 EUR"},
+        "last_offer": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+        "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13"
+    }
+}))]
 pub struct WalletEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     id: String,
@@ -92,6 +132,11 @@ pub struct WalletEvent {
 /// Why the wallet is low.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "available": {"amount_micros": 40000, "currency": "EUR", "display": "0.04 EUR"},
+    "last_offer": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+    "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13"
+}))]
 pub struct WalletEventData {
     /// What is left to reserve, in the offer's currency.
     available: crate::problem::Amount,
@@ -104,6 +149,12 @@ pub struct WalletEventData {
 /// A test call the company asked for.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "a schema only: the store writes the body")]
+#[schema(example = json!({
+    "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
+    "type": "ping",
+    "created_at": "2026-12-07T10:00:00Z",
+    "data": {}
+}))]
 pub struct PingEvent {
     /// The event id, also in `webhook-id`.
     id: String,
