@@ -25,6 +25,7 @@ mod m20261207_000016_oidc;
 mod m20261207_000017_webhook_attempts;
 mod m20261207_000018_ciba;
 mod m20261207_000019_dpop;
+mod m20261207_000021_sandbox;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_webhook_attempts::Migration),
             Box::new(m20261207_000018_ciba::Migration),
             Box::new(m20261207_000019_dpop::Migration),
+            Box::new(m20261207_000021_sandbox::Migration),
         ]
     }
 }

@@ -32,6 +32,7 @@ mod person;
 mod request_group;
 mod revoked;
 mod rule;
+mod sandbox;
 pub mod sealed;
 mod server_secret;
 mod session;
