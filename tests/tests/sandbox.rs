@@ -7,7 +7,9 @@
 //! person, and a real company naming `sandbox-allow`, are answered
 //! exactly as for a name that is nobody's; a sandbox company's real money
 //! and a real company's `XTS` are refused by name (`offer.currency`); the
-//! books an auditor rebuilds still balance, `XTS` apart.
+//! books an auditor rebuilds still balance, `XTS` apart. A sandbox
+//! company's consent screen never opens for a (necessarily real)
+//! signed-in person.
 
 #![allow(
     clippy::unwrap_used,
@@ -16,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test};
+use apiome_tests::{Company, REDIRECT, TestApp, app_test, set_cookie};
 use serde_json::{Map, Value, json};
 
 const CIBA: &str = "urn:openid:params:grant-type:ciba";
@@ -155,8 +157,8 @@ async fn read_data(app: &TestApp, company: &Company, request_id: &str) -> Value 
     response.json().await.unwrap()
 }
 
-/// A real person with a semi-private email; their session token.
-async fn person(app: &TestApp, handle: &str) -> String {
+/// A real person with a public email; their session token and cookie.
+async fn person(app: &TestApp, handle: &str) -> (String, String) {
     let response = app
         .http
         .post(app.url("/v1/accounts"))
@@ -165,6 +167,7 @@ async fn person(app: &TestApp, handle: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
+    let cookie = set_cookie(&response);
     let token = response.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
@@ -178,7 +181,7 @@ async fn person(app: &TestApp, handle: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    token
+    (token, cookie)
 }
 
 async fn inbox_len(app: &TestApp, token: &str) -> usize {
@@ -333,7 +336,7 @@ app_test!(
     |app| {
         let sandbox = sandbox_company(app, "Sandbox Wall").await;
         let real = app.company("Real Corp").await;
-        let grace = person(app, "grace_real").await;
+        let (grace, _) = person(app, "grace_real").await;
         let (sandbox_token, real_token) = (
             app.company_token(&sandbox).await,
             app.company_token(&real).await,
@@ -447,5 +450,57 @@ app_test!(
         let xts = ledger::Currency::new("XTS").unwrap();
         let real_id = ledger::ShortText::new(real.id.clone()).unwrap();
         assert_eq!(books.wallet_available(&real_id, xts), 0);
+    }
+);
+
+app_test!(
+    a_sandbox_companys_consent_screen_never_opens_for_a_real_person,
+    |app| {
+        let sandbox = sandbox_company(app, "Sandbox Screen").await;
+        apiome(app, &["company", "fund", &sandbox.id, "1", "XTS"]).await;
+        let (_, cookie) = person(app, "lin_real").await;
+        let entry = details(&["email"], Some(offer(10_000, "XTS")));
+        let pushed = app
+            .http
+            .post(app.url("/oauth/par"))
+            .basic_auth(&sandbox.id, Some(&sandbox.secret))
+            .form(&[
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT),
+                ("state", "s1"),
+                (
+                    "code_challenge",
+                    "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                ),
+                ("code_challenge_method", "S256"),
+                ("authorization_details", &json!([entry]).to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pushed.status(), 201, "XTS is a sandbox's money");
+        let pushed: Value = pushed.json().await.unwrap();
+        let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", &sandbox.id)
+            .append_pair("request_uri", pushed["request_uri"].as_str().unwrap());
+        let response = app
+            .http
+            .get(url.as_str())
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 302);
+        let location = response.headers()["location"].to_str().unwrap();
+        assert_eq!(
+            apiome_tests::query_param(location, "error").as_deref(),
+            Some("access_denied"),
+            "{location}"
+        );
+        assert_eq!(
+            apiome_tests::query_param(location, "state").as_deref(),
+            Some("s1")
+        );
     }
 );
