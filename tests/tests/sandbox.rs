@@ -309,6 +309,16 @@ app_test!(
         tokio::time::sleep(Duration::from_secs(5)).await;
         let data = read_data(app, &sandbox, &id).await;
         assert_eq!(data["attributes"]["email"], "sandbox-ask-2@example.invalid");
+
+        // Unread, a request is answered all the same (by the server's
+        // sweep), so a company waiting for its webhook or ping gets it.
+        let (_, unread) = ask(app, &token, "sandbox-ask-1", details(&["email"], None)).await;
+        let unread = unread["request_id"].as_str().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while app.store().request(unread).await.unwrap().status != store::RequestStatus::Approved {
+            assert!(Instant::now() < deadline, "never answered unread");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 );
 

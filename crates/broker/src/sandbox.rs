@@ -20,7 +20,10 @@
 //! "Ask, then approve after N seconds" is settled lazily, when the company
 //! reads the request (`GET /v1/requests/{id}`) or polls for its tokens
 //! (CIBA): [`settle`] approves it then, in the ordinary approval
-//! transaction, so nothing is lost across a restart and no task is needed.
+//! transaction, so nothing is lost across a restart. The server's sweeper
+//! also calls [`settle_due`] every second, so that a company that waits
+//! for its webhook or CIBA ping gets it without reading first; whichever
+//! comes first approves, the other finds the request decided.
 //!
 //! The ledger records sandbox activity like any other: the entries hold
 //! names and amounts (in `XTS`), never values, and a second path that
@@ -113,4 +116,19 @@ pub async fn settle(
         Err(e) => return Err(e),
     }
     Ok(store.request(&request.id).await?)
+}
+
+/// [`settle`] for every pending request to a synthetic person (the
+/// sweeper's tick); how many were decided.
+///
+/// # Errors
+/// The store failing.
+pub async fn settle_due(store: &Store, now: time::OffsetDateTime) -> Result<u64, BrokerError> {
+    let mut decided = 0;
+    for request in store.pending_sandbox_requests().await? {
+        if settle(store, request, now).await?.status != RequestStatus::Pending {
+            decided += 1;
+        }
+    }
+    Ok(decided)
 }

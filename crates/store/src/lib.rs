@@ -78,6 +78,7 @@ pub use oauth::{ClientKind, ClientStatus, MAX_CLIENTS_LISTED, StoredClient};
 pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
+pub use sandbox::MAX_PENDING_SANDBOX_LISTED;
 pub use sealed::{DataKeyError, DataKeys};
 pub use server_secret::ServerSecret;
 pub use session::{SESSION_ABSOLUTE, SESSION_IDLE, SignIn};

@@ -9,13 +9,20 @@
 //! characters, and the `-` and `~` keep it out of reach of
 //! [`Store::person_by_handle`], which only ever looks up real handles.
 
-use consent_policy::{AttributeKey, Bucket, CompanyId, Handle, SandboxPerson};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use consent_policy::{AttributeKey, Bucket, CompanyId, Handle, RequestStatus, SandboxPerson};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
 use sha2::{Digest, Sha256};
 
-use crate::entity::{attribute, person};
+use crate::entity::{attribute, data_request, person};
 use crate::person::{DEFAULT_MAX_DURATION, Person, new_pseudonym};
-use crate::{Store, StoreError, new_id, now};
+use crate::{Store, StoreError, StoredRequest, new_id, now};
+
+/// The most pending requests to synthetic people one call of
+/// [`Store::pending_sandbox_requests`] returns.
+pub const MAX_PENDING_SANDBOX_LISTED: u64 = 500;
 
 /// Hex digits of the company id's SHA-256 in a stored handle (96 bits).
 const DIGEST_HEX: usize = 24;
@@ -37,6 +44,27 @@ pub(crate) fn synthetic_handle(stored: &str) -> Result<Handle, StoreError> {
 }
 
 impl Store {
+    /// Pending requests to synthetic people, oldest first, at most
+    /// [`MAX_PENDING_SANDBOX_LISTED`] (only `sandbox-ask-N` people leave
+    /// requests pending, for at most an hour, so there are few).
+    pub async fn pending_sandbox_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        let synthetic = Query::select()
+            .column(person::Column::Id)
+            .from(person::Entity)
+            .and_where(person::Column::SandboxOf.is_not_null())
+            .to_owned();
+        data_request::Entity::find()
+            .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
+            .filter(data_request::Column::PersonId.in_subquery(synthetic))
+            .order_by_asc(data_request::Column::CreatedAt)
+            .limit(MAX_PENDING_SANDBOX_LISTED)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(StoredRequest::try_from)
+            .collect()
+    }
+
     /// `company`'s synthetic person `who`, if it was made.
     pub async fn sandbox_person(
         &self,
