@@ -4,6 +4,7 @@
 //! where one is installed.
 
 mod company;
+mod receiver;
 mod smtp;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use server::startup::Application;
 pub use store::testing::{self, TestDb};
 
 pub use company::{Company, OAuthClient, REDIRECT, oauth_http, query_param, set_cookie};
+pub use receiver::{Call, http_receiver, next_call};
 pub use smtp::{ReceivedMail, SmtpReceiver};
 
 /// A running server and what a test needs to talk to it.

@@ -46,7 +46,7 @@ fn request(attributes: &str, purpose: &str, duration: &str, offer: &str) -> Vec<
 }
 
 fn authorization_details(dir: &PathBuf) {
-    let usd = r#","offer":{"amount":50000,"currency":"USD"}"#;
+    let usd = r#","offer":{"amount_micros":50000,"currency":"USD"}"#;
     let many: Vec<String> = (0..64).map(|i| format!("\"x-k{i}\"")).collect();
     let too_many: Vec<String> = (0..65).map(|i| format!("\"x-k{i}\"")).collect();
     let seeds: Vec<(&str, Vec<u8>)> = vec![
@@ -81,15 +81,15 @@ fn authorization_details(dir: &PathBuf) {
         ("weeks_and_days", request(r#"["email"]"#, "marketing", "P1W1D", "")),
         ("one_second", request(r#"["email"]"#, "marketing", "PT1S", "")),
         ("thirty_days_one_second", request(r#"["email"]"#, "marketing", "P30DT1S", "")),
-        ("negative_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":-1,"currency":"USD"}"#)),
-        ("max_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":18446744073709551615,"currency":"EUR"}"#)),
-        ("overflow_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":18446744073709551616,"currency":"USD"}"#)),
-        ("huge_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":1e400,"currency":"USD"}"#)),
-        ("float_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":1.5,"currency":"USD"}"#)),
-        ("exponent_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":5e4,"currency":"JPY"}"#)),
-        ("string_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":"50000","currency":"USD"}"#)),
-        ("unknown_currency", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":1,"currency":"usd"}"#)),
-        ("offer_extra_field", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount":1,"currency":"USD","note":1}"#)),
+        ("negative_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":-1,"currency":"USD"}"#)),
+        ("max_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":18446744073709551615,"currency":"EUR"}"#)),
+        ("overflow_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":18446744073709551616,"currency":"USD"}"#)),
+        ("huge_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":1e400,"currency":"USD"}"#)),
+        ("float_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":1.5,"currency":"USD"}"#)),
+        ("exponent_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":5e4,"currency":"JPY"}"#)),
+        ("string_offer", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":"50000","currency":"USD"}"#)),
+        ("unknown_currency", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":1,"currency":"usd"}"#)),
+        ("offer_extra_field", request(r#"["email"]"#, "marketing", "P30D", r#","offer":{"amount_micros":1,"currency":"USD","note":1}"#)),
         ("unknown_field", request(r#"["email"]"#, "marketing", "P30D", r#","extra":true"#)),
         ("wrong_type", br#"{"type":"openid_credential","attributes":["email"]}"#.to_vec()),
         ("type_number", br#"{"type":1,"attributes":["email"],"purpose":"marketing","duration":"P30D"}"#.to_vec()),

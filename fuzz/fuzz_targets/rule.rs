@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(!rule.describe().is_empty());
     let company = CompanyId::parse("acme").expect("a valid company id");
     let request = DataRequest::parse_json(
-        r#"{"type":"apiome_data","attributes":["email","x-shoe-size"],"purpose":"marketing","duration":"P30D","offer":{"amount":50000,"currency":"USD"}}"#,
+        r#"{"type":"apiome_data","attributes":["email","x-shoe-size"],"purpose":"marketing","duration":"P30D","offer":{"amount_micros":50000,"currency":"USD"}}"#,
         &GrantDuration::one_year(),
     )
     .expect("the sample request is valid");

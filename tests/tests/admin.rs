@@ -378,7 +378,7 @@ app_test!(
             &token,
             "ada",
             json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-               "duration": "P30D", "offer": {"amount": 50000, "currency": "EUR"}}),
+               "duration": "P30D", "offer": {"amount_micros": 50000, "currency": "EUR"}}),
         )
         .await;
         assert_eq!(

@@ -17,9 +17,10 @@
 
 use std::time::Duration;
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, set_cookie};
+use apiome_tests::{
+    Call, Company, REDIRECT, TestApp, app_test, http_receiver, next_call, set_cookie,
+};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -152,7 +153,8 @@ async fn inbox(app: &TestApp, who: &Person) -> Vec<Value> {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let page: Value = response.json().await.unwrap();
+    page["items"].as_array().unwrap().clone()
 }
 
 async fn answer(app: &TestApp, who: &Person, id: &str, how: &str) -> u16 {
@@ -231,10 +233,49 @@ app_test!(
         assert_eq!((status, fast["error"].as_str()), (400, Some("slow_down")));
 
         assert_eq!(answer(app, &grace, &id, "approve").await, 201);
+        let approved_by = now_secs();
         let (status, tokens) = poll(app, &acme, &id).await;
         assert_eq!(status, 200, "{tokens}");
         assert!(tokens["refresh_token"].is_string());
         let access = tokens["access_token"].as_str().unwrap();
+        // `openid` was asked: an OpenID Connect sign-in, with its ID token
+        // (CIBA Core §10.1.1), for this client, about the pairwise subject.
+        assert!(
+            tokens["scope"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .any(|s| s == "openid"),
+            "{tokens}"
+        );
+        let id_token = payload(tokens["id_token"].as_str().expect("an ID token"));
+        assert_eq!(id_token["aud"], acme.id.as_str());
+        assert_eq!(id_token["iss"], app.base_url.as_str());
+        assert!(id_token.get("nonce").is_none());
+        let auth_time = id_token["auth_time"].as_i64().unwrap();
+        assert!(
+            (approved_by - 5..=approved_by + 1).contains(&auth_time),
+            "authenticated when approved: {auth_time} vs {approved_by}"
+        );
+        // A refresh keeps it.
+        let refreshed: Value = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&acme.id, Some(&acme.secret))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(refreshed["scope"], tokens["scope"], "{refreshed}");
+        let renewed = payload(refreshed["id_token"].as_str().expect("an ID token"));
+        assert_eq!(renewed["sub"], id_token["sub"]);
+        assert_eq!(renewed["auth_time"], id_token["auth_time"]);
         let data: Value = app
             .http
             .get(app.url("/v1/data"))
@@ -273,101 +314,20 @@ app_test!(
     }
 );
 
-/// One call the company's notification endpoint got.
-#[derive(Debug)]
-struct Call {
-    headers: Vec<(String, String)>,
-    body: String,
+/// The `auth_req_id` a ping carried.
+fn auth_req_id(call: &Call) -> String {
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only auth_req_id: {body}"
+    );
+    body["auth_req_id"].as_str().unwrap().to_owned()
 }
 
-impl Call {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn auth_req_id(&self) -> String {
-        let body: Value = serde_json::from_str(&self.body).unwrap();
-        assert_eq!(
-            body.as_object().unwrap().len(),
-            1,
-            "only auth_req_id: {body}"
-        );
-        body["auth_req_id"].as_str().unwrap().to_owned()
-    }
-}
-
-/// A ping-mode company's notification endpoint on loopback: answers 204
-/// and reports every call.
 async fn notification_endpoint() -> (String, mpsc::UnboundedReceiver<Call>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/ciba/notify", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let Some((headers, body)) = read_request(&mut socket).await else {
-                continue;
-            };
-            let reply = "HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-            let _ = socket.write_all(reply.as_bytes()).await;
-            let _ = socket.shutdown().await;
-            if tx.send(Call { headers, body }).is_err() {
-                return;
-            }
-        }
-    });
-    (url, rx)
-}
-
-/// Reads one HTTP/1.1 request with a `content-length` body.
-async fn read_request(
-    socket: &mut tokio::net::TcpStream,
-) -> Option<(Vec<(String, String)>, String)> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0_u8; 4096];
-    let head_end = loop {
-        let read = socket.read(&mut chunk).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-    };
-    let head = String::from_utf8(buffer[..head_end].to_vec()).ok()?;
-    let mut lines = head.lines();
-    let request_line = lines.next()?.to_owned();
-    let mut headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    headers.push((":request".to_owned(), request_line));
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())?;
-    while buffer.len() < head_end + length {
-        let read = socket.read(&mut chunk).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-    let body = String::from_utf8(buffer[head_end..head_end + length].to_vec()).ok()?;
-    Some((headers, body))
-}
-
-async fn next_call(calls: &mut mpsc::UnboundedReceiver<Call>) -> Call {
-    tokio::time::timeout(Duration::from_secs(30), calls.recv())
-        .await
-        .expect("a ping within 30 s")
-        .unwrap()
+    let (base, calls) = http_receiver(204).await;
+    (format!("{base}/ciba/notify"), calls)
 }
 
 app_test!(
@@ -412,7 +372,7 @@ app_test!(
         assert_eq!(call.header("authorization"), Some("Bearer tok-declined.1"));
         assert_eq!(call.header("content-type"), Some("application/json"));
         assert_eq!(call.header("webhook-signature"), None);
-        assert_eq!(call.auth_req_id(), declined);
+        assert_eq!(auth_req_id(&call), declined);
         let (status, refused) = poll(app, &acme, &declined).await;
         assert_eq!(
             (status, refused["error"].as_str()),
@@ -422,7 +382,7 @@ app_test!(
         assert_eq!(answer(app, &grace, &approved, "approve").await, 201);
         let call = next_call(&mut calls).await;
         assert_eq!(call.header("authorization"), Some("Bearer tok-approved.2"));
-        assert_eq!(call.auth_req_id(), approved);
+        assert_eq!(auth_req_id(&call), approved);
         let (status, tokens) = poll(app, &acme, &approved).await;
         assert_eq!(status, 200, "{tokens}");
 
@@ -437,7 +397,7 @@ app_test!(
         .await;
         let call = next_call(&mut calls).await;
         assert_eq!(call.header("authorization"), Some("Bearer tok-nobody.3"));
-        assert_eq!(call.auth_req_id(), nobody);
+        assert_eq!(auth_req_id(&call), nobody);
     }
 );
 
@@ -816,5 +776,120 @@ app_test!(
                 .contains("registered for ping mode"),
             "{body}"
         );
+    }
+);
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The payload of a JWT, unverified.
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// `POST /v1/requests` as a company sends it; the status and the body.
+async fn ask_rest(app: &TestApp, token: &str, handle: &str, duration: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url("/v1/requests"))
+        .bearer_auth(token)
+        .json(
+            &json!({"person": {"handle": handle}, "authorization_details": [
+            {"type": "apiome_data", "attributes": ["display_name", "email"],
+             "purpose": "marketing", "duration": duration}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.unwrap();
+    if status == 201 {
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("/v1/requests/{}", body["request_id"].as_str().unwrap()).as_str())
+        );
+    }
+    (status, body)
+}
+
+app_test!(
+    the_rest_form_answers_nobody_a_blocker_and_a_too_long_duration_alike,
+    |app| {
+        let acme = ciba_company(app, "Acme Rest", json!({})).await;
+        let token = app.company_token(&acme).await;
+        let blocker = person(app, "grace_blocks").await;
+        let blocked = app
+            .http
+            .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
+            .bearer_auth(&blocker.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(blocked.status().is_success(), "{}", blocked.status());
+        let brief = person(app, "grace_brief").await;
+        let set = app
+            .http
+            .put(app.url("/v1/me/preferences"))
+            .bearer_auth(&brief.token)
+            .json(&json!({"default": "ask_me", "max_duration": "P7D"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 200);
+
+        let anonymised = |mut body: Value| {
+            body["request_id"] = json!("(id)");
+            body
+        };
+        let (status, refused) = ask_rest(app, &token, &blocker.handle, "P30D").await;
+        assert_eq!(status, 201, "{refused}");
+        assert_eq!(refused["status"], "denied");
+        let refused = anonymised(refused);
+        for (handle, duration) in [
+            ("nobody_at_all", "P30D"),
+            ("Nobody_At_All", "P30D"),
+            (brief.handle.as_str(), "P30D"),
+        ] {
+            let (status, body) = ask_rest(app, &token, handle, duration).await;
+            assert_eq!(status, 201, "{handle}: {body}");
+            let id = body["request_id"].as_str().unwrap().to_owned();
+            assert_eq!(anonymised(body), refused, "{handle} {duration}");
+            // Read back, it stays a refusal like the blocker's.
+            let read: Value = app
+                .http
+                .get(app.url(&format!("/v1/requests/{id}")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(anonymised(read), refused, "{handle}");
+        }
+        // The person whose limit refused it never sees it.
+        assert!(inbox(app, &brief).await.is_empty());
+        // Within the limit, the same person is asked.
+        let (status, asked) = ask_rest(app, &token, &brief.handle, "P7D").await;
+        assert_eq!(
+            (status, asked["status"].as_str()),
+            (201, Some("pending")),
+            "{asked}"
+        );
+        // A request no one could accept is still a 422 for everyone.
+        let (status, problem) = ask_rest(app, &token, "nobody_at_all", "P11Y").await;
+        assert_eq!(status, 422, "{problem}");
     }
 );

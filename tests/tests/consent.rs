@@ -253,7 +253,7 @@ app_test!(a_declined_consent_sends_the_company_access_denied, |app| {
         .json()
         .await
         .unwrap();
-    assert_eq!(requests[0]["status"], "denied");
+    assert_eq!(requests["items"][0]["status"], "denied");
 });
 
 app_test!(an_unregistered_redirect_uri_is_never_redirected_to, |app| {

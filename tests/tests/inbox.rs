@@ -148,7 +148,8 @@ async fn request_status(app: &TestApp, who: &Person, id: &str) -> Value {
         .json()
         .await
         .unwrap();
-    all.as_array()
+    all["items"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|r| r["id"] == id)
@@ -241,8 +242,11 @@ app_test!(
             .json()
             .await
             .unwrap();
-        assert_eq!(grants[0]["id"], request["grant_id"]);
-        assert_eq!(grants[0]["attributes"], json!(["display_name", "email"]));
+        assert_eq!(grants["items"][0]["id"], request["grant_id"]);
+        assert_eq!(
+            grants["items"][0]["attributes"],
+            json!(["display_name", "email"])
+        );
 
         let after = page(app, &ada, "/inbox?status=approved").await;
         assert!(

@@ -57,7 +57,7 @@ async fn ask(app: &TestApp, token: &str, handle: &str, micros: u64) -> reqwest::
             "person": {"handle": handle},
             "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
                 "purpose": "marketing", "duration": "P30D",
-                "offer": {"amount": micros, "currency": "EUR"}}]
+                "offer": {"amount_micros": micros, "currency": "EUR"}}]
         }))
         .send()
         .await
@@ -105,7 +105,7 @@ app_test!(
         );
         let problem: Value = refused.json().await.unwrap();
         assert_eq!(apiome_tests::problem_kind(&problem), "insufficient-funds");
-        assert_eq!(problem["missing"]["amount"], 50_000);
+        assert_eq!(problem["missing"]["amount_micros"], 50_000);
         assert_eq!(problem["missing"]["currency"], "EUR");
         assert!(
             problem["detail"].as_str().unwrap().contains("0.05 EUR"),
@@ -117,7 +117,7 @@ app_test!(
             .unwrap();
         assert_eq!(funded.status, "credited");
         let balance = wallet(app, &token).await;
-        assert_eq!(balance["funded"]["amount"], 200_000);
+        assert_eq!(balance["funded"]["amount_micros"], 200_000);
         assert_eq!(balance["available"]["display"], "0.20 EUR");
 
         // Held while the person decides.
@@ -131,18 +131,18 @@ app_test!(
             .await
             .unwrap();
         let balance = wallet(app, &token).await;
-        assert_eq!(balance["reserved"]["amount"], 170_000);
-        assert_eq!(balance["available"]["amount"], 30_000);
+        assert_eq!(balance["reserved"]["amount_micros"], 170_000);
+        assert_eq!(balance["available"]["amount_micros"], 30_000);
         // More than is left: 402 with the exact shortfall.
         let short: Value = ask(app, &token, "marie_curie", 40_000)
             .await
             .json()
             .await
             .unwrap();
-        assert_eq!(short["missing"]["amount"], 10_000);
+        assert_eq!(short["missing"]["amount_micros"], 10_000);
         let mine = earnings(app, &marie).await;
-        assert_eq!(mine["balances"][0]["pending"]["amount"], 170_000);
-        assert_eq!(mine["balances"][0]["earned"]["amount"], 0);
+        assert_eq!(mine["balances"][0]["pending"]["amount_micros"], 170_000);
+        assert_eq!(mine["balances"][0]["earned"]["amount_micros"], 0);
 
         // Approve one, decline the other.
         let approve = app
@@ -169,13 +169,13 @@ app_test!(
         assert!(decline.status().is_success(), "{}", decline.status());
 
         let balance = wallet(app, &token).await;
-        assert_eq!(balance["spent"]["amount"], 50_000);
-        assert_eq!(balance["reserved"]["amount"], 0);
-        assert_eq!(balance["available"]["amount"], 150_000);
+        assert_eq!(balance["spent"]["amount_micros"], 50_000);
+        assert_eq!(balance["reserved"]["amount_micros"], 0);
+        assert_eq!(balance["available"]["amount_micros"], 150_000);
         let mine = earnings(app, &marie).await;
         assert_eq!(mine["balances"][0]["earned"]["display"], "0.05 EUR");
-        assert_eq!(mine["balances"][0]["pending"]["amount"], 0);
-        let states: Vec<&str> = mine["payments"]
+        assert_eq!(mine["balances"][0]["pending"]["amount_micros"], 0);
+        let states: Vec<&str> = mine["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -186,7 +186,43 @@ app_test!(
             states.contains(&"posted") && states.contains(&"voided"),
             "{states:?}"
         );
-        assert_eq!(mine["payments"][0]["company_name"], "Acme Rewards");
+        assert_eq!(mine["items"][0]["company_name"], "Acme Rewards");
+
+        // One payment a page, newest first, keyset-paged in the store.
+        let mut ids = Vec::new();
+        let mut query = "?limit=1".to_owned();
+        loop {
+            let page: Value = app
+                .http
+                .get(app.url(&format!("/v1/me/earnings{query}")))
+                .bearer_auth(&marie.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(page["balances"], mine["balances"]);
+            assert!(page["items"].as_array().unwrap().len() <= 1);
+            ids.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p["id"].clone()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?limit=1&cursor={cursor}"),
+                None => break,
+            }
+        }
+        let all: Vec<Value> = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].clone())
+            .collect();
+        assert_eq!(ids, all);
 
         // The page says the same, to the person only.
         let page = app
@@ -241,7 +277,7 @@ app_test!(
         let acme = app.company("Acme Rewards").await;
         let marie = person(app, "marie_curie").await;
         let details = json!([{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-                          "duration": "P30D", "offer": {"amount": 1_000_000, "currency": "EUR"}}]);
+                          "duration": "P30D", "offer": {"amount_micros": 1_000_000, "currency": "EUR"}}]);
         // The offer comes the only way an offer can: pushed by the company.
         let pushed_url = || async {
             let pushed: Value = app

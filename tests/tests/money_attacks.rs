@@ -70,7 +70,7 @@ fn details_with_offer(amount: &str) -> String {
 /// As [`details_with_offer`], lasting `duration`.
 fn details_for(duration: &str, amount: &str) -> String {
     format!(
-        r#"[{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"{duration}","offer":{{"amount":{amount},"currency":"EUR"}}}}]"#
+        r#"[{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"{duration}","offer":{{"amount_micros":{amount},"currency":"EUR"}}}}]"#
     )
 }
 
@@ -124,16 +124,16 @@ async fn earnings(app: &TestApp, person: &Person) -> (u64, u64, usize) {
     let body: Value = response.json().await.unwrap();
     let balance = &body["balances"][0];
     (
-        balance["earned"]["amount"].as_u64().unwrap_or(0),
-        balance["pending"]["amount"].as_u64().unwrap_or(0),
-        body["payments"].as_array().unwrap().len(),
+        balance["earned"]["amount_micros"].as_u64().unwrap_or(0),
+        balance["pending"]["amount_micros"].as_u64().unwrap_or(0),
+        body["items"].as_array().unwrap().len(),
     )
 }
 
 /// The wallet's `(funded, spent, reserved, available)` in micro-units.
 async fn books(app: &TestApp, token: &str) -> (u64, u64, u64, u64) {
     let w = wallet(app, token).await;
-    let amount = |name: &str| w[name]["amount"].as_u64().unwrap();
+    let amount = |name: &str| w[name]["amount_micros"].as_u64().unwrap();
     (
         amount("funded"),
         amount("spent"),
@@ -250,7 +250,10 @@ app_test!(an_offer_beyond_the_books_is_a_400_naming_the_field, |app| {
         );
         let problem: Value = response.json().await.unwrap();
         assert_eq!(apiome_tests::problem_kind(&problem), "invalid-amount");
-        assert_eq!(problem["field"], "authorization_details.offer.amount");
+        assert_eq!(
+            problem["field"],
+            "authorization_details.offer.amount_micros"
+        );
     }
     // The largest amount the books hold is read, and only the wallet refuses it.
     let response = ask(
@@ -271,7 +274,7 @@ app_test!(an_offer_beyond_the_books_is_a_400_naming_the_field, |app| {
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error"], "invalid_authorization_details");
         let description = body["error_description"].as_str().unwrap();
-        assert!(description.contains("offer.amount"), "{description}");
+        assert!(description.contains("offer.amount_micros"), "{description}");
     }
 
     // A person's rule with a minimum offer beyond the books is refused.
@@ -512,7 +515,7 @@ app_test!(
             .json()
             .await
             .unwrap();
-        assert_eq!(inbox.as_array().map(Vec::len), Some(1), "{inbox}");
+        assert_eq!(inbox["items"].as_array().map(Vec::len), Some(1), "{inbox}");
 
         // A later retry replays it too, and says so.
         let late = ask(app, &token, "marie_curie", &offer, Some("retry-1")).await;

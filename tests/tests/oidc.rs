@@ -405,6 +405,26 @@ app_test!(
         let auth_time = raw["auth_time"].as_i64().unwrap();
         assert!(auth_time <= before && before - auth_time < 60, "{auth_time} vs {before}");
 
+        // A refresh keeps the sign-in: `openid` in the scope and a new ID
+        // token the library validates, same subject and auth_time, no nonce
+        // (OpenID Connect Core §12.2).
+        let refreshed = client
+            .exchange_refresh_token(tokens.refresh_token().expect("a refresh token"))
+            .unwrap()
+            .request_async(&http())
+            .await
+            .unwrap();
+        let again: Vec<&str> = refreshed.scopes().unwrap().iter().map(|s| s.as_str()).collect();
+        assert_eq!(again, granted, "the refreshed scope is the scope granted");
+        let renewed = refreshed.id_token().expect("an ID token on refresh");
+        let no_nonce = |nonce: Option<&Nonce>| match nonce {
+            None => Ok(()),
+            Some(_) => Err("a refreshed ID token carries no nonce".to_owned()),
+        };
+        let renewed_claims = renewed.claims(&verifier, no_nonce).unwrap();
+        assert_eq!(renewed_claims.subject(), claims.subject());
+        assert_eq!(payload(&renewed.to_string())["auth_time"], raw["auth_time"]);
+
         // The subject is the pairwise one `/v1/data` names.
         let data: Value = app
             .http
@@ -611,7 +631,7 @@ app_test!(userinfo_gives_nothing_once_the_person_revokes, |app| {
         .json()
         .await
         .unwrap();
-    let grant = grants[0]["id"].as_str().unwrap().to_owned();
+    let grant = grants["items"][0]["id"].as_str().unwrap().to_owned();
     let revoked = app
         .http
         .delete(app.url(&format!("/v1/me/grants/{grant}")))

@@ -132,7 +132,7 @@ app_test!(
             assert_eq!(response.status(), StatusCode::OK, "{key}");
         }
         let stored = json_of(get_with(app, "/v1/me/attributes", &ada).await).await;
-        let stored = stored.as_array().unwrap();
+        let stored = stored["items"].as_array().unwrap();
         assert_eq!(stored.len(), 5);
         for (key, value, bucket) in &values {
             let got = stored.iter().find(|a| a["key"] == *key).unwrap();
@@ -147,7 +147,7 @@ app_test!(
         let seen = json_of(get_with(app, "/v1/me/attributes", &bob).await).await;
         assert_eq!(
             seen,
-            json!([]),
+            json!({"items": [], "next_cursor": null}),
             "a second person sees none of the first's attributes"
         );
         let response = app
@@ -157,6 +157,80 @@ app_test!(
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+);
+
+app_test!(
+    every_list_pages_by_cursor_and_link_header_and_refuses_bad_paging_by_name,
+    |app| {
+        let ada = password_account(app, "pager").await;
+        let keys = ["x-a", "x-b", "x-c", "x-d", "x-e"];
+        for key in keys {
+            let response = put_with(
+                app,
+                &format!("/v1/me/attributes/{key}"),
+                &ada,
+                json!({"value": key, "bucket": "private"}),
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK, "{key}");
+        }
+        // Follow the Link header, as a generic client would.
+        let mut next = Some(app.url("/v1/me/attributes?limit=2"));
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let response = app.http.get(&url).bearer_auth(&ada).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let link = response
+                .headers()
+                .get("link")
+                .map(|l| l.to_str().unwrap().to_owned());
+            let page = json_of(response).await;
+            pages += 1;
+            for item in page["items"].as_array().unwrap() {
+                seen.push(item["key"].as_str().unwrap().to_owned());
+            }
+            match (&link, page["next_cursor"].as_str()) {
+                (Some(link), Some(cursor)) => {
+                    assert!(link.ends_with("; rel=\"next\""), "{link}");
+                    assert!(link.contains(&format!("cursor={cursor}")), "{link}");
+                    assert!(link.contains("limit=2"), "the limit is kept: {link}");
+                    let target = link.trim_start_matches('<').split('>').next().unwrap();
+                    next = Some(target.to_owned());
+                }
+                (None, None) => {}
+                other => panic!("Link and next_cursor disagree: {other:?}"),
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, keys, "every item once, in order");
+
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("cursor=***", "cursor"),
+            ("cursor=_w", "cursor"),
+        ] {
+            for list in [
+                "attributes",
+                "rules",
+                "grants",
+                "requests",
+                "blocked",
+                "passkeys",
+                "earnings",
+                "activity",
+            ] {
+                let response = get_with(app, &format!("/v1/me/{list}?{query}"), &ada).await;
+                assert_eq!(
+                    response.status(),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{list}?{query}"
+                );
+                assert_eq!(json_of(response).await["field"], field, "{list}?{query}");
+            }
+        }
     }
 );
 
@@ -299,7 +373,7 @@ app_test!(
         let token = created["token"].as_str().unwrap().to_owned();
 
         let keys = json_of(get_with(app, "/v1/me/passkeys", &token).await).await;
-        let first_id = keys[0]["id"].as_str().unwrap().to_owned();
+        let first_id = keys["items"][0]["id"].as_str().unwrap().to_owned();
         let last = app
             .http
             .delete(app.url(&format!("/v1/me/passkeys/{first_id}")))
@@ -609,7 +683,7 @@ app_test!(cookie_authenticated_changes_need_the_csrf_token, |app| {
         .send()
         .await
         .unwrap();
-    assert_eq!(json_of(listed).await, json!([]), "nothing changed");
+    assert_eq!(json_of(listed).await["items"], json!([]), "nothing changed");
     assert_eq!(put(Some(csrf)).await.unwrap().status(), StatusCode::OK);
 });
 
@@ -675,10 +749,10 @@ app_test!(bad_input_gets_a_precise_answer_and_changes_nothing, |app| {
     );
 
     let attributes = json_of(get_with(app, "/v1/me/attributes", &token).await).await;
-    assert_eq!(attributes.as_array().unwrap().len(), 1);
-    assert_eq!(attributes[0]["value"], "c@example.org");
+    assert_eq!(attributes["items"].as_array().unwrap().len(), 1);
+    assert_eq!(attributes["items"][0]["value"], "c@example.org");
     assert_eq!(
-        json_of(get_with(app, "/v1/me/rules", &token).await).await,
+        json_of(get_with(app, "/v1/me/rules", &token).await).await["items"],
         json!([])
     );
 
@@ -787,8 +861,11 @@ app_test!(preferences_and_rules_round_trip, |app| {
     .await;
     assert_eq!(reordered.status(), StatusCode::OK);
     let listed = json_of(get_with(app, "/v1/me/rules", &token).await).await;
-    assert_eq!(listed[0]["id"], ids[1]);
-    assert_eq!(listed[1]["rule"]["min_offer"]["amount_micros"], 50000);
+    assert_eq!(listed["items"][0]["id"], ids[1]);
+    assert_eq!(
+        listed["items"][1]["rule"]["min_offer"]["amount_micros"],
+        50000
+    );
 });
 
 app_test!(sign_in_forms_posted_from_another_site_are_refused, |app| {

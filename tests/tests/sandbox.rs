@@ -26,7 +26,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// The offer's amount member, in one place: the wire shape of an offer is
 /// `{<this>: micro-units, "currency": code}`.
-const AMOUNT_MEMBER: &str = "amount";
+const AMOUNT_MEMBER: &str = "amount_micros";
 
 /// An offer of `micros` micro-units of `currency`.
 fn offer(micros: u64, currency: &str) -> Value {
@@ -193,7 +193,8 @@ async fn inbox_len(app: &TestApp, token: &str) -> usize {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    response.json::<Vec<Value>>().await.unwrap().len()
+    let page: Value = response.json().await.unwrap();
+    page["items"].as_array().unwrap().len()
 }
 
 /// An answer with its random parts (the request id) taken out, to compare

@@ -143,7 +143,7 @@ async fn ask(
     let mut details = json!({"type": "apiome_data", "attributes": keys,
         "purpose": "marketing", "duration": "P30D"});
     if let Some(micros) = micros {
-        details["offer"] = json!({"amount": micros, "currency": "EUR"});
+        details["offer"] = json!({"amount_micros": micros, "currency": "EUR"});
     }
     let response = app
         .http
@@ -247,10 +247,7 @@ async fn activity(app: &TestApp) -> (Company, Person) {
         .json()
         .await
         .unwrap();
-    let grant_id = grants
-        .as_array()
-        .or_else(|| grants["grants"].as_array())
-        .unwrap()[0]["id"]
+    let grant_id = grants["items"].as_array().unwrap()[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -755,8 +752,8 @@ app_test!(
                     .iter()
                     .map(|i| i["index"].as_u64().unwrap()),
             );
-            match page["next_before"].as_u64() {
-                Some(before) => query = format!("?limit=2&before={before}"),
+            match page["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
                 None => break,
             }
         }

@@ -263,6 +263,7 @@ mod tests {
             client_id: c.clone(),
             grant_id: "g".into(),
             expires_at: UnixTime::from_secs(500),
+            openid: None,
         };
         let now = UnixTime::from_secs(100);
         let r = IntrospectionResponse::for_refresh_token(

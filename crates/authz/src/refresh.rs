@@ -97,6 +97,11 @@ pub struct RefreshRecord {
     pub grant_id: String,
     /// When the whole family stops working (rotation never extends it).
     pub expires_at: UnixTime,
+    /// The sign-in the family began with, when it began with an OpenID
+    /// Connect request: each refresh keeps `openid` in the scope and comes
+    /// with a new ID token for it (OpenID Connect Core §12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<crate::code::OpenIdSignIn>,
 }
 
 /// A successful rotation: the presented token's new record and its successor.
@@ -187,6 +192,7 @@ impl RefreshRecord {
             client_id: client_id.clone(),
             grant_id: grant_id.to_owned(),
             expires_at,
+            openid: None,
         };
         Ok((token, record))
     }
@@ -207,13 +213,14 @@ impl RefreshRecord {
         rng: &mut impl Random,
     ) -> Result<Rotation, RefreshError> {
         let record = Self::check(record, client_id, now)?;
-        let (token, issued) = Self::issue_in(
+        let (token, mut issued) = Self::issue_in(
             record.family_id,
             &record.client_id,
             &record.grant_id,
             record.expires_at,
             rng,
         )?;
+        issued.openid.clone_from(&record.openid);
         let consumed = Self {
             status: RefreshStatus::Rotated,
             ..record.clone()
@@ -303,6 +310,39 @@ mod tests {
         assert_ne!(rot.token.expose(), token.expose());
         assert_eq!(rot.issued.token_hash, TokenHash::of(rot.token.expose()));
         assert_eq!(format!("{:?}", rot.token), "RefreshToken(..)");
+    }
+
+    #[test]
+    fn a_family_begun_with_a_sign_in_keeps_it_through_rotations() {
+        let (_, mut record, mut rng) = first();
+        let sign_in = crate::code::OpenIdSignIn {
+            nonce: Some("n-1".to_owned()),
+            auth_time: UnixTime::from_secs(7),
+            amr: vec!["hwk".to_owned(), "user".to_owned()],
+        };
+        record.openid = Some(sign_in.clone());
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RefreshRecord>(&json).unwrap(),
+            record
+        );
+        let mut current = record;
+        for at in [10, 20, 30] {
+            let rot = RefreshRecord::rotate(
+                Some(&current),
+                &client(1),
+                UnixTime::from_secs(at),
+                &mut rng,
+            )
+            .unwrap();
+            assert_eq!(rot.issued.openid.as_ref(), Some(&sign_in));
+            current = rot.issued;
+        }
+        // A record stored before the field existed reads as no sign-in.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("openid");
+        let old: RefreshRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(old.openid, None);
     }
 
     #[test]

@@ -566,7 +566,7 @@ mod tests {
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     const DETAILS: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D"}]"#;
-    const WITH_OFFER: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D","offer":{"amount":50000,"currency":"USD"}}]"#;
+    const WITH_OFFER: &str = r#"[{"type":"apiome_data","attributes":["email","interests"],"purpose":"marketing","duration":"P7D","offer":{"amount_micros":50000,"currency":"USD"}}]"#;
 
     fn client_with(uris: &[&str], grants: &[&str]) -> ClientRecord {
         let seed = uris
@@ -891,11 +891,11 @@ mod tests {
             (
                 &[(
                     "authorization_details",
-                    r#"[{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P1D","offer":{"amount":-1,"currency":"USD"}}]"#,
+                    r#"[{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P1D","offer":{"amount_micros":-1,"currency":"USD"}}]"#,
                 )],
                 &[],
                 ErrorCode::InvalidAuthorizationDetails,
-                "offer.amount",
+                "offer.amount_micros",
             ),
             (
                 &[(

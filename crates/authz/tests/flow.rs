@@ -71,7 +71,7 @@ fn par_code_token_refresh_and_replays() {
     let challenge = CodeChallenge::for_verifier(VERIFIER);
     let details = json!([{"type": "apiome_data", "attributes": ["email", "interests"],
                           "purpose": "marketing", "duration": "P30D",
-                          "offer": {"amount": 50000, "currency": "USD"}}])
+                          "offer": {"amount_micros": 50000, "currency": "USD"}}])
     .to_string();
     let par = form(&[
         ("response_type", "code"),

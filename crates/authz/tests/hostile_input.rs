@@ -11,7 +11,7 @@
 use authz::request::parse_authorization_details;
 use proptest::prelude::*;
 
-const VALID: &str = r#"[{"type":"apiome_data","attributes":["email","postal_address"],"purpose":"service_provision","duration":"P30D","offer":{"amount":50000,"currency":"EUR"}}]"#;
+const VALID: &str = r#"[{"type":"apiome_data","attributes":["email","postal_address"],"purpose":"service_provision","duration":"P30D","offer":{"amount_micros":50000,"currency":"EUR"}}]"#;
 
 fn json() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
@@ -28,7 +28,7 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
             Just("purpose"),
             Just("duration"),
             Just("offer"),
-            Just("amount"),
+            Just("amount_micros"),
             Just("currency"),
             Just("email"),
             Just("P30D"),
@@ -47,7 +47,7 @@ fn json() -> impl Strategy<Value = serde_json::Value> {
                     Just("purpose".to_owned()),
                     Just("duration".to_owned()),
                     Just("offer".to_owned()),
-                    Just("amount".to_owned()),
+                    Just("amount_micros".to_owned()),
                     Just("currency".to_owned()),
                     "[a-z_]{0,8}"
                 ],

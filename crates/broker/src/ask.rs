@@ -16,6 +16,8 @@
 //! still gets an `auth_req_id`, whose poll answers `access_denied` as a
 //! refusal does, so the backchannel cannot be used to find out who has an
 //! account (CIBA Core §13 lets a server answer `unknown_user_id`; we do not).
+//! The REST form ([`ask_rest`]) answers the same way: a request to nobody
+//! reads, from its `201` on, exactly as one the policy refused at once.
 //!
 //! A sandbox company reaches only its synthetic people, and a real company
 //! none of them: the other side's names are nobody's, answered by the same
@@ -174,6 +176,64 @@ async fn by_subject(
     }
 }
 
+/// What `POST /v1/requests` recorded.
+#[derive(Clone, Debug)]
+pub enum Asked {
+    /// A request to a person, decided by their policy.
+    Recorded(StoredRequest),
+    /// A request no person receives (the handle or subject names nobody,
+    /// or the duration is longer than the person accepts), kept so that
+    /// it reads as a refusal: its id, and what was asked.
+    RefusedAtOnce(store::NobodyRequest),
+}
+
+/// `POST /v1/requests`: [`ask`], except that a request no person can
+/// receive is recorded as refused at once, with the `request.created`
+/// webhook a refusal sends, rather than answered `404` — otherwise the
+/// endpoint would tell a company who has an account (and a `422` for a
+/// duration would tell it a person's setting, hence who exists).
+///
+/// # Errors
+/// A request that is not acceptable for anyone (`RequestError`), or the
+/// store's error.
+pub async fn ask_rest(
+    store: &Store,
+    company: &CompanyId,
+    person: Person<'_>,
+    details: serde_json::Value,
+) -> Result<Result<Asked, RequestError>, BrokerError> {
+    let asked = match ask(store, company, person, details.clone(), None).await? {
+        Ok(stored) => return Ok(Ok(Asked::Recorded(stored))),
+        Err(AskRefused::BadRequest(RequestError::DurationTooLong { .. }))
+        | Err(AskRefused::NoSuchPerson) => match within_ceiling(details)? {
+            Ok(asked) => asked,
+            Err(e) => return Ok(Err(e)),
+        },
+        Err(AskRefused::BadRequest(e)) => return Ok(Err(e)),
+    };
+    let kept = Backchannel {
+        expires_in: store::REQUEST_TTL,
+        binding_message: None,
+        ping: None,
+        openid: false,
+    };
+    let id = store.record_ciba_for_nobody(company, &asked, &kept).await?;
+    let nobody = store
+        .ciba_for_nobody(company, &id)
+        .await?
+        .ok_or_else(|| BrokerError::Corrupt("a refused request vanished".into()))?;
+    Ok(Ok(Asked::RefusedAtOnce(nobody)))
+}
+
+/// `details` checked against the longest grant anyone accepts.
+fn within_ceiling(
+    details: serde_json::Value,
+) -> Result<Result<DataRequest, RequestError>, BrokerError> {
+    let ceiling = consent_policy::GrantDuration::from_secs(consent_policy::MAX_GRANT_SECS)
+        .ok_or_else(|| BrokerError::Corrupt("the longest grant is no duration".into()))?;
+    Ok(DataRequest::from_json_value(details, &ceiling))
+}
+
 /// What a backchannel request gets back (CIBA Core §7.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackchannelAsked {
@@ -214,14 +274,10 @@ pub async fn ask_backchannel(
             }));
         }
         Err(AskRefused::BadRequest(RequestError::DurationTooLong { .. }))
-        | Err(AskRefused::NoSuchPerson) => {
-            let ceiling = consent_policy::GrantDuration::from_secs(consent_policy::MAX_GRANT_SECS)
-                .ok_or_else(|| BrokerError::Corrupt("the longest grant is no duration".into()))?;
-            match DataRequest::from_json_value(details, &ceiling) {
-                Ok(asked) => asked,
-                Err(e) => return Ok(Err(e)),
-            }
-        }
+        | Err(AskRefused::NoSuchPerson) => match within_ceiling(details)? {
+            Ok(asked) => asked,
+            Err(e) => return Ok(Err(e)),
+        },
         Err(AskRefused::BadRequest(e)) => return Ok(Err(e)),
     };
     let auth_req_id = store

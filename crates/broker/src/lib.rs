@@ -44,6 +44,7 @@ pub mod ask;
 pub mod attributes;
 pub mod authorize;
 pub mod block;
+pub mod counter;
 pub mod data;
 pub mod dpop;
 mod error;

@@ -82,7 +82,6 @@ pub async fn grant(
         .into());
     }
     let bound = Binding(dpop_jkt);
-    let client_id = &client.record.client_id;
     match request {
         TokenRequest::ClientCredentials { scopes } => {
             client_credentials(issuer, client, &scopes, bound, now)
@@ -100,10 +99,10 @@ pub async fn grant(
             authorization_code(store, issuer, &client.record, presented, bound, now).await
         }
         TokenRequest::RefreshToken { refresh_token } => {
-            refresh(store, issuer, client_id, &refresh_token, bound, now).await
+            refresh(store, issuer, &client.record, &refresh_token, bound, now).await
         }
         TokenRequest::Ciba { auth_req_id } => {
-            ciba(store, issuer, client_id, &auth_req_id, bound, now).await
+            ciba(store, issuer, &client.record, &auth_req_id, bound, now).await
         }
     }
 }
@@ -182,7 +181,8 @@ pub async fn authorization_code(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the grant behind this code is no longer live"))?;
     let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
-    let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
+    let (refresh_token, mut refresh_record) = new_refresh_family(&grant, client_id)?;
+    refresh_record.openid.clone_from(&redeemed.openid);
     let expires = UnixTime::from_secs(claims.exp);
     if !store
         .consume_code(&hash, now, &refresh_record, &claims.jti, expires)
@@ -197,12 +197,25 @@ pub async fn authorization_code(
     }
     let mut response = TokenResponse::new(access, &claims, Some(refresh_token.expose().to_owned()));
     if let Some(sign_in) = &redeemed.openid {
-        let alg = client.metadata.id_token_signed_response_alg;
-        let id_claims = id_token_claims(issuer, &claims, sign_in, alg, &response.access_token);
-        response.id_token = Some(issuer.sign_id_token(&id_claims, alg)?);
-        response.scope = Some(with_openid(response.scope.take()));
+        with_id_token(&mut response, issuer, client, &claims, sign_in)?;
     }
     Ok(response)
+}
+
+/// Adds the ID token of `sign_in` to a token response for `access`, and
+/// `openid` to its scope.
+fn with_id_token(
+    response: &mut TokenResponse,
+    issuer: &impl Issuer,
+    client: &ClientRecord,
+    access: &AccessTokenClaims,
+    sign_in: &OpenIdSignIn,
+) -> Result<(), OAuthError> {
+    let alg = client.metadata.id_token_signed_response_alg;
+    let id_claims = id_token_claims(issuer, access, sign_in, alg, &response.access_token);
+    response.id_token = Some(issuer.sign_id_token(&id_claims, alg)?);
+    response.scope = Some(with_openid(response.scope.take()));
+    Ok(())
 }
 
 /// The granted scope of a sign-in: `openid` and then the access token's
@@ -242,15 +255,18 @@ fn id_token_claims(
 }
 
 /// Rotates a refresh token. Reuse, another client's token, or a grant that
-/// is over revokes the whole family.
+/// is over revokes the whole family. A family that began with a sign-in
+/// keeps `openid` and gets a new ID token each time: the same subject and
+/// `auth_time`, no `nonce` (OpenID Connect Core §12.2).
 pub async fn refresh(
     store: &Store,
     issuer: &impl Issuer,
-    client_id: &ClientId,
+    client: &ClientRecord,
     refresh_token: &str,
     bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
+    let client_id = &client.client_id;
     let record = store.refresh_token(&TokenHash::of(refresh_token)).await?;
     let rotation = match RefreshRecord::rotate(record.as_ref(), client_id, now, &mut OsRandom) {
         Ok(rotation) => rotation,
@@ -278,11 +294,16 @@ pub async fn refresh(
         .into());
     }
     let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(rotation.token.expose().to_owned()),
-    ))
+    let mut response =
+        TokenResponse::new(access, &claims, Some(rotation.token.expose().to_owned()));
+    if let Some(sign_in) = &rotation.issued.openid {
+        let again = OpenIdSignIn {
+            nonce: None,
+            ..sign_in.clone()
+        };
+        with_id_token(&mut response, issuer, client, &claims, &again)?;
+    }
+    Ok(response)
 }
 
 /// A company polls its asynchronous request (`auth_req_id`): pending,
@@ -290,11 +311,12 @@ pub async fn refresh(
 pub async fn ciba(
     store: &Store,
     issuer: &impl Issuer,
-    client_id: &ClientId,
+    client: &ClientRecord,
     auth_req_id: &str,
     bound: Binding<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, BrokerError> {
+    let client_id = &client.client_id;
     let unknown = || OAuthError::invalid_grant("`auth_req_id` is unknown");
     let request = match store.request(auth_req_id).await {
         Ok(request) if request.company_id.as_str() == client_id.as_str() => request,
@@ -323,8 +345,15 @@ pub async fn ciba(
     let request = crate::sandbox::settle(store, request, at).await?;
     let last_poll = store.ciba_poll(&request.id, now).await?;
     let poll_state = match request.status {
-        RequestStatus::Pending if unix_time(request.expires_at) > now => PollState::Pending,
-        RequestStatus::Pending | RequestStatus::Expired => PollState::Expired,
+        // A counter-offer waits for the company: still pending for the poll.
+        RequestStatus::Pending | RequestStatus::Countered
+            if unix_time(request.expires_at) > now =>
+        {
+            PollState::Pending
+        }
+        RequestStatus::Pending | RequestStatus::Countered | RequestStatus::Expired => {
+            PollState::Expired
+        }
         RequestStatus::Approved => PollState::Approved,
         RequestStatus::Denied => PollState::Denied,
     };
@@ -343,13 +372,23 @@ pub async fn ciba(
         .into());
     }
     let (access, claims) = grant_access_token(store, issuer, &grant, bound, now).await?;
-    let (refresh_token, refresh_record) = new_refresh_family(&grant, client_id)?;
+    let (refresh_token, mut refresh_record) = new_refresh_family(&grant, client_id)?;
+    // With `openid` in its scope, CIBA is an OpenID Connect sign-in: the
+    // person authenticated (in their inbox) when they approved.
+    if store.ciba_openid(&request.id).await? {
+        let approved_at = request.decided_at.unwrap_or(request.created_at);
+        refresh_record.openid = Some(OpenIdSignIn {
+            nonce: None,
+            auth_time: unix_time(approved_at),
+            amr: Vec::new(),
+        });
+    }
     store.save_refresh(&refresh_record).await?;
-    Ok(TokenResponse::new(
-        access,
-        &claims,
-        Some(refresh_token.expose().to_owned()),
-    ))
+    let mut response = TokenResponse::new(access, &claims, Some(refresh_token.expose().to_owned()));
+    if let Some(sign_in) = &refresh_record.openid {
+        with_id_token(&mut response, issuer, client, &claims, sign_in)?;
+    }
+    Ok(response)
 }
 
 /// What `caller` may learn about `token` (RFC 7662): only its own tokens,

@@ -103,7 +103,7 @@ fn bench_decide(c: &mut Criterion) {
         r#"{"type": "apiome_data",
             "attributes": ["email", "interests", "location_city", "x-custom-7", "birth_date"],
             "purpose": "marketing", "duration": "P30D",
-            "offer": {"amount": 50000, "currency": "USD"}}"#,
+            "offer": {"amount_micros": 50000, "currency": "USD"}}"#,
         &profile.max_duration,
     )
     .expect("valid request");

@@ -47,6 +47,9 @@ pub enum RequestStatus {
     Denied,
     /// Not decided in time.
     Expired,
+    /// The person named their price for it; waiting for the company to
+    /// accept it (or for it to lapse with the request).
+    Countered,
 }
 
 impl RequestStatus {
@@ -58,6 +61,7 @@ impl RequestStatus {
             Self::Approved => "approved",
             Self::Denied => "denied",
             Self::Expired => "expired",
+            Self::Countered => "countered",
         }
     }
 

@@ -125,10 +125,12 @@ impl Serialize for Currency {
 /// An amount of money: integer micro-units (1 USD = 1 000 000) of one currency,
 /// at most [`MAX_AMOUNT_MICROS`].
 ///
-/// JSON: `{"amount_micros": 50000, "currency": "USD"}`; reading it checks the
-/// range, so a rule's minimum offer can never hold an amount the books cannot.
+/// JSON: `{"amount_micros": 50000, "currency": "USD", "display": "0.05 USD"}`,
+/// the API's one money shape; reading it checks the range, so a rule's
+/// minimum offer can never hold an amount the books cannot, and ignores
+/// `display` (optional on input, always written).
 /// Build one from outside input with [`Money::parse`] or [`Money::parse_units`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(try_from = "MoneyWire")]
 pub struct Money {
     amount_micros: u64,
@@ -142,6 +144,19 @@ struct MoneyWire {
     #[serde(deserialize_with = "whole_number")]
     amount_micros: u64,
     currency: Currency,
+    #[serde(default, rename = "display")]
+    _display: Option<String>,
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Money", 3)?;
+        out.serialize_field("amount_micros", &self.amount_micros)?;
+        out.serialize_field("currency", &self.currency)?;
+        out.serialize_field("display", &self.to_string())?;
+        out.end()
+    }
 }
 
 /// A non-negative whole number, written `238` or (as JSON Schema's
@@ -333,8 +348,13 @@ mod tests {
     fn money_serialises_with_micros_and_code() {
         let money = Money::new(50_000, Currency::USD);
         let json = serde_json::to_string(&money).unwrap();
-        assert_eq!(json, r#"{"amount_micros":50000,"currency":"USD"}"#);
+        assert_eq!(
+            json,
+            r#"{"amount_micros":50000,"currency":"USD","display":"0.05 USD"}"#
+        );
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
+        let bare = r#"{"amount_micros":50000,"currency":"USD"}"#;
+        assert_eq!(serde_json::from_str::<Money>(bare).unwrap(), money);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub const REQUEST_TYPE: &str = "apiome_data";
 /// One RFC 9396 `authorization_details` entry as it arrives, before any check.
 ///
 /// `{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-/// "duration": "P30D", "offer": {"amount": 50000, "currency": "USD"}}`; the offer
+/// "duration": "P30D", "offer": {"amount_micros": 50000, "currency": "USD"}}`; the offer
 /// is optional and unknown fields are refused. Turn it into a [`DataRequest`]
 /// with [`RawRequest::validate`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +36,10 @@ pub struct RawRequest {
     pub offer: Option<RawOffer>,
 }
 
-/// An offer as it arrives: `{"amount": 50000, "currency": "USD"}`.
+/// An offer as it arrives: `{"amount_micros": 50000, "currency": "USD"}`,
+/// the one money shape of the API. A `display` member (as every amount the
+/// API writes carries, e.g. `"0.05 USD"`) is accepted and ignored, so a
+/// company may send back an amount exactly as it read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOffer {
@@ -44,9 +47,13 @@ pub struct RawOffer {
     /// reach validation and get their own error; JSON integers beyond `i128`
     /// saturate, which still reads as an overflow.
     #[serde(deserialize_with = "deserialize_amount")]
-    pub amount: i128,
+    pub amount_micros: i128,
     /// An ISO 4217 code such as `USD`.
     pub currency: String,
+    /// The amount in words (`0.05 USD`): written with every offer this
+    /// server sends, never read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
 }
 
 /// What is wrong with a data request; the first problem in field order.
@@ -97,11 +104,11 @@ pub enum RequestError {
         /// The person's limit, in seconds.
         max_secs: u64,
     },
-    /// `offer.amount` is below zero.
-    #[error("`offer.amount` must not be negative")]
+    /// `offer.amount_micros` is below zero.
+    #[error("`offer.amount_micros` must not be negative")]
     NegativeOffer,
-    /// `offer.amount` is beyond the books' range ([`MAX_AMOUNT_MICROS`]).
-    #[error("`offer.amount` is too large: at most {MAX_AMOUNT_MICROS} micro-units")]
+    /// `offer.amount_micros` is beyond the books' range ([`MAX_AMOUNT_MICROS`]).
+    #[error("`offer.amount_micros` is too large: at most {MAX_AMOUNT_MICROS} micro-units")]
     OfferOverflow,
     /// `offer.currency` is not an accepted ISO 4217 code.
     #[error("`{code}` is not an accepted currency")]
@@ -129,7 +136,7 @@ pub enum RequestError {
 
 impl RequestError {
     /// The JSON field at fault (`type`, `attributes`, `purpose`, `duration`,
-    /// `offer.amount`, `offer.currency`; `authorization_details` for the whole entry).
+    /// `offer.amount_micros`, `offer.currency`; `authorization_details` for the whole entry).
     #[must_use]
     pub const fn field(&self) -> &'static str {
         match self {
@@ -140,7 +147,7 @@ impl RequestError {
             | Self::DuplicateAttribute { .. } => "attributes",
             Self::UnknownPurpose { .. } => "purpose",
             Self::InvalidDuration { .. } | Self::DurationTooLong { .. } => "duration",
-            Self::NegativeOffer | Self::OfferOverflow => "offer.amount",
+            Self::NegativeOffer | Self::OfferOverflow => "offer.amount_micros",
             Self::UnknownCurrency { .. }
             | Self::RealMoneyFromSandbox { .. }
             | Self::TestMoneyFromRealCompany => "offer.currency",
@@ -175,9 +182,11 @@ impl RequestError {
 ///
 /// Serialises to the wire shape of [`RawRequest`] (offer amount in micro-units)
 /// and deserialises through the same checks, against the ten-year ceiling
-/// rather than a person's own limit.
+/// rather than a person's own limit. Deserialising is for what this server
+/// stored itself (see [`StoredRequest`]); input from outside goes through
+/// [`DataRequest::parse_json`] or [`DataRequest::from_json_value`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawRequest", into = "RawRequest")]
+#[serde(try_from = "StoredRequest", into = "RawRequest")]
 pub struct DataRequest {
     attributes: Vec<AttributeKey>,
     purpose: Purpose,
@@ -330,7 +339,11 @@ impl RawRequest {
         }
         let offer = match self.offer {
             None => None,
-            Some(RawOffer { amount, currency }) => {
+            Some(RawOffer {
+                amount_micros: amount,
+                currency,
+                ..
+            }) => {
                 if amount < 0 {
                     return Err(RequestError::NegativeOffer);
                 }
@@ -377,6 +390,52 @@ impl TryFrom<RawRequest> for DataRequest {
     }
 }
 
+/// A request as this server stored it: [`RawRequest`]'s shape, except that
+/// entries stored before the offer's amount was named `amount_micros`
+/// (December 2026) spell it `amount`. Only [`DataRequest`]'s `Deserialize`
+/// reads it, so the wire never takes `amount`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    attributes: Vec<String>,
+    purpose: String,
+    duration: String,
+    #[serde(default)]
+    offer: Option<StoredOffer>,
+}
+
+/// [`RawOffer`] as stored, old spelling included.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredOffer {
+    #[serde(alias = "amount", deserialize_with = "deserialize_amount")]
+    amount_micros: i128,
+    currency: String,
+    #[serde(default, rename = "display")]
+    _display: Option<String>,
+}
+
+impl TryFrom<StoredRequest> for DataRequest {
+    type Error = RequestError;
+
+    fn try_from(stored: StoredRequest) -> Result<Self, Self::Error> {
+        RawRequest {
+            kind: stored.kind,
+            attributes: stored.attributes,
+            purpose: stored.purpose,
+            duration: stored.duration,
+            offer: stored.offer.map(|o| RawOffer {
+                amount_micros: o.amount_micros,
+                currency: o.currency,
+                display: None,
+            }),
+        }
+        .validate_within(MAX_GRANT_SECS)
+    }
+}
+
 impl From<DataRequest> for RawRequest {
     fn from(request: DataRequest) -> Self {
         Self {
@@ -385,8 +444,9 @@ impl From<DataRequest> for RawRequest {
             purpose: request.purpose.as_str().to_owned(),
             duration: request.duration.into(),
             offer: request.offer.map(|m| RawOffer {
-                amount: i128::from(m.amount_micros()),
+                amount_micros: i128::from(m.amount_micros()),
                 currency: m.currency().code().to_owned(),
+                display: Some(m.to_string()),
             }),
         }
     }
@@ -433,7 +493,9 @@ impl Visitor<'_> for AmountVisitor {
     // here, so the cast keeps its sign and whether it exceeds the books.
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
         if !v.is_finite() || v.fract() != 0.0 {
-            return Err(E::custom("`amount` must be a whole number of micro-units"));
+            return Err(E::custom(
+                "`amount_micros` must be a whole number of micro-units",
+            ));
         }
         if !(0.0..TWO_POW_63).contains(&v) {
             return Ok(v as i128);
@@ -455,7 +517,7 @@ mod tests {
     fn every_error_names_its_field() {
         assert_eq!(RequestError::WrongType.field(), "type");
         assert_eq!(RequestError::EmptyRequest.field(), "attributes");
-        assert_eq!(RequestError::NegativeOffer.field(), "offer.amount");
+        assert_eq!(RequestError::NegativeOffer.field(), "offer.amount_micros");
         assert_eq!(
             RequestError::UnknownCurrency { code: "XXX".into() }.field(),
             "offer.currency"
@@ -465,7 +527,7 @@ mod tests {
 
     fn with_amount(amount: &str) -> Result<DataRequest, RequestError> {
         let json = format!(
-            r#"{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P1D","offer":{{"amount":{amount},"currency":"USD"}}}}"#
+            r#"{{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P1D","offer":{{"amount_micros":{amount},"currency":"USD"}}}}"#
         );
         DataRequest::parse_json(&json, &GrantDuration::from_secs(MAX_GRANT_SECS).unwrap())
     }

@@ -249,7 +249,7 @@ impl From<Effect> for Outcome {
 /// ```json
 /// {"company": {"only": "acme"}, "purposes": ["marketing"],
 ///  "attributes": {"keys": ["interests"]},
-///  "min_offer": {"amount_micros": 50000, "currency": "USD"},
+///  "min_offer": {"amount_micros": 50000, "currency": "USD", "display": "0.05 USD"},
 ///  "max_duration": "P30D", "effect": "allow"}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -449,7 +449,7 @@ mod tests {
                 "company": {"only": "acme"},
                 "purposes": ["marketing"],
                 "attributes": {"keys": ["interests"]},
-                "min_offer": {"amount_micros": 50000, "currency": "USD"},
+                "min_offer": {"amount_micros": 50000, "currency": "USD", "display": "0.05 USD"},
                 "max_duration": "P30D",
                 "effect": "allow"
             })

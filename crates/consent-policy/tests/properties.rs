@@ -377,9 +377,11 @@ fn any_raw_request() -> impl Strategy<Value = RawRequest> {
         6 => select(&CURRENCIES[..]).prop_map(|c| c.code().to_owned()),
         1 => select(vec!["usd", "XYZ", ""]).prop_map(String::from),
     ];
-    let offer = prop::option::of(
-        (amount, currency).prop_map(|(amount, currency)| RawOffer { amount, currency }),
-    );
+    let offer = prop::option::of((amount, currency).prop_map(|(amount, currency)| RawOffer {
+        amount_micros: amount,
+        currency,
+        display: None,
+    }));
     (kind, attributes, purpose, duration, offer).prop_map(
         |(kind, attributes, purpose, duration, offer)| RawRequest {
             kind,
@@ -412,8 +414,8 @@ fn first_problem(raw: &RawRequest, max_secs: u64) -> Option<&'static str> {
         return Some("duration");
     }
     if let Some(offer) = &raw.offer {
-        if i64::try_from(offer.amount).is_err() || offer.amount < 0 {
-            return Some("offer.amount");
+        if i64::try_from(offer.amount_micros).is_err() || offer.amount_micros < 0 {
+            return Some("offer.amount_micros");
         }
         if Currency::parse(&offer.currency).is_err() {
             return Some("offer.currency");
@@ -441,7 +443,7 @@ fn raw_request_generator_reaches_every_kind_of_problem() {
         Some("attributes"),
         Some("purpose"),
         Some("duration"),
-        Some("offer.amount"),
+        Some("offer.amount_micros"),
         Some("offer.currency"),
     ]
     .into_iter()

@@ -37,7 +37,7 @@ fn fully_valid_request_is_accepted() {
     let request = check(
         r#"{"type": "apiome_data", "attributes": ["email", "interests", "x-shoe-size"],
             "purpose": "marketing", "duration": "P30D",
-            "offer": {"amount": 50000, "currency": "USD"}}"#,
+            "offer": {"amount_micros": 50000, "currency": "USD"}}"#,
     )
     .unwrap();
     let keys: Vec<&str> = request
@@ -72,7 +72,7 @@ fn wrong_type_is_refused() {
 
 #[test]
 fn wrong_type_is_reported_even_when_the_shape_is_another_types() {
-    let json = r#"{"type": "payment_initiation", "instructedAmount": {"amount": "1.00"}}"#;
+    let json = r#"{"type": "payment_initiation", "instructedAmount": {"amount_micros": "1.00"}}"#;
     assert_eq!(check(json), Err(RequestError::WrongType));
 }
 
@@ -198,7 +198,9 @@ fn negative_offer_is_refused() {
         "-99999999999999999999999",
         "-1e30",
     ] {
-        let json = with_offer(&format!(r#"{{"amount": {amount}, "currency": "USD"}}"#));
+        let json = with_offer(&format!(
+            r#"{{"amount_micros": {amount}, "currency": "USD"}}"#
+        ));
         assert_eq!(err(&json), RequestError::NegativeOffer, "{amount}");
     }
 }
@@ -214,7 +216,9 @@ fn offer_beyond_the_books_is_an_overflow() {
         "1e400",
         "340282366920938463463374607431768211456000",
     ] {
-        let json = with_offer(&format!(r#"{{"amount": {amount}, "currency": "USD"}}"#));
+        let json = with_offer(&format!(
+            r#"{{"amount_micros": {amount}, "currency": "USD"}}"#
+        ));
         let got = check(&json);
         if amount == "1e400" {
             // Beyond f64 itself: the JSON parser refuses it before we see it.
@@ -235,7 +239,9 @@ fn largest_and_smallest_offers_are_accepted() {
         ("0", 0),
         ("5e4", 50_000),
     ] {
-        let json = with_offer(&format!(r#"{{"amount": {amount}, "currency": "EUR"}}"#));
+        let json = with_offer(&format!(
+            r#"{{"amount_micros": {amount}, "currency": "EUR"}}"#
+        ));
         assert_eq!(
             check(&json).unwrap().offer(),
             Some(&Money::new(micros, Currency::EUR))
@@ -245,7 +251,7 @@ fn largest_and_smallest_offers_are_accepted() {
 
 #[test]
 fn fractional_offer_is_malformed() {
-    let json = with_offer(r#"{"amount": 0.5, "currency": "USD"}"#);
+    let json = with_offer(r#"{"amount_micros": 0.5, "currency": "USD"}"#);
     assert!(matches!(check(&json), Err(RequestError::Malformed { .. })));
     assert!(serde_json::from_str::<RawRequest>(&json).is_err());
 }
@@ -253,7 +259,7 @@ fn fractional_offer_is_malformed() {
 #[test]
 fn unknown_currency_is_refused_by_code() {
     for code in ["XYZ", "usd", "BTC"] {
-        let json = with_offer(&format!(r#"{{"amount": 1, "currency": "{code}"}}"#));
+        let json = with_offer(&format!(r#"{{"amount_micros": 1, "currency": "{code}"}}"#));
         assert_eq!(
             err(&json),
             RequestError::UnknownCurrency { code: code.into() }
@@ -266,7 +272,7 @@ fn unknown_fields_are_refused() {
     let json = r#"{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "P30D", "locations": ["https://acme.example"]}"#;
     assert!(matches!(check(json), Err(RequestError::Malformed { .. })));
     assert!(serde_json::from_str::<RawRequest>(json).is_err());
-    let json = with_offer(r#"{"amount": 1, "currency": "USD", "tip": 2}"#);
+    let json = with_offer(r#"{"amount_micros": 1, "currency": "USD", "tip": 2}"#);
     assert!(matches!(check(&json), Err(RequestError::Malformed { .. })));
 }
 
@@ -277,7 +283,7 @@ fn missing_fields_and_wrong_json_types_are_malformed() {
         r#"{"type": "apiome_data", "purpose": "marketing", "duration": "P30D"}"#,
         r#"{"type": "apiome_data", "attributes": "email", "purpose": "marketing", "duration": "P30D"}"#,
         r#"{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": 30}"#,
-        r#"{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "P30D", "offer": {"amount": "5", "currency": "USD"}}"#,
+        r#"{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "P30D", "offer": {"amount_micros": "5", "currency": "USD"}}"#,
         r#"[]"#,
         r#"not json"#,
     ] {
@@ -299,56 +305,56 @@ fn first_error_in_field_order_is_reported() {
             r#"["shoe_size", "email", "email"]"#,
             r#""selling""#,
             r#""forever""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["shoe_size", "email", "email"]"#,
             r#""selling""#,
             r#""forever""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email", "email", "shoe_size"]"#,
             r#""selling""#,
             r#""forever""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email"]"#,
             r#""selling""#,
             r#""forever""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email"]"#,
             r#""research""#,
             r#""forever""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email"]"#,
             r#""research""#,
             r#""P2Y""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email"]"#,
             r#""research""#,
             r#""P1D""#,
-            r#"{"amount": -5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": -5, "currency": "XYZ"}"#,
         ),
         (
             r#""apiome_data""#,
             r#"["email"]"#,
             r#""research""#,
             r#""P1D""#,
-            r#"{"amount": 5, "currency": "XYZ"}"#,
+            r#"{"amount_micros": 5, "currency": "XYZ"}"#,
         ),
     ];
     let expected = [
@@ -379,7 +385,7 @@ fn first_error_in_field_order_is_reported() {
         "purpose",
         "duration",
         "duration",
-        "offer.amount",
+        "offer.amount_micros",
         "offer.currency",
     ];
     for (((kind, attributes, purpose, duration, offer), want), field) in
@@ -397,10 +403,21 @@ fn first_error_in_field_order_is_reported() {
 
 #[test]
 fn checked_request_serialises_to_the_wire_shape_and_back() {
-    let json = r#"{"type":"apiome_data","attributes":["phone","x-pets"],"purpose":"resale","duration":"P1Y2M10DT2H30M","offer":{"amount":1500000,"currency":"GBP"}}"#;
+    let json = r#"{"type":"apiome_data","attributes":["phone","x-pets"],"purpose":"resale","duration":"P1Y2M10DT2H30M","offer":{"amount_micros":1500000,"currency":"GBP"}}"#;
     let request = DataRequest::parse_json(json, &GrantDuration::parse("P10Y").unwrap()).unwrap();
-    assert_eq!(serde_json::to_string(&request).unwrap(), json);
+    // Written in the API's one money shape, `display` included.
+    let written = r#"{"type":"apiome_data","attributes":["phone","x-pets"],"purpose":"resale","duration":"P1Y2M10DT2H30M","offer":{"amount_micros":1500000,"currency":"GBP","display":"1.50 GBP"}}"#;
+    assert_eq!(serde_json::to_string(&request).unwrap(), written);
+    assert_eq!(
+        serde_json::from_str::<DataRequest>(written).unwrap(),
+        request
+    );
     assert_eq!(serde_json::from_str::<DataRequest>(json).unwrap(), request);
+    // What a company sends back as it read it is the same request.
+    assert_eq!(
+        DataRequest::parse_json(written, &GrantDuration::parse("P10Y").unwrap()).unwrap(),
+        request
+    );
     assert_eq!(
         request
             .to_raw()
@@ -408,6 +425,17 @@ fn checked_request_serialises_to_the_wire_shape_and_back() {
             .unwrap(),
         request
     );
+}
+
+#[test]
+fn a_request_stored_before_amount_micros_reads_the_same_but_the_wire_refuses_it() {
+    let old = r#"{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P30D","offer":{"amount":50000,"currency":"EUR"}}"#;
+    let stored: DataRequest = serde_json::from_str(old).unwrap();
+    assert_eq!(stored.offer().unwrap().amount_micros(), 50_000);
+    assert!(matches!(
+        DataRequest::parse_json(old, &GrantDuration::parse("P1Y").unwrap()),
+        Err(RequestError::Malformed { .. })
+    ));
 }
 
 #[test]

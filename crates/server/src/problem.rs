@@ -46,7 +46,7 @@ pub struct Problem {
 pub struct Amount {
     /// Micro-units: 50000 is 0.05 of the currency.
     #[schema(example = 50000)]
-    pub amount: u64,
+    pub amount_micros: u64,
     /// ISO 4217 code.
     #[schema(example = "EUR")]
     pub currency: String,
@@ -58,7 +58,7 @@ pub struct Amount {
 impl From<&consent_policy::Money> for Amount {
     fn from(money: &consent_policy::Money) -> Self {
         Amount {
-            amount: money.amount_micros(),
+            amount_micros: money.amount_micros(),
             currency: money.currency().code().to_owned(),
             display: money.to_string(),
         }
@@ -248,6 +248,14 @@ impl From<store::StoreError> for Problem {
                 Problem::conflict("grant-over", "Grant revoked or expired", detail)
             }
             E::NotGrantable(_) | E::NothingToGrant => Problem::invalid("attributes", detail),
+            E::NotCounterable(_) => {
+                Problem::conflict("not-counterable", "Request cannot be countered", detail)
+            }
+            E::CounterCurrency(_) => Problem::invalid("price.currency", detail),
+            E::CounterNotAbove(_) => Problem::invalid("price.amount_micros", detail),
+            E::NotCountered(_) => {
+                Problem::conflict("no-counter", "No counter-offer waiting", detail)
+            }
             E::InsufficientFunds { missing, .. } => Problem::new(
                 StatusCode::PAYMENT_REQUIRED,
                 "insufficient-funds",

@@ -171,6 +171,16 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
     ),
     t("grant-over", 409, "The grant was revoked or expired."),
     t(
+        "not-counterable",
+        409,
+        "Only a waiting request made with POST /v1/requests or CIBA that came with an offer can be countered; a consent-screen request is answered on the screen.",
+    ),
+    t(
+        "no-counter",
+        409,
+        "The request has no counter-offer waiting: none was made, it was accepted already, or it lapsed with the request.",
+    ),
+    t(
         "transfer-id-reused",
         409,
         "This transfer id was used before with another amount or wallet; funding is idempotent per id.",

@@ -78,7 +78,7 @@ async fn work(
                 "person": {"handle": handle},
                 "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
                     "purpose": "service_provision", "duration": "P30D",
-                    "offer": {"amount": PRICE, "currency": "EUR"}}]
+                    "offer": {"amount_micros": PRICE, "currency": "EUR"}}]
             }))
             .send()
             .await

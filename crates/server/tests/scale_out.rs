@@ -158,7 +158,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
                         "person": {"handle": handle},
                         "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
                             "purpose": "service_provision", "duration": "P30D",
-                            "offer": {"amount": 10_000, "currency": "EUR"}}]
+                            "offer": {"amount_micros": 10_000, "currency": "EUR"}}]
                     }))
                     .send()
                     .await
@@ -239,7 +239,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
         .json()
         .await
         .unwrap();
-    assert_eq!(rules.as_array().unwrap().len(), RULES, "{rules}");
+    assert_eq!(rules["items"].as_array().unwrap().len(), RULES, "{rules}");
 
     // One grant per approved request, none twice.
     let mut listed = std::collections::HashSet::new();
@@ -255,7 +255,7 @@ async fn several_processes_on_one_postgres_keep_one_ledger_and_every_promise() {
             .json()
             .await
             .unwrap();
-        for grant in mine.as_array().unwrap() {
+        for grant in mine["items"].as_array().unwrap() {
             total += 1;
             assert!(listed.insert(grant["id"].as_str().unwrap().to_owned()));
         }

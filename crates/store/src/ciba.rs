@@ -29,6 +29,8 @@ pub struct Backchannel {
     pub binding_message: Option<String>,
     /// Ping mode: where to say that the request was decided.
     pub ping: Option<Ping>,
+    /// Whether `scope` held `openid`: the tokens come with an ID token.
+    pub openid: bool,
 }
 
 /// A ping-mode client's notification target.
@@ -106,6 +108,7 @@ async fn insert(
         last_poll_at: Set(None),
         expires_at: Set(unix(at + backchannel.expires_in)),
         created_at: Set(unix(at)),
+        openid: Set(backchannel.openid),
     })
     .exec_without_returning(txn)
     .await?;
@@ -190,6 +193,15 @@ impl Store {
         queue_ping(&txn, &row).await?;
         txn.commit().await?;
         Ok(auth_req_id)
+    }
+
+    /// Whether the backchannel request `auth_req_id` asked for `openid`
+    /// (false for a request that did not come through the backchannel).
+    pub async fn ciba_openid(&self, auth_req_id: &str) -> Result<bool, StoreError> {
+        Ok(ciba_request::Entity::find_by_id(auth_req_id.to_owned())
+            .one(&self.db)
+            .await?
+            .is_some_and(|row| row.openid))
     }
 
     /// `company`'s backchannel request `auth_req_id` to nobody, if it is one.

@@ -119,6 +119,18 @@ pub enum StoreError {
     /// The person chose an attribute the policy withheld or was not asked.
     #[error("{0:?} cannot be granted in this request")]
     NotGrantable(String),
+    /// This request cannot be countered (why).
+    #[error("{0}")]
+    NotCounterable(String),
+    /// A counter-offer in another currency than the offer's.
+    #[error("a counter-offer is in the offer's currency, {0}")]
+    CounterCurrency(&'static str),
+    /// A counter-offer that is not more than the offer (approve instead).
+    #[error("a counter-offer is more than the offer of {0}; to take the offer, approve")]
+    CounterNotAbove(consent_policy::Money),
+    /// The request has no counter-offer waiting (none made, answered, or lapsed).
+    #[error("request {0:?} has no counter-offer waiting to be accepted")]
+    NotCountered(String),
     /// An approval that grants nothing.
     #[error("an approval must grant at least one attribute")]
     NothingToGrant,

@@ -19,7 +19,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::entity::{data_request, grant, person};
 use crate::ledger::{append_entries, now_unix_ms};
-use crate::money::{reserve_offer, settle_offer};
+use crate::money::{counter_transfer_id, reserve, reserve_offer, settle, settle_offer};
 use crate::webhook::{WebhookEvent, enqueue, request_data};
 use crate::{Backend, PersonId, Store, StoreError, new_id, now};
 
@@ -100,6 +100,18 @@ pub struct StoredRequest {
     pub expires_at: OffsetDateTime,
     /// CIBA's `binding_message`, for the person to see.
     pub binding_message: Option<String>,
+    /// The person's counter-offer, if they made one.
+    pub counter: Option<Counter>,
+}
+
+/// "I would share this for X": the price a person named for a request
+/// with an offer, and the attributes it is for.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counter {
+    /// The price named; more than the offer, in its currency.
+    pub price: Money,
+    /// What the person would share for it.
+    pub attributes: Vec<AttributeKey>,
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
@@ -118,12 +130,21 @@ impl TryFrom<data_request::Model> for StoredRequest {
             },
             request: parse_json(&row.request, "data_request.request")?,
             decision: parse_json(&row.decision, "data_request.decision")?,
-            status: match row.status.as_str() {
-                "pending" => RequestStatus::Pending,
-                "approved" => RequestStatus::Approved,
-                "denied" => RequestStatus::Denied,
+            // A waiting request the person countered is stored `pending`
+            // with its `counter` (the column's CHECK predates counters):
+            // waiting still, now for the company.
+            status: match (row.status.as_str(), &row.counter) {
+                ("pending", Some(_)) => RequestStatus::Countered,
+                ("pending", None) => RequestStatus::Pending,
+                ("approved", _) => RequestStatus::Approved,
+                ("denied", _) => RequestStatus::Denied,
                 _ => RequestStatus::Expired,
             },
+            counter: row
+                .counter
+                .as_deref()
+                .map(|text| parse_json(text, "data_request.counter"))
+                .transpose()?,
             id: row.id,
             grant_id: row.grant_id,
             created_at: row.created_at,
@@ -484,6 +505,7 @@ impl Store {
             decided_at: Set((status != RequestStatus::Pending).then_some(now)),
             expires_at: Set(now + REQUEST_TTL),
             binding_message: Set(None),
+            counter: Set(None),
         }
         .insert(txn)
         .await?;
@@ -589,18 +611,12 @@ impl Store {
         Ok(request)
     }
 
-    /// The person approves a pending request, for all the attributes the
-    /// policy left open or for the subset `chosen`. Attributes the policy
-    /// denied can never be granted, whatever is chosen.
-    pub async fn approve_request(
-        &self,
-        person: &PersonId,
-        request_id: &str,
+    /// The attributes the policy left open in `request`, or the subset
+    /// `chosen` of them; never empty.
+    fn chosen_of(
+        request: &StoredRequest,
         chosen: Option<&[AttributeKey]>,
-    ) -> Result<Grant, StoreError> {
-        let (_turn, txn) = self.write_txn().await?;
-        self.lock_person(&txn, person).await?;
-        let request = self.pending_request(&txn, person, request_id).await?;
+    ) -> Result<Vec<AttributeKey>, StoreError> {
         let open = grantable(&request.decision);
         let granted: Vec<AttributeKey> = match chosen {
             Some(chosen) => {
@@ -617,51 +633,229 @@ impl Store {
         if granted.is_empty() {
             return Err(StoreError::NothingToGrant);
         }
+        Ok(granted)
+    }
+
+    /// The person approves a pending request, for all the attributes the
+    /// policy left open or for the subset `chosen`. Attributes the policy
+    /// denied can never be granted, whatever is chosen.
+    pub async fn approve_request(
+        &self,
+        person: &PersonId,
+        request_id: &str,
+        chosen: Option<&[AttributeKey]>,
+    ) -> Result<Grant, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        self.lock_person(&txn, person).await?;
+        let request = self.pending_request(&txn, person, request_id).await?;
+        let granted = Self::chosen_of(&request, chosen)?;
         let pseudonym = pseudonym(&txn, person).await?;
+        let mut entries = settle_offer(&txn, self.backend(), request_id, true)
+            .await?
+            .into_iter()
+            .collect::<Vec<_>>();
+        let grant_row = self
+            .grant_in(&txn, &request, &granted, &pseudonym, &mut entries)
+            .await?;
+        txn.commit().await?;
+        Grant::try_from(grant_row)
+    }
+
+    /// Grants `granted` of `request` (locked, waiting) in `txn`: the
+    /// decision and grant entries after `money` (the payment's), the
+    /// request approved, the company's webhook and ping queued.
+    async fn grant_in(
+        &self,
+        txn: &DatabaseTransaction,
+        request: &StoredRequest,
+        granted: &[AttributeKey],
+        pseudonym: &str,
+        money: &mut Vec<Entry>,
+    ) -> Result<grant::Model, StoreError> {
+        let request_id = request.id.as_str();
         let decided = decided_entry(
             request_id,
             &request.company_id,
-            &pseudonym,
-            &granted,
+            pseudonym,
+            granted,
             &request.decision,
             true,
         )?;
         let created = self
             .insert_grant(
-                &txn,
+                txn,
                 request_id,
-                person,
+                &request.person_id,
                 &request.company_id,
                 &request.request,
-                &granted,
-                &pseudonym,
+                granted,
+                pseudonym,
             )
             .await?;
         data_request::Entity::update_many()
             .col_expr(data_request::Column::Status, Expr::value("approved"))
             .col_expr(data_request::Column::DecidedAt, Expr::value(Some(now())))
             .filter(data_request::Column::Id.eq(request_id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let mut entries = vec![decided, created];
-        entries.extend(settle_offer(&txn, self.backend(), request_id, true).await?);
-        append_entries(&txn, self.backend(), &entries).await?;
+        entries.append(money);
+        append_entries(txn, self.backend(), &entries).await?;
         let grant_row = grant::Entity::find()
             .filter(grant::Column::RequestId.eq(request_id))
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| StoreError::corrupt("grant vanished"))?;
         if request.channel == Channel::Async {
-            let data = request_data(request_id, "approved", Some((&grant_row.id, &granted)));
+            let data = request_data(request_id, "approved", Some((&grant_row.id, granted)));
             enqueue(
-                &txn,
+                txn,
                 request.company_id.as_str(),
                 WebhookEvent::RequestApproved,
                 data,
             )
             .await?;
         }
-        crate::ciba::ping_in(&txn, request_id).await?;
+        crate::ciba::ping_in(txn, request_id).await?;
+        Ok(grant_row)
+    }
+
+    /// The person names their price for a waiting request that came with
+    /// an offer: `price` (more than the offer, in its currency) for all the
+    /// attributes the policy left open or the subset `chosen`. The request
+    /// waits for the company (`countered`) until it accepts or the request
+    /// lapses; the company's webhook hears `request.countered`. Nothing is
+    /// reserved for the counter until the company accepts.
+    pub async fn counter_request(
+        &self,
+        person: &PersonId,
+        request_id: &str,
+        price: Money,
+        chosen: Option<&[AttributeKey]>,
+    ) -> Result<StoredRequest, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        self.lock_person(&txn, person).await?;
+        let request = self.pending_request(&txn, person, request_id).await?;
+        if request.channel != Channel::Async {
+            return Err(StoreError::NotCounterable(
+                "a request made on the consent screen is answered there".to_owned(),
+            ));
+        }
+        let Some(offer) = request.request.offer() else {
+            return Err(StoreError::NotCounterable(
+                "only a request that came with an offer can be countered".to_owned(),
+            ));
+        };
+        if price.currency() != offer.currency() {
+            return Err(StoreError::CounterCurrency(offer.currency().code()));
+        }
+        if price.amount_micros() <= offer.amount_micros() {
+            return Err(StoreError::CounterNotAbove(*offer));
+        }
+        let granted = Self::chosen_of(&request, chosen)?;
+        let counter = Counter {
+            price,
+            attributes: granted,
+        };
+        data_request::Entity::update_many()
+            .col_expr(
+                data_request::Column::Counter,
+                Expr::value(Some(
+                    serde_json::to_string(&counter).map_err(StoreError::corrupt)?,
+                )),
+            )
+            .filter(data_request::Column::Id.eq(request_id))
+            .exec(&txn)
+            .await?;
+        let mut data = request_data(request_id, "countered", None);
+        data["counter"] = serde_json::to_value(counter.price).map_err(StoreError::corrupt)?;
+        data["attributes"] = counter.attributes.iter().map(|k| k.to_string()).collect();
+        enqueue(
+            &txn,
+            request.company_id.as_str(),
+            WebhookEvent::RequestCountered,
+            data,
+        )
+        .await?;
+        txn.commit().await?;
+        self.request(request_id).await
+    }
+
+    /// The company accepts the person's counter-offer on its request: in
+    /// one transaction the offer's reservation is voided, the counter
+    /// reserved (or [`StoreError::InsufficientFunds`], changing nothing)
+    /// and paid, and the countered attributes that are in `allowed` (what
+    /// the person's policy allows now) granted; none left is
+    /// [`StoreError::NothingToGrant`], changing nothing.
+    pub async fn accept_counter(
+        &self,
+        company: &CompanyId,
+        request_id: &str,
+        allowed: &[AttributeKey],
+    ) -> Result<Grant, StoreError> {
+        let (_turn, txn) = self.write_txn().await?;
+        let Some(row) = data_request::Entity::find_by_id(request_id.to_owned())
+            .filter(data_request::Column::CompanyId.eq(company.as_str()))
+            .one(&txn)
+            .await?
+        else {
+            return Err(StoreError::RequestNotFound(request_id.to_owned()));
+        };
+        let person = PersonId::new(row.person_id.clone());
+        self.lock_person(&txn, &person).await?;
+        let mut query = data_request::Entity::find_by_id(request_id.to_owned());
+        if self.backend() == Backend::Postgres {
+            query = query.lock_exclusive();
+        }
+        let request = query
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::RequestNotFound(request_id.to_owned()))
+            .and_then(StoredRequest::try_from)?;
+        let counter = match (&request.status, &request.counter) {
+            (RequestStatus::Countered, Some(counter)) if request.expires_at > now() => {
+                counter.clone()
+            }
+            _ => return Err(StoreError::NotCountered(request_id.to_owned())),
+        };
+        let granted: Vec<AttributeKey> = counter
+            .attributes
+            .iter()
+            .filter(|k| allowed.contains(k))
+            .cloned()
+            .collect();
+        if granted.is_empty() {
+            return Err(StoreError::NothingToGrant);
+        }
+        let pseudonym = pseudonym(&txn, &person).await?;
+        let mut entries: Vec<Entry> = settle_offer(&txn, self.backend(), request_id, false)
+            .await?
+            .into_iter()
+            .collect();
+        let paid = counter_transfer_id(request_id);
+        entries.push(
+            reserve(
+                &txn,
+                self.backend(),
+                company,
+                &person,
+                &pseudonym,
+                request_id,
+                &paid,
+                &counter.price,
+            )
+            .await?,
+        );
+        entries.extend(settle(&txn, self.backend(), &paid, true).await?);
+        let grant_row = self
+            .grant_in(
+                &txn,
+                &request,
+                &counter.attributes,
+                &pseudonym,
+                &mut entries,
+            )
+            .await?;
         txn.commit().await?;
         Grant::try_from(grant_row)
     }
@@ -844,6 +1038,7 @@ impl Store {
     pub async fn sweep_expired(&self) -> Result<Swept, StoreError> {
         let at = now();
         let due_requests = data_request::Entity::find()
+            // (countered requests are stored `pending` too)
             .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
             .filter(data_request::Column::ExpiresAt.lte(at));
         let due_grants = grant::Entity::find()
@@ -919,6 +1114,8 @@ impl Store {
                     person: text(pseudonym)?,
                 },
             ));
+            let data = serde_json::json!({"grant_id": row.id, "request_id": row.request_id});
+            enqueue(&txn, &row.company_id, WebhookEvent::GrantExpired, data).await?;
         }
         append_entries(&txn, self.backend(), &entries).await?;
         txn.commit().await?;
@@ -1108,6 +1305,7 @@ mod tests {
                     endpoint: "https://acme.example/ciba".to_owned(),
                     token: "tok-1".to_owned(),
                 }),
+                openid: false,
             };
             let recorded = store
                 .record_request_deciding(

@@ -58,7 +58,7 @@ pub use error::StoreError;
 // The domain nouns live in the pure core; re-exported for the crates
 // that name them through the store.
 pub use consent_policy::{Channel, Grant, Handle, HandleError, PersonId, RequestStatus};
-pub use grant::{Decider, MAX_LISTED, REQUEST_TTL, SWEEP_BATCH, StoredRequest, Swept};
+pub use grant::{Counter, Decider, MAX_LISTED, REQUEST_TTL, SWEEP_BATCH, StoredRequest, Swept};
 // `self::` because the `ledger` crate shares the name.
 pub use self::ledger::{
     InclusionProof, MAX_ACTIVITY_PAGE, MAX_APPEND_ENTRIES, MAX_ENTRIES_PAGE, RawLeaf,

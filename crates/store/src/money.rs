@@ -17,8 +17,8 @@ use consent_policy::{CompanyId, Currency, Money};
 use ledger::{Entry, EntryKind, ShortText};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use time::OffsetDateTime;
 
@@ -177,6 +177,12 @@ pub(crate) fn offer_transfer_id(request_id: &str) -> String {
     format!("offer:{request_id}")
 }
 
+/// The transfer that pays a person's counter-offer, once the company
+/// accepted it (the offer's own transfer is voided then).
+pub(crate) fn counter_transfer_id(request_id: &str) -> String {
+    format!("counter:{request_id}")
+}
+
 /// Makes the account if it does not exist yet.
 async fn ensure_account(
     txn: &DatabaseTransaction,
@@ -241,7 +247,7 @@ async fn add_to(
 /// An amount as webhook payloads write it (the API's money shape).
 fn money_json(money: &Money) -> serde_json::Value {
     serde_json::json!({
-        "amount": money.amount_micros(),
+        "amount_micros": money.amount_micros(),
         "currency": money.currency().code(),
         "display": money.to_string(),
     })
@@ -259,6 +265,25 @@ pub(crate) async fn reserve_offer(
     person: &PersonId,
     pseudonym: &str,
     request_id: &str,
+    offer: &Money,
+) -> Result<Entry, StoreError> {
+    let id = offer_transfer_id(request_id);
+    reserve(
+        txn, backend, company, person, pseudonym, request_id, &id, offer,
+    )
+    .await
+}
+
+/// [`reserve_offer`] under the transfer id `id`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reserve(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    company: &CompanyId,
+    person: &PersonId,
+    pseudonym: &str,
+    request_id: &str,
+    id: &str,
     offer: &Money,
 ) -> Result<Entry, StoreError> {
     let wallet =
@@ -304,9 +329,8 @@ pub(crate) async fn reserve_offer(
         )
         .await?;
     }
-    let id = offer_transfer_id(request_id);
     money_transfer::Entity::insert(money_transfer::ActiveModel {
-        id: Set(id.clone()),
+        id: Set(id.to_owned()),
         debit_account: Set(wallet),
         credit_account: Set(earnings),
         amount: Set(amount),
@@ -340,7 +364,17 @@ pub(crate) async fn settle_offer(
     request_id: &str,
     pay: bool,
 ) -> Result<Option<Entry>, StoreError> {
-    let id = offer_transfer_id(request_id);
+    settle(txn, backend, &offer_transfer_id(request_id), pay).await
+}
+
+/// Posts (`pay`) or voids the pending transfer `id`, if it is pending.
+pub(crate) async fn settle(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    id: &str,
+    pay: bool,
+) -> Result<Option<Entry>, StoreError> {
+    let id = id.to_owned();
     let mut query = money_transfer::Entity::find_by_id(id.clone())
         .filter(money_transfer::Column::State.eq(TransferState::Pending.as_str()));
     if backend == Backend::Postgres {
@@ -581,59 +615,112 @@ impl Store {
         wallet_in(&self.db, company).await
     }
 
-    /// What the person has earned and has been offered, with the latest
-    /// transfers and the names of the companies that made them.
+    /// The person's balances per currency and their newest
+    /// [`MAX_TRANSFERS_LISTED`] payments.
+    ///
+    /// # Errors
+    /// `PersonNotFound`, or a database error.
     pub async fn earnings(&self, person: &PersonId) -> Result<Earnings, StoreError> {
         let txn = self.read_txn().await?;
-        let pseudonym = person::Entity::find_by_id(person.as_str().to_owned())
-            .one(&txn)
-            .await?
-            .ok_or(StoreError::PersonNotFound)?
-            .pseudonym;
-        let balances = money_account::Entity::find()
-            .filter(money_account::Column::Kind.eq(AccountKind::Earnings.as_str()))
-            .filter(money_account::Column::Owner.eq(&pseudonym))
-            .order_by_asc(money_account::Column::Currency)
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Ok(EarningsBalance {
-                    currency: currency(&row.currency)?,
-                    earned: unsigned(row.credits_posted, "credits_posted")?,
-                    pending: unsigned(row.credits_pending, "credits_pending")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let rows = money_transfer::Entity::find()
-            .filter(money_transfer::Column::PersonId.eq(person.as_str()))
-            .order_by_desc(money_transfer::Column::CreatedAt)
-            .order_by_desc(money_transfer::Column::Id)
-            .limit(MAX_TRANSFERS_LISTED)
-            .all(&txn)
-            .await?;
-        let names = company_names(&txn, rows.iter().map(|r| r.company_id.as_str())).await?;
-        let transfers = rows
-            .into_iter()
-            .map(|row| {
-                Ok(PersonTransfer {
-                    company_name: names.get(&row.company_id).cloned().unwrap_or_default(),
-                    company_id: CompanyId::parse(&row.company_id).map_err(StoreError::corrupt)?,
-                    amount: Money::new(unsigned(row.amount, "amount")?, currency(&row.currency)?),
-                    state: TransferState::parse(&row.state)?,
-                    id: row.id,
-                    request_id: row.request_id,
-                    created_at: row.created_at,
-                    settled_at: row.settled_at,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let balances = balances(&txn, person).await?;
+        let transfers = payments(&txn, person, None, MAX_TRANSFERS_LISTED).await?;
         txn.commit().await?;
         Ok(Earnings {
             balances,
             transfers,
         })
     }
+
+    /// The person's balances per currency and one page of their payments,
+    /// newest first: at most `limit`, all older than `after` (the
+    /// `created_at` and id of the last payment of the previous page).
+    ///
+    /// # Errors
+    /// `PersonNotFound`, or a database error.
+    pub async fn earnings_page(
+        &self,
+        person: &PersonId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Earnings, StoreError> {
+        let txn = self.read_txn().await?;
+        let balances = balances(&txn, person).await?;
+        let transfers = payments(&txn, person, after, limit).await?;
+        txn.commit().await?;
+        Ok(Earnings {
+            balances,
+            transfers,
+        })
+    }
+}
+
+async fn balances(
+    txn: &DatabaseTransaction,
+    person: &PersonId,
+) -> Result<Vec<EarningsBalance>, StoreError> {
+    let pseudonym = person::Entity::find_by_id(person.as_str().to_owned())
+        .one(txn)
+        .await?
+        .ok_or(StoreError::PersonNotFound)?
+        .pseudonym;
+    money_account::Entity::find()
+        .filter(money_account::Column::Kind.eq(AccountKind::Earnings.as_str()))
+        .filter(money_account::Column::Owner.eq(&pseudonym))
+        .order_by_asc(money_account::Column::Currency)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(EarningsBalance {
+                currency: currency(&row.currency)?,
+                earned: unsigned(row.credits_posted, "credits_posted")?,
+                pending: unsigned(row.credits_pending, "credits_pending")?,
+            })
+        })
+        .collect()
+}
+
+/// Newest first, keyset-paged on (`created_at`, `id`), both descending.
+async fn payments(
+    txn: &DatabaseTransaction,
+    person: &PersonId,
+    after: Option<(OffsetDateTime, &str)>,
+    limit: u64,
+) -> Result<Vec<PersonTransfer>, StoreError> {
+    let mut query =
+        money_transfer::Entity::find().filter(money_transfer::Column::PersonId.eq(person.as_str()));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(money_transfer::Column::CreatedAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(money_transfer::Column::CreatedAt.eq(at))
+                        .add(money_transfer::Column::Id.lt(id)),
+                ),
+        );
+    }
+    let rows = query
+        .order_by_desc(money_transfer::Column::CreatedAt)
+        .order_by_desc(money_transfer::Column::Id)
+        .limit(limit)
+        .all(txn)
+        .await?;
+    let names = company_names(txn, rows.iter().map(|r| r.company_id.as_str())).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(PersonTransfer {
+                company_name: names.get(&row.company_id).cloned().unwrap_or_default(),
+                company_id: CompanyId::parse(&row.company_id).map_err(StoreError::corrupt)?,
+                amount: Money::new(unsigned(row.amount, "amount")?, currency(&row.currency)?),
+                state: TransferState::parse(&row.state)?,
+                id: row.id,
+                request_id: row.request_id,
+                created_at: row.created_at,
+                settled_at: row.settled_at,
+            })
+        })
+        .collect()
 }
 
 /// The display names of the given companies, in one query.
@@ -714,7 +801,7 @@ mod tests {
     ) -> Result<StoredRequest, StoreError> {
         let request = DataRequest::from_json_value(
             json!({"type": "apiome_data", "attributes": [key], "purpose": "marketing",
-                   "duration": "P30D", "offer": {"amount": offer, "currency": "EUR"}}),
+                   "duration": "P30D", "offer": {"amount_micros": offer, "currency": "EUR"}}),
             &GrantDuration::parse("P1Y").unwrap(),
         )
         .unwrap();
@@ -908,7 +995,7 @@ mod tests {
                 .unwrap();
             let again = DataRequest::from_json_value(
                 json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-                   "duration": "P7D", "offer": {"amount": 100_000, "currency": "EUR"}}),
+                   "duration": "P7D", "offer": {"amount_micros": 100_000, "currency": "EUR"}}),
                 &GrantDuration::parse("P1Y").unwrap(),
             )
             .unwrap();

@@ -50,6 +50,10 @@ pub enum WebhookEvent {
     WalletLow,
     /// The company asked for a test call.
     Ping,
+    /// The person named their price for a request with an offer.
+    RequestCountered,
+    /// A grant reached its end (its duration ran out).
+    GrantExpired,
 }
 
 impl WebhookEvent {
@@ -63,6 +67,8 @@ impl WebhookEvent {
             WebhookEvent::RequestCreated => "request.created",
             WebhookEvent::WalletLow => "wallet.low",
             WebhookEvent::Ping => "ping",
+            WebhookEvent::RequestCountered => "request.countered",
+            WebhookEvent::GrantExpired => "grant.expired",
         }
     }
 }
@@ -776,7 +782,7 @@ mod tests {
             let offer = |n: u32| {
                 let request = DataRequest::from_json_value(
                     json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
-                           "duration": "P30D", "offer": {"amount": 40_000, "currency": "EUR"}}),
+                           "duration": "P30D", "offer": {"amount_micros": 40_000, "currency": "EUR"}}),
                     &GrantDuration::parse("P1Y").unwrap(),
                 )
                 .unwrap();
@@ -813,9 +819,9 @@ mod tests {
                 .filter(|e| e["type"] == "wallet.low")
                 .collect();
             assert_eq!(low.len(), 1);
-            assert_eq!(low[0]["data"]["available"]["amount"], 20_000);
+            assert_eq!(low[0]["data"]["available"]["amount_micros"], 20_000);
             assert_eq!(low[0]["data"]["available"]["currency"], "EUR");
-            assert_eq!(low[0]["data"]["last_offer"]["amount"], 40_000);
+            assert_eq!(low[0]["data"]["last_offer"]["amount_micros"], 40_000);
             assert_eq!(low[0]["data"]["request_id"], second.as_str());
         }
     );

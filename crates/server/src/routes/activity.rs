@@ -3,19 +3,17 @@
 //! how much — each entry with its inclusion proof against the latest signed
 //! checkpoint, checked here with the `ledger` verifier.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::ledger_signer;
 use crate::problem::{Amount, Problem};
+use crate::routes::page::{self, PageQuery};
 use crate::startup::AppState;
-
-/// Entries per page unless `limit` says otherwise.
-const DEFAULT_PAGE: u64 = 50;
 
 /// The checkpoint the proofs are against.
 #[derive(Serialize, ToSchema)]
@@ -69,17 +67,8 @@ pub struct ActivityView {
     pub checkpoint: ActivityCheckpoint,
     /// The entries, newest first.
     pub items: Vec<ActivityItem>,
-    /// Pass as `before` for the next (older) page; null on the last page.
-    pub next_before: Option<u64>,
-}
-
-/// Paging of the activity.
-#[derive(Deserialize)]
-pub struct ActivityQuery {
-    /// Only entries with an index below this.
-    pub before: Option<u64>,
-    /// At most this many (1..=100).
-    pub limit: Option<u64>,
+    /// Pass as `cursor` for the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 fn rfc3339(time_unix_ms: i64) -> String {
@@ -96,23 +85,22 @@ fn rfc3339(time_unix_ms: i64) -> String {
 async fn activity_view(
     state: &AppState,
     person: &store::PersonId,
-    query: &ActivityQuery,
+    limit: u64,
+    before: Option<u64>,
 ) -> Result<ActivityView, Problem> {
     let signed = ledger_signer::current_checkpoint(&state.store, &state.ledger).await?;
     let checkpoint = broker::activity::Checkpoint {
         tree_size: signed.tree_size,
         root_hash: signed.root_hash,
     };
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    let page =
-        broker::activity::page(&state.store, person, checkpoint, query.before, limit).await?;
+    let page = broker::activity::page(&state.store, person, checkpoint, before, limit).await?;
     Ok(ActivityView {
         checkpoint: ActivityCheckpoint {
             tree_size: checkpoint.tree_size,
             root_hash: BASE64.encode(checkpoint.root_hash),
         },
         items: page.entries.into_iter().map(item).collect(),
-        next_before: page.next_before,
+        next_cursor: page.next_before.map(|n| page::cursor_after(&n.to_string())),
     })
 }
 
@@ -152,41 +140,48 @@ fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
 /// The person's own ledger entries, newest first, each with an inclusion proof
 /// against the latest signed checkpoint, so the person's browser can check them
 /// without trusting this server. Attribute names only, never values. Page
-/// backwards with `before`.
+/// backwards with `cursor`.
 #[utoipa::path(
     operation_id = "activity_list",
     tag = "people",
     params(
-        ("before" = Option<u64>, Query, description = "Only entries with an index below this (from `next_before`)"),
-        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "At most this many entries, 1 to 100 (default 50)"),
+        PageQuery,
     ),
     responses(
         (status = 200, description = "The activity", body = ActivityView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`limit` or `before` out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/activity")]
 pub async fn activity(
     state: web::Data<AppState>,
     who: Authenticated,
-    query: web::Query<ActivityQuery>,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
-    if query
-        .limit
-        .is_some_and(|n| n == 0 || n > store::MAX_ACTIVITY_PAGE)
-    {
-        return Err(Problem::invalid(
-            "limit",
-            format!("a page has 1 to {} entries", store::MAX_ACTIVITY_PAGE),
-        ));
-    }
-    // Ledger indices are signed 64-bit integers in both stores.
-    if query.before.is_some_and(|n| n > i64::MAX as u64) {
-        return Err(Problem::invalid(
-            "before",
-            format!("an index is at most {}", i64::MAX),
-        ));
-    }
-    Ok(HttpResponse::Ok().json(activity_view(&state, &who.person, &query).await?))
+    let paging = query.check()?;
+    // The cursor of this list is the ledger index to go on below; indices
+    // are signed 64-bit integers in both stores.
+    let before = match &paging.after {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .ok()
+                .filter(|n| *n <= i64::MAX as u64)
+                .ok_or_else(|| {
+                    Problem::invalid(
+                        "cursor",
+                        "not a cursor of this list; pass `next_cursor` unchanged",
+                    )
+                })?,
+        ),
+    };
+    let view = activity_view(&state, &who.person, paging.limit as u64, before).await?;
+    Ok(page::respond_with(
+        &request,
+        &state.public_url,
+        view.next_cursor.as_deref(),
+        &view,
+    ))
 }

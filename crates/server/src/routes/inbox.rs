@@ -2,13 +2,14 @@
 //! for them (approve all, approve some, decline) and the grants they gave
 //! (see, revoke). A revocation holds from the company's very next read.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use consent_policy::{AttributeKey, Decision};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::problem::Problem;
+use crate::routes::page::{self, Page, PageQuery};
 use crate::startup::AppState;
 
 /// A request as its person sees it: who, what, why, how long, how much,
@@ -21,9 +22,12 @@ pub struct InboxRequest {
     pub company_id: String,
     /// The company's name.
     pub company_name: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered` (the person named a price; waiting for the
+    /// company), `approved`, `denied` or `expired`.
     #[schema(example = "pending")]
     pub status: String,
+    /// The price the person named, if they countered.
+    pub counter: Option<crate::problem::Amount>,
     /// What was asked, as the RFC 9396 `apiome_data` entry.
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
@@ -67,6 +71,10 @@ fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, P
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         request: serde_json::to_value(&r.request).map_err(|_| Problem::internal())?,
+        counter: r
+            .counter
+            .as_ref()
+            .map(|c| crate::problem::Amount::from(&c.price)),
         purpose_in_words: r.request.purpose().plain_words().to_owned(),
         decision: r.decision,
         grant_id: r.grant_id,
@@ -92,14 +100,20 @@ pub struct InboxQuery {
 /// purpose, for how long and what is offered.
 #[utoipa::path(
     operation_id = "inbox_list",
-    tag = "people", params(InboxQuery), responses((status = 200, description = "The requests, newest first", body = Vec<InboxRequest>))
+    tag = "people", params(InboxQuery, PageQuery), responses(
+        (status = 200, description = "The requests, newest first", body = Page<InboxRequest>),
+        (status = 422, description = "`status`, `limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/requests")]
 pub async fn list_requests(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
     query: web::Query<InboxQuery>,
+    paging: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = paging.check()?;
     let requests = match query.status.as_deref() {
         None | Some("pending") => broker::inbox::pending(&state.store, &who.person).await?,
         Some("all") => broker::inbox::all(&state.store, &who.person).await?,
@@ -114,7 +128,10 @@ pub async fn list_requests(
         .into_iter()
         .map(|r| view(r.request, r.company_name))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(out))
+    let page = paging.page(out, |r| {
+        page::newest_first(page::millis(r.created_at), &r.id)
+    });
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// An approval, of everything the policy left open or of a subset.
@@ -181,6 +198,58 @@ pub async fn decline(
     Ok(HttpResponse::Ok().json(view(request, name)?))
 }
 
+/// "I would share this for X".
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterOffer {
+    /// The price: more than the offer, in its currency.
+    #[schema(value_type = super::schema::MoneyBody)]
+    pub price: consent_policy::Money,
+    /// The attributes it is for; all that may be granted when left out.
+    #[schema(value_type = Option<Vec<super::schema::AttributeKeyName>>)]
+    pub attributes: Option<Vec<AttributeKey>>,
+}
+
+/// Name a price for a request
+///
+/// Answers a waiting request that came with an offer with the person's own
+/// price, for all the attributes they may grant or a subset. The company
+/// sees `countered` with the price on `GET /v1/requests/{id}` and by the
+/// `request.countered` webhook, and accepts (`POST
+/// /v1/requests/{id}/accept-counter`) or lets it lapse with the request.
+#[utoipa::path(
+    operation_id = "inbox_counter",
+    tag = "people",
+    params(("id" = String, Path)),
+    request_body = CounterOffer,
+    responses(
+        (status = 200, description = "The countered request", body = InboxRequest),
+        (status = 400, description = "A price that is not an amount (negative, fractional, beyond the books)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No request of that id for this person", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Decided already, expired, or a request without an offer (`not-counterable`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A price not above the offer or in another currency, or an attribute that cannot be granted; `field` names it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/requests/{id}/counter")]
+pub async fn counter(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<String>,
+    body: web::Json<CounterOffer>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let request = broker::counter::counter(
+        &state.store,
+        &who.person,
+        &id,
+        body.price,
+        body.attributes.as_deref(),
+    )
+    .await?;
+    let name = company_name(&state, &request.company_id).await;
+    Ok(HttpResponse::Ok().json(view(request, name)?))
+}
+
 /// A grant as its person sees it.
 #[derive(Serialize, ToSchema)]
 pub struct GrantView {
@@ -199,8 +268,7 @@ pub struct GrantView {
     /// For how long (ISO 8601).
     pub duration: String,
     /// The price paid, if any.
-    #[schema(value_type = Option<Object>)]
-    pub price: Option<consent_policy::Money>,
+    pub price: Option<crate::problem::Amount>,
     /// `live`, `revoked` or `expired`.
     #[schema(example = "live")]
     pub status: &'static str,
@@ -232,7 +300,7 @@ fn grant_view(g: store::Grant, company_name: String) -> GrantView {
         attributes: g.attributes.iter().map(ToString::to_string).collect(),
         purpose: g.purpose.to_string(),
         duration: g.duration.to_string(),
-        price: g.price,
+        price: g.price.as_ref().map(crate::problem::Amount::from),
         status,
         created_at: g.created_at,
         expires_at: g.expires_at,
@@ -248,19 +316,28 @@ fn grant_view(g: store::Grant, company_name: String) -> GrantView {
 /// expired, with the company, attributes, purpose, expiry and price.
 #[utoipa::path(
     operation_id = "grants_list",
-    tag = "people", responses((status = 200, description = "The grants, newest first", body = Vec<GrantView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "The grants, newest first", body = Page<GrantView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/grants")]
 pub async fn list_grants(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let out: Vec<GrantView> = broker::grants::list(&state.store, &who.person)
         .await?
         .into_iter()
         .map(|g| grant_view(g.grant, g.company_name))
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    let page = paging.page(out, |g| {
+        page::newest_first(page::millis(g.created_at), &g.id)
+    });
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// Revoke a grant

@@ -2,7 +2,7 @@
 //! sharing preferences, rules, blocked companies, passkeys and recovery
 //! codes. Every handler acts on the signed-in person only.
 
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use consent_policy::{
     AttributeKey, Bucket, CompanyId, ContactPreferences, GrantDuration, Rule, SharingDefault,
 };
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Authenticated;
 use crate::problem::Problem;
+use crate::routes::page::{self, Page, PageQuery};
 use crate::routes::session::PasskeyView;
 use crate::startup::AppState;
 
@@ -104,13 +105,19 @@ fn parse_key(text: &str) -> Result<AttributeKey, Problem> {
 /// (`private`, `semi_private`, `public`).
 #[utoipa::path(
     operation_id = "attributes_list",
-    tag = "people", responses((status = 200, description = "Every attribute with its bucket and value", body = Vec<AttributeView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "Every attribute with its bucket and value, by key", body = Page<AttributeView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/attributes")]
 pub async fn list_attributes(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let attributes: Vec<AttributeView> = state
         .store
         .attributes(&who.person)
@@ -118,7 +125,8 @@ pub async fn list_attributes(
         .into_iter()
         .map(AttributeView::from)
         .collect();
-    Ok(HttpResponse::Ok().json(attributes))
+    let page = paging.page(attributes, |a| a.key.clone());
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// Set an attribute
@@ -320,13 +328,19 @@ impl From<store::StoredRule> for RuleView {
 /// request decides each attribute; the default policy covers the rest.
 #[utoipa::path(
     operation_id = "rules_list",
-    tag = "people", responses((status = 200, description = "The rules in evaluation order", body = Vec<RuleView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "The rules in evaluation order", body = Page<RuleView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/rules")]
 pub async fn list_rules(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let rules: Vec<RuleView> = state
         .store
         .rules(&who.person)
@@ -334,7 +348,8 @@ pub async fn list_rules(
         .into_iter()
         .map(RuleView::from)
         .collect();
-    Ok(HttpResponse::Ok().json(rules))
+    let page = paging.page(rules, |r| page::in_position(u64::from(r.position), &r.id));
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// Add a rule
@@ -427,13 +442,19 @@ fn parse_company(text: &str) -> Result<CompanyId, Problem> {
 /// Every company the signed-in person blocks.
 #[utoipa::path(
     operation_id = "blocked_list",
-    tag = "people", responses((status = 200, description = "The blocked companies", body = Vec<BlockedView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "The blocked companies, by id", body = Page<BlockedView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/blocked")]
 pub async fn list_blocked(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let mut blocked = Vec::new();
     for id in state.store.blocked_companies(&who.person).await? {
         let name = state
@@ -447,7 +468,8 @@ pub async fn list_blocked(
             name,
         });
     }
-    Ok(HttpResponse::Ok().json(blocked))
+    let page = paging.page(blocked, |b| b.company_id.clone());
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// Block a company
@@ -499,13 +521,19 @@ pub async fn unblock(
 /// each was last used.
 #[utoipa::path(
     operation_id = "passkeys_list",
-    tag = "people", responses((status = 200, description = "The passkeys, oldest first", body = Vec<PasskeyView>))
+    tag = "people", params(PageQuery), responses(
+        (status = 200, description = "The passkeys, oldest first", body = Page<PasskeyView>),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/v1/me/passkeys")]
 pub async fn list_passkeys(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let paging = query.check()?;
     let passkeys: Vec<PasskeyView> = state
         .store
         .passkeys(&who.person)
@@ -513,7 +541,8 @@ pub async fn list_passkeys(
         .into_iter()
         .map(PasskeyView::from)
         .collect();
-    Ok(HttpResponse::Ok().json(passkeys))
+    let page = paging.page(passkeys, |p| page::oldest_first(p.created_at, &p.id));
+    Ok(page::respond(&request, &state.public_url, &page))
 }
 
 /// A new name for a passkey.

@@ -11,6 +11,7 @@ pub mod me;
 pub mod money;
 pub mod notifications;
 pub mod oauth;
+pub mod page;
 pub mod requests;
 pub mod schema;
 pub mod session;

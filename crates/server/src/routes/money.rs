@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::auth::Authenticated;
 use crate::oauth_server::BearerRejection;
 use crate::problem::{Amount, Problem};
+use crate::routes::page::{self, PageQuery};
 use crate::routes::requests::calling_company;
 use crate::startup::AppState;
 
@@ -121,8 +122,10 @@ pub struct PaymentView {
 pub struct EarningsView {
     /// One per currency the person was ever offered.
     pub balances: Vec<EarningsBalanceView>,
-    /// Newest first, at most 500.
-    pub payments: Vec<PaymentView>,
+    /// The payments, newest first, one page of them.
+    pub items: Vec<PaymentView>,
+    /// Pass as `cursor` for the next (older) payments; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {
@@ -134,8 +137,41 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
 async fn earnings_view(
     state: &AppState,
     person: &store::PersonId,
+    paging: &page::Paging,
 ) -> Result<EarningsView, Problem> {
-    let stored = state.store.earnings(person).await?;
+    // The cursor is the last payment's `created_at` (Unix nanoseconds) and id.
+    let after = match &paging.after {
+        None => None,
+        Some(text) => {
+            let bad = || {
+                Problem::invalid(
+                    "cursor",
+                    "not a cursor of this list; pass `next_cursor` unchanged",
+                )
+            };
+            let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+            let at = nanos
+                .parse::<i128>()
+                .ok()
+                .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+                .ok_or_else(bad)?;
+            Some((at, id))
+        }
+    };
+    let mut stored = state
+        .store
+        .earnings_page(person, after, paging.limit as u64 + 1)
+        .await?;
+    let more = stored.transfers.len() > paging.limit;
+    stored.transfers.truncate(paging.limit);
+    let next_cursor =
+        stored.transfers.last().filter(|_| more).map(|t| {
+            page::cursor_after(&format!("{}:{}", t.created_at.unix_timestamp_nanos(), t.id))
+        });
+    let payments = page::Page {
+        items: stored.transfers.into_iter().map(payment_view).collect(),
+        next_cursor,
+    };
     Ok(EarningsView {
         balances: stored
             .balances
@@ -146,26 +182,27 @@ async fn earnings_view(
                 pending: Amount::from(&Money::new(b.pending, b.currency)),
             })
             .collect(),
-        payments: stored
-            .transfers
-            .into_iter()
-            .map(|t| PaymentView {
-                amount: Amount::from(&t.amount),
-                company_id: t.company_id.to_string(),
-                company_name: t.company_name,
-                state: match t.state {
-                    store::TransferState::Pending => "pending",
-                    store::TransferState::Posted => "posted",
-                    store::TransferState::Voided => "voided",
-                }
-                .to_owned(),
-                request_id: t.request_id,
-                created_at: rfc3339(t.created_at),
-                settled_at: t.settled_at.map(rfc3339),
-                id: t.id,
-            })
-            .collect(),
+        items: payments.items,
+        next_cursor: payments.next_cursor,
     })
+}
+
+fn payment_view(t: store::PersonTransfer) -> PaymentView {
+    PaymentView {
+        amount: Amount::from(&t.amount),
+        company_id: t.company_id.to_string(),
+        company_name: t.company_name,
+        state: match t.state {
+            store::TransferState::Pending => "pending",
+            store::TransferState::Posted => "posted",
+            store::TransferState::Voided => "voided",
+        }
+        .to_owned(),
+        request_id: t.request_id,
+        created_at: rfc3339(t.created_at),
+        settled_at: t.settled_at.map(rfc3339),
+        id: t.id,
+    }
 }
 
 /// What the person has earned
@@ -175,15 +212,26 @@ async fn earnings_view(
 #[utoipa::path(
     operation_id = "earnings_get",
     tag = "people",
+    params(PageQuery),
     responses(
-        (status = 200, description = "The earnings", body = EarningsView),
+        (status = 200, description = "The earnings, with one page of payments", body = EarningsView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/earnings")]
 pub async fn earnings(
     state: web::Data<AppState>,
     who: Authenticated,
+    request: HttpRequest,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Problem> {
-    Ok(HttpResponse::Ok().json(earnings_view(&state, &who.person).await?))
+    let paging = query.check()?;
+    let view = earnings_view(&state, &who.person, &paging).await?;
+    Ok(page::respond_with(
+        &request,
+        &state.public_url,
+        view.next_cursor.as_deref(),
+        &view,
+    ))
 }

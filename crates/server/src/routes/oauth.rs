@@ -445,6 +445,7 @@ pub async fn bc_authorize(
         expires_in,
         binding_message: asked.binding_message,
         ping,
+        openid: asked.openid,
     };
     let person = broker::ask::Person::Hint(&asked.login_hint);
     let details = serde_json::to_value(&asked.details)

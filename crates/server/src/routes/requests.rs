@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use broker::ask::AskRefused;
+use broker::ask::Asked;
 use consent_policy::{CompanyId, Outcome, RequestError, SandboxPerson};
 use serde::{Deserialize, Serialize};
 use store::{ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
@@ -58,10 +58,15 @@ pub struct NewRequest {
 pub struct RequestBody {
     /// The request's id; the `auth_req_id` to poll the token endpoint with.
     pub request_id: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered` (the person named a price: accept it with
+    /// `POST /v1/requests/{id}/accept-counter` before the request expires),
+    /// `approved`, `denied` or `expired`.
     #[schema(example = "pending")]
     pub status: String,
-    /// Per attribute asked for: `allowed`, `pending` or `withheld`.
+    /// The person's price, while countered (and after).
+    pub counter: Option<crate::problem::Amount>,
+    /// Per attribute asked for: `allowed`, `pending` or `withheld`; while
+    /// countered, `pending` for those the counter is for.
     #[schema(value_type = Object, example = json!({"display_name": "allowed", "email": "pending", "birth_date": "withheld"}))]
     pub attributes: BTreeMap<String, String>,
     /// The grant, once approved.
@@ -95,9 +100,12 @@ pub(crate) async fn calling_company(
 fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]>) -> RequestBody {
     let now = time::OffsetDateTime::now_utc();
     let status = match request.status {
-        RequestStatus::Pending if request.expires_at <= now => RequestStatus::Expired,
+        RequestStatus::Pending | RequestStatus::Countered if request.expires_at <= now => {
+            RequestStatus::Expired
+        }
         other => other,
     };
+    let countered = request.counter.as_ref().map(|c| c.attributes.as_slice());
     let attributes = request
         .decision
         .attributes()
@@ -110,6 +118,9 @@ fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]
                     Outcome::Deny => "withheld",
                 },
                 RequestStatus::Approved if granted.is_some_and(|g| g.contains(&d.key)) => "allowed",
+                RequestStatus::Countered if countered.is_some_and(|c| c.contains(&d.key)) => {
+                    "pending"
+                }
                 _ => "withheld",
             };
             (d.key.to_string(), word.to_owned())
@@ -122,8 +133,13 @@ fn view(request: &StoredRequest, granted: Option<&[consent_policy::AttributeKey]
             RequestStatus::Approved => "approved",
             RequestStatus::Denied => "denied",
             RequestStatus::Expired => "expired",
+            RequestStatus::Countered => "countered",
         }
         .to_owned(),
+        counter: request
+            .counter
+            .as_ref()
+            .map(|c| crate::problem::Amount::from(&c.price)),
         attributes,
         grant_id: request.grant_id.clone(),
     }
@@ -134,6 +150,7 @@ fn refused_at_once(nobody: &store::NobodyRequest) -> RequestBody {
     RequestBody {
         request_id: nobody.auth_req_id.clone(),
         status: "denied".to_owned(),
+        counter: None,
         attributes: nobody
             .asked
             .attributes()
@@ -168,16 +185,13 @@ fn request_problem(error: &RequestError) -> Problem {
     }
 }
 
-fn not_found() -> Problem {
-    Problem::not_found("no such person").with_field("person")
-}
-
 /// Ask a person for data asynchronously
 ///
 /// The answer says at once what the person's policy allows (`allowed`), what
 /// waits for them (`pending`) and what will not be given (`withheld`). A
-/// request to an unknown or blocking person is answered like a decline. Honours
-/// `Idempotency-Key`.
+/// request to an unknown or blocking person, or for longer than the person
+/// accepts, is answered exactly as a refusal (`201`, `denied`), so the
+/// answer never tells who has an account. Honours `Idempotency-Key`.
 #[utoipa::path(
     operation_id = "requests_create",
     tag = "companies",
@@ -188,8 +202,7 @@ fn not_found() -> Problem {
         (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof (`WWW-Authenticate: DPoP error=\"invalid_dpop_proof\"`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a company's client-credentials token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The wallet cannot cover the offer; `missing` says by how much", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such person (handle or subject)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration longer than the person accepts, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed `authorization_details`, unknown attribute or purpose, a duration beyond ten years, or an `Idempotency-Key` used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this `Idempotency-Key` is still running", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the company's request rate; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
@@ -224,19 +237,18 @@ async fn ask(
     }
     let whom = Whom::parse(body.person)?;
     let entry = one_entry(body.authorization_details)?;
-    let stored = match broker::ask::ask(&state.store, &company, whom.person(), entry, None)
+    let body = match broker::ask::ask_rest(&state.store, &company, whom.person(), entry)
         .await
         .map_err(Problem::from)?
     {
-        Ok(stored) => stored,
-        Err(AskRefused::NoSuchPerson) => return Err(not_found().into()),
-        Err(AskRefused::BadRequest(e)) => return Err(request_problem(&e).into()),
+        Ok(Asked::Recorded(stored)) => render(&state, &stored).await?,
+        Ok(Asked::RefusedAtOnce(nobody)) => refused_at_once(&nobody),
+        Err(e) => return Err(request_problem(&e).into()),
     };
-    let body = render(&state, &stored).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
             actix_web::http::header::LOCATION,
-            format!("/v1/requests/{}", stored.id),
+            format!("/v1/requests/{}", body.request_id),
         ))
         .json(body))
 }
@@ -353,4 +365,53 @@ pub async fn show(
         .await
         .map_err(Problem::from)?;
     Ok(web::Json(render(&state, &request).await?))
+}
+
+/// Accept the person's counter-offer
+///
+/// Accepts the price the person named for one of the calling company's
+/// requests (status `countered`): in one transaction the offer's
+/// reservation goes back to the wallet, the counter is reserved and paid
+/// to the person, and the attributes it was for (those the person's policy
+/// still allows) are granted. Then fetch tokens as for an approval (CIBA
+/// poll with the request id as `auth_req_id`).
+#[utoipa::path(
+    operation_id = "requests_accept_counter",
+    tag = "companies",
+    params(("id" = String, Path, description = "The request id"), ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449) for this method and URL with `ath` = the access token's SHA-256; required with `Authorization: DPoP`, each proof usable once")),
+    responses(
+        (status = 201, description = "Accepted: the request, approved, with its grant", body = RequestBody),
+        (status = 401, description = "No or an invalid access token, or (DPoP) a bad, reused or missing proof", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "The wallet cannot cover the counter; `missing` says by how much (nothing changed)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request of this company", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No counter-offer waiting (none made, accepted already, or lapsed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The person's policy no longer allows any of the attributes (nothing changed)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("dpop" = []))
+)]
+#[post("/v1/requests/{id}/accept-counter")]
+pub async fn accept_counter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, BearerRejection> {
+    let company = calling_company(&state, &req).await?;
+    match broker::counter::accept(&state.store, &company, &id).await {
+        Ok(_) => {}
+        Err(broker::BrokerError::Store(StoreError::RequestNotFound(_)))
+            if state.store.ciba_for_nobody(&company, &id).await?.is_some() =>
+        {
+            // A request to nobody reads as a refusal: nothing to accept,
+            // as for any request without a counter (no enumeration).
+            return Err(Problem::from(StoreError::NotCountered(id.to_string())).into());
+        }
+        Err(broker::BrokerError::Store(StoreError::RequestNotFound(_))) => {
+            return Err(Problem::not_found("no such request")
+                .with_field("id")
+                .into());
+        }
+        Err(e) => return Err(Problem::from(e).into()),
+    }
+    let request = state.store.request(&id).await?;
+    Ok(HttpResponse::Created().json(render(&state, &request).await?))
 }

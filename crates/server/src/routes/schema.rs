@@ -54,30 +54,9 @@ impl utoipa::PartialSchema for DataDetail {
             .description(Some(
                 "How long access lasts, an ISO 8601 duration such as `P30D`.",
             ));
-        let offer = ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .property(
-                "amount",
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                    .minimum(Some(0))
-                    .description(Some(
-                        "Micro-units (millionths) of the currency: 50000 is 0.05.",
-                    )),
-            )
-            .required("amount")
-            .property(
-                "currency",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(Currency::ALL.iter().map(|c| c.code()))),
-            )
-            .required("currency")
-            .additional_properties(closed())
-            .description(Some(
-                "What the company pays the person if they agree; reserved from its wallet.",
-            ));
+        let offer = money().description(Some(
+            "What the company pays the person if they agree; reserved from its wallet.",
+        ));
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .property("type", kind)
@@ -98,7 +77,7 @@ impl utoipa::PartialSchema for DataDetail {
                 "attributes": ["display_name", "email"],
                 "purpose": "marketing",
                 "duration": "P30D",
-                "offer": {"amount": 50000, "currency": "EUR"}
+                "offer": {"amount_micros": 50000, "currency": "EUR"}
             })])
             .into()
     }
@@ -151,6 +130,12 @@ wire_schema!(
         .max_length(Some(2 + consent_policy::MAX_CUSTOM_SUFFIX_LEN))
         .description(Some("A key from `GET /v1/catalogue`, or a custom key: `x-` and 1 to 60 of a-z, 0-9 and single inner hyphens."))
         .examples([serde_json::json!("email")])
+);
+
+wire_schema!(
+    /// An amount of money, the API's one money shape.
+    MoneyBody => money()
+        .examples([serde_json::json!({"amount_micros": 75000, "currency": "EUR", "display": "0.075 EUR"})])
 );
 
 wire_schema!(
@@ -229,7 +214,16 @@ fn money() -> ObjectBuilder {
             string().enum_values(Some(Currency::ALL.iter().map(|c| c.code()))),
         )
         .required("currency")
+        .property(
+            "display",
+            string().description(Some(
+                "The amount in words (`0.05 EUR`): always written, optional and ignored on input.",
+            )),
+        )
         .additional_properties(closed())
+        .description(Some(
+            "The API's one money shape: integer millionths of an ISO 4217 currency.",
+        ))
 }
 
 wire_schema!(

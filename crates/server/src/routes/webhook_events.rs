@@ -17,8 +17,8 @@ pub struct RequestEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     #[schema(example = "01JEV7Q5W1M2X0K8Z3R4T5Y6U7")]
     id: String,
-    /// `request.created`, `request.approved`, `request.declined` or
-    /// `request.expired`.
+    /// `request.created`, `request.approved`, `request.declined`,
+    /// `request.countered` or `request.expired`.
     #[schema(example = "request.approved")]
     r#type: String,
     /// When the event happened (RFC 3339, UTC).
@@ -34,12 +34,15 @@ pub struct RequestEvent {
 pub struct RequestEventData {
     /// The request (`POST /v1/requests`' `request_id`).
     request_id: String,
-    /// `pending`, `approved`, `denied` or `expired`.
+    /// `pending`, `countered`, `approved`, `denied` or `expired`.
     #[schema(example = "approved")]
     status: String,
+    /// For `request.countered`: the price the person named.
+    counter: Option<crate::problem::Amount>,
     /// The grant made, when approved.
     grant_id: Option<String>,
-    /// The attribute names granted, when approved (never a value).
+    /// The attribute names granted, when approved, or the counter is for,
+    /// when countered (never a value).
     #[schema(example = json!(["email"]))]
     attributes: Option<Vec<String>>,
 }
@@ -50,7 +53,7 @@ pub struct RequestEventData {
 pub struct GrantEvent {
     /// The event id, also in `webhook-id`; a retry carries the same one.
     id: String,
-    /// `grant.revoked`.
+    /// `grant.revoked` or `grant.expired`.
     #[schema(example = "grant.revoked")]
     r#type: String,
     /// When the event happened (RFC 3339, UTC).
@@ -117,7 +120,7 @@ pub struct PingEvent {
 
 /// Every event type a company's webhook receives, with its body schema and
 /// what it means.
-const EVENTS: [(&str, &str, &str); 7] = [
+const EVENTS: [(&str, &str, &str); 9] = [
     (
         "request.created",
         "RequestEvent",
@@ -134,6 +137,11 @@ const EVENTS: [(&str, &str, &str); 7] = [
         "The person declined a pending request (`status: denied`).",
     ),
     (
+        "request.countered",
+        "RequestEvent",
+        "The person named their price for a request that came with an offer (`status: countered`, `counter`, the attribute names): accept it with `POST /v1/requests/{id}/accept-counter` before the request expires, or let it lapse.",
+    ),
+    (
         "request.expired",
         "RequestEvent",
         "A pending request was not answered in time (`status: expired`).",
@@ -142,6 +150,11 @@ const EVENTS: [(&str, &str, &str); 7] = [
         "grant.revoked",
         "GrantEvent",
         "A grant ended before its expiry: the person revoked it or blocked the company.",
+    ),
+    (
+        "grant.expired",
+        "GrantEvent",
+        "A grant reached the end of its duration: its tokens read nothing from now on.",
     ),
     (
         "wallet.low",

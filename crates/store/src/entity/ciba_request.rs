@@ -25,6 +25,8 @@ pub struct Model {
     pub expires_at: i64,
     /// When asked, Unix seconds.
     pub created_at: i64,
+    /// Whether `scope` held `openid` (an ID token comes with the tokens).
+    pub openid: bool,
 }
 
 /// Relations of `ciba_request`.

@@ -31,6 +31,8 @@ pub struct Model {
     pub expires_at: TimeDateTimeWithTimeZone,
     /// CIBA's `binding_message`, shown to the person with the request.
     pub binding_message: Option<String>,
+    /// The person's counter-offer, JSON `{"price": Money, "attributes": [...]}`.
+    pub counter: Option<String>,
 }
 
 /// Relations of `data_request`.
