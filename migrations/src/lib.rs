@@ -26,6 +26,7 @@ mod m20261207_000017_webhook_attempts;
 mod m20261207_000018_ciba;
 mod m20261207_000019_dpop;
 mod m20261207_000020_ciba_openid;
+mod m20261207_000021_sandbox;
 mod m20261207_000022_counter_offer;
 
 /// The ordered list of apiome's migrations.
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_ciba::Migration),
             Box::new(m20261207_000019_dpop::Migration),
             Box::new(m20261207_000020_ciba_openid::Migration),
+            Box::new(m20261207_000021_sandbox::Migration),
             Box::new(m20261207_000022_counter_offer::Migration),
         ]
     }

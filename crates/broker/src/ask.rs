@@ -18,8 +18,14 @@
 //! account (CIBA Core §13 lets a server answer `unknown_user_id`; we do not).
 //! The REST form ([`ask_rest`]) answers the same way: a request to nobody
 //! reads, from its `201` on, exactly as one the policy refused at once.
+//!
+//! A sandbox company reaches only its synthetic people, and a real company
+//! none of them: the other side's names are nobody's, answered by the same
+//! [`AskRefused::NoSuchPerson`] (see [`crate::sandbox`]).
 
-use consent_policy::{Channel, CompanyId, DataRequest, Handle, RequestError, decide};
+use consent_policy::{
+    Channel, CompanyId, CompanyKind, DataRequest, Handle, RequestError, SandboxPerson, decide,
+};
 use store::{Backchannel, Decider, Store, StoreError, StoredRequest};
 
 use crate::BrokerError;
@@ -35,7 +41,11 @@ pub enum Person<'a> {
     /// A CIBA `login_hint`: the pairwise subject this company knows the
     /// person by if it is one, else their handle. (A subject can be
     /// handle-shaped: handles are matched without case, subjects are not.)
+    /// A `sandbox-*` hint names a synthetic person.
     Hint(&'a str),
+    /// A synthetic person (`sandbox-allow`): a sandbox company's own, for a
+    /// real company nobody.
+    Sandbox(SandboxPerson),
 }
 
 /// Why an ask was refused before anything was recorded.
@@ -57,7 +67,15 @@ pub async fn ask(
     details: serde_json::Value,
     backchannel: Option<Backchannel>,
 ) -> Result<Result<StoredRequest, AskRefused>, BrokerError> {
-    let Some(found) = find(store, company, person).await? else {
+    let kind = crate::sandbox::company_kind(store, company).await?;
+    // The offer's currency is the company's business, not the person's:
+    // refused before anyone is looked up, so that the refusal is the same
+    // for a person and for nobody (else a real company's `XTS` offer would
+    // tell who has an account).
+    if let Err(e) = offer_currency(kind, &details) {
+        return Ok(Err(AskRefused::BadRequest(e)));
+    }
+    let Some(found) = find(store, company, kind, person).await? else {
         return Ok(Err(AskRefused::NoSuchPerson));
     };
     let request = match DataRequest::from_json_value(details, &found.max_duration) {
@@ -90,35 +108,71 @@ pub async fn ask(
     Ok(Ok(stored))
 }
 
-/// The person `company` names, if there is one.
+/// [`CompanyKind::check_offer`] on `details` read under the longest grant
+/// anyone accepts; an entry that cannot be read is refused later, with
+/// its own error.
+fn offer_currency(kind: CompanyKind, details: &serde_json::Value) -> Result<(), RequestError> {
+    let Some(ceiling) = consent_policy::GrantDuration::from_secs(consent_policy::MAX_GRANT_SECS)
+    else {
+        return Ok(());
+    };
+    match DataRequest::from_json_value(details.clone(), &ceiling) {
+        Ok(request) => kind.check_offer(&request),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The person `company` names, if there is one on its side of the
+/// sandbox's wall.
 async fn find(
     store: &Store,
     company: &CompanyId,
+    kind: CompanyKind,
     person: Person<'_>,
 ) -> Result<Option<store::Person>, BrokerError> {
-    let by_handle = |handle: &Handle| {
-        let handle = handle.clone();
-        async move {
-            match store.person_by_handle(&handle).await {
-                Ok(person) => Ok(Some(person)),
-                Err(StoreError::PersonNotFound) => Ok(None),
-                Err(e) => Err(BrokerError::from(e)),
-            }
+    let found = match (kind, person) {
+        (CompanyKind::Sandbox, Person::Sandbox(who)) => {
+            Some(crate::sandbox::synthetic_person(store, company, who).await?)
         }
-    };
-    match person {
-        Person::Handle(handle) => by_handle(handle).await,
-        Person::Subject(subject) => match store.person_for_subject(company, subject).await? {
-            Some(id) => Ok(Some(store.person(&id).await?)),
-            None => Ok(None),
-        },
-        Person::Hint(hint) => match store.person_for_subject(company, hint).await? {
-            Some(id) => Ok(Some(store.person(&id).await?)),
-            None => match Handle::parse(hint) {
-                Ok(handle) => by_handle(&handle).await,
-                Err(_) => Ok(None),
+        (CompanyKind::Real, Person::Sandbox(_)) | (CompanyKind::Sandbox, Person::Handle(_)) => None,
+        (CompanyKind::Real, Person::Handle(handle)) => by_handle(store, handle).await?,
+        (_, Person::Subject(subject)) => by_subject(store, company, subject).await?,
+        (_, Person::Hint(hint)) => match by_subject(store, company, hint).await? {
+            Some(found) => Some(found),
+            None => match (kind, SandboxPerson::parse(hint), Handle::parse(hint)) {
+                (CompanyKind::Sandbox, Ok(Some(who)), _) => {
+                    Some(crate::sandbox::synthetic_person(store, company, who).await?)
+                }
+                (CompanyKind::Real, _, Ok(handle)) => by_handle(store, &handle).await?,
+                _ => None,
             },
         },
+    };
+    // The wall, whichever way the person was named: a sandbox company's
+    // people are its synthetic ones, a real company's the real ones.
+    let mine = |p: &store::Person| match kind {
+        CompanyKind::Sandbox => p.sandbox_of.as_ref() == Some(company),
+        CompanyKind::Real => p.sandbox_of.is_none(),
+    };
+    Ok(found.filter(mine))
+}
+
+async fn by_handle(store: &Store, handle: &Handle) -> Result<Option<store::Person>, BrokerError> {
+    match store.person_by_handle(handle).await {
+        Ok(person) => Ok(Some(person)),
+        Err(StoreError::PersonNotFound) => Ok(None),
+        Err(e) => Err(BrokerError::from(e)),
+    }
+}
+
+async fn by_subject(
+    store: &Store,
+    company: &CompanyId,
+    subject: &str,
+) -> Result<Option<store::Person>, BrokerError> {
+    match store.person_for_subject(company, subject).await? {
+        Some(id) => Ok(Some(store.person(&id).await?)),
+        None => Ok(None),
     }
 }
 

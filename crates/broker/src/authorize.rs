@@ -141,6 +141,21 @@ pub async fn open(
     };
     let person = visitor.person;
     let company = request.client_id.to_company_id();
+    match crate::sandbox::company_kind(store, &company).await? {
+        // Whoever signed in is real; a sandbox company reaches only its
+        // synthetic people, who never sign in (crate::sandbox).
+        consent_policy::CompanyKind::Sandbox => {
+            return Ok(Opened::Refused(OAuthError::new(
+                authz::ErrorCode::AccessDenied,
+                "a sandbox company reaches only synthetic people; use POST /v1/requests or CIBA",
+            )));
+        }
+        kind @ consent_policy::CompanyKind::Real => {
+            if let Err(e) = kind.check_offer(&request.data_request) {
+                return Ok(Opened::Refused(authz::request::details_error(&e)));
+            }
+        }
+    }
     let profile = store.profile(person).await?;
     if request.data_request.duration().as_secs() > profile.max_duration.as_secs() {
         return Ok(Opened::Refused(OAuthError::new(

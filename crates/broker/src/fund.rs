@@ -4,7 +4,8 @@
 //! moves it (`apiome company fund`): no HTTP request of a company or a
 //! person reaches it. A transfer id (a bank reference, say) makes a retry
 //! harmless: the same id with the same amount credits once, with another
-//! amount or company it is refused.
+//! amount or company it is refused. A sandbox company is funded in `XTS`
+//! only, a real company never in `XTS`.
 
 use consent_policy::{CompanyId, Money};
 use store::{Funded, Store};
@@ -43,6 +44,19 @@ pub async fn fund(
             "a transfer id is 1 to {MAX_TRANSFER_ID} visible ASCII characters"
         )));
     }
+    // Sandbox money (XTS) only into a sandbox's wallet, real money only
+    // into a real company's: the two never meet (crate::sandbox).
+    crate::sandbox::company_kind(store, company)
+        .await?
+        .check_currency(amount.currency())
+        .map_err(|_| {
+            BrokerError::InvalidValue(match amount.currency() {
+                consent_policy::Currency::XTS => {
+                    "XTS is the sandbox's test money: only a sandbox company is funded in it".into()
+                }
+                other => format!("a sandbox company is funded in XTS (test money), not {other}"),
+            })
+        })?;
     let funded = store.fund_wallet(company, amount, transfer_id).await?;
     let available = store
         .wallet(company)
@@ -84,4 +98,21 @@ mod tests {
         let other = Money::parse_units("11", Currency::EUR).unwrap();
         assert!(fund(store, &acme, &other, "bank-ref-1").await.is_err());
     });
+
+    store_test!(
+        sandbox_money_and_real_money_go_to_their_own_wallets,
+        |store| {
+            let real = CompanyId::parse("real").unwrap();
+            store.create_company(&real, "Real").await.unwrap();
+            let xts = Money::parse_units("10", Currency::XTS).unwrap();
+            assert!(matches!(
+                fund(store, &real, &xts, "t-1").await,
+                Err(BrokerError::InvalidValue(_))
+            ));
+            assert!(
+                store.wallet(&real).await.unwrap().is_empty(),
+                "nothing moved"
+            );
+        }
+    );
 }

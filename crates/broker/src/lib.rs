@@ -23,6 +23,7 @@
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
+//! | [`sandbox`] | a sandbox company reaches only its synthetic people and offers only `XTS`; a synthetic "ask" person approves on their own after N seconds |
 //! | [`overview`] | a person reads their account: attributes, rules, blocks, ways in |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
@@ -56,6 +57,7 @@ pub mod oidc;
 pub mod overview;
 pub mod preferences;
 pub mod rules;
+pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
 pub mod token;

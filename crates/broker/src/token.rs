@@ -339,6 +339,10 @@ pub async fn ciba(
         }
         Err(e) => return Err(e.into()),
     };
+    // A synthetic sandbox person answers by being read (crate::sandbox).
+    let at = time::OffsetDateTime::from_unix_timestamp(i64::try_from(now.as_secs()).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let request = crate::sandbox::settle(store, request, at).await?;
     let last_poll = store.ciba_poll(&request.id, now).await?;
     let poll_state = match request.status {
         // A counter-offer waits for the company: still pending for the poll.

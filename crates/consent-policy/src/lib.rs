@@ -66,6 +66,7 @@ mod purpose;
 mod read;
 mod request;
 mod rule;
+mod sandbox;
 mod value;
 
 pub use attribute::{
@@ -94,5 +95,9 @@ pub use request::{DataRequest, REQUEST_TYPE, RawOffer, RawRequest, RequestError}
 pub use rule::{
     AttributeMatch, CompanyMatch, Effect, MAX_KEYS_PER_RULE, MAX_RULES_PER_PERSON, PurposeMatch,
     Rule,
+};
+pub use sandbox::{
+    CompanyKind, DEFAULT_ASK_AFTER_SECS, MAX_ASK_AFTER_SECS, SANDBOX_PREFIX, SandboxNameError,
+    SandboxPerson,
 };
 pub use value::{MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, ValueError};

@@ -71,6 +71,7 @@ currencies! {
     SEK = 2, "Swedish krona";
     SGD = 2, "Singapore dollar";
     USD = 2, "United States dollar";
+    XTS = 2, "Code reserved for testing: the sandbox's money (see `CompanyKind`)";
     ZAR = 2, "South African rand";
 }
 

@@ -74,6 +74,12 @@ impl Handle {
         }
     }
 
+    /// A synthetic person's handle (`sandbox-allow`), which [`Handle::parse`]
+    /// never accepts: made only by [`crate::SandboxPerson::handle`].
+    pub(crate) const fn sandbox(text: String) -> Self {
+        Self(text)
+    }
+
     /// The handle as text.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -123,6 +123,15 @@ pub enum RequestError {
         /// The JSON parser's message.
         detail: String,
     },
+    /// A sandbox company offered real money ([`crate::CompanyKind::check_offer`]).
+    #[error("a sandbox company offers XTS (the sandbox's test money), not {code}")]
+    RealMoneyFromSandbox {
+        /// The offered currency.
+        code: String,
+    },
+    /// A real company offered the sandbox's test money ([`crate::CompanyKind::check_offer`]).
+    #[error("XTS is the sandbox's test money: only a sandbox company offers it")]
+    TestMoneyFromRealCompany,
 }
 
 impl RequestError {
@@ -139,7 +148,9 @@ impl RequestError {
             Self::UnknownPurpose { .. } => "purpose",
             Self::InvalidDuration { .. } | Self::DurationTooLong { .. } => "duration",
             Self::NegativeOffer | Self::OfferOverflow => "offer.amount_micros",
-            Self::UnknownCurrency { .. } => "offer.currency",
+            Self::UnknownCurrency { .. }
+            | Self::RealMoneyFromSandbox { .. }
+            | Self::TestMoneyFromRealCompany => "offer.currency",
             Self::Malformed { .. } => "authorization_details",
         }
     }
@@ -160,6 +171,8 @@ impl RequestError {
             Self::OfferOverflow => "offer_overflow",
             Self::UnknownCurrency { .. } => "unknown_currency",
             Self::Malformed { .. } => "malformed",
+            Self::RealMoneyFromSandbox { .. } => "real_money_from_sandbox",
+            Self::TestMoneyFromRealCompany => "test_money_from_real_company",
         }
     }
 }

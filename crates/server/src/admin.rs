@@ -10,6 +10,7 @@ use authz::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use consent_policy::CompanyKind;
 use store::{ClientKind, Store};
 
 use crate::oauth_keys::{self, unix_now};
@@ -63,6 +64,9 @@ pub struct CreatedClient {
     pub token_endpoint_auth_method: String,
     /// Whether every token it gets must be DPoP-bound (RFC 9449 §5.2).
     pub dpop_bound_access_tokens: bool,
+    /// A sandbox company (synthetic people, `XTS`); printed only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }
 
 fn created(
@@ -93,6 +97,7 @@ fn created(
             .as_str()
             .to_owned(),
         dpop_bound_access_tokens: record.metadata.dpop_bound_access_tokens,
+        sandbox: false,
     })
 }
 
@@ -152,6 +157,48 @@ pub async fn create_company_with(
     redirect_uris: &[String],
     extra: serde_json::Value,
 ) -> Result<CreatedClient, AdminError> {
+    register_company(
+        store,
+        server_key,
+        name,
+        redirect_uris,
+        extra,
+        CompanyKind::Real,
+    )
+    .await
+}
+
+/// As [`create_company_with`], for a sandbox company (`apiome company
+/// create --sandbox`): its requests reach only synthetic `sandbox-*`
+/// people and its offers and wallet are in `XTS` (see
+/// [`consent_policy::SandboxPerson`]). Only the operator makes one;
+/// RFC 7591 registration makes real companies.
+pub async fn create_sandbox_company_with(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+    extra: serde_json::Value,
+) -> Result<CreatedClient, AdminError> {
+    register_company(
+        store,
+        server_key,
+        name,
+        redirect_uris,
+        extra,
+        CompanyKind::Sandbox,
+    )
+    .await
+}
+
+async fn register_company(
+    store: &Store,
+    server_key: &ServerKey,
+    name: &str,
+    redirect_uris: &[String],
+    extra: serde_json::Value,
+    kind: CompanyKind,
+) -> Result<CreatedClient, AdminError> {
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
     let mut document = serde_json::json!({
         "client_name": name,
@@ -164,8 +211,14 @@ pub async fn create_company_with(
     }
     let metadata = ClientMetadata::parse(&document)?;
     let (record, secret) = ClientRecord::register(metadata, server_key, &mut OsRandom, unix_now())?;
-    store.create_client(&record, ClientKind::Company).await?;
-    created(&record, secret)
+    match kind {
+        CompanyKind::Real => store.create_client(&record, ClientKind::Company).await?,
+        CompanyKind::Sandbox => store.create_sandbox_client(&record).await?,
+    };
+    Ok(CreatedClient {
+        sandbox: kind == CompanyKind::Sandbox,
+        ..created(&record, secret)?
+    })
 }
 
 /// Registers an auditor: `client_credentials` only, for `ledger:read`.
@@ -462,6 +515,8 @@ pub struct ShownCompany {
     pub live_grants: u64,
     /// The wallet, one balance per currency it was ever funded in.
     pub wallet: Vec<ShownBalance>,
+    /// A sandbox company (synthetic people, `XTS`).
+    pub sandbox: bool,
 }
 
 /// One company, with what it holds: live grants and its wallet.
@@ -488,6 +543,7 @@ pub async fn show_company(store: &Store, client_id: &str) -> Result<ShownCompany
         company: listed(&stored),
         live_grants: store.live_grant_count_for_company(&company).await?,
         wallet,
+        sandbox: store.company(&company).await?.kind == CompanyKind::Sandbox,
     })
 }
 

@@ -270,6 +270,11 @@ pub enum CompanyCommand {
         /// server's nonce, and every access token is bound to its key.
         #[arg(long)]
         dpop: bool,
+        /// A sandbox company: its requests reach only synthetic people
+        /// (`sandbox-allow`, `sandbox-ask-N`, `sandbox-decline`), never a
+        /// real one, and its offers and wallet are in `XTS` (test money).
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Set or remove a company's webhook URL; prints its signing secret
     /// (made once, random; see `rotate-webhook-secret`).

@@ -169,6 +169,7 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 webhook_url,
                 ciba_ping_endpoint,
                 dpop,
+                sandbox,
             } => {
                 let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 for url in webhook_url.iter().chain(&ciba_ping_endpoint) {
@@ -183,8 +184,12 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 if dpop {
                     extra["dpop_bound_access_tokens"] = true.into();
                 }
-                let created =
-                    admin::create_company_with(&store, &key, &name, &redirect_uris, extra).await?;
+                let created = if sandbox {
+                    admin::create_sandbox_company_with(&store, &key, &name, &redirect_uris, extra)
+                        .await?
+                } else {
+                    admin::create_company_with(&store, &key, &name, &redirect_uris, extra).await?
+                };
                 let mut printed = serde_json::to_value(&created)?;
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(

@@ -2,7 +2,9 @@
 //! stopped, and [`spawn_expiry_sweeper`] uses it to record what time has
 //! ended — expired requests (their offers voided) and expired grants (their
 //! `grant_expired` entries). Reads never depend on it: a grant past its end
-//! is refused at once; the sweep only writes the record down.
+//! is refused at once; the sweep only writes the record down. The same
+//! tick answers the sandbox's `sandbox-ask-N` requests that are due
+//! (`broker::sandbox::settle_due`).
 //! [`spawn_revocation_sweeper`] forgets revoked access tokens once they
 //! have expired, and sign-in and sign-up counters nothing has touched for
 //! a day (the throttle forgets them anyway; deleting them keeps a spray of
@@ -91,6 +93,13 @@ pub fn spawn_expiry_sweeper(store: Store) -> Periodic {
                         break;
                     }
                 }
+            }
+            // Synthetic `sandbox-ask-N` people answer on time even when
+            // no one reads their requests (webhooks, CIBA pings).
+            match broker::sandbox::settle_due(&store, time::OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
+                Ok(decided) => tracing::debug!(decided, "sandbox requests answered"),
+                Err(e) => tracing::warn!(error = %e, "answering sandbox requests"),
             }
         }
     })

@@ -711,3 +711,77 @@ fn company_show_and_auditor_list_name_what_they_hold_and_unknowns_fail() {
     );
     assert_one_line_failure(&output, "is an auditor, not a company");
 }
+
+#[test]
+fn company_create_sandbox_makes_a_company_funded_in_xts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let created: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "create",
+            "--sandbox",
+            "--name",
+            "Sandbox Shop",
+            "--redirect-uri",
+            "http://localhost:9000/cb",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(created["sandbox"], true, "{created}");
+    let client_id = created["client_id"].as_str().unwrap();
+    let real: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &[
+            "company",
+            "create",
+            "--name",
+            "Real Shop",
+            "--redirect-uri",
+            "http://localhost:9000/cb",
+        ],
+    ))
+    .unwrap();
+    assert!(real.get("sandbox").is_none(), "{real}");
+    let real_id = real["client_id"].as_str().unwrap();
+
+    let funded: serde_json::Value = serde_json::from_str(&apiome_ok(
+        &data,
+        &["company", "fund", client_id, "100", "XTS"],
+    ))
+    .unwrap();
+    assert_eq!(funded["amount"], "100.00 XTS");
+    let shown: serde_json::Value =
+        serde_json::from_str(&apiome_ok(&data, &["company", "show", client_id])).unwrap();
+    assert_eq!(shown["sandbox"], true);
+    assert_eq!(shown["wallet"][0]["available"], "100.00 XTS");
+
+    let data_dir = data.to_str().unwrap();
+    let refused = apiome(
+        &[
+            "company",
+            "fund",
+            client_id,
+            "1",
+            "EUR",
+            "--data-dir",
+            data_dir,
+        ],
+        &[],
+    );
+    assert_one_line_failure(&refused, "XTS");
+    let refused = apiome(
+        &[
+            "company",
+            "fund",
+            real_id,
+            "1",
+            "XTS",
+            "--data-dir",
+            data_dir,
+        ],
+        &[],
+    );
+    assert_one_line_failure(&refused, "sandbox");
+}

@@ -1,6 +1,6 @@
 //! Companies people can name in rules and block lists.
 
-use consent_policy::CompanyId;
+use consent_policy::{CompanyId, CompanyKind};
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, SqlErr};
 
 use crate::entity::company;
@@ -15,6 +15,8 @@ pub struct Company {
     pub name: String,
     /// When it was registered.
     pub created_at: time::OffsetDateTime,
+    /// Real, or a sandbox (synthetic people, `XTS`).
+    pub kind: CompanyKind,
 }
 
 impl TryFrom<company::Model> for Company {
@@ -24,6 +26,11 @@ impl TryFrom<company::Model> for Company {
             id: CompanyId::parse(&row.id).map_err(StoreError::corrupt)?,
             name: row.name,
             created_at: row.created_at,
+            kind: if row.sandbox {
+                CompanyKind::Sandbox
+            } else {
+                CompanyKind::Real
+            },
         })
     }
 }
@@ -35,6 +42,7 @@ impl Store {
             id: Set(id.to_string()),
             name: Set(name.to_owned()),
             created_at: Set(now()),
+            sandbox: Set(false),
         };
         match row.insert(&self.db).await {
             Ok(row) => Company::try_from(row),

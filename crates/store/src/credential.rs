@@ -92,6 +92,7 @@ impl Store {
             created_at: Set(now),
             policy_version: Set(0),
             suspended_at: Set(None),
+            sandbox_of: Set(None),
         };
         let person = match row.insert(&txn).await {
             Ok(row) => Person::try_from(row)?,

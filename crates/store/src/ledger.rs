@@ -1234,6 +1234,7 @@ mod tests {
                 id: Set("acme".to_owned()),
                 name: Set("Acme".to_owned()),
                 created_at: Set(now()),
+                sandbox: Set(false),
             }
             .insert(&txn)
             .await

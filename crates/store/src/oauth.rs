@@ -15,7 +15,7 @@ use authz::{
     AuthorizationRequest, ClientId, ClientRecord, CodeRecord, FamilyId, OAuthError,
     PairwiseSubject, PushedRequest, RefreshRecord, RefreshStatus, Rotation, TokenHash, UnixTime,
 };
-use consent_policy::CompanyId;
+use consent_policy::{CompanyId, CompanyKind};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
@@ -271,6 +271,25 @@ impl Store {
         record: &ClientRecord,
         kind: ClientKind,
     ) -> Result<StoredClient, StoreError> {
+        self.create_client_of(record, kind, CompanyKind::Real).await
+    }
+
+    /// Registers a sandbox company's client and its company row (see
+    /// [`consent_policy::CompanyKind`]).
+    pub async fn create_sandbox_client(
+        &self,
+        record: &ClientRecord,
+    ) -> Result<StoredClient, StoreError> {
+        self.create_client_of(record, ClientKind::Company, CompanyKind::Sandbox)
+            .await
+    }
+
+    async fn create_client_of(
+        &self,
+        record: &ClientRecord,
+        kind: ClientKind,
+        company_kind: CompanyKind,
+    ) -> Result<StoredClient, StoreError> {
         let (_turn, txn) = self.write_txn().await?;
         let created_at = now();
         if kind == ClientKind::Company {
@@ -278,6 +297,7 @@ impl Store {
                 id: Set(record.client_id.as_str().to_owned()),
                 name: Set(record.metadata.client_name.clone()),
                 created_at: Set(created_at),
+                sandbox: Set(company_kind == CompanyKind::Sandbox),
             }
             .insert(&txn)
             .await;

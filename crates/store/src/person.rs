@@ -38,13 +38,28 @@ pub struct Person {
     pub created_at: time::OffsetDateTime,
     /// Whether the operator suspended them (`apiome person suspend`).
     pub suspended: bool,
+    /// For a synthetic person, the sandbox company they were made for
+    /// (their `handle` is then a `sandbox-` name, see
+    /// [`consent_policy::SandboxPerson`]); `None` for a real person.
+    pub sandbox_of: Option<CompanyId>,
 }
 
 impl TryFrom<person::Model> for Person {
     type Error = StoreError;
     fn try_from(row: person::Model) -> Result<Self, StoreError> {
+        let sandbox_of = row
+            .sandbox_of
+            .as_deref()
+            .map(CompanyId::parse)
+            .transpose()
+            .map_err(|_| StoreError::corrupt("person.sandbox_of"))?;
+        let handle = match sandbox_of {
+            None => Handle::parse(&row.handle).map_err(StoreError::corrupt)?,
+            Some(_) => crate::sandbox::synthetic_handle(&row.handle)?,
+        };
         Ok(Person {
-            handle: Handle::parse(&row.handle).map_err(StoreError::corrupt)?,
+            handle,
+            sandbox_of,
             sharing_default: crate::parse_column(&row.sharing_default, "person.sharing_default")?,
             max_duration: GrantDuration::parse(&row.max_duration)
                 .map_err(|_| StoreError::corrupt("person.max_duration"))?,
@@ -78,6 +93,7 @@ impl Store {
             created_at: Set(now()),
             policy_version: Set(0),
             suspended_at: Set(None),
+            sandbox_of: Set(None),
         };
         match row.insert(&self.db).await {
             Ok(row) => Person::try_from(row),

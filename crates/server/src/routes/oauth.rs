@@ -632,6 +632,10 @@ async fn push(
         Params::from_pairs(pairs)?
     };
     let request = AuthorizationRequest::parse_pushed(&params, &client.record)?;
+    let company = client.record.client_id.to_company_id();
+    broker::sandbox::check_offer(&state.store, &company, &request.data_request)
+        .await?
+        .map_err(|e| authz::request::details_error(&e))?;
     let (record, response) =
         PushedRequest::new(request, &mut OsRandom, unix_now()).map_err(OAuthError::from)?;
     state.store.save_par(&record).await?;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use broker::ask::Asked;
-use consent_policy::{CompanyId, Outcome, RequestError};
+use consent_policy::{CompanyId, Outcome, RequestError, SandboxPerson};
 use serde::{Deserialize, Serialize};
 use store::{ClientKind, Handle, RequestStatus, StoreError, StoredRequest};
 use utoipa::ToSchema;
@@ -26,8 +26,13 @@ use crate::startup::AppState;
 pub enum PersonRef {
     /// By their public handle.
     Handle {
-        /// The handle.
-        #[schema(example = "ada", pattern = "^[A-Za-z][A-Za-z0-9_]{2,31}$")]
+        /// The handle. A sandbox company names its synthetic people: `sandbox-allow`,
+        /// `sandbox-ask`, `sandbox-ask-N` (approves after N s, 1 to 3600),
+        /// `sandbox-decline`.
+        #[schema(
+            example = "ada",
+            pattern = "^([A-Za-z][A-Za-z0-9_]{2,31}|sandbox-(allow|decline|ask(-[1-9][0-9]{0,3})?))$"
+        )]
         handle: String,
     },
     /// By the pairwise subject this company was given for them.
@@ -299,14 +304,20 @@ fn rate_limited(wait: std::time::Duration) -> HttpResponse {
 enum Whom {
     Handle(Handle),
     Subject(String),
+    Sandbox(SandboxPerson),
 }
 
 impl Whom {
     fn parse(person: PersonRef) -> Result<Whom, Problem> {
+        let invalid = |e: &dyn std::fmt::Display| Problem::invalid("person.handle", e.to_string());
         match person {
-            PersonRef::Handle { handle } => Handle::parse(&handle)
-                .map(Whom::Handle)
-                .map_err(|e| Problem::invalid("person.handle", e.to_string())),
+            PersonRef::Handle { handle } => match SandboxPerson::parse(&handle) {
+                Ok(Some(who)) => Ok(Whom::Sandbox(who)),
+                Ok(None) => Handle::parse(&handle)
+                    .map(Whom::Handle)
+                    .map_err(|e| invalid(&e)),
+                Err(e) => Err(invalid(&e)),
+            },
             PersonRef::Subject { subject } => Ok(Whom::Subject(subject)),
         }
     }
@@ -315,6 +326,7 @@ impl Whom {
         match self {
             Whom::Handle(handle) => broker::ask::Person::Handle(handle),
             Whom::Subject(subject) => broker::ask::Person::Subject(subject),
+            Whom::Sandbox(who) => broker::ask::Person::Sandbox(*who),
         }
     }
 }
@@ -367,6 +379,9 @@ pub async fn show(
         }
         Err(e) => return Err(e.into()),
     };
+    let request = broker::sandbox::settle(&state.store, request, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(Problem::from)?;
     Ok(web::Json(render(&state, &request).await?))
 }
 

@@ -13,6 +13,9 @@ pub struct Model {
     pub name: String,
     /// When the company was registered.
     pub created_at: TimeDateTimeWithTimeZone,
+    /// A sandbox company: synthetic people and `XTS` only (see the
+    /// `sandbox` migration).
+    pub sandbox: bool,
 }
 
 /// Relations of `company`.

@@ -28,6 +28,9 @@ pub struct Model {
     pub policy_version: i64,
     /// Unix seconds since the operator suspended the person; NULL when not.
     pub suspended_at: Option<i64>,
+    /// The sandbox company a synthetic person was made for; NULL for a
+    /// real person (see the `sandbox` migration).
+    pub sandbox_of: Option<String>,
 }
 
 /// Relations of `person`.
