@@ -144,8 +144,19 @@ struct MoneyWire {
     #[serde(deserialize_with = "whole_number")]
     amount_micros: u64,
     currency: Currency,
-    #[serde(default, rename = "display")]
+    #[serde(
+        default,
+        rename = "display",
+        deserialize_with = "crate::money::some_text"
+    )]
     _display: Option<String>,
+}
+
+/// An optional text member that, when present, is text (`null` is not).
+pub(crate) fn some_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 impl Serialize for Money {
@@ -355,6 +366,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
         let bare = r#"{"amount_micros":50000,"currency":"USD"}"#;
         assert_eq!(serde_json::from_str::<Money>(bare).unwrap(), money);
+        // `display` is text when present (the schema's string), never null.
+        let null = r#"{"amount_micros":50000,"currency":"USD","display":null}"#;
+        assert!(serde_json::from_str::<Money>(null).is_err());
     }
 
     #[test]

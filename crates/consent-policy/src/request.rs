@@ -51,8 +51,12 @@ pub struct RawOffer {
     /// An ISO 4217 code such as `USD`.
     pub currency: String,
     /// The amount in words (`0.05 USD`): written with every offer this
-    /// server sends, never read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// server sends, never read (but text when sent: `null` is refused).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::money::some_text"
+    )]
     pub display: Option<String>,
 }
 

@@ -422,6 +422,8 @@ mod tests {
             reads::<me::RenamePasskey>(schemas, "RenamePasskey"),
             reads::<consent_policy::Rule>(schemas, "RuleBody"),
             reads::<inbox::Approval>(schemas, "Approval"),
+            reads::<inbox::CounterOffer>(schemas, "CounterOffer"),
+            reads::<consent_policy::Money>(schemas, "MoneyBody"),
             reads::<notifications::PutAddress>(schemas, "PutAddress"),
             reads::<notifications::VerifyAddress>(schemas, "VerifyAddress"),
             reads::<notifications::PutChoices>(schemas, "PutChoices"),

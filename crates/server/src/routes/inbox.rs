@@ -20,6 +20,7 @@ use crate::startup::AppState;
     "company_id": "c_3kTq9wZ1xY7bN2mQ8vR4sL",
     "company_name": "Acme",
     "status": "pending",
+    "counter": null,
     "request": {
         "type": "apiome_data",
         "attributes": ["display_name", "email"],
@@ -236,6 +237,10 @@ pub async fn decline(
 /// "I would share this for X".
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "price": {"amount_micros": 80000, "currency": "EUR"},
+    "attributes": ["email"]
+}))]
 pub struct CounterOffer {
     /// The price: more than the offer, in its currency.
     #[schema(value_type = super::schema::MoneyBody)]

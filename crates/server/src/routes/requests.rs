@@ -70,6 +70,7 @@ pub struct NewRequest {
 #[schema(example = json!({
     "request_id": "0b0e4f8e-2a4d-4a5e-9c59-0f4b7e0d9f13",
     "status": "pending",
+    "counter": null,
     "attributes": {"display_name": "allowed", "email": "pending"},
     "grant_id": null
 }))]
