@@ -222,6 +222,13 @@ second = ask(company, ["email"])
 OUT["GRANT_TO_REVOKE"] = call("POST", f"/v1/me/requests/{second}/approve", {}, token=person)["id"]
 OUT["PENDING_APPROVE"] = ask(company, ["email"])
 OUT["PENDING_DECLINE"] = ask(company, ["display_name"])
+# Counter-offers: one request with an offer for the person to counter, and
+# one countered already for the company to accept.
+OUT["PENDING_COUNTER"] = ask(company, ["email"], {"amount_micros": 10000, "currency": "EUR"})
+countered = ask(company, ["email"], {"amount_micros": 10000, "currency": "EUR"})
+call("POST", f"/v1/me/requests/{countered}/counter",
+     {"price": {"amount_micros": 20000, "currency": "EUR"}}, token=person)
+OUT["COUNTERED"] = countered
 waiting = latest_mail(lambda m: m.get("List-Unsubscribe") is not None)
 link = re.search(r"<(https?://[^>]+/v1/notifications/unsubscribe\?[^>]+)>", waiting["List-Unsubscribe"]).group(1)
 query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))
