@@ -856,3 +856,86 @@ app_test!(
         );
     }
 );
+
+app_test!(
+    every_delivery_pages_newest_first_and_only_to_its_company,
+    |app| {
+        let company = app.company_token(&app.company("Acme Pages").await).await;
+        let other = app.company_token(&app.company("Globex Pages").await).await;
+        let (url, _calls) = receiver(0).await;
+        assert_eq!(set_webhook(app, &company, &url).await.status(), 200);
+        assert_eq!(set_webhook(app, &other, &url).await.status(), 200);
+        let mut queued = Vec::new();
+        for _ in 0..5 {
+            let ping: Value = app
+                .http
+                .post(app.url("/v1/webhook/ping"))
+                .bearer_auth(&company)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            queued.push(ping["delivery_id"].as_str().unwrap().to_owned());
+        }
+        let theirs = app
+            .http
+            .post(app.url("/v1/webhook/ping"))
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(theirs.status(), 202);
+
+        // Two a page, by the Link header, newest first, each once.
+        let mut next = Some(app.url("/v1/webhook/deliveries?limit=2"));
+        let mut seen = Vec::new();
+        while let Some(url) = next.take() {
+            let response = app
+                .http
+                .get(&url)
+                .bearer_auth(&company)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            next = response.headers().get("link").map(|l| {
+                let l = l.to_str().unwrap();
+                assert!(l.ends_with("; rel=\"next\""), "{l}");
+                l.trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            });
+            let page: Value = response.json().await.unwrap();
+            assert_eq!(page["next_cursor"].is_string(), next.is_some());
+            for d in page["items"].as_array().unwrap() {
+                assert_eq!(d["event"], "ping");
+                assert!(d["created_at"].as_str().unwrap().ends_with('Z'));
+                seen.push(d["id"].as_str().unwrap().to_owned());
+            }
+        }
+        queued.reverse();
+        assert_eq!(seen, queued, "this company's five, newest first");
+
+        for bad in ["limit=0", "limit=101", "cursor=_w", "cursor=eC1i"] {
+            let response = app
+                .http
+                .get(app.url(&format!("/v1/webhook/deliveries?{bad}")))
+                .bearer_auth(&company)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 422, "{bad}");
+        }
+        let anonymous = app
+            .http
+            .get(app.url("/v1/webhook/deliveries"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+);

@@ -67,6 +67,19 @@ pub async fn show(store: &Store, company: &CompanyId) -> Result<Webhook, BrokerE
     })
 }
 
+/// One page of the company's deliveries, newest first, after the delivery
+/// `after` (its `created_at` and id).
+pub async fn deliveries(
+    store: &Store,
+    company: &CompanyId,
+    after: Option<(time::OffsetDateTime, &str)>,
+    limit: u64,
+) -> Result<Vec<store::WebhookStatus>, BrokerError> {
+    Ok(store
+        .webhook_deliveries_after(company, after, limit)
+        .await?)
+}
+
 /// Queues a `ping` to the company's webhook, to test its receiver; the
 /// delivery's id, or `None` when no webhook is set.
 pub async fn ping(store: &Store, company: &CompanyId) -> Result<Option<String>, BrokerError> {

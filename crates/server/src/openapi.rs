@@ -177,6 +177,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(webhook::remove)
         .service(webhook::rotate_secret)
         .service(webhook::ping)
+        .service(webhook::list_deliveries)
         .service(webhook::delivery)
         .service(webhook::redeliver)
         .service(notifications::get_settings)

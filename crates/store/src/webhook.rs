@@ -100,6 +100,8 @@ pub struct WebhookStatus {
     pub event: String,
     /// Calls made.
     pub attempts: i32,
+    /// When the event was queued.
+    pub created_at: OffsetDateTime,
     /// Delivered at, once the company answered 2xx.
     pub delivered_at: Option<OffsetDateTime>,
     /// The next call, if one is due.
@@ -426,9 +428,34 @@ impl Store {
         company: &CompanyId,
         limit: u64,
     ) -> Result<Vec<WebhookStatus>, StoreError> {
-        let rows = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::CompanyId.eq(company.as_str()))
+        self.webhook_deliveries_after(company, None, limit).await
+    }
+
+    /// One page of the company's deliveries, newest first: at most `limit`,
+    /// all older than `after` (the `created_at` and id of the last delivery
+    /// of the previous page; keyset, so new deliveries shift nothing).
+    pub async fn webhook_deliveries_after(
+        &self,
+        company: &CompanyId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Vec<WebhookStatus>, StoreError> {
+        let mut query = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::CompanyId.eq(company.as_str()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(webhook_delivery::Column::CreatedAt.lt(at))
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(webhook_delivery::Column::CreatedAt.eq(at))
+                            .add(webhook_delivery::Column::Id.lt(id)),
+                    ),
+            );
+        }
+        let rows = query
             .order_by_desc(webhook_delivery::Column::CreatedAt)
+            .order_by_desc(webhook_delivery::Column::Id)
             .limit(limit)
             .all(&self.db)
             .await?;
@@ -474,6 +501,7 @@ fn status_from_row(row: webhook_delivery::Model, last: Option<&WebhookAttempt>) 
         id: row.id,
         event: row.event,
         attempts: row.attempts,
+        created_at: row.created_at,
         delivered_at: row.delivered_at,
         next_attempt_at: row.next_attempt_at,
         last_error: row.last_error,

@@ -61,6 +61,7 @@ pub struct SecretRotated {
     "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
     "event": "request.approved",
     "attempts": 1,
+    "created_at": "2026-12-07T10:00:00Z",
     "state": "delivered",
     "last_status": 200,
     "last_error": null,
@@ -73,6 +74,10 @@ pub struct DeliveryView {
     pub event: String,
     /// Calls made.
     pub attempts: i32,
+    /// When the event was queued (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
     /// `queued`, `retrying`, `delivered`, or `failed` (gave up).
     #[schema(example = "delivered")]
     pub state: String,
@@ -100,6 +105,7 @@ impl From<store::WebhookStatus> for DeliveryView {
             id: d.id,
             event: d.event,
             attempts: d.attempts,
+            created_at: d.created_at,
             last_error: d.last_error,
             last_status: d.last_status,
             last_latency_ms: d.last_latency_ms,
@@ -133,6 +139,7 @@ pub struct AttemptView {
     "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
     "event": "request.approved",
     "attempts": 1,
+    "created_at": "2026-12-07T10:05:01Z",
     "state": "delivered",
     "last_status": 200,
     "last_error": null,
@@ -172,6 +179,7 @@ pub struct Queued {
             "id": "3f2a9c4e-1d7b-4a6f-8e25-c0b9d8a7f614",
             "event": "request.approved",
             "attempts": 1,
+            "created_at": "2026-12-07T10:05:01Z",
             "state": "delivered",
             "last_status": 200,
             "last_error": null,
@@ -358,6 +366,67 @@ pub async fn ping(
     Ok(HttpResponse::Accepted().json(Queued {
         delivery_id: queued,
     }))
+}
+
+/// Every delivery, a page at a time
+///
+/// The calling company's deliveries, newest first, one page at a time
+/// (`limit`, `cursor`; `next_cursor` and `Link: rel="next"` while there is
+/// more): event, when, attempts, state and the latest call's answer.
+#[utoipa::path(
+    operation_id = "webhook_deliveries_list",
+    tag = "companies",
+    params(crate::routes::page::PageQuery),
+    responses(
+        (status = 200, description = "One page of deliveries, newest first", body = crate::routes::page::Page<DeliveryView>),
+        (status = 401, description = "No or an invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `cursor` is not valid", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/v1/webhook/deliveries")]
+pub async fn list_deliveries(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<crate::routes::page::PageQuery>,
+) -> Result<HttpResponse, BearerRejection> {
+    use crate::routes::page;
+    let company = calling_company(&state, &req).await?;
+    let paging = query.check()?;
+    // The cursor is the last delivery's `created_at` (Unix ns) and id.
+    let after = match &paging.after {
+        None => None,
+        Some(text) => {
+            let bad = || {
+                Problem::invalid(
+                    "cursor",
+                    "not a cursor of this list; pass `next_cursor` unchanged",
+                )
+            };
+            let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+            let at = nanos
+                .parse::<i128>()
+                .ok()
+                .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+                .ok_or_else(bad)?;
+            Some((at, id))
+        }
+    };
+    let mut found =
+        broker::webhook::deliveries(&state.store, &company, after, paging.limit as u64 + 1)
+            .await
+            .map_err(Problem::from)?;
+    let more = found.len() > paging.limit;
+    found.truncate(paging.limit);
+    let next_cursor = found
+        .last()
+        .filter(|_| more)
+        .map(|d| page::cursor_after(&format!("{}:{}", d.created_at.unix_timestamp_nanos(), d.id)));
+    let answer = page::Page {
+        items: found.into_iter().map(DeliveryView::from).collect(),
+        next_cursor,
+    };
+    Ok(page::respond(&req, &state.public_url, &answer))
 }
 
 /// One delivery and its calls
