@@ -174,6 +174,27 @@ impl TestApp {
             .expect("the apiome binary runs")
     }
 
+    /// The books an auditor rebuilds from the whole ledger, checked
+    /// balanced.
+    ///
+    /// # Panics
+    /// When the ledger cannot be read or its books do not balance.
+    pub async fn books(&self) -> ledger::Books {
+        let store = self.store();
+        let size = store.ledger_size().await.expect("the ledger's size");
+        let mut entries = Vec::new();
+        while (entries.len() as u64) < size {
+            let page = store
+                .ledger_entries(entries.len() as u64, size)
+                .await
+                .expect("ledger entries");
+            entries.extend(page.into_iter().map(|e| e.entry));
+        }
+        let books = ledger::Books::replay(&entries).expect("the books replay");
+        books.check_invariants().expect("the books balance");
+        books
+    }
+
     /// The store the server runs on, for checking what it wrote.
     pub fn store(&self) -> &store::Store {
         &self

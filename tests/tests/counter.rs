@@ -145,22 +145,6 @@ async fn heard(calls: &mut mpsc::UnboundedReceiver<Call>, kind: &str, id: &str) 
     }
 }
 
-/// The books an auditor rebuilds from the ledger balance.
-async fn books_balance(app: &TestApp) {
-    let store = app.store();
-    let size = store.ledger_size().await.unwrap();
-    let mut entries = Vec::new();
-    while (entries.len() as u64) < size {
-        let page = store
-            .ledger_entries(entries.len() as u64, size)
-            .await
-            .unwrap();
-        entries.extend(page.into_iter().map(|e| e.entry));
-    }
-    let books = ledger::Books::replay(&entries).unwrap();
-    books.check_invariants().unwrap();
-}
-
 app_test!(
     a_counter_is_seen_heard_and_accepted_at_once_with_the_money,
     |app| {
@@ -257,7 +241,7 @@ app_test!(
             (409, "no-counter"),
             "{again}"
         );
-        books_balance(app).await;
+        app.books().await;
     }
 );
 
@@ -370,7 +354,7 @@ app_test!(
         let wallet = get(app, &token, "/v1/wallet").await;
         assert_eq!(wallet["balances"][0]["spent"]["amount_micros"], 200_000);
         assert_eq!(wallet["balances"][0]["reserved"]["amount_micros"], 0);
-        books_balance(app).await;
+        app.books().await;
     }
 );
 
@@ -448,7 +432,7 @@ app_test!(
             "{wallet}"
         );
         heard(&mut calls, "request.expired", &short).await;
-        books_balance(app).await;
+        app.books().await;
 
         // A grant that lasts one second ends, and the company hears it.
         let response = app
@@ -553,6 +537,6 @@ app_test!(
         assert!(made["counter"].is_null());
         let earned = get(app, &ada, "/v1/me/earnings").await;
         assert_eq!(earned["balances"][0]["earned"]["amount_micros"], 180_000);
-        books_balance(app).await;
+        app.books().await;
     }
 );

@@ -208,23 +208,6 @@ fn shape(mut body: Value) -> Value {
     body
 }
 
-/// The books an auditor rebuilds from the whole ledger (checked balanced).
-async fn books(app: &TestApp) -> ledger::Books {
-    let store = app.store();
-    let size = store.ledger_size().await.unwrap();
-    let mut entries = Vec::new();
-    while (entries.len() as u64) < size {
-        let page = store
-            .ledger_entries(entries.len() as u64, size)
-            .await
-            .unwrap();
-        entries.extend(page.into_iter().map(|e| e.entry));
-    }
-    let books = ledger::Books::replay(&entries).unwrap();
-    books.check_invariants().unwrap();
-    books
-}
-
 app_test!(
     a_sandbox_company_gets_data_from_sandbox_allow_at_once_and_pays_in_xts,
     |app| {
@@ -259,7 +242,7 @@ app_test!(
         assert_eq!(again["attributes"], data["attributes"]);
 
         // Paid twice in XTS, and the books balance with XTS kept apart.
-        let books = books(app).await;
+        let books = app.books().await;
         let company = ledger::ShortText::new(sandbox.id.clone()).unwrap();
         let xts = ledger::Currency::new("XTS").unwrap();
         assert_eq!(books.wallet_available(&company, xts), 900_000);
@@ -457,7 +440,7 @@ app_test!(
                 .await;
             assert!(!output.status.success(), "{currency} funded");
         }
-        let books = books(app).await;
+        let books = app.books().await;
         let xts = ledger::Currency::new("XTS").unwrap();
         let real_id = ledger::ShortText::new(real.id.clone()).unwrap();
         assert_eq!(books.wallet_available(&real_id, xts), 0);
