@@ -195,35 +195,18 @@ async fn earnings_view(
     person: &store::PersonId,
     paging: &page::Paging,
 ) -> Result<EarningsView, Problem> {
-    // The cursor is the last payment's `created_at` (Unix nanoseconds) and id.
-    let after = match &paging.after {
-        None => None,
-        Some(text) => {
-            let bad = || {
-                Problem::invalid(
-                    "cursor",
-                    "not a cursor of this list; pass `next_cursor` unchanged",
-                )
-            };
-            let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
-            let at = nanos
-                .parse::<i128>()
-                .ok()
-                .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-                .ok_or_else(bad)?;
-            Some((at, id))
-        }
-    };
+    let after = paging.after_time_id()?;
     let mut stored = state
         .store
         .earnings_page(person, after, paging.limit as u64 + 1)
         .await?;
     let more = stored.transfers.len() > paging.limit;
     stored.transfers.truncate(paging.limit);
-    let next_cursor =
-        stored.transfers.last().filter(|_| more).map(|t| {
-            page::cursor_after(&format!("{}:{}", t.created_at.unix_timestamp_nanos(), t.id))
-        });
+    let next_cursor = stored
+        .transfers
+        .last()
+        .filter(|_| more)
+        .map(|t| page::cursor_after(&page::time_id_key(t.created_at, &t.id)));
     let payments = page::Page {
         items: stored.transfers.into_iter().map(payment_view).collect(),
         next_cursor,

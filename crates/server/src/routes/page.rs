@@ -121,6 +121,39 @@ impl Paging {
     }
 }
 
+/// The key of a list paged in the store, newest first, on
+/// (`created_at`, `id`): `created_at` in Unix nanoseconds, then the id.
+#[must_use]
+pub fn time_id_key(at: time::OffsetDateTime, id: &str) -> String {
+    format!("{}:{id}", at.unix_timestamp_nanos())
+}
+
+impl Paging {
+    /// The (`created_at`, `id`) a store-paged list goes on after
+    /// ([`time_id_key`]'s inverse).
+    ///
+    /// # Errors
+    /// A 422 naming `cursor` when the cursor is not such a key.
+    pub fn after_time_id(&self) -> Result<Option<(time::OffsetDateTime, &str)>, Problem> {
+        let Some(text) = &self.after else {
+            return Ok(None);
+        };
+        let bad = || {
+            Problem::invalid(
+                "cursor",
+                "not a cursor of this list; pass `next_cursor` unchanged",
+            )
+        };
+        let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+        let at = nanos
+            .parse::<i128>()
+            .ok()
+            .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+            .ok_or_else(bad)?;
+        Ok(Some((at, id)))
+    }
+}
+
 /// A sort key that orders newest first: later times give smaller keys, and
 /// `id` breaks ties.
 #[must_use]

@@ -393,25 +393,7 @@ pub async fn list_deliveries(
     use crate::routes::page;
     let company = calling_company(&state, &req).await?;
     let paging = query.check()?;
-    // The cursor is the last delivery's `created_at` (Unix ns) and id.
-    let after = match &paging.after {
-        None => None,
-        Some(text) => {
-            let bad = || {
-                Problem::invalid(
-                    "cursor",
-                    "not a cursor of this list; pass `next_cursor` unchanged",
-                )
-            };
-            let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
-            let at = nanos
-                .parse::<i128>()
-                .ok()
-                .and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n).ok())
-                .ok_or_else(bad)?;
-            Some((at, id))
-        }
-    };
+    let after = paging.after_time_id()?;
     let mut found =
         broker::webhook::deliveries(&state.store, &company, after, paging.limit as u64 + 1)
             .await
@@ -421,7 +403,7 @@ pub async fn list_deliveries(
     let next_cursor = found
         .last()
         .filter(|_| more)
-        .map(|d| page::cursor_after(&format!("{}:{}", d.created_at.unix_timestamp_nanos(), d.id)));
+        .map(|d| page::cursor_after(&page::time_id_key(d.created_at, &d.id)));
     let answer = page::Page {
         items: found.into_iter().map(DeliveryView::from).collect(),
         next_cursor,
