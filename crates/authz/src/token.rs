@@ -6,7 +6,6 @@ use std::fmt;
 use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, ParsedPublicKey};
 
 use consent_policy::{AttributeKey, DataRequest};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -256,17 +255,17 @@ impl From<TokenError> for OAuthError {
 
 /// One Ed25519 signing key with its id (the RFC 7638 thumbprint) and birth time.
 ///
-/// Tokens are signed and verified by AWS-LC (`aws-lc-rs`), which signs in
-/// half the time `ed25519-dalek` takes; Ed25519 signatures are
-/// deterministic (RFC 8032), so both give the same bytes, and a test holds
-/// them to it. `ed25519-dalek` still derives the public key and the PKCS#8
-/// form.
+/// Tokens are signed and verified by AWS-LC (`aws-lc-rs`), the server's one
+/// Ed25519 implementation (it also signs checkpoints), which signs in half
+/// the time `ed25519-dalek` takes. Ed25519 signatures are deterministic
+/// (RFC 8032), so an independent implementation gives the same bytes; a
+/// test holds them to `ed25519-dalek`'s.
 #[derive(Clone)]
 pub struct SigningKey {
     kid: String,
     created_at: UnixTime,
-    /// Zeroed on drop; kept for the key file.
-    secret: ed25519_dalek::SigningKey,
+    /// Kept for the key file; zeroed on drop.
+    seed: Seed,
     public: [u8; 32],
     signer: Ed25519KeyPair,
     /// Parsed once, not on every verification.
@@ -277,6 +276,16 @@ pub struct SigningKey {
     /// The same key for `jsonwebtoken` (tests sign odd tokens with it).
     #[cfg_attr(not(test), allow(dead_code))]
     encoding: EncodingKey,
+}
+
+/// A private seed that is zeroed when dropped.
+#[derive(Clone)]
+struct Seed([u8; 32]);
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 impl SigningKey {
@@ -290,18 +299,16 @@ impl SigningKey {
     }
 
     fn from_seed(seed: [u8; 32], created_at: UnixTime) -> Self {
-        let secret = ed25519_dalek::SigningKey::from_bytes(&seed);
-        let der = secret
-            .to_pkcs8_der()
-            .expect("an Ed25519 key always encodes as PKCS#8");
-        let public = secret.verifying_key().to_bytes();
         let signer =
             Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are an Ed25519 seed");
-        assert_eq!(
-            signer.public_key().as_ref(),
-            public.as_slice(),
-            "AWS-LC and ed25519-dalek derive the same public key"
-        );
+        let der = signer
+            .to_pkcs8v1()
+            .expect("an Ed25519 key always encodes as PKCS#8");
+        let public: [u8; 32] = signer
+            .public_key()
+            .as_ref()
+            .try_into()
+            .expect("an Ed25519 public key is 32 bytes");
         let verifier =
             ParsedPublicKey::new(&ED25519, public).expect("a derived public key always parses");
         let kid = thumbprint(&public);
@@ -314,8 +321,8 @@ impl SigningKey {
         Self {
             kid,
             created_at,
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
-            secret,
+            encoding: EncodingKey::from_ed_der(der.as_ref()),
+            seed: Seed(seed),
             public,
             signer,
             verifier,
@@ -508,7 +515,7 @@ impl KeySet {
                 .map(|k| KeyFileEntry {
                     kid: k.kid.clone(),
                     created_at: k.created_at,
-                    ed25519_seed: crate::b64url_encode(k.secret.to_bytes()),
+                    ed25519_seed: crate::b64url_encode(k.seed.0),
                 })
                 .collect(),
         };
@@ -1274,7 +1281,9 @@ mod tests {
             prop_assert_eq!(&ours, &theirs);
             let (signed, signature) = ours.rsplit_once('.').unwrap();
             let signature: [u8; 64] = crate::b64url_decode(signature).unwrap().try_into().unwrap();
-            prop_assert!(key.secret.verifying_key().verify_strict(
+            let independent = ed25519_dalek::SigningKey::from_bytes(&key.seed.0);
+            prop_assert_eq!(independent.verifying_key().to_bytes(), key.public);
+            prop_assert!(independent.verifying_key().verify_strict(
                 signed.as_bytes(),
                 &ed25519_dalek::Signature::from_bytes(&signature),
             ).is_ok());

@@ -6,7 +6,6 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ed25519_dalek::SigningKey;
 use ledger::{
     Checkpoint, Currency, Entry, EntryKind, Money, NameList, NoteSigner, ShortText, Tree,
     leaf_hash, open_checkpoint, sign_checkpoint, verify_consistency, verify_inclusion,
@@ -114,8 +113,7 @@ fn entries(c: &mut Criterion) {
 }
 
 fn checkpoints(c: &mut Criterion) {
-    let signer = NoteSigner::new("apiome.example/ledger", SigningKey::from_bytes(&[7; 32]))
-        .expect("valid key name");
+    let signer = NoteSigner::from_seed("apiome.example/ledger", [7; 32]).expect("valid key name");
     let verifier = signer.verifier();
     let checkpoint =
         Checkpoint::new("apiome.example/ledger", LEAVES, [9; 32]).expect("valid origin");

@@ -201,13 +201,12 @@ pub fn open_checkpoint(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::SigningKey;
     use proptest::prelude::*;
 
     const ORIGIN: &str = "apiome.example/ledger";
 
     fn signer() -> NoteSigner {
-        NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[42; 32])).unwrap()
+        NoteSigner::from_seed(ORIGIN, [42; 32]).unwrap()
     }
 
     #[test]
@@ -304,7 +303,7 @@ mod tests {
     #[test]
     fn checkpoint_signed_by_another_key_is_refused() {
         let checkpoint = Checkpoint::new(ORIGIN, 8, [7; 32]).unwrap();
-        let other = NoteSigner::new("someone.else", SigningKey::from_bytes(&[1; 32])).unwrap();
+        let other = NoteSigner::from_seed("someone.else", [1; 32]).unwrap();
         let note = sign_checkpoint(&checkpoint, &other);
         assert!(matches!(
             open_checkpoint(&note, &signer().verifier()),

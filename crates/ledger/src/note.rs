@@ -16,10 +16,17 @@
 //! no `+`. Notes are valid UTF-8 (guaranteed by `&str`) with no control
 //! characters but newline, at most [`MAX_NOTE_BYTES`] long, with at most
 //! [`MAX_SIGNATURES`] signature lines.
+//!
+//! Ed25519 is AWS-LC's (`aws-lc-rs`), the one implementation that signs
+//! everything the server signs (tokens, ID tokens, checkpoints). Tests check
+//! its signatures against an independent one (`ed25519-dalek`'s strict
+//! verification) and against Go's vectors.
 
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 /// Largest note [`open`] reads, in bytes.
@@ -95,11 +102,11 @@ fn check_key_name(name: &str) -> Result<(), NoteError> {
 }
 
 /// The C2SP key ID of an Ed25519 key with this name.
-pub fn key_id(name: &str, public_key: &VerifyingKey) -> u32 {
+pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update([b'\n', ED25519_SIGNATURE_TYPE]);
-    hasher.update(public_key.as_bytes());
+    hasher.update(public_key);
     let digest = hasher.finalize();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
@@ -148,8 +155,22 @@ fn typed_key_base64(key: &[u8; 32]) -> String {
 #[derive(Clone)]
 pub struct NoteSigner {
     name: String,
-    key: SigningKey,
+    /// The 32-byte seed (RFC 8032's private key), for [`NoteSigner::skey`].
+    seed: Seed,
+    /// The key pair AWS-LC expands from the seed, shared by clones.
+    pair: Arc<Ed25519KeyPair>,
+    public: [u8; 32],
     id: u32,
+}
+
+/// A private seed that is zeroed when dropped.
+#[derive(Clone)]
+struct Seed([u8; 32]);
+
+impl Drop for Seed {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 impl std::fmt::Debug for NoteSigner {
@@ -163,12 +184,27 @@ impl std::fmt::Debug for NoteSigner {
 }
 
 impl NoteSigner {
-    /// A signer named `name` using `key`.
-    pub fn new(name: impl Into<String>, key: SigningKey) -> Result<Self, NoteError> {
+    /// A signer named `name` with the Ed25519 private key `seed` (RFC 8032:
+    /// any 32 bytes are a key).
+    pub fn from_seed(name: impl Into<String>, seed: [u8; 32]) -> Result<Self, NoteError> {
         let name = name.into();
         check_key_name(&name)?;
-        let id = key_id(&name, &key.verifying_key());
-        Ok(Self { name, key, id })
+        let seed = Seed(seed);
+        let pair = Ed25519KeyPair::from_seed_unchecked(&seed.0)
+            .map_err(|_| NoteError::MalformedKey("not an Ed25519 seed"))?;
+        let public: [u8; 32] = pair
+            .public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| NoteError::MalformedKey("Ed25519 key must be 32 bytes"))?;
+        let id = key_id(&name, &public);
+        Ok(Self {
+            name,
+            seed,
+            pair: Arc::new(pair),
+            public,
+            id,
+        })
     }
 
     /// Parses a `PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>` signer key.
@@ -185,7 +221,7 @@ impl NoteSigner {
         check_key_name(name)?;
         let found = parse_key_id(hex)?;
         let seed = parse_typed_key(b64)?;
-        let signer = Self::new(name, SigningKey::from_bytes(&seed))?;
+        let signer = Self::from_seed(name, seed)?;
         if signer.id != found {
             return Err(NoteError::KeyIdMismatch {
                 expected: signer.id,
@@ -201,7 +237,7 @@ impl NoteSigner {
             "{SKEY_PREFIX}{}+{:08x}+{}",
             self.name,
             self.id,
-            typed_key_base64(self.key.as_bytes())
+            typed_key_base64(&self.seed.0)
         )
     }
 
@@ -214,7 +250,7 @@ impl NoteSigner {
     pub fn verifier(&self) -> NoteVerifier {
         NoteVerifier {
             name: self.name.clone(),
-            key: self.key.verifying_key(),
+            key: self.public,
             id: self.id,
         }
     }
@@ -234,10 +270,10 @@ impl NoteSigner {
         if !is_valid_text(text) || text.len() > MAX_NOTE_BYTES {
             return Err(NoteError::InvalidText);
         }
-        let signature = self.key.sign(text.as_bytes());
+        let signature = self.pair.sign(text.as_bytes());
         let mut blob = [0u8; 4 + ED25519_SIGNATURE_LEN];
         blob[..4].copy_from_slice(&self.id.to_be_bytes());
-        blob[4..].copy_from_slice(&signature.to_bytes());
+        blob[4..].copy_from_slice(signature.as_ref());
         Ok(format!(
             "{SIGNATURE_PREFIX}{} {}\n",
             self.name,
@@ -260,13 +296,15 @@ impl NoteSigner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteVerifier {
     name: String,
-    key: VerifyingKey,
+    key: [u8; 32],
     id: u32,
 }
 
 impl NoteVerifier {
-    /// A verifier for `key` under `name`.
-    pub fn new(name: impl Into<String>, key: VerifyingKey) -> Result<Self, NoteError> {
+    /// A verifier for the Ed25519 public key `key` under `name`. A key that
+    /// is not a point of the curve is not refused here; no signature
+    /// verifies under it.
+    pub fn new(name: impl Into<String>, key: [u8; 32]) -> Result<Self, NoteError> {
         let name = name.into();
         check_key_name(&name)?;
         let id = key_id(&name, &key);
@@ -284,9 +322,7 @@ impl NoteVerifier {
         check_key_name(name)?;
         let found = parse_key_id(hex)?;
         let public = parse_typed_key(b64)?;
-        let key = VerifyingKey::from_bytes(&public)
-            .map_err(|_| NoteError::MalformedKey("not an Ed25519 public key"))?;
-        let verifier = Self::new(name, key)?;
+        let verifier = Self::new(name, public)?;
         if verifier.id != found {
             return Err(NoteError::KeyIdMismatch {
                 expected: verifier.id,
@@ -302,7 +338,7 @@ impl NoteVerifier {
             "{}+{:08x}+{}",
             self.name,
             self.id,
-            typed_key_base64(self.key.as_bytes())
+            typed_key_base64(&self.key)
         )
     }
 
@@ -317,7 +353,7 @@ impl NoteVerifier {
     }
 
     /// The Ed25519 public key.
-    pub fn public_key(&self) -> &VerifyingKey {
+    pub fn public_key(&self) -> &[u8; 32] {
         &self.key
     }
 }
@@ -383,11 +419,10 @@ pub fn open<'a>(note: &'a str, verifier: &NoteVerifier) -> Result<&'a str, NoteE
             other_id = Some(id);
             continue;
         }
-        let signature = Signature::from_slice(&blob[4..])
-            .map_err(|_| NoteError::BadSignature(verifier.name.clone()))?;
-        verifier
-            .key
-            .verify_strict(text.as_bytes(), &signature)
+        // AWS-LC refuses a signature that is not 64 bytes, a non-canonical
+        // `S` (RFC 8032 §5.1.7) and a key or `R` that does not decode.
+        UnparsedPublicKey::new(&ED25519, &verifier.key)
+            .verify(text.as_bytes(), &blob[4..])
             .map_err(|_| NoteError::BadSignature(verifier.name.clone()))?;
         verified = true;
     }
@@ -422,7 +457,7 @@ mod tests {
 
     fn enoch() -> NoteSigner {
         // Go's example derives EnochRoot's key from an all-zero seed.
-        NoteSigner::new("EnochRoot", SigningKey::from_bytes(&[0; 32])).unwrap()
+        NoteSigner::from_seed("EnochRoot", [0; 32]).unwrap()
     }
 
     #[test]
@@ -470,7 +505,7 @@ mod tests {
 
     #[test]
     fn same_name_with_another_key_id_is_not_trusted() {
-        let impostor = NoteSigner::new("PeterNeumann", SigningKey::from_bytes(&[9; 32])).unwrap();
+        let impostor = NoteSigner::from_seed("PeterNeumann", [9; 32]).unwrap();
         let note = impostor.sign(TEXT).unwrap();
         let peter = NoteVerifier::from_vkey(PETER_VKEY).unwrap();
         assert!(matches!(
@@ -554,12 +589,9 @@ mod tests {
     #[test]
     fn key_names_are_checked() {
         for bad in ["", "a b", "a+b", "a\nb", "tab\t", "nbsp\u{a0}x"] {
-            assert!(
-                NoteSigner::new(bad, SigningKey::from_bytes(&[1; 32])).is_err(),
-                "{bad:?}"
-            );
+            assert!(NoteSigner::from_seed(bad, [1; 32]).is_err(), "{bad:?}");
         }
-        assert!(NoteSigner::new("apiome.example/ledger", SigningKey::from_bytes(&[1; 32])).is_ok());
+        assert!(NoteSigner::from_seed("apiome.example/ledger", [1; 32]).is_ok());
     }
 
     #[test]
@@ -616,7 +648,7 @@ mod tests {
             at in any::<prop::sample::Index>(),
         ) {
             let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-            let signer = NoteSigner::new("log.example/x", SigningKey::from_bytes(&seed)).unwrap();
+            let signer = NoteSigner::from_seed("log.example/x", seed).unwrap();
             let note = signer.sign(&text).unwrap();
             prop_assert_eq!(open(&note, &signer.verifier()).unwrap(), text.as_str());
             // Replace one ASCII byte of the text with a different one.
@@ -625,6 +657,27 @@ mod tests {
             bytes[i] = if bytes[i] == b'Q' { b'R' } else { b'Q' };
             let changed = String::from_utf8(bytes).unwrap();
             prop_assert!(open(&changed, &signer.verifier()).is_err());
+        }
+
+        /// AWS-LC's keys and signatures are the ones an independent
+        /// implementation (`ed25519-dalek`, strict verification) derives and
+        /// accepts, and a signature it makes opens here.
+        #[test]
+        fn signatures_agree_with_an_independent_ed25519(
+            seed in any::<[u8; 32]>(),
+            text in "[a-zA-Z0-9 .,/+=-]{0,60}",
+        ) {
+            use ed25519_dalek::Signer as _;
+            let text = format!("{text}\n");
+            let ours = NoteSigner::from_seed("log.example/x", seed).unwrap();
+            let theirs = ed25519_dalek::SigningKey::from_bytes(&seed);
+            prop_assert_eq!(*ours.verifier().public_key(), theirs.verifying_key().to_bytes());
+            let line = ours.signature_line(&text).unwrap();
+            let blob = BASE64.decode(line.trim_end().rsplit_once(' ').unwrap().1).unwrap();
+            let signature = ed25519_dalek::Signature::from_slice(&blob[4..]).unwrap();
+            prop_assert!(theirs.verifying_key().verify_strict(text.as_bytes(), &signature).is_ok());
+            let again = theirs.sign(text.as_bytes()).to_bytes();
+            prop_assert_eq!(&blob[4..], &again[..]);
         }
 
         #[test]

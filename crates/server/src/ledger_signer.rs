@@ -254,9 +254,9 @@ fn create_key(path: &Path, name: &str) -> Result<NoteSigner, LedgerKeyError> {
 
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| LedgerKeyError::Random(e.to_string()))?;
-    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let signer = NoteSigner::from_seed(name, seed);
     seed.fill(0);
-    let signer = NoteSigner::new(name, key).map_err(|_| LedgerKeyError::Name(name.to_owned()))?;
+    let signer = signer.map_err(|_| LedgerKeyError::Name(name.to_owned()))?;
 
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|e| LedgerKeyError::Random(e.to_string()))?;

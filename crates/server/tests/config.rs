@@ -357,12 +357,9 @@ async fn a_rotation_on_one_host_reaches_the_others_through_the_database() {
     let server_key = authz::ServerKey::generate(&mut authz::OsRandom)
         .unwrap()
         .to_text();
-    let ledger_key = ledger::NoteSigner::new(
-        "apiome.example/apiome-ledger",
-        ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
-    )
-    .unwrap()
-    .skey();
+    let ledger_key = ledger::NoteSigner::from_seed("apiome.example/apiome-ledger", [7; 32])
+        .unwrap()
+        .skey();
     let env = [
         ("APIOME_MASTER_KEY", master.as_str()),
         ("APIOME_SERVER_KEY", server_key.as_str()),
