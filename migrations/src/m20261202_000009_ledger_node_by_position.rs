@@ -4,7 +4,7 @@
 //! The table was keyed by `(level, idx)`. Sorted that way, the nodes one
 //! group of appends completes (one per level, up to ~20 levels at a million
 //! leaves) land on ~20 different pages of the key's B-tree, and every
-//! commit rewrote all of them: the run 8 profile of `GET /v1/data` counted
+//! commit rewrote all of them: a profile of `GET /v1/data` counted
 //! ~105 page writes per commit (`docs/benchmarks.md`). On SQLite the table
 //! was also two B-trees, the rowid table and the automatic index on the
 //! key.

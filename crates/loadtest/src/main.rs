@@ -66,7 +66,7 @@ struct Load {
         default_value = "token,introspect,data,request,proof"
     )]
     only: Vec<String>,
-    /// The `apiome` binary (default: `target/release/apiome`, built first).
+    /// The `apiome` binary (default: `target/dist/apiome`, built first).
     #[arg(long)]
     apiome: Option<PathBuf>,
     /// Skip the oidc-provider peer.

@@ -1,4 +1,4 @@
-//! The release `apiome`, started on a random loopback port over a seeded
+//! The shipped (`dist` profile) `apiome`, started on a random loopback port over a seeded
 //! data directory, and its peak memory read from `/proc`.
 
 use std::io::{BufRead as _, BufReader};
@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
-/// Builds `target/release/apiome` (a no-op when it is fresh) and returns it.
+/// Builds `target/dist/apiome` — the shipped profile: fat LTO, one codegen
+/// unit — (a no-op when it is fresh) and returns it.
 pub fn build_release() -> Result<PathBuf> {
     let root = crate::workspace_root();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([
             "build",
-            "--release",
+            "--profile",
+            "dist",
             "--locked",
             "-p",
             "server",
@@ -26,12 +28,12 @@ pub fn build_release() -> Result<PathBuf> {
         .status()
         .context("running cargo build")?;
     if !status.success() {
-        bail!("cargo build --release --bin apiome failed");
+        bail!("cargo build --profile dist --bin apiome failed");
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    Ok(target.join("release/apiome"))
+    Ok(target.join("dist/apiome"))
 }
 
 /// Reads the database files once, so the figures measure a server that

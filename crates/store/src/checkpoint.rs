@@ -17,7 +17,7 @@
 //! [`crate::Store::write_txn`]), copies the few frames committed since its
 //! last pass, and lets the next writer rewind the log. (A pass that copied everything without the turn is not
 //! enough: under load a commit lands between it and the next writer's
-//! start, and that writer cannot rewind; tried in run 10, the log grew to
+//! start, and that writer cannot rewind; tried under load, the log grew to
 //! 1 GB in a minute.) Durability is not touched: a commit is durable in the
 //! log (`synchronous=FULL`) before anyone answers, checkpointed or not.
 //!
@@ -39,7 +39,7 @@ const INTERVAL: Duration = Duration::from_millis(100);
 /// to its end in the write turn so that it can rewind. Every read of
 /// `GET /v1/data` waits while the turn is held, so the fewer the better:
 /// at 16 MiB a log under full load rewound five times a second, holding
-/// the turn 4.4 ms each time (run 10, `docs/benchmarks.md`).
+/// the turn 4.4 ms each time (measured under `apiome-load bench`).
 const REWIND_FRAMES: i64 = 16_384;
 
 /// Before taking the turn, passive passes are repeated (at most this many

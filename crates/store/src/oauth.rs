@@ -119,7 +119,7 @@ impl ClientState {
 /// Client records this process has read, by id.
 ///
 /// Parsing a client record (the JSON and the redirect URIs) was ~14 % of a
-/// token's server time in run 10's profile (`docs/benchmarks.md`), so
+/// token's server time in a profile under load, so
 /// parsed records are kept. A record can change (`apiome company
 /// disable|enable|delete|rotate-secret`, `auditor revoke`, from the CLI or
 /// another server), and every change bumps the row's `revision`: each use

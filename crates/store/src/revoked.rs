@@ -4,7 +4,7 @@
 //! Every bearer call and every introspection asks whether the token's `jti`
 //! was revoked. The answer is almost always "no", and on SQLite reading it
 //! costs a read transaction (`btreeBeginTrans`, the `-shm` read mark): 18 %
-//! of an introspection's server time in run 11 of `docs/benchmarks.md`. The
+//! of an introspection's server time in a profile under load. The
 //! list itself is tiny — tokens live minutes and are rarely revoked.
 //!
 //! Memory can answer "no" only if no revocation can reach the table without

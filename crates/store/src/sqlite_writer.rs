@@ -4,8 +4,8 @@
 //! `GET /v1/data` reads, and every read waits for it. Through sqlx each of
 //! its ~9 statements went to the pool connection's worker thread and back,
 //! two thread wake-ups per statement on a busy two-core machine, and that
-//! was most of a commit's time: in run 8 the server used one of its two
-//! cores while reads waited on the commit (`docs/benchmarks.md`). On a
+//! was most of a commit's time: under load the server used one of its two
+//! cores while reads waited on the commit. On a
 //! connection the writer's thread owns, the same statements run inline.
 //!
 //! The connection is configured as the pool's are (WAL, `synchronous=FULL`,
@@ -27,7 +27,7 @@ use crate::{Store, StoreError};
 /// Page cache of the writer's connection, in KiB: the pages an append
 /// touches again and again (the right edges of the ledger's B-trees, the
 /// upper levels of its person index) stay in memory. Default: 2 MiB; 8 MiB
-/// was no faster than 4 and cost peak memory (run 9, `docs/benchmarks.md`).
+/// was no faster than 4 and cost peak memory under `apiome-load bench`.
 const CACHE_KIB: i64 = 4 * 1024;
 
 pub(crate) fn database_error(what: &str, error: rusqlite::Error) -> StoreError {
