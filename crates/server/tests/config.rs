@@ -279,6 +279,31 @@ fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/apiome.toml")
 }
 
+/// The Debian package's `/etc/apiome/apiome.toml` loads, and puts the data
+/// where the unit's `StateDirectory` is.
+#[test]
+fn the_packaged_config_file_loads_and_names_the_state_directory() {
+    let packaged = Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/apiome.toml");
+    let printed = stdout(&apiome(
+        &["config", "check", "--config", packaged.to_str().unwrap()],
+        &[],
+    ));
+    assert!(line_of(&printed, "data_dir").starts_with("data_dir = \"/var/lib/apiome\""));
+    assert!(line_of(&printed, "log_format").starts_with("log_format = \"json\""));
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/apiome.service"),
+    )
+    .unwrap();
+    for line in [
+        "DynamicUser=yes",
+        "StateDirectory=apiome",
+        "ProtectSystem=strict",
+        "ExecStart=/usr/bin/apiome --config /etc/apiome/apiome.toml serve",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "the unit lacks {line}");
+    }
+}
+
 #[test]
 fn the_shipped_example_names_every_key_and_loads() {
     let text = std::fs::read_to_string(example()).unwrap();
