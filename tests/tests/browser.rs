@@ -886,7 +886,7 @@ enum Tamper {
     /// Flips one bit of the first hash of this entry's inclusion proofs.
     ProofOf(u64),
     /// Serves this key as the log's, and every checkpoint re-signed with it.
-    LogKey(ledger::NoteSigner),
+    LogKey(Box<ledger::NoteSigner>),
 }
 
 /// A man in the middle between Chromium and the app: HTTP/1.1, GET only,
@@ -1151,7 +1151,7 @@ async fn the_activity_page_verifies_every_entry_in_the_browser_and_flags_a_tampe
         ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
     )
     .unwrap();
-    proxy.set(Tamper::LogKey(impostor));
+    proxy.set(Tamper::LogKey(Box::new(impostor)));
     page.goto(proxy.url("/activity")).await.unwrap();
     browser_check_done(&page).await;
     assert_eq!(browser_verdicts(&page).await, all("failed"));
