@@ -3,7 +3,9 @@
 //! passkey, see the recovery codes, sign out, sign back in with the passkey
 //! (discoverable, no handle typed), move an attribute to public and save a
 //! rule in plain words. And the dashboard's forms refuse a POST without the
-//! session's CSRF token.
+//! session's CSRF token. And the activity page's own script verifies the
+//! person's log entries in the browser, through a proxy that can flip a
+//! proof's bit or re-sign the checkpoint with another key.
 
 #![allow(
     clippy::unwrap_used,
@@ -806,3 +808,591 @@ async fn a_person_approves_part_of_a_request_in_the_browser_and_revokes_it_on_th
     chromium.close().await;
     app.stop().await;
 }
+
+/// The ledger's public key name (the checkpoint origin) of `app`.
+async fn log_name(app: &TestApp) -> String {
+    let vkey = app.text("/v1/ledger/public-key").await;
+    vkey.split('+').next().unwrap().to_owned()
+}
+
+/// A signed-up person under "ask me" with a semi-private email, about whom
+/// a company made three requests, one of them declined: at least four
+/// entries in the log. Their session token and the entries' indexes, newest
+/// first.
+async fn person_with_activity(app: &TestApp, handle: &str) -> (String, Vec<u64>) {
+    let (token, _) = password_person(app, handle).await;
+    let response = app
+        .http
+        .put(app.url("/v1/me/attributes/email"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"value": "ada@example.org", "bucket": "semi_private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let company = app.company("Acme Ledger Co").await;
+    let company_token = app.company_token(&company).await;
+    let mut requests = Vec::new();
+    for purpose in ["marketing", "analytics", "personalisation"] {
+        let asked: Value = app
+            .http
+            .post(app.url("/v1/requests"))
+            .bearer_auth(&company_token)
+            .json(&serde_json::json!({
+                "person": {"handle": handle},
+                "authorization_details": [{"type": "apiome_data", "attributes": ["email"],
+                    "purpose": purpose, "duration": "P30D"}]
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        requests.push(asked["request_id"].as_str().unwrap().to_owned());
+    }
+    let declined = app
+        .http
+        .post(app.url(&format!("/v1/me/requests/{}/decline", requests[0])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 200);
+    let activity: Value = app
+        .http
+        .get(app.url("/v1/me/activity"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let indexes: Vec<u64> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["index"].as_u64().unwrap())
+        .collect();
+    assert!(indexes.len() >= 4, "{activity}");
+    (token, indexes)
+}
+
+/// What [`TamperingProxy`] changes on its way to the browser.
+#[derive(Clone)]
+enum Tamper {
+    Nothing,
+    /// Flips one bit of the first hash of this entry's inclusion proofs.
+    ProofOf(u64),
+    /// Serves this key as the log's, and every checkpoint re-signed with it.
+    LogKey(Box<ledger::NoteSigner>),
+}
+
+/// A man in the middle between Chromium and the app: HTTP/1.1, GET only,
+/// one request a connection, everything passed through but what
+/// [`Tamper`] says. The browser sees it as the server (one origin).
+struct TamperingProxy {
+    base_url: String,
+    tamper: std::sync::Arc<std::sync::Mutex<Tamper>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TamperingProxy {
+    async fn start(app: &TestApp) -> TamperingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tamper = std::sync::Arc::new(std::sync::Mutex::new(Tamper::Nothing));
+        let upstream = app.base_url.clone();
+        let http = app.http.clone();
+        let shared = tamper.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let tamper = shared.lock().unwrap().clone();
+                tokio::spawn(relay(stream, upstream.clone(), http.clone(), tamper));
+            }
+        });
+        TamperingProxy {
+            base_url: format!("http://localhost:{port}"),
+            tamper,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    fn set(&self, tamper: Tamper) {
+        *self.tamper.lock().unwrap() = tamper;
+    }
+}
+
+impl Drop for TamperingProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Answers one request on `stream` from `upstream`, changed by `tamper`.
+async fn relay(
+    mut stream: tokio::net::TcpStream,
+    upstream: String,
+    http: reqwest::Client,
+    tamper: Tamper,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+        assert!(head.len() < 64 * 1024, "a request head this long is a bug");
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap().split(' ');
+    let (method, target) = (request_line.next().unwrap(), request_line.next().unwrap());
+    assert_eq!(method, "GET", "the proxy only relays GET ({target})");
+    let mut request = http.get(format!("{upstream}{target}"));
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':')
+            && (name.eq_ignore_ascii_case("cookie") || name.eq_ignore_ascii_case("accept"))
+        {
+            request = request.header(name, value.trim());
+        }
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let mut out = format!("HTTP/1.1 {status}\r\n");
+    for (name, value) in response.headers() {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "connection" | "transfer-encoding" | "keep-alive"
+        ) {
+            out.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+        }
+    }
+    let body = tampered(&tamper, target, response.bytes().await.unwrap().to_vec());
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let _ = stream.write_all(out.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
+/// `body` of `target` as `tamper` changes it.
+fn tampered(tamper: &Tamper, target: &str, body: Vec<u8>) -> Vec<u8> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    let path = target.split('?').next().unwrap();
+    match tamper {
+        Tamper::Nothing => body,
+        Tamper::ProofOf(index)
+            if path == "/v1/ledger/proofs/inclusion"
+                && target.contains(&format!("index={index}&")) =>
+        {
+            let mut proof: Value = serde_json::from_slice(&body).unwrap();
+            let first = proof["proof"][0].as_str().unwrap();
+            let mut hash = BASE64.decode(first).unwrap();
+            hash[0] ^= 1;
+            proof["proof"][0] = Value::from(BASE64.encode(hash));
+            serde_json::to_vec(&proof).unwrap()
+        }
+        Tamper::LogKey(signer) if path == "/v1/ledger/public-key" => signer.vkey().into_bytes(),
+        Tamper::LogKey(signer) if path == "/v1/ledger/checkpoint" => {
+            let note = String::from_utf8(body).unwrap();
+            let text = &note[..=note.rfind("\n\n").unwrap()];
+            signer.sign(text).unwrap().into_bytes()
+        }
+        _ => body,
+    }
+}
+
+/// The ids of the key buttons a person can see on the activity page.
+const SHOWN_KEY_BUTTONS: &str = "Array.from(document.querySelectorAll('.key-buttons button')).filter(b => b.offsetParent !== null).map(b => b.id)";
+
+/// Waits until the activity page's own script has checked every entry.
+async fn browser_check_done(page: &Page) {
+    wait_for(
+        page,
+        "the page's script to finish checking",
+        "document.getElementById('browser-check').dataset.state === 'done'",
+    )
+    .await;
+}
+
+/// Each entry's index and the page script's verdict on it.
+async fn browser_verdicts(page: &Page) -> Vec<(u64, String)> {
+    let verdicts = eval(
+        page,
+        "Array.from(document.querySelectorAll('li[data-leaf]')).map(li => [Number(li.dataset.index), li.dataset.browserCheck || 'none', li.querySelector('.mark').textContent])",
+    )
+    .await
+    .unwrap();
+    verdicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let (verdict, text) = (v[1].as_str().unwrap(), v[2].as_str().unwrap());
+            match verdict {
+                "verified" => assert_eq!(text, "\u{2713} verified in your browser"),
+                _ => assert!(text.starts_with("\u{2717} NOT verified"), "{text}"),
+            }
+            (v[0].as_u64().unwrap(), verdict.to_owned())
+        })
+        .collect()
+}
+
+/// The person's activity through a proxy that can lie: with nothing
+/// changed, the page's own script verifies every entry; pinned, it keeps
+/// verifying; a proof with one flipped bit shows as NOT verified (and only
+/// that entry); a checkpoint signed by another key under the log's name
+/// raises the pin warning and verifies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activity_page_verifies_every_entry_in_the_browser_and_flags_a_tampered_proof_and_a_new_key()
+ {
+    use chromiumoxide::cdp::browser_protocol::network::CookieParam;
+
+    let Some(binary) = chromium() else { return };
+    let app = TestApp::sqlite().await;
+    let (token, indexes) = person_with_activity(&app, "ada_checks").await;
+    let proxy = TamperingProxy::start(&app).await;
+    let chromium = Chromium::launch(&binary).await;
+    let page = chromium.browser.new_page("about:blank").await.unwrap();
+    page.set_cookie(
+        CookieParam::builder()
+            .name(server::auth::SESSION_COOKIE)
+            .value(token)
+            .url(proxy.url("/"))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let all = |verdict: &str| -> Vec<(u64, String)> {
+        indexes.iter().map(|i| (*i, verdict.to_owned())).collect()
+    };
+
+    // Nothing changed: every entry verified by the page's own script.
+    page.goto(proxy.url("/activity")).await.unwrap();
+    browser_check_done(&page).await;
+    assert_eq!(browser_verdicts(&page).await, all("verified"));
+    let n = indexes.len();
+    text_shows(
+        &page,
+        &format!("All {n} entries on this page verified in your browser"),
+    )
+    .await;
+    text_shows(&page, "not pinned on this device").await;
+    assert_eq!(
+        eval(
+            &page,
+            "document.getElementById('check-summary').getAttribute('aria-live')"
+        )
+        .await,
+        Some(Value::from("polite"))
+    );
+    assert_eq!(
+        eval(&page, SHOWN_KEY_BUTTONS).await,
+        Some(serde_json::json!(["pin-key"])),
+        "an unpinned key offers pinning only"
+    );
+    let shot = screenshot(&page, "activity-verified.png", true).await;
+    eprintln!("screenshot: {}", shot.display());
+
+    // Pinned once: the page reloads, checks against the pinned key, no warning.
+    click(&page, "#pin-key").await;
+    wait_for(
+        &page,
+        "the key pinned and the entries checked again",
+        "document.getElementById('key-pin-state').textContent === '(pinned on this device)' && document.getElementById('browser-check').dataset.state === 'done'",
+    )
+    .await;
+    assert_eq!(browser_verdicts(&page).await, all("verified"));
+    assert_eq!(
+        eval(&page, "document.getElementById('key-warning').hidden").await,
+        Some(Value::from(true))
+    );
+    assert_eq!(
+        eval(&page, SHOWN_KEY_BUTTONS).await,
+        Some(serde_json::json!(["unpin-key"])),
+        "a pinned key offers forgetting it only"
+    );
+
+    // One proof with a flipped bit: that entry, and only it, is NOT verified.
+    let victim = indexes[1];
+    proxy.set(Tamper::ProofOf(victim));
+    page.goto(proxy.url("/activity")).await.unwrap();
+    browser_check_done(&page).await;
+    let expected: Vec<(u64, String)> = indexes
+        .iter()
+        .map(|i| {
+            let verdict = if *i == victim { "failed" } else { "verified" };
+            (*i, verdict.to_owned())
+        })
+        .collect();
+    assert_eq!(browser_verdicts(&page).await, expected);
+    text_shows(
+        &page,
+        &format!("1 of {n} entries NOT verified in your browser"),
+    )
+    .await;
+
+    // The log's key changes (a checkpoint re-signed under the log's name):
+    // the pin warns, and nothing is verified.
+    let impostor = ledger::NoteSigner::new(
+        log_name(&app).await,
+        ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+    )
+    .unwrap();
+    proxy.set(Tamper::LogKey(Box::new(impostor)));
+    page.goto(proxy.url("/activity")).await.unwrap();
+    browser_check_done(&page).await;
+    assert_eq!(browser_verdicts(&page).await, all("failed"));
+    wait_for(
+        &page,
+        "the pin warning",
+        "!document.getElementById('key-warning').hidden && document.getElementById('key-warning').getAttribute('role') === 'alert'",
+    )
+    .await;
+    text_shows(
+        &page,
+        "the log\u{2019}s key has changed since you pinned it",
+    )
+    .await;
+    text_shows(&page, "signed by another key").await;
+    let shot = screenshot(&page, "activity-key-changed.png", true).await;
+    eprintln!("screenshot: {}", shot.display());
+
+    chromium.close().await;
+    app.stop().await;
+}
+
+/// The page script's verifiers, run in Chromium, against the RFC 6962
+/// reference tree (every leaf of every size up to 8, and each proof with a
+/// flipped bit) and Go's `sumdb/note` signed-note vectors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_script_agrees_with_rfc6962_and_signed_note_test_vectors() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use chromiumoxide::cdp::browser_protocol::network::CookieParam;
+
+    let Some(binary) = chromium() else { return };
+    let app = TestApp::sqlite().await;
+    let (token, _) = password_person(&app, "ada_vectors").await;
+    let leaves: Vec<Vec<u8>> = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|l| hex::decode(l).unwrap())
+    .collect();
+    let tree = ledger::Tree::from_leaf_hashes(leaves.iter().map(|l| ledger::leaf_hash(l)));
+    assert_eq!(
+        hex::encode(tree.root()),
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+        "RFC 6962's reference root"
+    );
+    let mut cases = Vec::new();
+    for size in 1..=8u64 {
+        let root = BASE64.encode(tree.root_at(size).unwrap());
+        for index in 0..size {
+            let proof = tree.inclusion_proof(index, size).unwrap();
+            let b64: Vec<String> = proof.iter().map(|h| BASE64.encode(h)).collect();
+            let leaf = BASE64.encode(&leaves[index as usize]);
+            cases.push(serde_json::json!([leaf, index, size, b64, root, true]));
+            for at in 0..proof.len() {
+                let mut bad = proof.clone();
+                bad[at][31] ^= 0x80;
+                let bad: Vec<String> = bad.iter().map(|h| BASE64.encode(h)).collect();
+                cases.push(serde_json::json!([leaf, index, size, bad, root, false]));
+            }
+            if size > 1 {
+                let other = (index + 1) % size;
+                cases.push(serde_json::json!([leaf, other, size, b64, root, false]));
+            }
+        }
+    }
+
+    let chromium = Chromium::launch(&binary).await;
+    let page = chromium.browser.new_page("about:blank").await.unwrap();
+    page.set_cookie(
+        CookieParam::builder()
+            .name(server::auth::SESSION_COOKIE)
+            .value(token)
+            .url(app.url("/"))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    page.goto(app.url("/activity")).await.unwrap();
+    browser_check_done(&page).await;
+
+    let script = format!(
+        "(async () => {{
+            const L = window.apiomeLedger;
+            const wrong = [];
+            for (const [leaf, index, size, proof, root, want] of {cases}) {{
+                const got = await L.verifyInclusion(await L.leafHash(L.fromBase64(leaf)),
+                    BigInt(index), BigInt(size), proof.map(L.fromBase64), L.fromBase64(root));
+                if (got !== want) wrong.push([index, size, proof.length, want]);
+            }}
+            return wrong;
+        }})()",
+        cases = Value::from(cases.clone())
+    );
+    assert_eq!(
+        eval(&page, &script).await,
+        Some(Value::Array(vec![])),
+        "cases the script got wrong, of {}",
+        cases.len()
+    );
+
+    // Go's golang.org/x/mod/sumdb/note vectors (as in crates/ledger's note.rs).
+    let notes = r#"(async () => {
+        const L = window.apiomeLedger;
+        const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+        const peter = "\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+        const enoch = "\u2014 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+        const key = await L.parseVerifierKey("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
+        const outcome = async (note, k) => { try { return await L.openNote(note, k) === text; } catch (e) { return e.message; } };
+        const badId = await L.parseVerifierKey("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").then(() => 'accepted', e => 'refused');
+        return [
+            await outcome(text + "\n" + peter, key),
+            await outcome(text + "\n" + enoch + peter, key),
+            await outcome(text.replace("cryptography", "cryptographY") + "\n" + peter, key),
+            await outcome(text + "\n" + enoch, key),
+            badId,
+        ];
+    })()"#;
+    assert_eq!(
+        eval(&page, notes).await,
+        Some(serde_json::json!([
+            true,
+            true,
+            "the checkpoint\u{2019}s signature by PeterNeumann does not verify",
+            "the checkpoint carries no signature by PeterNeumann",
+            "refused"
+        ]))
+    );
+
+    chromium.close().await;
+    app.stop().await;
+}
+
+app_test!(
+    the_activity_page_without_script_says_its_marks_are_the_servers_and_loads_its_checker_by_hash,
+    |app| {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD as BASE64;
+        use sha2::{Digest as _, Sha256};
+
+        let (token, indexes) = person_with_activity(app, "ada_nojs").await;
+        let response = app
+            .http
+            .get(app.url("/activity"))
+            .header(
+                "cookie",
+                format!("{}={token}", server::auth::SESSION_COOKIE),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-security-policy"],
+            server::pages::PAGE_CSP,
+            "the CSP is as strict as every page's"
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("the server's own check"), "{html}");
+        assert_eq!(
+            html.matches("class=\"mark verified\"").count(),
+            indexes.len()
+        );
+        assert!(
+            !html.contains("<script>") && !html.contains(" onclick="),
+            "inline script"
+        );
+
+        // Every entry carries its exact leaf bytes: they hash to the API's leaf hash.
+        let activity: Value = app
+            .http
+            .get(app.url("/v1/me/activity"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (item, index) in activity["items"].as_array().unwrap().iter().zip(&indexes) {
+            let leaf = html
+                .split(&format!("data-index=\"{index}\" data-leaf=\""))
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let leaf = BASE64
+                .decode(leaf.replace("&#x2f;", "/").replace("&#43;", "+"))
+                .unwrap();
+            assert_eq!(
+                BASE64.encode(ledger::leaf_hash(&leaf)),
+                item["leaf_hash"].as_str().unwrap(),
+                "entry {index}"
+            );
+        }
+
+        // The checker: loaded by its hash, with Subresource Integrity, cached for good.
+        let tag = html.split("<script src=\"").nth(1).unwrap();
+        let src = tag.split('"').next().unwrap().replace("&#x2f;", "/");
+        let integrity = tag
+            .split("integrity=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&#x2f;", "/")
+            .replace("&#43;", "+");
+        assert!(
+            src.starts_with("/static/ledger-check.") && src.ends_with(".js"),
+            "{src}"
+        );
+        let script = app.http.get(app.url(&src)).send().await.unwrap();
+        assert_eq!(script.status(), 200);
+        assert_eq!(
+            script.headers()["content-type"],
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            script.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let body = script.bytes().await.unwrap();
+        let digest = Sha256::digest(&body);
+        assert_eq!(integrity, format!("sha256-{}", BASE64.encode(digest)));
+        assert!(src.contains(&hex::encode(&digest[..8])), "{src}");
+        let unhashed = app
+            .http
+            .get(app.url("/static/ledger-check.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unhashed.status(), 404, "only the hashed name is served");
+    }
+);

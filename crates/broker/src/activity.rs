@@ -30,6 +30,9 @@ pub struct ActivityEntry {
     /// The entry, or `None` when its stored bytes do not decode (damage
     /// shows, unverified).
     pub entry: Option<Entry>,
+    /// Its stored bytes, exactly as hashed into the log: what a reader
+    /// hashes to check the entry without trusting `leaf_hash`.
+    pub leaf: Vec<u8>,
     /// The RFC 9162 leaf hash of its stored bytes.
     pub leaf_hash: Hash,
     /// Its inclusion proof against the checkpoint, when the checkpoint
@@ -100,6 +103,7 @@ pub async fn page(
         entries.push(ActivityEntry {
             index: raw.index,
             entry,
+            leaf: raw.leaf,
             leaf_hash,
             proof,
             verified,
@@ -341,6 +345,7 @@ mod tests {
         let damaged = ActivityEntry {
             index: 3,
             entry: None,
+            leaf: b"not an entry".to_vec(),
             leaf_hash: ledger::leaf_hash(b"not an entry"),
             proof: None,
             verified: false,

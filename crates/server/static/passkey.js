@@ -1,4 +1,5 @@
-// apiome's passkey ceremonies: the only script on apiome's pages. It talks to
+// apiome's passkey ceremonies (the one other script is the activity page's
+// ledger-check.js). It talks to
 // the JSON API (which sets the session cookie) and to the browser's WebAuthn
 // API; everything else on the pages is a plain form. No inline script: this
 // file is loaded with `defer` under `script-src 'self'`.

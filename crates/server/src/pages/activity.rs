@@ -1,13 +1,24 @@
 //! The activity page: the person's ledger entries as a timeline, each with
 //! the mark the server computed from its inclusion proof — the same data as
 //! `GET /v1/me/activity`.
+//!
+//! The server's mark is only the server's word. Each entry also carries its
+//! exact leaf bytes (`data-leaf`, base64), and the page loads
+//! `static/ledger-check.js`, which re-checks every entry in the browser: the
+//! checkpoint's Ed25519 signature (against a key the person may pin), the
+//! leaf's hash and its inclusion proof, fetched from the public
+//! `/v1/ledger/*` endpoints. Without script the page stays as it is and says
+//! that its marks are the server's.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use crate::ledger_signer;
+use crate::pages::assets::{self, HashedScript};
 use crate::pages::{Nav, PageError, PageSession, html, time_iso};
 use crate::problem::Problem;
 use crate::startup::AppState;
@@ -33,6 +44,8 @@ struct Item {
     purpose: Option<String>,
     amount: Option<String>,
     verified: bool,
+    /// The leaf bytes, base64, for the browser to hash itself.
+    leaf: String,
 }
 
 #[derive(Template)]
@@ -42,6 +55,7 @@ struct ActivityPage {
     tree_size: u64,
     items: Vec<Item>,
     next_before: Option<u64>,
+    checker: &'static HashedScript,
 }
 
 /// The signed-in person's activity.
@@ -65,6 +79,7 @@ pub async fn activity(
         tree_size: checkpoint.tree_size,
         items: page.entries.into_iter().map(item).collect(),
         next_before: page.next_before,
+        checker: assets::ledger_check(),
     };
     html(StatusCode::OK, &page)
 }
@@ -81,6 +96,7 @@ fn item(e: broker::activity::ActivityEntry) -> Item {
         purpose: described.purpose,
         amount: described.amount.map(|m| m.to_string()),
         verified: e.verified,
+        leaf: BASE64.encode(&e.leaf),
     }
 }
 
