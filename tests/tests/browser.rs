@@ -1146,11 +1146,7 @@ async fn the_activity_page_verifies_every_entry_in_the_browser_and_flags_a_tampe
 
     // The log's key changes (a checkpoint re-signed under the log's name):
     // the pin warns, and nothing is verified.
-    let impostor = ledger::NoteSigner::new(
-        log_name(&app).await,
-        ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
-    )
-    .unwrap();
+    let impostor = ledger::NoteSigner::from_seed(log_name(&app).await, [7; 32]).unwrap();
     proxy.set(Tamper::LogKey(Box::new(impostor)));
     page.goto(proxy.url("/activity")).await.unwrap();
     browser_check_done(&page).await;
