@@ -34,6 +34,9 @@ use crate::money::{
 };
 use crate::{Backend, PersonId, Store, StoreError, new_id, now};
 
+/// Rows resealed per transaction.
+const RESEAL_BATCH: u64 = 500;
+
 /// Most payouts one operator listing returns.
 pub const MAX_PAYOUTS_LISTED: u64 = 1000;
 
@@ -273,6 +276,53 @@ impl Store {
             .into_iter()
             .map(|row| self.opened(row))
             .collect()
+    }
+
+    /// Seals every payout destination under the current data key (the
+    /// second half of [`Store::reseal_attributes`]), in batches, each its
+    /// own transaction; counts into `done`.
+    pub(crate) async fn reseal_payouts(
+        &self,
+        done: &mut crate::Resealed,
+    ) -> Result<(), StoreError> {
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = payout::Entity::find()
+                .order_by_asc(payout::Column::Id)
+                .limit(RESEAL_BATCH);
+            if let Some(id) = &after {
+                query = query.filter(payout::Column::Id.gt(id.as_str()));
+            }
+            let rows = query.all(&self.db).await?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = Some(last.id.clone());
+            let (_turn, txn) = self.write_txn().await?;
+            for row in rows {
+                done.values += 1;
+                if self.keys.is_current(&row.destination) {
+                    continue;
+                }
+                let binding = seal_key(&row.id);
+                let plain = self
+                    .keys
+                    .open(&row.person_id, &binding, &row.destination)
+                    .map_err(|e| StoreError::corrupt(format!("payout {}: {e}", row.id)))?;
+                let sealed = self
+                    .keys
+                    .seal(&row.person_id, &binding, &plain)
+                    .map_err(StoreError::corrupt)?;
+                let changed = payout::Entity::update_many()
+                    .col_expr(payout::Column::Destination, Expr::value(sealed))
+                    .filter(payout::Column::Id.eq(row.id.as_str()))
+                    .filter(payout::Column::Destination.eq(row.destination.as_str()))
+                    .exec(&txn)
+                    .await?;
+                done.resealed += changed.rows_affected;
+            }
+            txn.commit().await?;
+        }
     }
 
     async fn settle_payout(
