@@ -266,6 +266,9 @@ pub async fn list(
 }
 
 /// One payout
+///
+/// One of the person's payouts: how much, where it stands, the destination
+/// masked, and the operator's reference or the reason it failed.
 #[utoipa::path(
     operation_id = "payouts_get",
     tag = "people",
