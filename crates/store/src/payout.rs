@@ -502,3 +502,89 @@ async fn pending_in(
         .await?
         .is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sealed::DataKeys;
+    use crate::{Handle, store_test};
+    use consent_policy::{CompanyId, Currency, Iban};
+
+    /// A person who earned `micros` EUR (an offer reserved and paid), on `store`.
+    async fn earner(store: &Store, micros: u64) -> PersonId {
+        let person = store
+            .create_person(&Handle::parse("ada_lovelace").unwrap())
+            .await
+            .unwrap();
+        let acme = CompanyId::parse("acme").unwrap();
+        store.create_company(&acme, "Acme").await.unwrap();
+        let offer = Money::new(micros, Currency::EUR);
+        store.fund_wallet(&acme, &offer, "bank-1").await.unwrap();
+        let (_turn, txn) = store.write_txn().await.unwrap();
+        let pseudonym = lock_person(&txn, store.backend(), &person.id)
+            .await
+            .unwrap();
+        crate::money::reserve(
+            &txn,
+            store.backend(),
+            &acme,
+            &person.id,
+            &pseudonym,
+            "r1",
+            "offer:r1",
+            &offer,
+        )
+        .await
+        .unwrap();
+        crate::money::settle(&txn, store.backend(), "offer:r1", true)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        person.id
+    }
+
+    fn iban() -> PayoutDestination {
+        PayoutDestination::Iban(Iban::parse("DE89370400440532013000").unwrap())
+    }
+
+    store_test!(
+        a_destination_is_sealed_and_opens_after_the_data_key_rotates,
+        |store| {
+            let old_key = DataKeys::generate().unwrap();
+            let before = store.with_data_keys(DataKeys::new(&[old_key]).unwrap());
+            let person = earner(&before, 3_000_000).await;
+            let two = Money::new(2_000_000, Currency::EUR);
+            let made = before.request_payout(&person, &two, &iban()).await.unwrap();
+            let row = payout::Entity::find_by_id(made.id.clone())
+                .one(&before.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(crate::sealed::is_sealed(&row.destination));
+            assert!(!row.destination.contains("0532013000"));
+            // Held once: a second one in EUR waits for the first.
+            assert!(matches!(
+                before.request_payout(&person, &two, &iban()).await,
+                Err(StoreError::PayoutPending(Currency::EUR))
+            ));
+
+            let new_key = DataKeys::generate().unwrap();
+            let both = store.with_data_keys(DataKeys::new(&[new_key, old_key]).unwrap());
+            let done = both.reseal_attributes().await.unwrap();
+            assert_eq!(done.resealed, 1, "{done:?}");
+            let only_new = store.with_data_keys(DataKeys::new(&[new_key]).unwrap());
+            let read = only_new.payout_of(&person, &made.id).await.unwrap();
+            assert_eq!(read.destination, iban());
+            assert_eq!(read.state, PayoutState::Pending);
+            let sent = only_new.confirm_payout(&made.id, "ref-1").await.unwrap();
+            assert_eq!(sent.state, PayoutState::Posted);
+            assert!(matches!(
+                only_new.fail_payout(&made.id, "late").await,
+                Err(StoreError::PayoutSettled {
+                    state: "posted",
+                    ..
+                })
+            ));
+        }
+    );
+}
