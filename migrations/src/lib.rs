@@ -28,6 +28,7 @@ mod m20261207_000019_dpop;
 mod m20261207_000020_ciba_openid;
 mod m20261207_000021_sandbox;
 mod m20261207_000022_counter_offer;
+mod m20261207_000023_payouts;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_ciba_openid::Migration),
             Box::new(m20261207_000021_sandbox::Migration),
             Box::new(m20261207_000022_counter_offer::Migration),
+            Box::new(m20261207_000023_payouts::Migration),
         ]
     }
 }

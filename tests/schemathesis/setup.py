@@ -229,6 +229,16 @@ countered = ask(company, ["email"], {"amount_micros": 10000, "currency": "EUR"})
 call("POST", f"/v1/me/requests/{countered}/counter",
      {"price": {"amount_micros": 20000, "currency": "EUR"}}, token=person)
 OUT["COUNTERED"] = countered
+# Payouts: earnings to pay out (an approved offer of 100 EUR) and one
+# payout, sent already, for the operations that read one; new ones may
+# then be held (one waits at a time: 409 after it).
+earning = ask(company, ["email"], {"amount_micros": 100000000, "currency": "EUR"})
+call("POST", f"/v1/me/requests/{earning}/approve", {}, token=person)
+OUT["PAYOUT_ID"] = call("POST", "/v1/me/payouts",
+                        {"amount": {"amount_micros": 1000000, "currency": "EUR"},
+                         "destination": {"kind": "iban", "iban": "DE89 3704 0044 0532 0130 00"}},
+                        token=person)["id"]
+cli("payout", "confirm", OUT["PAYOUT_ID"], "--transfer-id", "SCHEMATHESIS-1")
 waiting = latest_mail(lambda m: m.get("List-Unsubscribe") is not None)
 link = re.search(r"<(https?://[^>]+/v1/notifications/unsubscribe\?[^>]+)>", waiting["List-Unsubscribe"]).group(1)
 query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))

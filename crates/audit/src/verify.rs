@@ -55,8 +55,8 @@ impl fmt::Display for Summary {
             "OK: the log {} of tree size {} with root {} is signed by the pinned key; \
              all {} entries were downloaded, decoded and hashed, and their RFC 9162 root \
              equals the checkpoint's; {consistency}; {} money entries replayed into {} \
-             transfers over {} accounts, debits equal credits, no wallet is negative and \
-             no transfer was applied twice (balances ok), in {:.1} s.",
+             transfers over {} accounts, debits equal credits, no wallet is negative, no \
+             payout exceeds the person's earnings and no transfer was applied twice (balances ok), in {:.1} s.",
             self.origin,
             self.tree_size,
             BASE64.encode(self.root),

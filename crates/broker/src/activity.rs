@@ -139,7 +139,10 @@ pub fn company_of(kind: &ledger::EntryKind) -> Option<&str> {
         | K::ClientSecretRotated { .. }
         | K::AuditorRevoked { .. }
         | K::PersonSuspended { .. }
-        | K::PersonUnsuspended { .. } => None,
+        | K::PersonUnsuspended { .. }
+        | K::PayoutRequested { .. }
+        | K::PayoutPosted { .. }
+        | K::PayoutVoided { .. } => None,
     }
 }
 
@@ -289,6 +292,16 @@ pub fn describe(entry: &Entry) -> Described {
         }
         EntryKind::PersonUnsuspended { .. } => {
             d.summary = "your account's suspension was lifted".to_owned();
+        }
+        EntryKind::PayoutRequested { amount: money, .. } => {
+            d.amount = amount(money);
+            d.summary = "you asked for a payout; held from your earnings".to_owned();
+        }
+        EntryKind::PayoutPosted { .. } => {
+            d.summary = "your payout was sent".to_owned();
+        }
+        EntryKind::PayoutVoided { .. } => {
+            d.summary = "your payout failed; the money is back in your earnings".to_owned();
         }
         EntryKind::TransferPosted { .. }
         | EntryKind::TransferVoided { .. }

@@ -86,6 +86,9 @@ pub enum BrokerError {
     /// A delete would end grants, requests or money; it needs `--force`.
     #[error("the company still holds value: {0}; run again with --force to end all of it")]
     CompanyHoldsValue(Box<crate::admin::CompanyHoldings>),
+    /// A payout amount the rules refuse (below the minimum, test money).
+    #[error(transparent)]
+    PayoutAmount(consent_policy::PayoutAmountError),
     /// The operator suspended this account.
     #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
     Suspended,

@@ -24,6 +24,7 @@
 //! | [`inbox`] | a person lists the requests sent to them |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
 //! | [`sandbox`] | a sandbox company reaches only its synthetic people and offers only `XTS`; a synthetic "ask" person approves on their own after N seconds |
+//! | [`payout`] | a person withdraws earnings (at least the minimum, within what they can withdraw, one waiting per currency); the operator confirms or fails it, lists them |
 //! | [`overview`] | a person reads their account: attributes, rules, blocks, ways in |
 //! | [`preferences`] | a person sets their default, longest grant and contact preferences |
 //! | [`block`] | a person blocks or unblocks a company (a block revokes its live grants) |
@@ -55,6 +56,7 @@ pub mod inbox;
 pub mod notifications;
 pub mod oidc;
 pub mod overview;
+pub mod payout;
 pub mod preferences;
 pub mod rules;
 pub mod sandbox;

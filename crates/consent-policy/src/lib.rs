@@ -60,6 +60,7 @@ mod decision;
 mod duration;
 mod grant;
 mod money;
+mod payout;
 mod person;
 mod profile;
 mod purpose;
@@ -86,6 +87,10 @@ pub use duration::{
 pub use grant::{Channel, Grant, RequestStatus};
 pub use money::{
     AmountError, Currency, MAX_AMOUNT_MICROS, MICROS_PER_UNIT, Money, UnknownCurrency,
+};
+pub use payout::{
+    DEFAULT_PAYOUT_MINIMUM_MICROS, DestinationError, Iban, MAX_HANDLE_ACCOUNT, PaymentHandle,
+    PayoutAmountError, PayoutDestination, check_payout_amount,
 };
 pub use person::{Handle, HandleError, PersonId};
 pub use profile::{MAX_ATTRIBUTES_PER_PERSON, MAX_BLOCKED_PER_PERSON, Profile, ProfileError};

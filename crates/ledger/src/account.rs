@@ -7,8 +7,10 @@ use crate::money::Currency;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AccountId {
-    /// The outside world money enters through when a company tops up its
-    /// wallet; its debits exceed its credits by everything ever funded.
+    /// The outside world: money enters through it when a company tops up
+    /// its wallet and leaves through it when a deleted company's wallet is
+    /// refunded or a person is paid out, so its posted debits exceed its
+    /// posted credits by what the books hold.
     Funding {
         /// The account's currency.
         currency: Currency,

@@ -6,6 +6,13 @@
 //! * `post` / `void`: complete or cancel a pending transfer.
 //! * `refund`: CompanyWallet → Funding, posted at once (what a deleted
 //!   company's wallet still held goes back); never more than is available.
+//! * `request_payout`: PersonEarnings → Funding, pending (a person withdraws
+//!   what they earned); never more than the earnings' available balance —
+//!   posted earnings less what was paid out and what is held for payouts.
+//!   `post_payout` / `void_payout` complete it (the bank transfer went
+//!   through) or cancel it (the money is back in the earnings); they refuse
+//!   a transfer that is not that person's payout, and `post` / `void` (the
+//!   offer entries) refuse a payout.
 //!
 //! Each operation is keyed by a transfer id and applied at most once: the
 //! same operation again returns [`Applied::AlreadyApplied`] and changes
@@ -15,8 +22,9 @@
 //! Invariants, asserted after every operation and checked in full by
 //! [`Books::check_invariants`]: per currency, posted debits equal posted
 //! credits and pending debits equal pending credits; no company wallet's
-//! available balance (credits posted − debits posted − debits pending) is
-//! ever below zero; a transfer's two accounts and its amount share one
+//! and no person's earnings' available balance (credits posted − debits
+//! posted − debits pending) is ever below zero, so no payout takes more
+//! than the person was paid; a transfer's two accounts and its amount share one
 //! currency; every balance is exactly the sum of the transfers that touch it.
 //!
 //! [`Books::apply`] takes ledger entries, so an auditor rebuilds the books by
@@ -54,6 +62,18 @@ pub enum BooksError {
         /// How much more it would need.
         missing: u64,
     },
+    /// The person's posted earnings cannot cover the payout.
+    #[error("earnings have {available} micro-units available, {missing} short")]
+    InsufficientEarnings {
+        /// What the person can still withdraw.
+        available: u64,
+        /// How much more the payout would need.
+        missing: u64,
+    },
+    /// A payout entry names a transfer that is not this person's payout, or
+    /// an offer's entry names a payout.
+    #[error("transfer {0} is not a payout of this person")]
+    NotAPayout(ShortText),
     /// The id already names a different transfer.
     #[error("transfer id {0} is already used by a different transfer")]
     IdReused(ShortText),
@@ -80,7 +100,7 @@ pub enum InvariantError {
     /// Debits and credits of a currency differ.
     #[error("debits and credits in {0} differ")]
     Unbalanced(Currency),
-    /// A company wallet's available balance is below zero.
+    /// A company wallet's or a person's earnings' available balance is below zero.
     #[error("account {0:?} is overdrawn")]
     Overdrawn(AccountId),
     /// A balance is not the sum of its transfers.
@@ -187,8 +207,27 @@ impl Books {
                 person,
                 amount,
             } => self.reserve(transfer_id, company_id, person, *amount),
-            EntryKind::TransferPosted { transfer_id } => self.post(transfer_id),
-            EntryKind::TransferVoided { transfer_id } => self.void(transfer_id),
+            EntryKind::TransferPosted { transfer_id } => {
+                self.refuse_payout(transfer_id)?;
+                self.post(transfer_id)
+            }
+            EntryKind::TransferVoided { transfer_id } => {
+                self.refuse_payout(transfer_id)?;
+                self.void(transfer_id)
+            }
+            EntryKind::PayoutRequested {
+                transfer_id,
+                person,
+                amount,
+            } => self.request_payout(transfer_id, person, *amount),
+            EntryKind::PayoutPosted {
+                transfer_id,
+                person,
+            } => self.post_payout(transfer_id, person),
+            EntryKind::PayoutVoided {
+                transfer_id,
+                person,
+            } => self.void_payout(transfer_id, person),
             EntryKind::WalletRefunded {
                 transfer_id,
                 company_id,
@@ -261,6 +300,100 @@ impl Books {
         self.take_from_wallet(transfer)
     }
 
+    /// Holds `amount` of a person's earnings for a payout to the outside
+    /// world (pending), within what they can withdraw.
+    pub fn request_payout(
+        &mut self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+        amount: Money,
+    ) -> Result<Applied, BooksError> {
+        let transfer = Transfer {
+            id: transfer_id.clone(),
+            debit_account: AccountId::PersonEarnings {
+                person: person.clone(),
+                currency: amount.currency,
+            },
+            credit_account: AccountId::Funding {
+                currency: amount.currency,
+            },
+            amount,
+            two_phase: true,
+            state: TransferState::Pending,
+        };
+        self.take_within_available(transfer, |available, missing| {
+            BooksError::InsufficientEarnings { available, missing }
+        })
+    }
+
+    /// Completes `person`'s pending payout: the money left the books.
+    pub fn post_payout(
+        &mut self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+    ) -> Result<Applied, BooksError> {
+        self.check_payout_of(transfer_id, person)?;
+        self.post(transfer_id)
+    }
+
+    /// Cancels `person`'s pending payout: the money is back in their earnings.
+    pub fn void_payout(
+        &mut self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+    ) -> Result<Applied, BooksError> {
+        self.check_payout_of(transfer_id, person)?;
+        self.void(transfer_id)
+    }
+
+    /// What a person can still withdraw in `currency`.
+    pub fn earnings_available(&self, person: &ShortText, currency: Currency) -> u64 {
+        let account = AccountId::PersonEarnings {
+            person: person.clone(),
+            currency,
+        };
+        self.balance(&account)
+            .available()
+            .expect("a person's earnings are never overdrawn")
+    }
+
+    /// Whether `transfer` is a payout: from earnings to the outside world.
+    fn is_payout(transfer: &Transfer) -> bool {
+        matches!(transfer.debit_account, AccountId::PersonEarnings { .. })
+            && matches!(transfer.credit_account, AccountId::Funding { .. })
+    }
+
+    /// Refuses a payout entry for a transfer that is not `person`'s payout.
+    fn check_payout_of(
+        &self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+    ) -> Result<(), BooksError> {
+        let transfer = self
+            .transfers
+            .get(transfer_id)
+            .ok_or_else(|| BooksError::UnknownTransfer(transfer_id.clone()))?;
+        let theirs = matches!(
+            &transfer.debit_account,
+            AccountId::PersonEarnings { person: owner, .. } if owner == person
+        );
+        if Self::is_payout(transfer) && theirs {
+            Ok(())
+        } else {
+            Err(BooksError::NotAPayout(transfer_id.clone()))
+        }
+    }
+
+    /// Refuses an offer's posting or voiding entry that names a payout.
+    fn refuse_payout(&self, transfer_id: &ShortText) -> Result<(), BooksError> {
+        match self.transfers.get(transfer_id) {
+            Some(transfer) if Self::is_payout(transfer) => {
+                Err(BooksError::NotAPayout(transfer_id.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Gives back what a company wallet holds to the outside world (posted
     /// at once); refused beyond the wallet's available balance, so a refund
     /// never takes money held for an offer.
@@ -291,6 +424,20 @@ impl Books {
     /// two-phase, posted at once otherwise. A repeat of an applied
     /// transfer is `AlreadyApplied`.
     fn take_from_wallet(&mut self, transfer: Transfer) -> Result<Applied, BooksError> {
+        self.take_within_available(transfer, |available, missing| {
+            BooksError::InsufficientFunds { available, missing }
+        })
+    }
+
+    /// Takes `transfer` from its debit account (a wallet or earnings)
+    /// within that account's available balance, `short` naming the
+    /// refusal: pending when the transfer is two-phase, posted at once
+    /// otherwise. A repeat of an applied transfer is `AlreadyApplied`.
+    fn take_within_available(
+        &mut self,
+        transfer: Transfer,
+        short: impl FnOnce(u64, u64) -> BooksError,
+    ) -> Result<Applied, BooksError> {
         if self.is_repeat(&transfer)? {
             return Ok(Applied::AlreadyApplied);
         }
@@ -302,12 +449,9 @@ impl Books {
         let mut credit = self.balance(&transfer.credit_account);
         let available = debit
             .available()
-            .expect("a company wallet is never overdrawn");
+            .expect("a wallet or earnings account is never overdrawn");
         if available < amount {
-            return Err(BooksError::InsufficientFunds {
-                available,
-                missing: amount - available,
-            });
+            return Err(short(available, amount - available));
         }
         let moved = u128::from(amount);
         if transfer.two_phase {
@@ -466,7 +610,7 @@ impl Books {
         }
         let mut sums: BTreeMap<Currency, Totals> = BTreeMap::new();
         for (account, balance) in &self.accounts {
-            if matches!(account, AccountId::CompanyWallet { .. }) && balance.available().is_none() {
+            if Self::never_overdrawn(account) && balance.available().is_none() {
                 return Err(InvariantError::Overdrawn(account.clone()));
             }
             let sum = sums.entry(account.currency()).or_default();
@@ -482,6 +626,14 @@ impl Books {
             }
         }
         Ok(())
+    }
+
+    /// Accounts whose available balance may never go below zero.
+    fn never_overdrawn(account: &AccountId) -> bool {
+        matches!(
+            account,
+            AccountId::CompanyWallet { .. } | AccountId::PersonEarnings { .. }
+        )
     }
 
     /// Whether `transfer` was already applied; an error if its id names another transfer.
@@ -538,7 +690,7 @@ impl Books {
             (&transfer.debit_account, debit),
             (&transfer.credit_account, credit),
         ] {
-            if matches!(account, AccountId::CompanyWallet { .. }) {
+            if Self::never_overdrawn(account) {
                 assert!(
                     balance.available().is_some(),
                     "wallet {account:?} overdrawn"
@@ -790,6 +942,217 @@ mod tests {
         ));
     }
 
+    /// `p1` earned `posted` USD micro-units and has `pending` more offered
+    /// (an offer `held`, when there is one).
+    fn earned(posted: u64, pending: u64) -> Books {
+        let mut books = world(posted + pending + 10);
+        books
+            .reserve(&t("paid"), &t("acme"), &t("p1"), usd(posted))
+            .unwrap();
+        books.post(&t("paid")).unwrap();
+        if pending > 0 {
+            books
+                .reserve(&t("held"), &t("acme"), &t("p1"), usd(pending))
+                .unwrap();
+        }
+        books
+    }
+
+    #[test]
+    fn a_payout_holds_posted_earnings_then_leaves_the_books() {
+        let mut books = earned(60, 30);
+        assert_eq!(books.earnings_available(&t("p1"), usd_currency()), 60);
+        assert_eq!(
+            books.request_payout(&t("payout:1"), &t("p1"), usd(50)),
+            Ok(Applied::Applied)
+        );
+        assert_eq!(books.earnings_available(&t("p1"), usd_currency()), 10);
+        let funding = AccountId::Funding {
+            currency: usd_currency(),
+        };
+        assert_eq!(books.balance(&funding).credits_pending, 50);
+        books.check_invariants().unwrap();
+        assert_eq!(
+            books.post_payout(&t("payout:1"), &t("p1")),
+            Ok(Applied::Applied)
+        );
+        let earnings = AccountId::PersonEarnings {
+            person: t("p1"),
+            currency: usd_currency(),
+        };
+        assert_eq!(books.balance(&earnings).debits_posted, 50);
+        assert_eq!(books.balance(&earnings).debits_pending, 0);
+        assert_eq!(books.balance(&funding).credits_posted, 50);
+        assert_eq!(books.earnings_available(&t("p1"), usd_currency()), 10);
+        assert_eq!(
+            books.post_payout(&t("payout:1"), &t("p1")),
+            Ok(Applied::AlreadyApplied)
+        );
+        assert_eq!(
+            books.void_payout(&t("payout:1"), &t("p1")),
+            Err(BooksError::AlreadyPosted(t("payout:1")))
+        );
+        books.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_voided_payout_returns_the_money_to_the_earnings() {
+        let mut books = earned(60, 0);
+        books
+            .request_payout(&t("payout:1"), &t("p1"), usd(60))
+            .unwrap();
+        assert_eq!(books.earnings_available(&t("p1"), usd_currency()), 0);
+        assert_eq!(
+            books.void_payout(&t("payout:1"), &t("p1")),
+            Ok(Applied::Applied)
+        );
+        assert_eq!(books.earnings_available(&t("p1"), usd_currency()), 60);
+        books.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_payout_never_takes_more_than_the_posted_earnings() {
+        let mut books = earned(60, 30);
+        let before = books.clone();
+        // Pending offers are not earnings yet.
+        assert_eq!(
+            books.request_payout(&t("payout:1"), &t("p1"), usd(61)),
+            Err(BooksError::InsufficientEarnings {
+                available: 60,
+                missing: 1
+            })
+        );
+        assert_eq!(books, before);
+        books
+            .request_payout(&t("payout:1"), &t("p1"), usd(40))
+            .unwrap();
+        // What is held for one payout cannot be paid out again.
+        assert_eq!(
+            books.request_payout(&t("payout:2"), &t("p1"), usd(21)),
+            Err(BooksError::InsufficientEarnings {
+                available: 20,
+                missing: 1
+            })
+        );
+        // Another person's earnings, and another currency, are other accounts.
+        assert!(matches!(
+            books.request_payout(&t("payout:3"), &t("p2"), usd(1)),
+            Err(BooksError::InsufficientEarnings { available: 0, .. })
+        ));
+        assert!(matches!(
+            books.request_payout(&t("payout:4"), &t("p1"), eur(1)),
+            Err(BooksError::InsufficientEarnings { available: 0, .. })
+        ));
+        assert_eq!(
+            books.request_payout(&t("payout:5"), &t("p1"), usd(0)),
+            Err(BooksError::ZeroAmount)
+        );
+        books.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn payout_entries_and_offer_entries_do_not_mix() {
+        let mut books = earned(60, 30);
+        books
+            .request_payout(&t("payout:1"), &t("p1"), usd(10))
+            .unwrap();
+        let before = books.clone();
+        // An offer is not a payout, another person's payout is not theirs.
+        assert_eq!(
+            books.post_payout(&t("held"), &t("p1")),
+            Err(BooksError::NotAPayout(t("held")))
+        );
+        assert_eq!(
+            books.void_payout(&t("payout:1"), &t("p2")),
+            Err(BooksError::NotAPayout(t("payout:1")))
+        );
+        // An offer's posting entry cannot settle a payout.
+        let posted = Entry::new(
+            0,
+            EntryKind::TransferPosted {
+                transfer_id: t("payout:1"),
+            },
+        );
+        assert_eq!(
+            books.apply(&posted),
+            Err(BooksError::NotAPayout(t("payout:1")))
+        );
+        assert_eq!(books, before);
+    }
+
+    #[test]
+    fn a_forged_log_paying_out_more_than_was_earned_is_refused_on_replay() {
+        let p = |kind| Entry::new(0, kind);
+        let fund = p(EntryKind::WalletFunded {
+            transfer_id: t("f"),
+            company_id: t("c"),
+            amount: usd(100),
+        });
+        let offer = p(EntryKind::TransferPending {
+            transfer_id: t("o"),
+            company_id: t("c"),
+            person: t("p"),
+            amount: usd(50),
+        });
+        let paid = p(EntryKind::TransferPosted {
+            transfer_id: t("o"),
+        });
+        let payout = |id: &str, amount| {
+            p(EntryKind::PayoutRequested {
+                transfer_id: t(id),
+                person: t("p"),
+                amount: usd(amount),
+            })
+        };
+        let posted = |id: &str| {
+            p(EntryKind::PayoutPosted {
+                transfer_id: t(id),
+                person: t("p"),
+            })
+        };
+        let honest = [&fund, &offer, &paid, &payout("x", 50), &posted("x")];
+        assert!(Books::replay(honest).is_ok());
+        // Paid out before the offer was paid: nothing was earned yet.
+        let early = payout("x", 50);
+        assert_eq!(
+            Books::replay([&fund, &offer, &early]),
+            Err(ReplayError::Rejected {
+                position: 2,
+                error: BooksError::InsufficientEarnings {
+                    available: 0,
+                    missing: 50
+                }
+            })
+        );
+        // Twice the earnings, in two payouts.
+        let second = payout("y", 1);
+        assert_eq!(
+            Books::replay([
+                &fund,
+                &offer,
+                &paid,
+                &payout("x", 50),
+                &posted("x"),
+                &second
+            ]),
+            Err(ReplayError::Rejected {
+                position: 5,
+                error: BooksError::InsufficientEarnings {
+                    available: 0,
+                    missing: 1
+                }
+            })
+        );
+        // Overdrawn earnings written straight into the books are caught too.
+        let mut books = Books::replay(honest).unwrap();
+        let earnings = AccountId::PersonEarnings {
+            person: t("p"),
+            currency: usd_currency(),
+        };
+        books.accounts.get_mut(&earnings).unwrap().debits_posted += 1;
+        assert!(books.check_invariants().is_err());
+    }
+
     #[test]
     fn non_money_entries_change_nothing() {
         let mut books = world(1);
@@ -891,6 +1254,20 @@ mod tests {
             amount: u64,
             currency: u8,
         },
+        RequestPayout {
+            id: u8,
+            person: u8,
+            amount: u64,
+            currency: u8,
+        },
+        PostPayout {
+            id: u8,
+            person: u8,
+        },
+        VoidPayout {
+            id: u8,
+            person: u8,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -925,6 +1302,16 @@ mod tests {
                     currency,
                 }
             }),
+            (0u8..12, 0u8..3, 0u64..200, 0u8..2).prop_map(|(id, person, amount, currency)| {
+                Op::RequestPayout {
+                    id,
+                    person,
+                    amount,
+                    currency,
+                }
+            }),
+            (0u8..12, 0u8..3).prop_map(|(id, person)| Op::PostPayout { id, person }),
+            (0u8..12, 0u8..3).prop_map(|(id, person)| Op::VoidPayout { id, person }),
         ]
     }
 
@@ -968,6 +1355,24 @@ mod tests {
                 transfer_id: t(&format!("t{id}")),
                 company_id: t(&format!("c{company}")),
                 amount: money(amount, currency),
+            },
+            Op::RequestPayout {
+                id,
+                person,
+                amount,
+                currency,
+            } => EntryKind::PayoutRequested {
+                transfer_id: t(&format!("t{id}")),
+                person: t(&format!("p{person}")),
+                amount: money(amount, currency),
+            },
+            Op::PostPayout { id, person } => EntryKind::PayoutPosted {
+                transfer_id: t(&format!("t{id}")),
+                person: t(&format!("p{person}")),
+            },
+            Op::VoidPayout { id, person } => EntryKind::PayoutVoided {
+                transfer_id: t(&format!("t{id}")),
+                person: t(&format!("p{person}")),
             },
         };
         Entry::new(time, kind)

@@ -46,10 +46,23 @@
 //! | person_suspended | 0x13 | person:text |
 //! | person_unsuspended | 0x14 | person:text |
 //! | wallet_refunded | 0x15 | transfer_id:text company_id:text amount:money |
+//! | payout_requested | 0x16 | transfer_id:text person:text amount:money |
+//! | payout_posted | 0x17 | transfer_id:text person:text |
+//! | payout_voided | 0x18 | transfer_id:text person:text |
 //!
 //! Kinds 0x0e to 0x14 are the operator's acts (`apiome company disable`,
 //! …): they name the client or the person's pseudonym and nothing else —
 //! never a secret, a reason typed by the operator, or a handle.
+//!
+//! Kinds 0x16 to 0x18 are a person's payout, two-phase like an offer:
+//! requested (the amount leaves the person's earnings, pending, for the
+//! outside world's account), then posted when the operator confirms the
+//! bank transfer or voided, and the money returned to earnings, when it
+//! failed. They have kinds of their own, not 0x07–0x09, so that each names
+//! the person (their activity lists all three) and the books can refuse a
+//! payout posting that is not a payout. They carry the pseudonym, the
+//! transfer id and the amount — never the destination (an IBAN or a
+//! payment handle), the operator's bank reference or a failure reason.
 //!
 //! A decoder must reject: an unknown version or kind, a text of length 0 or
 //! over 256 bytes or not UTF-8, a list of over 64 names, an option tag other
@@ -391,6 +404,30 @@ pub enum EntryKind {
         /// The amount taken out of the wallet.
         amount: Money,
     },
+    /// A person asked to be paid out: the amount is held from their
+    /// earnings (pending) until the operator confirms or fails it.
+    PayoutRequested {
+        /// The transfer (`payout:<id>`).
+        transfer_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// The amount held for the payout.
+        amount: Money,
+    },
+    /// The operator confirmed that the payout reached the person.
+    PayoutPosted {
+        /// The transfer.
+        transfer_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+    },
+    /// The payout failed; the amount went back to the person's earnings.
+    PayoutVoided {
+        /// The transfer.
+        transfer_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+    },
 }
 
 impl EntryKind {
@@ -418,6 +455,9 @@ impl EntryKind {
             Self::PersonSuspended { .. } => 0x13,
             Self::PersonUnsuspended { .. } => 0x14,
             Self::WalletRefunded { .. } => 0x15,
+            Self::PayoutRequested { .. } => 0x16,
+            Self::PayoutPosted { .. } => 0x17,
+            Self::PayoutVoided { .. } => 0x18,
         }
     }
 
@@ -435,7 +475,10 @@ impl EntryKind {
             | Self::CompanyBlocked { person, .. }
             | Self::CompanyUnblocked { person, .. }
             | Self::PersonSuspended { person }
-            | Self::PersonUnsuspended { person } => Some(person),
+            | Self::PersonUnsuspended { person }
+            | Self::PayoutRequested { person, .. }
+            | Self::PayoutPosted { person, .. }
+            | Self::PayoutVoided { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
             | Self::WalletFunded { .. }
@@ -471,6 +514,9 @@ impl EntryKind {
             Self::PersonSuspended { .. } => "person_suspended",
             Self::PersonUnsuspended { .. } => "person_unsuspended",
             Self::WalletRefunded { .. } => "wallet_refunded",
+            Self::PayoutRequested { .. } => "payout_requested",
+            Self::PayoutPosted { .. } => "payout_posted",
+            Self::PayoutVoided { .. } => "payout_voided",
         }
     }
 }
@@ -611,6 +657,22 @@ impl Entry {
             EntryKind::PersonSuspended { person } | EntryKind::PersonUnsuspended { person } => {
                 w.text(person)
             }
+            EntryKind::PayoutRequested {
+                transfer_id,
+                person,
+                amount,
+            } => {
+                w.texts(&[transfer_id, person]);
+                w.money(amount);
+            }
+            EntryKind::PayoutPosted {
+                transfer_id,
+                person,
+            }
+            | EntryKind::PayoutVoided {
+                transfer_id,
+                person,
+            } => w.texts(&[transfer_id, person]),
         }
         debug_assert!(w.0.len() <= MAX_ENTRY_BYTES);
         w.0
@@ -728,6 +790,19 @@ impl Entry {
                 transfer_id: r.text()?,
                 company_id: r.text()?,
                 amount: r.money()?,
+            },
+            0x16 => EntryKind::PayoutRequested {
+                transfer_id: r.text()?,
+                person: r.text()?,
+                amount: r.money()?,
+            },
+            0x17 => EntryKind::PayoutPosted {
+                transfer_id: r.text()?,
+                person: r.text()?,
+            },
+            0x18 => EntryKind::PayoutVoided {
+                transfer_id: r.text()?,
+                person: r.text()?,
             },
             other => return Err(EntryError::UnknownKind(other)),
         };
@@ -1045,8 +1120,29 @@ pub(crate) mod strategy {
         ]
     }
 
+    pub(crate) fn payout_kind() -> impl Strategy<Value = EntryKind> {
+        prop_oneof![
+            (text(), text(), money()).prop_map(|(transfer_id, person, amount)| {
+                EntryKind::PayoutRequested {
+                    transfer_id,
+                    person,
+                    amount,
+                }
+            }),
+            (text(), text()).prop_map(|(transfer_id, person)| EntryKind::PayoutPosted {
+                transfer_id,
+                person
+            }),
+            (text(), text()).prop_map(|(transfer_id, person)| EntryKind::PayoutVoided {
+                transfer_id,
+                person
+            }),
+        ]
+    }
+
     pub(crate) fn entry() -> impl Strategy<Value = Entry> {
-        (any::<i64>(), kind()).prop_map(|(t, k)| Entry::new(t, k))
+        (any::<i64>(), prop_oneof![4 => kind(), 1 => payout_kind()])
+            .prop_map(|(t, k)| Entry::new(t, k))
     }
 }
 
@@ -1140,7 +1236,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x16), Err(EntryError::UnknownKind(0x16)));
+        assert_eq!(with(&|b| b[1] = 0x19), Err(EntryError::UnknownKind(0x19)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {
@@ -1364,6 +1460,67 @@ mod tests {
         }
         // A body cut after the kind byte is refused for every new kind.
         for code in 0x0e..=0x15u8 {
+            let bytes = [&[0x01, code][..], &[0; 8]].concat();
+            assert_eq!(Entry::decode(&bytes), Err(EntryError::Truncated));
+        }
+    }
+
+    #[test]
+    fn payout_entries_match_the_documented_layout_and_name_the_person() {
+        let requested = Entry::new(
+            3,
+            EntryKind::PayoutRequested {
+                transfer_id: t("payout:1"),
+                person: t("p_1"),
+                amount: usd(2_000_000),
+            },
+        );
+        assert_eq!(
+            requested.encode(),
+            [
+                &[0x01, 0x16][..],
+                &3i64.to_be_bytes(),
+                &[0, 8],
+                b"payout:1",
+                &[0, 3],
+                b"p_1",
+                &2_000_000u64.to_be_bytes(),
+                b"USD"
+            ]
+            .concat()
+        );
+        let posted = EntryKind::PayoutPosted {
+            transfer_id: t("payout:1"),
+            person: t("p_1"),
+        };
+        let voided = EntryKind::PayoutVoided {
+            transfer_id: t("payout:1"),
+            person: t("p_1"),
+        };
+        assert_eq!(
+            Entry::new(0, posted.clone()).encode(),
+            [
+                &[0x01, 0x17][..],
+                &[0; 8],
+                &[0, 8],
+                b"payout:1",
+                &[0, 3],
+                b"p_1"
+            ]
+            .concat()
+        );
+        assert_eq!(Entry::new(0, voided.clone()).encode()[1], 0x18);
+        let kinds = [requested.kind.clone(), posted, voided];
+        let names: std::collections::BTreeSet<&str> = kinds.iter().map(EntryKind::name).collect();
+        assert_eq!(names.len(), 3);
+        for kind in &kinds {
+            assert_eq!(kind.person(), Some(&t("p_1")));
+            let entry = Entry::new(9, kind.clone());
+            assert_eq!(Entry::decode(&entry.encode()).unwrap(), entry);
+            let json = serde_json::to_value(&entry).unwrap();
+            assert_eq!(json["kind"], kind.name());
+        }
+        for code in 0x16..=0x18u8 {
             let bytes = [&[0x01, code][..], &[0; 8]].concat();
             assert_eq!(Entry::decode(&bytes), Err(EntryError::Truncated));
         }

@@ -788,3 +788,85 @@ pub async fn unsuspend_person(store: &Store, who: &str) -> Result<ActReport, Adm
     let outcome = broker::admin::unsuspend_person(store, &person.id).await?;
     Ok(act(person.id.as_str(), "active", outcome))
 }
+
+/// A payout as `apiome payout` prints it: the operator sends the money, so
+/// the destination is in full here (and only here).
+#[derive(Debug, serde::Serialize)]
+pub struct PayoutReport {
+    /// The payout's id.
+    pub id: String,
+    /// The person's id.
+    pub person_id: String,
+    /// E.g. `2.50 EUR`.
+    pub amount: String,
+    /// Micro-units.
+    pub amount_micros: u64,
+    /// ISO 4217 code.
+    pub currency: &'static str,
+    /// `pending`, `posted` or `voided`.
+    pub state: &'static str,
+    /// `iban` or `handle`.
+    pub destination_kind: &'static str,
+    /// The IBAN or handle to send to.
+    pub destination: String,
+    /// The bank reference, once confirmed.
+    pub reference: Option<String>,
+    /// Why it failed, once failed.
+    pub failure_reason: Option<String>,
+    /// Asked for at (RFC 3339).
+    pub created_at: String,
+}
+
+fn payout_report(p: store::StoredPayout) -> PayoutReport {
+    let destination = match &p.destination {
+        consent_policy::PayoutDestination::Iban(iban) => iban.as_str().to_owned(),
+        consent_policy::PayoutDestination::Handle(handle) => handle.as_str().to_owned(),
+    };
+    PayoutReport {
+        person_id: p.person_id.as_str().to_owned(),
+        amount: p.amount.to_string(),
+        amount_micros: p.amount.amount_micros(),
+        currency: p.amount.currency().code(),
+        state: p.state.as_str(),
+        destination_kind: p.destination.kind(),
+        destination,
+        reference: p.reference,
+        failure_reason: p.failure_reason,
+        created_at: p
+            .created_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        id: p.id,
+    }
+}
+
+/// `apiome payout list [--pending]`.
+pub async fn list_payouts(store: &Store, pending: bool) -> Result<Vec<PayoutReport>, AdminError> {
+    Ok(broker::payout::list(store, pending)
+        .await?
+        .into_iter()
+        .map(payout_report)
+        .collect())
+}
+
+/// `apiome payout confirm ID --transfer-id REF`.
+pub async fn confirm_payout(
+    store: &Store,
+    id: &str,
+    reference: &str,
+) -> Result<PayoutReport, AdminError> {
+    Ok(payout_report(
+        broker::payout::confirm(store, id, reference).await?,
+    ))
+}
+
+/// `apiome payout fail ID --reason TEXT`.
+pub async fn fail_payout(
+    store: &Store,
+    id: &str,
+    reason: &str,
+) -> Result<PayoutReport, AdminError> {
+    Ok(payout_report(
+        broker::payout::fail(store, id, reason).await?,
+    ))
+}

@@ -219,6 +219,12 @@ pub enum Command {
         #[command(subcommand)]
         command: PersonCommand,
     },
+    /// People's payouts: list them, confirm one sent, fail one.
+    Payout {
+        /// What to do.
+        #[command(subcommand)]
+        command: PayoutCommand,
+    },
     /// Auditors as OAuth clients (client credentials, `ledger:read`).
     Auditor {
         /// What to do.
@@ -236,6 +242,35 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+/// Subcommands of `apiome payout`.
+#[derive(Debug, Subcommand)]
+pub enum PayoutCommand {
+    /// List payouts, oldest first, one JSON object per line, with the full
+    /// destination to send the money to (at most 1000).
+    List {
+        /// Only those waiting to be sent.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Record that a pending payout was sent: the money leaves the books.
+    Confirm {
+        /// The payout's id.
+        id: String,
+        /// The bank's or payment service's reference for the transfer.
+        #[arg(long)]
+        transfer_id: String,
+    },
+    /// Record that a pending payout failed: the money goes back to the
+    /// person's earnings.
+    Fail {
+        /// The payout's id.
+        id: String,
+        /// Why, in a line the person will read.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -485,6 +520,9 @@ pub struct Settings {
     /// `ledger_key_file`: a file holding it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_key_file: Option<PathBuf>,
+    /// `payout_minimum_micros`: the smallest payout a person may ask for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payout_minimum_micros: Option<u64>,
 }
 
 /// A configuration key: its name in the file, its environment variable,
@@ -537,6 +575,11 @@ pub const KEYS: &[Key] = &[
     key("server_key_file", "APIOME_SERVER_KEY_FILE", None),
     key("ledger_key", "APIOME_LEDGER_KEY", None),
     key("ledger_key_file", "APIOME_LEDGER_KEY_FILE", None),
+    key(
+        "payout_minimum_micros",
+        "APIOME_PAYOUT_MINIMUM_MICROS",
+        None,
+    ),
 ];
 
 const fn key(name: &'static str, env: &'static str, flag: Option<&'static str>) -> Key {
@@ -846,6 +889,8 @@ pub struct Config {
     pub keys: KeySources,
     /// The OpenTelemetry collector spans are exported to; `None`: none.
     pub otlp_endpoint: Option<Url>,
+    /// The smallest payout, in micro-units of any currency (1.00 by default).
+    pub payout_minimum_micros: u64,
 }
 
 /// Where each key the servers share comes from: the value itself (from a
@@ -1082,6 +1127,9 @@ impl Config {
             trusted_proxies,
             keys,
             otlp_endpoint,
+            payout_minimum_micros: settings
+                .payout_minimum_micros
+                .unwrap_or(consent_policy::DEFAULT_PAYOUT_MINIMUM_MICROS),
         })
     }
 
@@ -1144,6 +1192,10 @@ impl Config {
         if let Some(url) = &self.otlp_endpoint {
             put("otlp_endpoint", text(url.to_string()));
         }
+        put(
+            "payout_minimum_micros",
+            toml::Value::Integer(i64::try_from(self.payout_minimum_micros).unwrap_or(i64::MAX)),
+        );
         let keys = &self.keys;
         for (name, secret) in [
             ("master_key", &keys.master_key),
@@ -1182,6 +1234,7 @@ impl Config {
             mail: MailConfig::new(None, None),
             keys: KeySources::default(),
             otlp_endpoint: None,
+            payout_minimum_micros: consent_policy::DEFAULT_PAYOUT_MINIMUM_MICROS,
         }
     }
 

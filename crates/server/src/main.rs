@@ -1,6 +1,6 @@
 //! The `apiome` command: `serve` (the default), `migrate`, `openapi`,
 //! `ledger public-key`, `company create|list|show|registration-token|...`,
-//! `person list|show`, `auditor create|list`, `keys rotate`,
+//! `person list|show`, `payout list|confirm|fail`, `auditor create|list`, `keys rotate`,
 //! `keys rotate-data`.
 
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::config::{
     self, AuditorCommand, Cli, Command, CompanyCommand, Config, ConfigCommand, KeysCommand,
-    LedgerCommand, PersonCommand,
+    LedgerCommand, PayoutCommand, PersonCommand,
 };
 use server::ledger_signer::{self, LedgerSigner};
 use server::startup::Application;
@@ -98,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Company { command } => company(&config, command).await?,
             Command::Person { command } => person(&config, command).await?,
+            Command::Payout { command } => payout(&config, command).await?,
             Command::Auditor {
                 command: AuditorCommand::List,
             } => {
@@ -267,6 +268,33 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 let key = admin::server_key(&config.data_dir)?;
                 let rotated = admin::rotate_client_secret(&store, &key, &client_id).await?;
                 println!("{}", serde_json::to_string_pretty(&rotated)?);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await?;
+    result
+}
+
+/// `apiome payout ...`: the operator's side of people's payouts.
+async fn payout(config: &Config, command: PayoutCommand) -> anyhow::Result<()> {
+    data_dir::prepare(&config.data_dir)?;
+    let store = open_store(config).await?;
+    let result = async {
+        match command {
+            PayoutCommand::List { pending } => {
+                for payout in admin::list_payouts(&store, pending).await? {
+                    println!("{}", serde_json::to_string(&payout)?);
+                }
+            }
+            PayoutCommand::Confirm { id, transfer_id } => {
+                let done = admin::confirm_payout(&store, &id, &transfer_id).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
+            }
+            PayoutCommand::Fail { id, reason } => {
+                let done = admin::fail_payout(&store, &id, &reason).await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
             }
         }
         anyhow::Ok(())

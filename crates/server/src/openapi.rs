@@ -8,8 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
 use crate::routes::{
-    activity, catalogue, data, health, inbox, ledger, me, money, notifications, oauth, requests,
-    session, webhook,
+    activity, catalogue, data, health, inbox, ledger, me, money, notifications, oauth, payouts,
+    requests, session, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -171,6 +171,9 @@ pub fn api(config: &mut ServiceConfig) {
         .service(requests::accept_counter)
         .service(money::wallet)
         .service(money::earnings)
+        .service(payouts::create)
+        .service(payouts::list)
+        .service(payouts::show)
         .service(activity::activity)
         .service(webhook::set)
         .service(webhook::show)

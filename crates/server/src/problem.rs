@@ -272,6 +272,23 @@ impl From<store::StoreError> for Problem {
             )
             .with_field("authorization_details.offer")
             .with_missing(&missing),
+            E::InsufficientEarnings { missing, .. } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "insufficient-earnings",
+                "More than the earnings hold",
+                detail,
+            )
+            .with_field("amount.amount_micros")
+            .with_missing(&missing),
+            E::NoEarningsIn(_) => Problem::invalid("amount.currency", detail),
+            E::PayoutPending(_) => {
+                Problem::conflict("payout-pending", "A payout is waiting", detail)
+                    .with_field("amount.currency")
+            }
+            E::PayoutNotFound(_) => Problem::not_found(detail).with_field("id"),
+            E::PayoutSettled { .. } => {
+                Problem::conflict("payout-settled", "Payout settled already", detail)
+            }
             E::ZeroAmount => Problem::invalid("amount", detail),
             E::AmountOutOfRange => Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -368,6 +385,13 @@ impl From<broker::BrokerError> for Problem {
             E::IdempotencyKeyInFlight => {
                 Problem::conflict("idempotency-key-in-flight", "Request still running", detail)
                     .with_field("Idempotency-Key")
+            }
+            E::PayoutAmount(refusal) => {
+                let field = match refusal {
+                    consent_policy::PayoutAmountError::BelowMinimum(_) => "amount.amount_micros",
+                    consent_policy::PayoutAmountError::TestMoney => "amount.currency",
+                };
+                Problem::invalid(field, detail)
             }
             E::Suspended => Problem::new(
                 StatusCode::FORBIDDEN,

@@ -181,6 +181,16 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "The request has no counter-offer waiting: none was made, it was accepted already, or it lapsed with the request.",
     ),
     t(
+        "payout-pending",
+        409,
+        "A payout in this currency is still waiting for the operator to send it. One payout per currency waits at a time: wait until it is sent or failed (`GET /v1/me/payouts`).",
+    ),
+    t(
+        "payout-settled",
+        409,
+        "The payout was confirmed or failed already; only a pending payout can be.",
+    ),
+    t(
         "transfer-id-reused",
         409,
         "This transfer id was used before with another amount or wallet; funding is idempotent per id.",
@@ -215,6 +225,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "invalid-input",
         422,
         "An input that was read but is not acceptable: an unknown attribute or purpose, a value of the wrong shape, a duration longer than the person accepts. `field` names it.",
+    ),
+    t(
+        "insufficient-earnings",
+        422,
+        "A payout larger than what the person can withdraw: posted earnings less what was paid out or is waiting to be. Offers not yet approved are not earnings. `missing` says how much more it would need; `field` names the amount.",
     ),
     t(
         "idempotency-key-reused",

@@ -51,6 +51,8 @@ pub struct AppState {
     pub sign_in: std::sync::Arc<broker::sign_in::Limits>,
     /// The key of the one-click unsubscribe tokens in mail.
     pub unsubscribe_key: std::sync::Arc<[u8]>,
+    /// The operator's payout rules (the minimum).
+    pub payouts: broker::payout::PayoutRules,
 }
 
 impl AppState {
@@ -219,6 +221,9 @@ impl Application {
                 decoy_secret,
             )),
             unsubscribe_key,
+            payouts: broker::payout::PayoutRules {
+                minimum_micros: config.payout_minimum_micros,
+            },
         };
         let webhooks =
             crate::webhooks::spawn_delivery_worker(store.clone(), config.webhook_allow_loopback)

@@ -182,8 +182,9 @@ impl Store {
         Ok(())
     }
 
-    /// Seals every attribute value under the current data key: values under
-    /// an older key, and plain values from before sealing. Runs in batches,
+    /// Seals every attribute value (and every payout destination) under
+    /// the current data key: values under an older key, and plain values
+    /// from before sealing. Runs in batches,
     /// each its own transaction; a row changed meanwhile is left to its
     /// writer (who sealed it with the current key). Safe to rerun after a
     /// crash: what is done is current and skipped.
@@ -208,6 +209,8 @@ impl Store {
             }
             let rows = query.all(&self.db).await?;
             let Some(last) = rows.last() else {
+                // Payout destinations are sealed under the same keys.
+                self.reseal_payouts(&mut done).await?;
                 return Ok(done);
             };
             after = Some((last.person_id.clone(), last.key.clone()));

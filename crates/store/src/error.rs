@@ -148,6 +148,33 @@ pub enum StoreError {
         /// What the wallet can still reserve.
         available: consent_policy::Money,
     },
+    /// The person's earnings cannot cover the payout.
+    #[error(
+        "your earnings have {available} available to pay out; this payout needs {missing} more"
+    )]
+    InsufficientEarnings {
+        /// How much more the earnings would need.
+        missing: consent_policy::Money,
+        /// What the person can still withdraw.
+        available: consent_policy::Money,
+    },
+    /// The person never earned anything in this currency.
+    #[error("you have no earnings in {0}")]
+    NoEarningsIn(consent_policy::Currency),
+    /// A payout in this currency is still waiting for the operator.
+    #[error("a payout in {0} is already waiting to be sent; one at a time per currency")]
+    PayoutPending(consent_policy::Currency),
+    /// No such payout (or not the person's).
+    #[error("no payout {0:?}")]
+    PayoutNotFound(String),
+    /// The payout was confirmed or failed already.
+    #[error("payout {id:?} is {state} already; only a pending payout can be confirmed or failed")]
+    PayoutSettled {
+        /// The payout.
+        id: String,
+        /// `posted` or `voided`.
+        state: &'static str,
+    },
     /// A transfer of nothing.
     #[error("an amount must be greater than zero")]
     ZeroAmount,

@@ -28,6 +28,7 @@ mod ledger;
 mod money;
 mod notify;
 mod oauth;
+mod payout;
 mod person;
 mod request_group;
 mod revoked;
@@ -75,6 +76,7 @@ pub use notify::{
     MailStatus, NoticeKind, NotifySettings, QueuedMail, VERIFY_TTL, mail_backoff,
 };
 pub use oauth::{ClientKind, ClientStatus, MAX_CLIENTS_LISTED, StoredClient};
+pub use payout::{MAX_PAYOUTS_LISTED, PayoutState, StoredPayout};
 pub use person::{MAX_PEOPLE_LISTED, Person};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;

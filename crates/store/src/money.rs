@@ -86,6 +86,19 @@ pub struct EarningsBalance {
     pub earned: u64,
     /// Offered and reserved, paid if the person approves.
     pub pending: u64,
+    /// Paid out to the person's bank or payment account.
+    pub paid_out: u64,
+    /// Held for a payout the operator has not confirmed or failed yet.
+    pub paying_out: u64,
+}
+
+impl EarningsBalance {
+    /// What the person can still withdraw: earned − paid out − paying out.
+    pub fn available(&self) -> u64 {
+        self.earned
+            .saturating_sub(self.paid_out)
+            .saturating_sub(self.paying_out)
+    }
 }
 
 /// One payment to a person, as they see it.
@@ -127,7 +140,7 @@ pub enum Funded {
     AlreadyCredited,
 }
 
-enum AccountKind {
+pub(crate) enum AccountKind {
     Funding,
     Wallet,
     Earnings,
@@ -143,30 +156,30 @@ impl AccountKind {
     }
 }
 
-fn account_id(kind: &AccountKind, owner: &str, currency: Currency) -> String {
+pub(crate) fn account_id(kind: &AccountKind, owner: &str, currency: Currency) -> String {
     match kind {
         AccountKind::Funding => format!("funding/{currency}"),
         _ => format!("{}/{owner}/{currency}", kind.as_str()),
     }
 }
 
-fn micros(amount: u64) -> Result<i64, StoreError> {
+pub(crate) fn micros(amount: u64) -> Result<i64, StoreError> {
     i64::try_from(amount).map_err(|_| StoreError::AmountOutOfRange)
 }
 
-fn unsigned(value: i64, column: &str) -> Result<u64, StoreError> {
+pub(crate) fn unsigned(value: i64, column: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::corrupt(format!("{column} is negative")))
 }
 
-fn currency(code: &str) -> Result<Currency, StoreError> {
+pub(crate) fn currency(code: &str) -> Result<Currency, StoreError> {
     Currency::parse(code).map_err(StoreError::corrupt)
 }
 
-fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
+pub(crate) fn text(value: impl Into<String>) -> Result<ShortText, StoreError> {
     Ok(ShortText::new(value.into())?)
 }
 
-fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
+pub(crate) fn ledger_money(money: &Money) -> Result<ledger::Money, StoreError> {
     let currency = ledger::Currency::new(money.currency().code())
         .map_err(|e| StoreError::corrupt(format!("currency: {e}")))?;
     Ok(ledger::Money::new(money.amount_micros(), currency))
@@ -184,7 +197,7 @@ pub(crate) fn counter_transfer_id(request_id: &str) -> String {
 }
 
 /// Makes the account if it does not exist yet.
-async fn ensure_account(
+pub(crate) async fn ensure_account(
     txn: &DatabaseTransaction,
     kind: AccountKind,
     owner: &str,
@@ -214,7 +227,7 @@ async fn ensure_account(
 /// Adds `amount` to the named running sums of an account, refusing with
 /// [`StoreError::AmountOutOfRange`] a sum beyond `i64::MAX` (PostgreSQL
 /// would fail the statement, SQLite would turn the sum into a float).
-async fn add_to(
+pub(crate) async fn add_to(
     txn: &DatabaseTransaction,
     account: &str,
     changes: &[(money_account::Column, i64)],
@@ -654,7 +667,7 @@ impl Store {
     }
 }
 
-async fn balances(
+pub(crate) async fn balances(
     txn: &DatabaseTransaction,
     person: &PersonId,
 ) -> Result<Vec<EarningsBalance>, StoreError> {
@@ -675,6 +688,8 @@ async fn balances(
                 currency: currency(&row.currency)?,
                 earned: unsigned(row.credits_posted, "credits_posted")?,
                 pending: unsigned(row.credits_pending, "credits_pending")?,
+                paid_out: unsigned(row.debits_posted, "debits_posted")?,
+                paying_out: unsigned(row.debits_pending, "debits_pending")?,
             })
         })
         .collect()

@@ -62,6 +62,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(consent::answer)
         .service(logout::end_session);
     config.service(earnings::earnings);
+    config.service(earnings::request_payout);
     config
         .service(inbox::inbox)
         .service(inbox::approve)

@@ -12,6 +12,7 @@ pub mod money;
 pub mod notifications;
 pub mod oauth;
 pub mod page;
+pub mod payouts;
 pub mod requests;
 pub mod schema;
 pub mod session;

@@ -106,7 +106,10 @@ pub async fn wallet(
 #[schema(example = json!({
     "currency": "EUR",
     "earned": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
-    "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+    "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+    "paid_out": {"amount_micros": 1000000, "currency": "EUR", "display": "1.00 EUR"},
+    "paying_out": {"amount_micros": 0, "currency": "EUR", "display": "0.00 EUR"},
+    "available": {"amount_micros": 250000, "currency": "EUR", "display": "0.25 EUR"}
 }))]
 pub struct EarningsBalanceView {
     /// ISO 4217 code.
@@ -116,6 +119,12 @@ pub struct EarningsBalanceView {
     pub earned: Amount,
     /// Offered and held; paid if the person approves.
     pub pending: Amount,
+    /// Paid out to the person (`POST /v1/me/payouts`, then sent).
+    pub paid_out: Amount,
+    /// Held for a payout that waits to be sent.
+    pub paying_out: Amount,
+    /// What can still be paid out: earned − paid out − paying out.
+    pub available: Amount,
 }
 
 /// One payment, as the person sees it.
@@ -158,7 +167,10 @@ pub struct PaymentView {
         {
             "currency": "EUR",
             "earned": {"amount_micros": 1250000, "currency": "EUR", "display": "1.25 EUR"},
-            "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"}
+            "pending": {"amount_micros": 50000, "currency": "EUR", "display": "0.05 EUR"},
+            "paid_out": {"amount_micros": 1000000, "currency": "EUR", "display": "1.00 EUR"},
+            "paying_out": {"amount_micros": 0, "currency": "EUR", "display": "0.00 EUR"},
+            "available": {"amount_micros": 250000, "currency": "EUR", "display": "0.25 EUR"}
         }
     ],
     "items": [
@@ -215,10 +227,16 @@ async fn earnings_view(
         balances: stored
             .balances
             .into_iter()
-            .map(|b| EarningsBalanceView {
-                currency: b.currency.code().to_owned(),
-                earned: Amount::from(&Money::new(b.earned, b.currency)),
-                pending: Amount::from(&Money::new(b.pending, b.currency)),
+            .map(|b| {
+                let amount = |micros| Amount::from(&Money::new(micros, b.currency));
+                EarningsBalanceView {
+                    currency: b.currency.code().to_owned(),
+                    earned: amount(b.earned),
+                    pending: amount(b.pending),
+                    paid_out: amount(b.paid_out),
+                    paying_out: amount(b.paying_out),
+                    available: amount(b.available()),
+                }
             })
             .collect(),
         items: payments.items,

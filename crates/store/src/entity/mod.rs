@@ -31,6 +31,7 @@ pub mod oauth_revoked_access;
 pub mod oauth_subject;
 pub mod passkey;
 pub mod password_credential;
+pub mod payout;
 pub mod person;
 pub mod recovery_code;
 pub mod rule;
