@@ -165,7 +165,7 @@ impl Store {
             .and_then(StoredReceipt::try_from)
     }
 
-    /// The receipts of `company`'s grant `grant_id`, oldest first;
+    /// The receipts of `company`'s grant `grant_id`, in the log's order;
     /// [`StoreError::GrantNotFound`] when the grant is not the company's.
     pub async fn receipts_of_grant(
         &self,
@@ -182,7 +182,8 @@ impl Store {
         consent_receipt::Entity::find()
             .filter(consent_receipt::Column::GrantId.eq(grant_id))
             .filter(consent_receipt::Column::CompanyId.eq(company.as_str()))
-            .order_by_asc(consent_receipt::Column::CreatedAt)
+            // In the log's order: two receipts of one second keep theirs.
+            .order_by_asc(consent_receipt::Column::LedgerIdx)
             .order_by_asc(consent_receipt::Column::Id)
             .limit(MAX_RECEIPTS_PER_GRANT)
             .all(&self.db)
