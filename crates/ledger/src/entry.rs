@@ -538,7 +538,7 @@ impl EntryKind {
             | Self::PayoutRequested { person, .. }
             | Self::PayoutPosted { person, .. }
             | Self::PayoutVoided { person, .. } => Some(person),
-            | Self::UseReported { person, .. } => Some(person),
+            Self::UseReported { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
             | Self::WalletFunded { .. }
