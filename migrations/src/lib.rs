@@ -29,6 +29,8 @@ mod m20261207_000020_ciba_openid;
 mod m20261207_000021_sandbox;
 mod m20261207_000022_counter_offer;
 mod m20261207_000023_payouts;
+mod m20261207_000024_receipts;
+mod m20261207_000025_grant_uses;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -60,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_sandbox::Migration),
             Box::new(m20261207_000022_counter_offer::Migration),
             Box::new(m20261207_000023_payouts::Migration),
+            Box::new(m20261207_000024_receipts::Migration),
+            Box::new(m20261207_000025_grant_uses::Migration),
         ]
     }
 }

@@ -239,6 +239,10 @@ OUT["PAYOUT_ID"] = call("POST", "/v1/me/payouts",
                          "destination": {"kind": "iban", "iban": "DE89 3704 0044 0532 0130 00"}},
                         token=person)["id"]
 cli("payout", "confirm", OUT["PAYOUT_ID"], "--transfer-id", "SCHEMATHESIS-1")
+# Receipts and reported uses: the first request's grant (the company's),
+# and the person's newest receipt.
+OUT["USE_GRANT"] = call("GET", f"/v1/requests/{first}", token=company)["grant_id"]
+OUT["RECEIPT_ID"] = call("GET", "/v1/me/receipts", token=person)["items"][0]["id"]
 waiting = latest_mail(lambda m: m.get("List-Unsubscribe") is not None)
 link = re.search(r"<(https?://[^>]+/v1/notifications/unsubscribe\?[^>]+)>", waiting["List-Unsubscribe"]).group(1)
 query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))

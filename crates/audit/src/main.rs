@@ -8,12 +8,17 @@
 //! damaged entry with inclusion proofs and names its index. It replays the
 //! money entries into double-entry books and checks their invariants, and
 //! with `--state` proves that the log only grew since the last run.
+//!
+//! `apiome-audit receipt FILE_OR_URL` checks one consent receipt: its JWS
+//! against the server's JWKS, and its hash in the ledger entry it names,
+//! proved included in a checkpoint signed by the pinned key.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod receipt;
 mod verify;
 
 /// Verifies an apiome transparency log without trusting the server.
@@ -51,6 +56,21 @@ enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Check one consent receipt against the JWKS and the log.
+    Receipt {
+        /// The receipt's JSON (as `GET /v1/me/receipts/{id}` serves it): a
+        /// file, or an http(s) URL.
+        source: String,
+        /// The log's verifier key, pinned out of band.
+        #[arg(long, env = "APIOME_AUDIT_KEY")]
+        key: String,
+        /// The server's base URL [default: the receipt's `iss`].
+        #[arg(long)]
+        url: Option<String>,
+        /// A bearer token sent when SOURCE is a URL.
+        #[arg(long, env = "APIOME_AUDIT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +107,29 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("apiome-audit: verification FAILED: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Receipt {
+            source,
+            key,
+            url,
+            token,
+        } => {
+            let args = receipt::Args {
+                source,
+                key,
+                url,
+                token,
+            };
+            match runtime.block_on(receipt::run(&args)) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("apiome-audit: receipt check FAILED: {e:#}");
                     ExitCode::FAILURE
                 }
             }

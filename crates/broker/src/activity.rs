@@ -133,7 +133,8 @@ pub fn company_of(kind: &ledger::EntryKind) -> Option<&str> {
         | K::WalletRefunded { company_id, .. }
         | K::CompanyDisabled { company_id }
         | K::CompanyEnabled { company_id }
-        | K::CompanyDeleted { company_id } => Some(company_id.as_str()),
+        | K::CompanyDeleted { company_id }
+        | K::UseReported { company_id, .. } => Some(company_id.as_str()),
         K::TransferPosted { .. }
         | K::TransferVoided { .. }
         | K::ClientSecretRotated { .. }
@@ -254,7 +255,18 @@ pub fn describe(entry: &Entry) -> Described {
             d.summary = format!("was granted {}", d.attributes.join(", "));
         }
         EntryKind::GrantRevoked { .. } => {
-            d.summary = "grant revoked by you".to_owned();
+            d.summary = "grant revoked".to_owned();
+        }
+        EntryKind::UseReported {
+            use_kind, accepted, ..
+        } => {
+            d.summary = if *accepted {
+                format!("reported that it {use_kind} your data")
+            } else {
+                format!(
+                    "reported that it {use_kind} your data; refused, the grant's purpose does not cover it"
+                )
+            };
         }
         EntryKind::GrantExpired { .. } => {
             d.summary = "grant expired".to_owned();

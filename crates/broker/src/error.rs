@@ -89,6 +89,23 @@ pub enum BrokerError {
     /// A payout amount the rules refuse (below the minimum, test money).
     #[error(transparent)]
     PayoutAmount(consent_policy::PayoutAmountError),
+    /// An input that parses but is refused; `field` names it.
+    #[error("{detail}")]
+    Invalid {
+        /// The field, as the caller sent it.
+        field: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A company reported a use its grant's purpose does not cover; the
+    /// attempt was recorded (committed) before this was returned.
+    #[error("a grant for {purpose} does not cover data being {kind}; the attempt is recorded")]
+    UseNotCovered {
+        /// The kind of use reported.
+        kind: consent_policy::UseKind,
+        /// The grant's purpose.
+        purpose: consent_policy::Purpose,
+    },
     /// The operator suspended this account.
     #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
     Suspended,

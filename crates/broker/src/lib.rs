@@ -22,7 +22,9 @@
 //! | [`fund`] | the operator credits a company's wallet (once per transfer id) |
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
+//! | [`receipts`] | a person lists and reads their consent receipts; a company reads those of its own grants |
 //! | [`rules`] | a person adds, orders and deletes standing rules |
+//! | [`uses`] | a company reports what it did with a grant's data; a kind the purpose does not cover is refused and still recorded |
 //! | [`sandbox`] | a sandbox company reaches only its synthetic people and offers only `XTS`; a synthetic "ask" person approves on their own after N seconds |
 //! | [`payout`] | a person withdraws earnings (at least the minimum, within what they can withdraw, one waiting per currency); the operator confirms or fails it, lists them |
 //! | [`overview`] | a person reads their account: attributes, rules, blocks, ways in |
@@ -58,11 +60,13 @@ pub mod oidc;
 pub mod overview;
 pub mod payout;
 pub mod preferences;
+pub mod receipts;
 pub mod rules;
 pub mod sandbox;
 pub mod sign_in;
 pub mod sign_up;
 pub mod token;
+pub mod uses;
 pub mod ways_in;
 pub mod webhook;
 

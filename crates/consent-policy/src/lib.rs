@@ -56,6 +56,7 @@ mod attribute;
 mod bucket;
 mod company;
 mod contact;
+mod data_use;
 mod decision;
 mod duration;
 mod grant;
@@ -79,6 +80,7 @@ pub use company::{CompanyId, InvalidCompanyId, MAX_COMPANY_ID_LEN};
 pub use contact::{
     ContactChannel, ContactError, ContactPreferences, MAX_CONTACTS_PER_WEEK, TimeOfDay,
 };
+pub use data_use::{UnknownUseKind, UseKind, purpose_covers};
 pub use decision::{AttributeDecision, Decision, Outcome, Reason, automatic_counter, decide};
 pub use duration::{
     DurationError, GrantDuration, MAX_DURATION_TEXT_LEN, MAX_GRANT_SECS, MONTH_SECS, WEEK_SECS,

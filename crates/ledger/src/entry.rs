@@ -49,6 +49,17 @@
 //! | payout_requested | 0x16 | transfer_id:text person:text amount:money |
 //! | payout_posted | 0x17 | transfer_id:text person:text |
 //! | payout_voided | 0x18 | transfer_id:text person:text |
+//! | use_reported | 0x19 | grant_id:text company_id:text person:text use_kind:text accepted:bool |
+//! | grant_created, with its receipt | 0x1a | the fields of 0x03, then receipt_sha256:32 bytes |
+//! | grant_revoked, with its receipt | 0x1b | the fields of 0x04, then receipt_sha256:32 bytes |
+//!
+//! `bool` is one byte, 0x00 or 0x01. Kinds 0x1a and 0x1b carry the SHA-256
+//! of the consent receipt (the bytes of its compact JWS) the server signed
+//! in the same transaction: a receipt is proved by the entry that names its
+//! hash. A grant made or revoked without a receipt keeps kind 0x03 / 0x04,
+//! so each entry still has exactly one encoding. `use_reported` names the
+//! kind of use a company reported (`used`, `sold`, …) and whether it was
+//! accepted; never the recipient or the note the company wrote.
 //!
 //! Kinds 0x0e to 0x14 are the operator's acts (`apiome company disable`,
 //! …): they name the client or the person's pseudonym and nothing else —
@@ -279,8 +290,14 @@ pub enum EntryKind {
         duration_secs: u64,
         /// The agreed price, if any.
         price: Option<Money>,
+        /// SHA-256 of the grant's signed consent receipt (kind 0x1a when set).
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "hex_receipt"
+        )]
+        receipt: Option<Hash>,
     },
-    /// The person revoked a grant.
+    /// The person (or a block, or the operator) revoked a grant.
     GrantRevoked {
         /// The grant.
         grant_id: ShortText,
@@ -288,6 +305,12 @@ pub enum EntryKind {
         company_id: ShortText,
         /// The person's pseudonym.
         person: ShortText,
+        /// SHA-256 of the revocation's signed consent receipt (kind 0x1b when set).
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "hex_receipt"
+        )]
+        receipt: Option<Hash>,
     },
     /// A grant reached its expiry.
     GrantExpired {
@@ -428,6 +451,39 @@ pub enum EntryKind {
         /// The person's pseudonym.
         person: ShortText,
     },
+    /// A company reported a use of a grant's data; `accepted` is false when
+    /// the grant's purpose does not cover that kind of use.
+    UseReported {
+        /// The grant.
+        grant_id: ShortText,
+        /// The reporting company.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// The kind of use (`used`, `sold`, `aggregated`, `shared`).
+        use_kind: ShortText,
+        /// Whether the grant's purpose covers it.
+        accepted: bool,
+    },
+}
+
+/// Serialises a receipt hash as lowercase hex, as every other hash in the JSON.
+fn hex_receipt<S: serde::Serializer>(hash: &Option<Hash>, s: S) -> Result<S::Ok, S::Error> {
+    match hash {
+        Some(hash) => s.serialize_str(&to_hex(hash)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 impl EntryKind {
@@ -436,8 +492,10 @@ impl EntryKind {
         match self {
             Self::RequestMade { .. } => 0x01,
             Self::RequestDecided { .. } => 0x02,
-            Self::GrantCreated { .. } => 0x03,
-            Self::GrantRevoked { .. } => 0x04,
+            Self::GrantCreated { receipt: None, .. } => 0x03,
+            Self::GrantCreated { .. } => 0x1a,
+            Self::GrantRevoked { receipt: None, .. } => 0x04,
+            Self::GrantRevoked { .. } => 0x1b,
             Self::GrantExpired { .. } => 0x05,
             Self::Disclosure { withheld, .. } if withheld.is_empty() => 0x06,
             Self::Disclosure { .. } => 0x0d,
@@ -458,6 +516,7 @@ impl EntryKind {
             Self::PayoutRequested { .. } => 0x16,
             Self::PayoutPosted { .. } => 0x17,
             Self::PayoutVoided { .. } => 0x18,
+            Self::UseReported { .. } => 0x19,
         }
     }
 
@@ -479,6 +538,7 @@ impl EntryKind {
             | Self::PayoutRequested { person, .. }
             | Self::PayoutPosted { person, .. }
             | Self::PayoutVoided { person, .. } => Some(person),
+            Self::UseReported { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
             | Self::WalletFunded { .. }
@@ -517,6 +577,7 @@ impl EntryKind {
             Self::PayoutRequested { .. } => "payout_requested",
             Self::PayoutPosted { .. } => "payout_posted",
             Self::PayoutVoided { .. } => "payout_voided",
+            Self::UseReported { .. } => "use_reported",
         }
     }
 }
@@ -591,23 +652,39 @@ impl Entry {
                 purpose,
                 duration_secs,
                 price,
+                receipt,
             } => {
                 w.texts(&[grant_id, request_id, company_id, person]);
                 w.names(attributes);
                 w.text(purpose);
                 w.u64(*duration_secs);
                 w.opt_money(price);
+                w.receipt(receipt);
             }
             EntryKind::GrantRevoked {
                 grant_id,
                 company_id,
                 person,
+                receipt,
+            } => {
+                w.texts(&[grant_id, company_id, person]);
+                w.receipt(receipt);
             }
-            | EntryKind::GrantExpired {
+            EntryKind::GrantExpired {
                 grant_id,
                 company_id,
                 person,
             } => w.texts(&[grant_id, company_id, person]),
+            EntryKind::UseReported {
+                grant_id,
+                company_id,
+                person,
+                use_kind,
+                accepted,
+            } => {
+                w.texts(&[grant_id, company_id, person, use_kind]);
+                w.u8(u8::from(*accepted));
+            }
             EntryKind::Disclosure {
                 grant_id,
                 company_id,
@@ -708,7 +785,7 @@ impl Entry {
                 asked: r.names()?,
                 withheld: r.names()?,
             },
-            0x03 => EntryKind::GrantCreated {
+            0x03 | 0x1a => EntryKind::GrantCreated {
                 grant_id: r.text()?,
                 request_id: r.text()?,
                 company_id: r.text()?,
@@ -717,11 +794,13 @@ impl Entry {
                 purpose: r.text()?,
                 duration_secs: r.u64()?,
                 price: r.opt_money()?,
+                receipt: (code == 0x1a).then(|| r.array()).transpose()?,
             },
-            0x04 => EntryKind::GrantRevoked {
+            0x04 | 0x1b => EntryKind::GrantRevoked {
                 grant_id: r.text()?,
                 company_id: r.text()?,
                 person: r.text()?,
+                receipt: (code == 0x1b).then(|| r.array()).transpose()?,
             },
             0x05 => EntryKind::GrantExpired {
                 grant_id: r.text()?,
@@ -804,6 +883,17 @@ impl Entry {
                 transfer_id: r.text()?,
                 person: r.text()?,
             },
+            0x19 => EntryKind::UseReported {
+                grant_id: r.text()?,
+                company_id: r.text()?,
+                person: r.text()?,
+                use_kind: r.text()?,
+                accepted: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    tag => return Err(EntryError::InvalidOptionTag(tag)),
+                },
+            },
             other => return Err(EntryError::UnknownKind(other)),
         };
         let rest = bytes.len() - r.pos;
@@ -861,6 +951,12 @@ impl Writer {
     fn money(&mut self, money: &Money) {
         self.u64(money.amount_micros);
         self.0.extend_from_slice(&money.currency.to_bytes());
+    }
+
+    fn receipt(&mut self, receipt: &Option<Hash>) {
+        if let Some(hash) = receipt {
+            self.0.extend_from_slice(hash);
+        }
     }
 
     fn opt_money(&mut self, money: &Option<Money>) {
@@ -1025,7 +1121,8 @@ pub(crate) mod strategy {
                 names(),
                 text(),
                 any::<u64>(),
-                proptest::option::of(money())
+                proptest::option::of(money()),
+                proptest::option::of(any::<[u8; 32]>())
             )
                 .prop_map(
                     |(
@@ -1037,6 +1134,7 @@ pub(crate) mod strategy {
                         purpose,
                         duration_secs,
                         price,
+                        receipt,
                     )| {
                         EntryKind::GrantCreated {
                             grant_id,
@@ -1047,16 +1145,33 @@ pub(crate) mod strategy {
                             purpose,
                             duration_secs,
                             price,
+                            receipt,
                         }
                     }
                 ),
-            (text(), text(), text()).prop_map(|(grant_id, company_id, person)| {
-                EntryKind::GrantRevoked {
+            (
+                text(),
+                text(),
+                text(),
+                proptest::option::of(any::<[u8; 32]>())
+            )
+                .prop_map(|(grant_id, company_id, person, receipt)| {
+                    EntryKind::GrantRevoked {
+                        grant_id,
+                        company_id,
+                        person,
+                        receipt,
+                    }
+                }),
+            (text(), text(), text(), text(), any::<bool>()).prop_map(
+                |(grant_id, company_id, person, use_kind, accepted)| EntryKind::UseReported {
                     grant_id,
                     company_id,
                     person,
+                    use_kind,
+                    accepted,
                 }
-            }),
+            ),
             (text(), text(), text()).prop_map(|(grant_id, company_id, person)| {
                 EntryKind::GrantExpired {
                     grant_id,
@@ -1236,7 +1351,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x19), Err(EntryError::UnknownKind(0x19)));
+        assert_eq!(with(&|b| b[1] = 0x1c), Err(EntryError::UnknownKind(0x1c)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {
@@ -1277,6 +1392,7 @@ mod tests {
                 purpose: t("research"),
                 duration_secs: 60,
                 price: Some(usd(1)),
+                receipt: None,
             },
         );
         let bytes = entry.encode();
@@ -1524,6 +1640,97 @@ mod tests {
             let bytes = [&[0x01, code][..], &[0; 8]].concat();
             assert_eq!(Entry::decode(&bytes), Err(EntryError::Truncated));
         }
+    }
+
+    #[test]
+    fn a_receipt_hash_makes_a_grant_entry_kind_0x1a_or_0x1b_and_nothing_else_changes() {
+        let created = |receipt| EntryKind::GrantCreated {
+            grant_id: t("g"),
+            request_id: t("r"),
+            company_id: t("c"),
+            person: t("p"),
+            attributes: NameList::from_strs(&["email"]).unwrap(),
+            purpose: t("marketing"),
+            duration_secs: 60,
+            price: None,
+            receipt,
+        };
+        let revoked = |receipt| EntryKind::GrantRevoked {
+            grant_id: t("g"),
+            company_id: t("c"),
+            person: t("p"),
+            receipt,
+        };
+        let hash = [7u8; 32];
+        for (without, with, code) in [
+            (created(None), created(Some(hash)), 0x1a),
+            (revoked(None), revoked(Some(hash)), 0x1b),
+        ] {
+            let plain = Entry::new(5, without).encode();
+            let receipted = Entry::new(5, with.clone()).encode();
+            // The old bytes, the new kind byte, then the hash: nothing else moves.
+            assert_eq!(receipted[1], code);
+            assert_eq!(receipted[2..receipted.len() - 32], plain[2..]);
+            assert_eq!(receipted[receipted.len() - 32..], hash);
+            assert_eq!(Entry::decode(&receipted).unwrap().kind, with);
+            assert_eq!(
+                with.name(),
+                if code == 0x1a {
+                    "grant_created"
+                } else {
+                    "grant_revoked"
+                }
+            );
+            // A hash cut short, or none after the new kind byte, is refused.
+            assert_eq!(
+                Entry::decode(&receipted[..receipted.len() - 1]),
+                Err(EntryError::Truncated)
+            );
+            let mut no_hash = plain.clone();
+            no_hash[1] = code;
+            assert_eq!(Entry::decode(&no_hash), Err(EntryError::Truncated));
+        }
+        let json = serde_json::to_value(Entry::new(0, created(Some(hash)))).unwrap();
+        assert_eq!(json["receipt"], "07".repeat(32));
+        let json = serde_json::to_value(Entry::new(0, created(None))).unwrap();
+        assert!(json.get("receipt").is_none());
+    }
+
+    #[test]
+    fn a_reported_use_names_the_kind_and_the_verdict_only() {
+        let entry = Entry::new(
+            3,
+            EntryKind::UseReported {
+                grant_id: t("g"),
+                company_id: t("c"),
+                person: t("p"),
+                use_kind: t("sold"),
+                accepted: false,
+            },
+        );
+        let bytes = entry.encode();
+        assert_eq!(
+            bytes,
+            [
+                &[0x01, 0x19][..],
+                &3i64.to_be_bytes(),
+                &[0, 1],
+                b"g",
+                &[0, 1],
+                b"c",
+                &[0, 1],
+                b"p",
+                &[0, 4],
+                b"sold",
+                &[0]
+            ]
+            .concat()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), entry);
+        assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p"));
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() = 2;
+        assert_eq!(Entry::decode(&bad), Err(EntryError::InvalidOptionTag(2)));
     }
 
     proptest! {

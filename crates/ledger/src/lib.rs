@@ -45,12 +45,13 @@ pub mod merkle;
 pub mod money;
 pub mod note;
 pub mod proof;
+pub mod receipt;
 pub mod transfer;
 
 pub use account::{AccountId, Balance};
 pub use books::{Applied, Books, BooksError, InvariantError, ReplayError};
 pub use checkpoint::{Checkpoint, CheckpointError, open_checkpoint, sign_checkpoint};
-pub use entry::{Entry, EntryError, EntryKind, NameList, ShortText};
+pub use entry::{Entry, EntryError, EntryKind, NameList, ShortText, to_hex};
 pub use merkle::{
     EMPTY_ROOT, Frontier, Hash, HashStore, Tree, leaf_hash, node_hash, root_at, root_from_leaves,
 };
@@ -61,4 +62,5 @@ pub use proof::{
     consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes, root_nodes,
     verify_consistency, verify_inclusion,
 };
+pub use receipt::{ReceiptClaims, ReceiptEvent, receipt_hash};
 pub use transfer::{Transfer, TransferState};

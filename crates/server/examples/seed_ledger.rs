@@ -50,6 +50,7 @@ fn entry(i: u64, eur: Currency) -> Entry {
             purpose: text("marketing".to_owned()),
             duration_secs: 2_592_000,
             price: Some(Money::new(50_000, eur)),
+            receipt: None,
         },
         _ => EntryKind::Disclosure {
             grant_id: text(format!("grant-{}", i - i % 3)),

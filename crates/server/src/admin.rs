@@ -412,6 +412,32 @@ pub struct WebhookReport {
     pub previous_secret_signs_until: Option<String>,
 }
 
+/// Longest company contact, in characters (an address or a URL).
+pub const MAX_CONTACT_CHARS: usize = 254;
+
+/// Sets the contact consent receipts name for the company (`apiome company
+/// create --contact`): an address or URL people write to about their data.
+pub async fn set_company_contact(
+    store: &Store,
+    client_id: &str,
+    contact: &str,
+) -> Result<(), AdminError> {
+    let contact = contact.trim();
+    if contact.is_empty()
+        || contact.chars().count() > MAX_CONTACT_CHARS
+        || contact.chars().any(char::is_control)
+    {
+        return Err(AdminError::Invalid(format!(
+            "--contact is 1 to {MAX_CONTACT_CHARS} characters, no control characters"
+        )));
+    }
+    let client = company_client(store, client_id).await?;
+    store
+        .set_company_contact(&client.to_company_id(), Some(contact))
+        .await?;
+    Ok(())
+}
+
 /// Sets (or with `None` removes) a company's webhook URL. The operator is
 /// trusted with host names that do not resolve yet: the URL's shape and
 /// any address literal are checked here, and every address a name resolves

@@ -136,6 +136,10 @@ pub struct ServeArgs {
     /// spans go to its `/v1/traces`). Unset: no traces are exported.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// The law consent is given under, as consent receipts name it
+    /// (ISO/IEC TS 27560 `jurisdiction`) [default: EU].
+    #[arg(long)]
+    pub jurisdiction: Option<String>,
 }
 
 impl ServeArgs {
@@ -155,6 +159,7 @@ impl ServeArgs {
             smtp_url: self.smtp_url.or(earlier.smtp_url),
             mail_from: self.mail_from.or(earlier.mail_from),
             otlp_endpoint: self.otlp_endpoint.or(earlier.otlp_endpoint),
+            jurisdiction: self.jurisdiction.or(earlier.jurisdiction),
         }
     }
 
@@ -169,6 +174,7 @@ impl ServeArgs {
             smtp_url: self.smtp_url.map(Secret::new),
             mail_from: self.mail_from,
             otlp_endpoint: self.otlp_endpoint,
+            jurisdiction: self.jurisdiction,
             ..Settings::default()
         }
     }
@@ -310,6 +316,10 @@ pub enum CompanyCommand {
         /// real one, and its offers and wallet are in `XTS` (test money).
         #[arg(long)]
         sandbox: bool,
+        /// How people reach the company about their data (an address or a
+        /// URL); every consent receipt names it as the controller's contact.
+        #[arg(long)]
+        contact: Option<String>,
     },
     /// Set or remove a company's webhook URL; prints its signing secret
     /// (made once, random; see `rotate-webhook-secret`).
@@ -502,6 +512,9 @@ pub struct Settings {
     /// `otlp_endpoint`: where spans are exported (OTLP/HTTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otlp_endpoint: Option<String>,
+    /// `jurisdiction`: the law consent receipts name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
     /// `master_key`: the data keys themselves (base64, comma separated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key: Option<Secret>,
@@ -524,6 +537,9 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payout_minimum_micros: Option<u64>,
 }
+
+/// The jurisdiction consent receipts name unless configured.
+pub const DEFAULT_JURISDICTION: &str = "EU";
 
 /// A configuration key: its name in the file, its environment variable,
 /// its flag, and whether its value is secret.
@@ -568,6 +584,11 @@ pub const KEYS: &[Key] = &[
         "otlp_endpoint",
         "APIOME_OTLP_ENDPOINT",
         Some("--otlp-endpoint"),
+    ),
+    key(
+        "jurisdiction",
+        "APIOME_JURISDICTION",
+        Some("--jurisdiction"),
     ),
     key("master_key", "APIOME_MASTER_KEY", None),
     key("master_key_file", "APIOME_MASTER_KEY_FILE", None),
@@ -891,6 +912,8 @@ pub struct Config {
     pub otlp_endpoint: Option<Url>,
     /// The smallest payout, in micro-units of any currency (1.00 by default).
     pub payout_minimum_micros: u64,
+    /// The law consent is given under, named by every consent receipt.
+    pub jurisdiction: String,
 }
 
 /// Where each key the servers share comes from: the value itself (from a
@@ -1130,6 +1153,9 @@ impl Config {
             payout_minimum_micros: settings
                 .payout_minimum_micros
                 .unwrap_or(consent_policy::DEFAULT_PAYOUT_MINIMUM_MICROS),
+            jurisdiction: non_empty(settings.jurisdiction.as_deref())
+                .unwrap_or(DEFAULT_JURISDICTION)
+                .to_owned(),
         })
     }
 
@@ -1196,6 +1222,7 @@ impl Config {
             "payout_minimum_micros",
             toml::Value::Integer(i64::try_from(self.payout_minimum_micros).unwrap_or(i64::MAX)),
         );
+        put("jurisdiction", text(self.jurisdiction.clone()));
         let keys = &self.keys;
         for (name, secret) in [
             ("master_key", &keys.master_key),
@@ -1235,6 +1262,7 @@ impl Config {
             keys: KeySources::default(),
             otlp_endpoint: None,
             payout_minimum_micros: consent_policy::DEFAULT_PAYOUT_MINIMUM_MICROS,
+            jurisdiction: DEFAULT_JURISDICTION.to_owned(),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod problem;
 pub mod problem_types;
 pub mod rate_limit;
+pub mod receipts;
 pub mod request_id;
 pub mod routes;
 pub mod startup;

@@ -171,6 +171,7 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 ciba_ping_endpoint,
                 dpop,
                 sandbox,
+                contact,
             } => {
                 let key = oauth_keys::load_server_key_from(&config.keys, &config.data_dir)?;
                 for url in webhook_url.iter().chain(&ciba_ping_endpoint) {
@@ -191,6 +192,9 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
                 } else {
                     admin::create_company_with(&store, &key, &name, &redirect_uris, extra).await?
                 };
+                if let Some(contact) = &contact {
+                    admin::set_company_contact(&store, &created.client_id, contact).await?;
+                }
                 let mut printed = serde_json::to_value(&created)?;
                 if let Some(url) = webhook_url {
                     let hook = admin::set_webhook(
@@ -258,6 +262,17 @@ async fn company(config: &Config, command: CompanyCommand) -> anyhow::Result<()>
             }
             CompanyCommand::Delete { client_id, force } => {
                 let done = if force {
+                    // Its grants end here: each revocation gets its receipt,
+                    // signed with the key the running servers publish.
+                    let public_url = config.public_url_for(config.bind.port());
+                    let oauth = server::oauth_server::OAuthServer::load(
+                        &config.keys,
+                        &config.data_dir,
+                        &store,
+                        &public_url,
+                    )
+                    .await?;
+                    server::receipts::install(&store, &oauth, &config.jurisdiction);
                     admin::force_delete_company(&store, &client_id).await?
                 } else {
                     admin::delete_company(&store, &client_id).await?

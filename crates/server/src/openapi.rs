@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::problem::Problem;
 use crate::routes::{
     activity, catalogue, data, health, inbox, ledger, me, money, notifications, oauth, payouts,
-    requests, session, webhook,
+    receipts, requests, session, uses, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -159,6 +159,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(inbox::counter)
         .service(inbox::list_grants)
         .service(inbox::revoke)
+        .service(receipts::list)
+        .service(receipts::show)
         .service(oauth::server_metadata)
         .service(oauth::openid_configuration)
         .service(data::userinfo)
@@ -169,6 +171,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(oauth::bc_authorize)
         .service(requests::show)
         .service(requests::accept_counter)
+        .service(receipts::of_grant)
+        .service(uses::report)
         .service(money::wallet)
         .service(money::earnings)
         .service(payouts::create)

@@ -246,7 +246,7 @@ impl From<store::StoreError> for Problem {
             }
             E::LastWayIn => Problem::conflict("last-way-in", "Last way in", detail),
             E::CompanyExists(_) => Problem::conflict("company-exists", "Company exists", detail),
-            E::RequestNotFound(_) | E::GrantNotFound(_) => {
+            E::RequestNotFound(_) | E::GrantNotFound(_) | E::ReceiptNotFound(_) => {
                 Problem::not_found(detail).with_field("id")
             }
             E::RequestNotPending(_) => {
@@ -393,6 +393,14 @@ impl From<broker::BrokerError> for Problem {
                 };
                 Problem::invalid(field, detail)
             }
+            E::Invalid { field, .. } => Problem::invalid(field, detail),
+            E::UseNotCovered { .. } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "use-not-covered",
+                "The grant's purpose does not cover this use",
+                detail,
+            )
+            .with_field("kind"),
             E::Suspended => Problem::new(
                 StatusCode::FORBIDDEN,
                 "account-suspended",

@@ -130,6 +130,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "This change (a passkey, recovery codes) needs a sign-in within the last five minutes. Sign in again, then retry.",
     ),
     t(
+        "use-not-covered",
+        403,
+        "A reported use (`kind`) that the grant's purpose does not cover: `sold` needs purpose `resale`, `shared` needs `resale` or `legal_obligation`, `aggregated` needs `analytics`, `research`, `fraud_prevention` or `resale`. The attempt is recorded (a `use_reported` ledger entry with `accepted: false`, shown to the person).",
+    ),
+    t(
         "beyond-the-log",
         404,
         "A ledger index or tree size beyond the latest signed checkpoint. Take sizes from `GET /v1/ledger/checkpoint`.",

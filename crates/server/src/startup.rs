@@ -185,6 +185,7 @@ impl Application {
             &public_url,
         )
         .await?;
+        crate::receipts::install(&store, &oauth, &config.jurisdiction);
         let (signing, rsa) = (oauth.signing.clone(), oauth.rsa.clone());
         let signing_keys =
             crate::sweeper::Periodic::spawn(crate::oauth_keys::SIGNING_KEYS_REFRESH, move || {

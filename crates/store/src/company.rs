@@ -1,7 +1,7 @@
 //! Companies people can name in rules and block lists.
 
 use consent_policy::{CompanyId, CompanyKind};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 use crate::entity::company;
 use crate::{Store, StoreError, now};
@@ -43,6 +43,7 @@ impl Store {
             name: Set(name.to_owned()),
             created_at: Set(now()),
             sandbox: Set(false),
+            contact: Set(None),
         };
         match row.insert(&self.db).await {
             Ok(row) => Company::try_from(row),
@@ -51,6 +52,27 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Sets how people reach the company about their data (consent
+    /// receipts name it as the controller's contact); `None` removes it.
+    pub async fn set_company_contact(
+        &self,
+        id: &CompanyId,
+        contact: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done = company::Entity::update_many()
+            .col_expr(
+                company::Column::Contact,
+                sea_orm::sea_query::Expr::value(contact.map(str::to_owned)),
+            )
+            .filter(company::Column::Id.eq(id.as_str()))
+            .exec(&self.db)
+            .await?;
+        if done.rows_affected == 0 {
+            return Err(StoreError::CompanyNotFound(id.to_string()));
+        }
+        Ok(())
     }
 
     /// The company with this id.

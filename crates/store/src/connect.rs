@@ -113,6 +113,9 @@ pub struct Store {
     /// Revoked access tokens, in memory while this process holds the
     /// database alone (see [`crate::revoked`]).
     pub(crate) revoked: std::sync::Arc<crate::revoked::RevokedAccess>,
+    /// Signs consent receipts, once the server installed its key (see
+    /// [`crate::receipt`]).
+    pub(crate) receipts: crate::receipt::ReceiptKeys,
 }
 
 /// A SQLite writer's turn at the database: held until its transaction ends.
@@ -144,6 +147,7 @@ impl Store {
             write_stats: self.write_stats.clone(),
             clients: self.clients.clone(),
             revoked: self.revoked.clone(),
+            receipts: self.receipts.clone(),
         }
     }
 
@@ -237,6 +241,7 @@ impl Store {
             write_stats,
             clients: std::sync::Arc::default(),
             revoked: std::sync::Arc::default(),
+            receipts: crate::receipt::ReceiptKeys::default(),
         })
     }
 

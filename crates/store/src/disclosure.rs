@@ -323,6 +323,7 @@ impl Store {
             write_stats: self.write_stats.clone(),
             clients: self.clients.clone(),
             revoked: self.revoked.clone(),
+            receipts: self.receipts.clone(),
         };
         let path = self.sqlite_reader.as_ref().map(|r| r.path().to_owned());
         // The writer gets a thread and runtime of its own: on the runtime of

@@ -39,6 +39,13 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// The server's key could not sign a consent receipt; the change it
+    /// records did not happen.
+    #[error("cannot sign the consent receipt: {0}")]
+    ReceiptSigning(String),
+    /// No receipt with that id is the caller's.
+    #[error("no receipt {0:?}")]
+    ReceiptNotFound(String),
     /// The handle belongs to someone else.
     #[error("the handle {0:?} is taken")]
     HandleTaken(String),

@@ -8,7 +8,7 @@ use consent_policy::{
     AttributeKey, Channel, CompanyId, DataRequest, Decision, Grant, GrantDuration, Money, Outcome,
     Purpose, RequestStatus,
 };
-use ledger::{Entry, EntryKind, NameList, ShortText};
+use ledger::{Entry, EntryKind, NameList, ReceiptEvent, ShortText};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
@@ -581,7 +581,10 @@ impl Store {
         let lifetime = Duration::seconds(
             i64::try_from(request.duration().as_secs()).map_err(StoreError::corrupt)?,
         );
-        grant::ActiveModel {
+        let renewal =
+            crate::receipt::renews(txn, person, company, &request.purpose().to_string(), now)
+                .await?;
+        let row = grant::ActiveModel {
             id: Set(grant_id.clone()),
             request_id: Set(request_id.to_owned()),
             person_id: Set(person.as_str().to_owned()),
@@ -601,6 +604,12 @@ impl Store {
         }
         .insert(txn)
         .await?;
+        let event = if renewal {
+            ReceiptEvent::Renewed
+        } else {
+            ReceiptEvent::Given
+        };
+        let receipt = crate::receipt::issue(self, txn, &Grant::try_from(row)?, event, now).await?;
         data_request::Entity::update_many()
             .col_expr(
                 data_request::Column::GrantId,
@@ -620,6 +629,7 @@ impl Store {
                 purpose: text(request.purpose().to_string())?,
                 duration_secs: request.duration().as_secs(),
                 price: request.offer().map(ledger_money).transpose()?,
+                receipt,
             },
         ))
     }

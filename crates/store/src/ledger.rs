@@ -451,6 +451,7 @@ pub(crate) async fn append_entries(
     if moved.rows_affected != 1 {
         return Err(StoreError::LedgerHeadMoved);
     }
+    crate::receipt::note_indexes(txn, plan.size_before, entries).await?;
     Ok(plan.size_before)
 }
 
@@ -1235,6 +1236,7 @@ mod tests {
                 name: Set("Acme".to_owned()),
                 created_at: Set(now()),
                 sandbox: Set(false),
+                contact: Set(None),
             }
             .insert(&txn)
             .await

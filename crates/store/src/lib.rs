@@ -23,6 +23,7 @@ mod dpop_replay;
 mod entity;
 mod error;
 mod grant;
+mod grant_use;
 mod idempotency;
 mod ledger;
 mod money;
@@ -30,6 +31,7 @@ mod notify;
 mod oauth;
 mod payout;
 mod person;
+mod receipt;
 mod request_group;
 mod revoked;
 mod rule;
@@ -66,6 +68,7 @@ pub use self::ledger::{
     StoredCheckpoint, StoredEntry,
 };
 pub use disclosure::{DisclosureRead, Recorded};
+pub use grant_use::{StoredUse, UseRecord};
 pub use idempotency::{KeyClaim, StoredAnswer};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
@@ -78,6 +81,7 @@ pub use notify::{
 pub use oauth::{ClientKind, ClientStatus, MAX_CLIENTS_LISTED, StoredClient};
 pub use payout::{MAX_PAYOUTS_LISTED, PayoutState, StoredPayout};
 pub use person::{MAX_PEOPLE_LISTED, Person};
+pub use receipt::{MAX_RECEIPTS_PER_GRANT, ReceiptSigner, StoredReceipt};
 pub use revoked::{DatabaseLock, MAX_REVOKED_IN_MEMORY};
 pub use rule::StoredRule;
 pub use sandbox::MAX_PENDING_SANDBOX_LISTED;

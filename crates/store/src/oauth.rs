@@ -298,6 +298,7 @@ impl Store {
                 name: Set(record.metadata.client_name.clone()),
                 created_at: Set(created_at),
                 sandbox: Set(company_kind == CompanyKind::Sandbox),
+                contact: Set(None),
             }
             .insert(&txn)
             .await;

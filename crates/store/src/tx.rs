@@ -137,12 +137,21 @@ impl WriteTx<'_> {
             .filter(oauth_refresh::Column::GrantId.eq(&grant.id))
             .exec(&self.txn)
             .await?;
+        let receipt = crate::receipt::issue(
+            self.store,
+            &self.txn,
+            grant,
+            ledger::ReceiptEvent::Withdrawn,
+            now(),
+        )
+        .await?;
         let entry = Entry::new(
             now_unix_ms(),
             EntryKind::GrantRevoked {
                 grant_id: text(grant.id.as_str())?,
                 company_id: text(grant.company_id.to_string())?,
                 person: text(pseudonym)?,
+                receipt,
             },
         );
         append_entries(&self.txn, self.store.backend(), &[entry]).await?;

@@ -18,6 +18,7 @@ pub mod inbox;
 pub mod logout;
 pub mod notifications;
 pub mod problems;
+pub mod receipts;
 pub mod return_to;
 
 use std::future::Future;
@@ -69,6 +70,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(inbox::decline)
         .service(inbox::counter);
     config.service(grants::grants).service(grants::revoke);
+    config
+        .service(receipts::receipts_page)
+        .service(receipts::receipt_page);
     config.service(activity::activity);
     config.service(problems::problems);
     config

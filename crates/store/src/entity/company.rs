@@ -16,6 +16,9 @@ pub struct Model {
     /// A sandbox company: synthetic people and `XTS` only (see the
     /// `sandbox` migration).
     pub sandbox: bool,
+    /// How people reach the company about their data (see the `receipts`
+    /// migration); consent receipts name it.
+    pub contact: Option<String>,
 }
 
 /// Relations of `company`.
