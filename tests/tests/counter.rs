@@ -209,6 +209,20 @@ app_test!(
             .collect();
         assert_eq!(states.len(), 2, "{earned}");
         assert!(states.contains(&"posted") && states.contains(&"voided"));
+        // The grant, and its receipt, record the price paid: the counter.
+        let grants = get(app, &ada, "/v1/me/grants").await;
+        let grant = grants["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == accepted["grant_id"])
+            .unwrap_or_else(|| panic!("{grants}"));
+        assert_eq!(grant["price"]["amount_micros"], 80_000, "{grant}");
+        let receipts = get(app, &ada, "/v1/me/receipts").await;
+        assert!(
+            receipts.to_string().contains("80000"),
+            "the receipt names the counter price: {receipts}"
+        );
         // The grant reads exactly what the counter was for.
         let company_client = acme.id.clone();
         let tokens: Value = app

@@ -288,6 +288,16 @@ impl DataRequest {
         self.offer.as_ref()
     }
 
+    /// The same request at another price: what a grant records when the
+    /// company accepted the person's counter-offer instead of its own offer.
+    #[must_use]
+    pub fn at_price(&self, price: Money) -> Self {
+        Self {
+            offer: Some(price),
+            ..self.clone()
+        }
+    }
+
     /// The request in its wire shape.
     #[must_use]
     pub fn to_raw(&self) -> RawRequest {

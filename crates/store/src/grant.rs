@@ -893,6 +893,12 @@ impl Store {
             .await?,
         );
         entries.extend(settle(&txn, self.backend(), &paid, true).await?);
+        // The grant (and its receipt) holds the price paid, not the offer
+        // the person countered.
+        let request = StoredRequest {
+            request: request.request.at_price(counter.price.clone()),
+            ..request
+        };
         let grant_row = self
             .grant_in(
                 &txn,
