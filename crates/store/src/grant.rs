@@ -896,7 +896,7 @@ impl Store {
         // The grant (and its receipt) holds the price paid, not the offer
         // the person countered.
         let request = StoredRequest {
-            request: request.request.at_price(counter.price.clone()),
+            request: request.request.at_price(counter.price),
             ..request
         };
         let grant_row = self
