@@ -759,7 +759,8 @@ app_test!(
         }
         assert_eq!(seen, all);
 
-        // The page: a timeline with the server's verified marks, no script.
+        // The page: a timeline with the server's marks (what a reader without
+        // script sees) and one same-origin script, the browser's own check.
         let page = app
             .http
             .get(app.url("/activity"))
@@ -774,7 +775,13 @@ app_test!(
             "{html}"
         );
         assert_eq!(html.matches("&#10003; verified").count(), all.len().min(50));
-        assert!(!html.contains("<script"), "no inline or external script");
+        assert_eq!(html.matches("<script").count(), 1, "one script: {html}");
+        assert!(
+            html.contains("<script src=\"/static/ledger-check.")
+                && html.contains("integrity=\"sha256-")
+                && html.contains("></script>"),
+            "only the same-origin checker, by hash: {html}"
+        );
         assert!(!html.contains(SECRET_CITY));
         let dashboard = app
             .http
