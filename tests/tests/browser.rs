@@ -1392,3 +1392,69 @@ app_test!(
         assert_eq!(unhashed.status(), 404, "only the hashed name is served");
     }
 );
+
+/// A person erases their account from the dashboard in the browser: a
+/// mistyped handle is refused next to the field and changes nothing; the
+/// right one signs them out to a page that says what was destroyed and
+/// what the log keeps, and their values are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_erases_their_account_from_the_dashboard() {
+    let Some(binary) = chromium() else { return };
+    let app = TestApp::sqlite().await;
+    let (token, _) = password_person(&app, "erin").await;
+    let response = app
+        .http
+        .put(app.url("/v1/me/attributes/email"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"value": "erin@example.org", "bucket": "semi_private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let chromium = Chromium::launch(&binary).await;
+    let page = chromium.browser.new_page("about:blank").await.unwrap();
+    page.goto(app.url("/signin")).await.unwrap();
+    fill(&page, "#handle", "erin").await;
+    fill(&page, "#password", "correct horse battery").await;
+    click(&page, "form[action='/signin'] button[type=submit]").await;
+    path_is(&page, "/dashboard").await;
+
+    fill(&page, "#erase-confirm", "Erin").await;
+    click(&page, "form[action='/account/erase'] button[type=submit]").await;
+    text_shows(&page, "type your handle exactly").await;
+    assert_eq!(
+        eval(
+            &page,
+            "document.querySelector('#erase-confirm').getAttribute('aria-invalid')"
+        )
+        .await,
+        Some(Value::from("true"))
+    );
+    let still = app
+        .http
+        .get(app.url("/v1/me/attributes/email"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200, "a mistyped handle changes nothing");
+
+    fill(&page, "#erase-confirm", "erin").await;
+    click(&page, "form[action='/account/erase'] button[type=submit]").await;
+    path_is(&page, "/signin").await;
+    text_shows(&page, "Your account is erased").await;
+    screenshot(&page, "erased.png", false).await;
+    let gone = app
+        .http
+        .get(app.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 401);
+    page.goto(app.url("/dashboard")).await.unwrap();
+    path_is(&page, "/signin").await;
+    chromium.close().await;
+    app.stop().await;
+}

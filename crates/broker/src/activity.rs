@@ -143,7 +143,9 @@ pub fn company_of(kind: &ledger::EntryKind) -> Option<&str> {
         | K::PersonUnsuspended { .. }
         | K::PayoutRequested { .. }
         | K::PayoutPosted { .. }
-        | K::PayoutVoided { .. } => None,
+        | K::PayoutVoided { .. }
+        | K::PersonErased { .. }
+        | K::EarningsWaived { .. } => None,
     }
 }
 
@@ -314,6 +316,13 @@ pub fn describe(entry: &Entry) -> Described {
         }
         EntryKind::PayoutVoided { .. } => {
             d.summary = "your payout failed; the money is back in your earnings".to_owned();
+        }
+        EntryKind::EarningsWaived { amount: money, .. } => {
+            d.amount = amount(money);
+            d.summary = "you left your earnings behind when you erased your account".to_owned();
+        }
+        EntryKind::PersonErased { .. } => {
+            d.summary = "you erased your account".to_owned();
         }
         EntryKind::TransferPosted { .. }
         | EntryKind::TransferVoided { .. }

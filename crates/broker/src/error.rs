@@ -109,4 +109,11 @@ pub enum BrokerError {
     /// The operator suspended this account.
     #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
     Suspended,
+    /// An erasure would leave earnings behind that the person did not
+    /// waive: withdraw them first, or waive them.
+    #[error(
+        "you still have earnings ({}); withdraw them first, or confirm that you leave them behind (waive_earnings)",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    EarningsRemain(Vec<consent_policy::Money>),
 }

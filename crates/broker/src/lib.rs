@@ -19,6 +19,7 @@
 //! | [`data`] | a company reads what a grant allows *and* the policy allows now |
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
+//! | [`erase`] | a person erases their account: grants revoked, requests declined, earnings left only if waived, their data key and everything theirs alone deleted |
 //! | [`fund`] | the operator credits a company's wallet (once per transfer id) |
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
@@ -50,6 +51,7 @@ pub mod block;
 pub mod counter;
 pub mod data;
 pub mod dpop;
+pub mod erase;
 mod error;
 pub mod fund;
 pub mod grants;

@@ -30,7 +30,10 @@ pub struct SignedIn<'a> {
 }
 
 /// Refuses unless this session signed in within [`RECENT_SIGN_IN`].
-async fn require_recent_sign_in(store: &Store, who: SignedIn<'_>) -> Result<(), BrokerError> {
+pub(crate) async fn require_recent_sign_in(
+    store: &Store,
+    who: SignedIn<'_>,
+) -> Result<(), BrokerError> {
     let signed_in_at = store
         .session_signed_in_at(&identity::hash_secret(who.session_token))
         .await?;

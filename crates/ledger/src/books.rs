@@ -13,6 +13,11 @@
 //!   through) or cancel it (the money is back in the earnings); they refuse
 //!   a transfer that is not that person's payout, and `post` / `void` (the
 //!   offer entries) refuse a payout.
+//! * `waive`: PersonEarnings → Funding, posted at once (a person erasing
+//!   their account leaves what they earned behind); never more than is
+//!   available. `erase` then refuses while any of the person's earnings is
+//!   left or pending, and from then on every entry that names the
+//!   pseudonym is refused: an erased person never comes back.
 //!
 //! Each operation is keyed by a transfer id and applied at most once: the
 //! same operation again returns [`Applied::AlreadyApplied`] and changes
@@ -30,7 +35,7 @@
 //! [`Books::apply`] takes ledger entries, so an auditor rebuilds the books by
 //! replaying the log ([`Books::replay`]) and compares them to the server's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::account::{AccountId, Balance};
 use crate::entry::{Entry, EntryKind, ShortText};
@@ -92,6 +97,19 @@ pub enum BooksError {
     /// A balance would exceed `u64::MAX` micro-units.
     #[error("a balance would overflow")]
     Overflow,
+    /// The entry names a person who erased their account earlier in the log.
+    #[error("person {0} was erased earlier in the log")]
+    ErasedPerson(ShortText),
+    /// The person's erasure left earnings behind (available or pending).
+    #[error("person {person} is erased with {left} micro-units of {currency} left")]
+    EarningsLeft {
+        /// The person's pseudonym.
+        person: ShortText,
+        /// The currency.
+        currency: Currency,
+        /// Micro-units still available or pending.
+        left: u64,
+    },
 }
 
 /// A broken invariant: the books are corrupt (a bug, or a tampered log).
@@ -160,6 +178,7 @@ pub struct Books {
     accounts: BTreeMap<AccountId, Balance>,
     transfers: BTreeMap<ShortText, Transfer>,
     totals: BTreeMap<Currency, Totals>,
+    erased: BTreeSet<ShortText>,
 }
 
 fn add(a: u64, b: u64) -> Result<u64, BooksError> {
@@ -195,6 +214,11 @@ impl Books {
 
     /// Applies the money movement an entry records; other entries change nothing.
     pub fn apply(&mut self, entry: &Entry) -> Result<Applied, BooksError> {
+        if let Some(person) = entry.kind.person()
+            && self.erased.contains(person)
+        {
+            return Err(BooksError::ErasedPerson(person.clone()));
+        }
         match &entry.kind {
             EntryKind::WalletFunded {
                 transfer_id,
@@ -233,6 +257,12 @@ impl Books {
                 company_id,
                 amount,
             } => self.refund(transfer_id, company_id, *amount),
+            EntryKind::EarningsWaived {
+                transfer_id,
+                person,
+                amount,
+            } => self.waive(transfer_id, person, *amount),
+            EntryKind::PersonErased { person } => self.erase(person),
             _ => Ok(Applied::NotMoney),
         }
     }
@@ -324,6 +354,69 @@ impl Books {
         self.take_within_available(transfer, |available, missing| {
             BooksError::InsufficientEarnings { available, missing }
         })
+    }
+
+    /// Takes what `person` earned and leaves behind out of the books
+    /// (posted at once), within their earnings' available balance.
+    pub fn waive(
+        &mut self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+        amount: Money,
+    ) -> Result<Applied, BooksError> {
+        let transfer = Transfer {
+            id: transfer_id.clone(),
+            debit_account: AccountId::PersonEarnings {
+                person: person.clone(),
+                currency: amount.currency,
+            },
+            credit_account: AccountId::Funding {
+                currency: amount.currency,
+            },
+            amount,
+            two_phase: false,
+            state: TransferState::Posted,
+        };
+        self.take_within_available(transfer, |available, missing| {
+            BooksError::InsufficientEarnings { available, missing }
+        })
+    }
+
+    /// Records that `person` erased their account: refused while any of
+    /// their earnings is available or pending; from then on no entry may
+    /// name them. Moves no money.
+    pub fn erase(&mut self, person: &ShortText) -> Result<Applied, BooksError> {
+        for (account, balance) in &self.accounts {
+            let AccountId::PersonEarnings {
+                person: owner,
+                currency,
+            } = account
+            else {
+                continue;
+            };
+            if owner != person {
+                continue;
+            }
+            let left = balance
+                .available()
+                .unwrap_or(0)
+                .saturating_add(balance.credits_pending)
+                .saturating_add(balance.debits_pending);
+            if left > 0 {
+                return Err(BooksError::EarningsLeft {
+                    person: person.clone(),
+                    currency: *currency,
+                    left,
+                });
+            }
+        }
+        self.erased.insert(person.clone());
+        Ok(Applied::NotMoney)
+    }
+
+    /// Whether `person` erased their account earlier in the applied entries.
+    pub fn is_erased(&self, person: &ShortText) -> bool {
+        self.erased.contains(person)
     }
 
     /// Completes `person`'s pending payout: the money left the books.
@@ -747,6 +840,70 @@ mod tests {
         });
         assert_eq!(funding.debits_posted, 100);
         books.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_erasure_needs_empty_earnings_and_ends_the_pseudonym() {
+        let mut books = world(100);
+        let p1 = |kind| Entry::new(0, kind);
+        books
+            .reserve(&t("x1"), &t("acme"), &t("p1"), usd(60))
+            .unwrap();
+        // Pending earnings: not yet.
+        assert!(matches!(
+            books.apply(&p1(EntryKind::PersonErased { person: t("p1") })),
+            Err(BooksError::EarningsLeft { left: 60, .. })
+        ));
+        books.post(&t("x1")).unwrap();
+        // Posted, not waived: not yet.
+        assert!(matches!(
+            books.erase(&t("p1")),
+            Err(BooksError::EarningsLeft { left: 60, .. })
+        ));
+        // More than there is cannot be waived.
+        assert_eq!(
+            books.waive(&t("w1"), &t("p1"), usd(61)),
+            Err(BooksError::InsufficientEarnings {
+                available: 60,
+                missing: 1
+            })
+        );
+        assert_eq!(
+            books.waive(&t("w1"), &t("p1"), usd(60)),
+            Ok(Applied::Applied)
+        );
+        let funding = books.balance(&AccountId::Funding {
+            currency: usd_currency(),
+        });
+        assert_eq!(funding.credits_posted, 60);
+        assert_eq!(books.erase(&t("p1")), Ok(Applied::NotMoney));
+        assert!(books.is_erased(&t("p1")));
+        books.check_invariants().unwrap();
+        // Nothing may name p1 again, money or not; others go on.
+        let before = books.clone();
+        for kind in [
+            EntryKind::TransferPending {
+                transfer_id: t("x2"),
+                company_id: t("acme"),
+                person: t("p1"),
+                amount: usd(1),
+            },
+            EntryKind::PersonErased { person: t("p1") },
+            EntryKind::CompanyBlocked {
+                company_id: t("acme"),
+                person: t("p1"),
+            },
+        ] {
+            assert_eq!(
+                books.apply(&p1(kind)),
+                Err(BooksError::ErasedPerson(t("p1")))
+            );
+        }
+        assert_eq!(books, before);
+        assert_eq!(
+            books.reserve(&t("x3"), &t("acme"), &t("p2"), usd(10)),
+            Ok(Applied::Applied)
+        );
     }
 
     #[test]
@@ -1268,6 +1425,15 @@ mod tests {
             id: u8,
             person: u8,
         },
+        Waive {
+            id: u8,
+            person: u8,
+            amount: u64,
+            currency: u8,
+        },
+        Erase {
+            person: u8,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -1312,6 +1478,15 @@ mod tests {
             }),
             (0u8..12, 0u8..3).prop_map(|(id, person)| Op::PostPayout { id, person }),
             (0u8..12, 0u8..3).prop_map(|(id, person)| Op::VoidPayout { id, person }),
+            (0u8..12, 0u8..3, 0u64..200, 0u8..2).prop_map(|(id, person, amount, currency)| {
+                Op::Waive {
+                    id,
+                    person,
+                    amount,
+                    currency,
+                }
+            }),
+            (0u8..3).prop_map(|person| Op::Erase { person }),
         ]
     }
 
@@ -1374,6 +1549,19 @@ mod tests {
                 transfer_id: t(&format!("t{id}")),
                 person: t(&format!("p{person}")),
             },
+            Op::Waive {
+                id,
+                person,
+                amount,
+                currency,
+            } => EntryKind::EarningsWaived {
+                transfer_id: t(&format!("t{id}")),
+                person: t(&format!("p{person}")),
+                amount: money(amount, currency),
+            },
+            Op::Erase { person } => EntryKind::PersonErased {
+                person: t(&format!("p{person}")),
+            },
         };
         Entry::new(time, kind)
     }
@@ -1390,11 +1578,32 @@ mod tests {
             for (time, op) in (0i64..).zip(&ops) {
                 let entry = to_entry(op, time);
                 let before = books.clone();
+                let names_erased = entry.kind.person().is_some_and(|p| before.is_erased(p));
                 match books.apply(&entry) {
                     Ok(Applied::Applied) => log.push(entry.clone()),
                     Ok(Applied::AlreadyApplied) => prop_assert_eq!(&books, &before),
-                    Ok(Applied::NotMoney) => prop_assert!(false, "money entry ignored"),
+                    Ok(Applied::NotMoney) => {
+                        prop_assert!(matches!(op, Op::Erase { .. }), "money entry ignored");
+                        log.push(entry.clone());
+                    }
                     Err(_) => prop_assert_eq!(&books, &before),
+                }
+                // An erased person never appears again.
+                if names_erased {
+                    prop_assert_eq!(&books, &before);
+                }
+                // An erasure holds only when nothing of theirs was left.
+                if let Op::Erase { person } = op
+                    && books.is_erased(&t(&format!("p{person}")))
+                {
+                    for currency in [usd(1).currency, eur(1).currency] {
+                        let earnings = books.balance(&AccountId::PersonEarnings {
+                            person: t(&format!("p{person}")),
+                            currency,
+                        });
+                        prop_assert_eq!(earnings.available(), Some(0));
+                        prop_assert_eq!(earnings.credits_pending + earnings.debits_pending, 0);
+                    }
                 }
                 prop_assert_eq!(books.check_invariants(), Ok(()));
                 // Applying the same entry again never changes anything.

@@ -52,6 +52,8 @@
 //! | use_reported | 0x19 | grant_id:text company_id:text person:text use_kind:text accepted:bool |
 //! | grant_created, with its receipt | 0x1a | the fields of 0x03, then receipt_sha256:32 bytes |
 //! | grant_revoked, with its receipt | 0x1b | the fields of 0x04, then receipt_sha256:32 bytes |
+//! | person_erased | 0x1c | person:text |
+//! | earnings_waived | 0x1d | transfer_id:text person:text amount:money |
 //!
 //! `bool` is one byte, 0x00 or 0x01. Kinds 0x1a and 0x1b carry the SHA-256
 //! of the consent receipt (the bytes of its compact JWS) the server signed
@@ -74,6 +76,12 @@
 //! payout posting that is not a payout. They carry the pseudonym, the
 //! transfer id and the amount — never the destination (an IBAN or a
 //! payment handle), the operator's bank reference or a failure reason.
+//!
+//! Kinds 0x1c and 0x1d end a person's account (`DELETE /v1/me`): what
+//! they had earned and chose to leave behind goes to the outside world's
+//! account (posted at once, one `earnings_waived` per currency), then
+//! `person_erased` says that the pseudonym will appear in no later entry.
+//! Neither names anything but the pseudonym, the transfer and the amount.
 //!
 //! A decoder must reject: an unknown version or kind, a text of length 0 or
 //! over 256 bytes or not UTF-8, a list of over 64 names, an option tag other
@@ -465,6 +473,22 @@ pub enum EntryKind {
         /// Whether the grant's purpose covers it.
         accepted: bool,
     },
+    /// The person erased their account: their values are destroyed and
+    /// the pseudonym appears in no later entry.
+    PersonErased {
+        /// The person's pseudonym.
+        person: ShortText,
+    },
+    /// An erased person left their earnings behind: the amount leaves their
+    /// earnings for the outside world's account, posted at once.
+    EarningsWaived {
+        /// The transfer (`waive:<pseudonym>:<currency>`).
+        transfer_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// Everything they could still withdraw in that currency.
+        amount: Money,
+    },
 }
 
 /// Serialises a receipt hash as lowercase hex, as every other hash in the JSON.
@@ -517,6 +541,8 @@ impl EntryKind {
             Self::PayoutPosted { .. } => 0x17,
             Self::PayoutVoided { .. } => 0x18,
             Self::UseReported { .. } => 0x19,
+            Self::PersonErased { .. } => 0x1c,
+            Self::EarningsWaived { .. } => 0x1d,
         }
     }
 
@@ -537,7 +563,9 @@ impl EntryKind {
             | Self::PersonUnsuspended { person }
             | Self::PayoutRequested { person, .. }
             | Self::PayoutPosted { person, .. }
-            | Self::PayoutVoided { person, .. } => Some(person),
+            | Self::PayoutVoided { person, .. }
+            | Self::PersonErased { person }
+            | Self::EarningsWaived { person, .. } => Some(person),
             Self::UseReported { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
@@ -578,6 +606,8 @@ impl EntryKind {
             Self::PayoutPosted { .. } => "payout_posted",
             Self::PayoutVoided { .. } => "payout_voided",
             Self::UseReported { .. } => "use_reported",
+            Self::PersonErased { .. } => "person_erased",
+            Self::EarningsWaived { .. } => "earnings_waived",
         }
     }
 }
@@ -731,10 +761,15 @@ impl Entry {
             | EntryKind::CompanyDeleted { company_id } => w.text(company_id),
             EntryKind::ClientSecretRotated { client_id }
             | EntryKind::AuditorRevoked { client_id } => w.text(client_id),
-            EntryKind::PersonSuspended { person } | EntryKind::PersonUnsuspended { person } => {
-                w.text(person)
-            }
+            EntryKind::PersonSuspended { person }
+            | EntryKind::PersonUnsuspended { person }
+            | EntryKind::PersonErased { person } => w.text(person),
             EntryKind::PayoutRequested {
+                transfer_id,
+                person,
+                amount,
+            }
+            | EntryKind::EarningsWaived {
                 transfer_id,
                 person,
                 amount,
@@ -893,6 +928,12 @@ impl Entry {
                     1 => true,
                     tag => return Err(EntryError::InvalidOptionTag(tag)),
                 },
+            },
+            0x1c => EntryKind::PersonErased { person: r.text()? },
+            0x1d => EntryKind::EarningsWaived {
+                transfer_id: r.text()?,
+                person: r.text()?,
+                amount: r.money()?,
             },
             other => return Err(EntryError::UnknownKind(other)),
         };
@@ -1252,6 +1293,14 @@ pub(crate) mod strategy {
                 transfer_id,
                 person
             }),
+            (text(), text(), money()).prop_map(|(transfer_id, person, amount)| {
+                EntryKind::EarningsWaived {
+                    transfer_id,
+                    person,
+                    amount,
+                }
+            }),
+            text().prop_map(|person| EntryKind::PersonErased { person }),
         ]
     }
 
@@ -1351,7 +1400,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x1c), Err(EntryError::UnknownKind(0x1c)));
+        assert_eq!(with(&|b| b[1] = 0x1e), Err(EntryError::UnknownKind(0x1e)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {

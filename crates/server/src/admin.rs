@@ -844,9 +844,11 @@ pub struct PayoutReport {
 }
 
 fn payout_report(p: store::StoredPayout) -> PayoutReport {
+    // An erased person's settled payouts keep no destination.
     let destination = match &p.destination {
-        consent_policy::PayoutDestination::Iban(iban) => iban.as_str().to_owned(),
-        consent_policy::PayoutDestination::Handle(handle) => handle.as_str().to_owned(),
+        Some(consent_policy::PayoutDestination::Iban(iban)) => iban.as_str().to_owned(),
+        Some(consent_policy::PayoutDestination::Handle(handle)) => handle.as_str().to_owned(),
+        None => String::new(),
     };
     PayoutReport {
         person_id: p.person_id.as_str().to_owned(),
@@ -854,7 +856,10 @@ fn payout_report(p: store::StoredPayout) -> PayoutReport {
         amount_micros: p.amount.amount_micros(),
         currency: p.amount.currency().code(),
         state: p.state.as_str(),
-        destination_kind: p.destination.kind(),
+        destination_kind: p
+            .destination
+            .as_ref()
+            .map_or("erased", consent_policy::PayoutDestination::kind),
         destination,
         reference: p.reference,
         failure_reason: p.failure_reason,

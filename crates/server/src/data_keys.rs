@@ -126,8 +126,10 @@ pub struct RotatedData {
     pub retired: Vec<String>,
     /// Values looked at.
     pub values: u64,
-    /// Values sealed again.
+    /// Values sealed again (under their person's key).
     pub resealed: u64,
+    /// People's own data keys sealed again under the new key.
+    pub person_keys: u64,
     /// Webhook signing secrets looked at (each sealed again when under an
     /// old key).
     pub webhook_secrets: u64,
@@ -183,10 +185,9 @@ pub async fn rotate(
     let again = store.reseal_attributes().await?;
     let secrets_again = store.reseal_webhook_secrets().await?;
     store.close().await.ok();
-    if again.resealed + secrets_again.resealed > 0 {
-        return Err(DataKeysError::Unfinished(
-            again.resealed + secrets_again.resealed,
-        ));
+    let left = again.resealed + again.person_keys + secrets_again.resealed;
+    if left > 0 {
+        return Err(DataKeysError::Unfinished(left));
     }
     let retired: Vec<String> = keys.ids().into_iter().skip(1).collect();
     let source = match path {
@@ -202,6 +203,7 @@ pub async fn rotate(
         retired,
         values: done.values,
         resealed: done.resealed,
+        person_keys: done.person_keys,
         webhook_secrets: secrets.values,
         server_secrets: shared.values,
         source,

@@ -153,6 +153,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(me::rename_passkey)
         .service(me::remove_passkey)
         .service(me::new_recovery_codes)
+        .service(me::erase_account)
         .service(inbox::list_requests)
         .service(inbox::approve)
         .service(inbox::decline)
@@ -428,6 +429,7 @@ mod tests {
             reads::<me::Preferences>(schemas, "Preferences"),
             reads::<me::RuleOrder>(schemas, "RuleOrder"),
             reads::<me::RenamePasskey>(schemas, "RenamePasskey"),
+            reads::<me::EraseAccount>(schemas, "EraseAccount"),
             reads::<consent_policy::Rule>(schemas, "RuleBody"),
             reads::<inbox::Approval>(schemas, "Approval"),
             reads::<inbox::CounterOffer>(schemas, "CounterOffer"),

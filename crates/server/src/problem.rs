@@ -407,6 +407,8 @@ impl From<broker::BrokerError> for Problem {
                 "Account suspended",
                 detail,
             ),
+            E::EarningsRemain(_) => Problem::conflict("earnings-remain", "Earnings remain", detail)
+                .with_field("waive_earnings"),
             E::UnknownCompany(_)
             | E::UnknownAuditor(_)
             | E::ClientGone { .. }

@@ -191,6 +191,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "A payout in this currency is still waiting for the operator to send it. One payout per currency waits at a time: wait until it is sent or failed (`GET /v1/me/payouts`).",
     ),
     t(
+        "earnings-remain",
+        409,
+        "Erasing the account would leave earnings behind that were not waived. Withdraw them first (`POST /v1/me/payouts`), or send `waive_earnings: true` to leave them behind (an `earnings_waived` ledger entry records the amount).",
+    ),
+    t(
         "payout-settled",
         409,
         "The payout was confirmed or failed already; only a pending payout can be.",

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::entity::attribute;
-use crate::sealed::{self, DataKeys};
+use crate::sealed::{self, DataKeys, PersonKey};
 use crate::{PersonId, Store, StoreError, now};
 
 /// The largest value, measured as compact JSON.
@@ -28,10 +28,15 @@ pub struct StoredAttribute {
 }
 
 impl StoredAttribute {
-    /// A row, its value opened with `keys`.
-    pub(crate) fn open(keys: &DataKeys, row: attribute::Model) -> Result<Self, StoreError> {
+    /// A row, its value opened with the person's key (or, written before
+    /// person keys, the server's `keys`).
+    pub(crate) fn open(
+        keys: &DataKeys,
+        person_key: Option<&PersonKey>,
+        row: attribute::Model,
+    ) -> Result<Self, StoreError> {
         Ok(StoredAttribute {
-            value: open_value(keys, &row.person_id, &row.key, &row.value)?,
+            value: open_value(keys, person_key, &row.person_id, &row.key, &row.value)?,
             key: AttributeKey::parse(&row.key).map_err(StoreError::corrupt)?,
             bucket: crate::parse_column(&row.bucket, "attribute.bucket")?,
             updated_at: row.updated_at,
@@ -40,21 +45,16 @@ impl StoredAttribute {
 }
 
 /// The JSON value of a stored cell: opened when sealed; a row written
-/// before values were sealed is plain JSON until `apiome keys rotate-data`
-/// reseals it.
+/// before values were sealed (plain JSON) or before person keys (`v1.`)
+/// stays so until `apiome keys rotate-data` reseals it.
 fn open_value(
     keys: &DataKeys,
+    person_key: Option<&PersonKey>,
     person_id: &str,
     key: &str,
     stored: &str,
 ) -> Result<serde_json::Value, StoreError> {
-    let json = if sealed::is_sealed(stored) {
-        keys.open(person_id, key, stored).map_err(|e| {
-            StoreError::corrupt(format!("attribute {key} of person {person_id}: {e}"))
-        })?
-    } else {
-        stored.as_bytes().to_vec()
-    };
+    let json = crate::person_key::open_cell(keys, person_key, person_id, key, stored)?;
     serde_json::from_slice(&json).map_err(|_| StoreError::corrupt("attribute.value"))
 }
 
@@ -63,8 +63,10 @@ fn open_value(
 pub struct Resealed {
     /// Values looked at.
     pub values: u64,
-    /// Values sealed again under the current key (or for the first time).
+    /// Values sealed again (under their person's key, or for the first time).
     pub resealed: u64,
+    /// Person keys sealed again under the current server key.
+    pub person_keys: u64,
 }
 
 /// Rows resealed per transaction.
@@ -86,12 +88,12 @@ impl Store {
                 max: MAX_VALUE_BYTES,
             });
         }
-        let sealed = self
-            .keys
-            .seal(person.as_str(), key.as_str(), text.as_bytes())
-            .map_err(StoreError::corrupt)?;
         let (_turn, txn) = self.write_txn().await?;
         self.change_policy(&txn, person).await?;
+        let person_key = self.ensure_person_key(&txn, person.as_str()).await?;
+        let sealed = person_key
+            .seal(person.as_str(), key.as_str(), text.as_bytes())
+            .map_err(StoreError::corrupt)?;
         let exists = attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
             .one(&txn)
             .await?
@@ -131,23 +133,28 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::corrupt("attribute vanished after upsert"))?;
         txn.commit().await?;
-        StoredAttribute::open(&self.keys, stored)
+        StoredAttribute::open(&self.keys, Some(&person_key), stored)
     }
 
     /// All of a person's attributes, by key.
     pub async fn attributes(&self, person: &PersonId) -> Result<Vec<StoredAttribute>, StoreError> {
-        let rows = match &self.sqlite_reader {
+        let (sealed_key, rows) = match &self.sqlite_reader {
             Some(reader) => reader.attributes(person.as_str())?,
             None => {
-                attribute::Entity::find()
+                let txn = self.read_txn().await?;
+                let sealed_key = Self::sealed_person_key(&txn, person.as_str()).await?;
+                let rows = attribute::Entity::find()
                     .filter(attribute::Column::PersonId.eq(person.as_str()))
                     .order_by_asc(attribute::Column::Key)
-                    .all(&self.db)
-                    .await?
+                    .all(&txn)
+                    .await?;
+                txn.commit().await?;
+                (sealed_key, rows)
             }
         };
+        let person_key = self.open_person_key(person.as_str(), sealed_key.as_deref())?;
         rows.into_iter()
-            .map(|row| StoredAttribute::open(&self.keys, row))
+            .map(|row| StoredAttribute::open(&self.keys, person_key.as_ref(), row))
             .collect()
     }
 
@@ -157,11 +164,14 @@ impl Store {
         person: &PersonId,
         key: &AttributeKey,
     ) -> Result<StoredAttribute, StoreError> {
-        attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
-            .one(&self.db)
+        let txn = self.read_txn().await?;
+        let row = attribute::Entity::find_by_id((person.as_str().to_owned(), key.to_string()))
+            .one(&txn)
             .await?
-            .ok_or_else(|| StoreError::AttributeNotFound(key.to_string()))
-            .and_then(|row| StoredAttribute::open(&self.keys, row))
+            .ok_or_else(|| StoreError::AttributeNotFound(key.to_string()))?;
+        let person_key = self.person_key_in(&txn, person.as_str()).await?;
+        txn.commit().await?;
+        StoredAttribute::open(&self.keys, person_key.as_ref(), row)
     }
 
     /// Deletes one attribute.
@@ -182,14 +192,16 @@ impl Store {
         Ok(())
     }
 
-    /// Seals every attribute value (and every payout destination) under
-    /// the current data key: values under an older key, and plain values
-    /// from before sealing. Runs in batches,
-    /// each its own transaction; a row changed meanwhile is left to its
-    /// writer (who sealed it with the current key). Safe to rerun after a
-    /// crash: what is done is current and skipped.
+    /// Seals every person key under the current data key, then every
+    /// attribute value (and every payout destination) not yet under its
+    /// person's key: values under a server key (`v1.`, before person keys)
+    /// and plain values from before sealing. Runs in batches, each its own
+    /// transaction; a row changed meanwhile is left to its writer (who
+    /// sealed it under the person's key). Safe to rerun after a crash: what
+    /// is done is skipped.
     pub async fn reseal_attributes(&self) -> Result<Resealed, StoreError> {
         let mut done = Resealed::default();
+        self.reseal_person_keys(&mut done).await?;
         let mut after: Option<(String, String)> = None;
         loop {
             let mut query = attribute::Entity::find()
@@ -217,12 +229,18 @@ impl Store {
             let (_turn, txn) = self.write_txn().await?;
             for row in rows {
                 done.values += 1;
-                if self.keys.is_current(&row.value) {
+                if sealed::is_person_sealed(&row.value) {
                     continue;
                 }
-                let value = open_value(&self.keys, &row.person_id, &row.key, &row.value)?;
-                let sealed = self
-                    .keys
+                let person_key = self.ensure_person_key(&txn, &row.person_id).await?;
+                let value = open_value(
+                    &self.keys,
+                    Some(&person_key),
+                    &row.person_id,
+                    &row.key,
+                    &row.value,
+                )?;
+                let sealed = person_key
                     .seal(&row.person_id, &row.key, value.to_string().as_bytes())
                     .map_err(StoreError::corrupt)?;
                 let changed = attribute::Entity::update_many()
@@ -427,6 +445,40 @@ mod tests {
             .value
     }
 
+    store_test!(first_values_written_at_once_share_one_person_key, |store| {
+        let ada = store
+            .create_person(&Handle::parse("ada").unwrap())
+            .await
+            .unwrap();
+        let keys: Vec<String> = (0..8).map(|i| format!("x-k{i}")).collect();
+        let mut writes = tokio::task::JoinSet::new();
+        for k in &keys {
+            let (store, id, k) = (store.clone(), ada.id.clone(), k.clone());
+            writes.spawn(async move {
+                store
+                    .put_attribute(&id, &key(&k), &json!(k), Bucket::Public)
+                    .await
+            });
+        }
+        for written in writes.join_all().await {
+            written.unwrap();
+        }
+        let read = store.attributes(&ada.id).await.unwrap();
+        assert_eq!(
+            read.len(),
+            keys.len(),
+            "every value opens under the one key"
+        );
+        let count = store
+            .query_text(&format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM person_key WHERE person_id = '{}'",
+                ada.id
+            ))
+            .await
+            .unwrap();
+        assert_eq!(count.as_deref(), Some("1"));
+    });
+
     store_test!(values_are_sealed_at_rest_and_bound_to_their_row, |store| {
         let ada = store
             .create_person(&Handle::parse("ada").unwrap())
@@ -455,7 +507,7 @@ mod tests {
             .await
             .unwrap();
         let cell = raw_value(store, &ada.id, "email").await;
-        assert!(sealed::is_sealed(&cell), "{cell}");
+        assert!(sealed::is_person_sealed(&cell), "{cell}");
         assert!(!cell.contains("lovelace"), "{cell}");
 
         // Ada's sealed email copied onto Bob's row does not open as Bob's.
@@ -508,14 +560,17 @@ mod tests {
                 done,
                 Resealed {
                     values: 3,
-                    resealed: 3
+                    // the plain row; the other two were under Ada's key already
+                    resealed: 1,
+                    person_keys: 1,
                 }
             );
             assert_eq!(
                 both.reseal_attributes().await.unwrap(),
                 Resealed {
                     values: 3,
-                    resealed: 0
+                    resealed: 0,
+                    person_keys: 0,
                 },
                 "a rerun has nothing to do"
             );
@@ -535,7 +590,7 @@ mod tests {
                     json!("+44 20 7946 0000")
                 ]
             );
-            assert!(sealed::is_sealed(
+            assert!(sealed::is_person_sealed(
                 &raw_value(store, &ada.id, "display_name").await
             ));
             // And the old key alone no longer opens anything.

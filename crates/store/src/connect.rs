@@ -192,6 +192,9 @@ impl Store {
                             // Checkpoints run off the commit path
                             // (`checkpoint.rs`).
                             .pragma("wal_autocheckpoint", "0")
+                            // Deleted rows are overwritten, not left in
+                            // free pages (an erased person's, above all).
+                            .pragma("secure_delete", "on")
                     });
                 options
             }

@@ -93,6 +93,7 @@ impl Store {
             policy_version: Set(0),
             suspended_at: Set(None),
             sandbox_of: Set(None),
+            erased_at: Set(None),
         };
         let person = match row.insert(&txn).await {
             Ok(row) => Person::try_from(row)?,

@@ -21,6 +21,7 @@ mod credential;
 mod disclosure;
 mod dpop_replay;
 mod entity;
+mod erase;
 mod error;
 mod grant;
 mod grant_use;
@@ -31,6 +32,7 @@ mod notify;
 mod oauth;
 mod payout;
 mod person;
+mod person_key;
 mod receipt;
 mod request_group;
 mod revoked;
@@ -57,6 +59,7 @@ pub use ciba::{Backchannel, CIBA_PING_EVENT, NobodyRequest, Ping};
 pub use company::Company;
 pub use connect::{Backend, DatabaseUrl, Store};
 pub use credential::{MAX_PASSKEYS_PER_PERSON, NewAccount, NewPasskeyRow, StoredPasskeyRow};
+pub use erase::{EarningsLeft, Erased};
 pub use error::StoreError;
 // The domain nouns live in the pure core; re-exported for the crates
 // that name them through the store.

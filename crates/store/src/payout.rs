@@ -83,8 +83,9 @@ pub struct StoredPayout {
     pub amount: Money,
     /// Where it stands.
     pub state: PayoutState,
-    /// Where the money goes (personal: show [`PayoutDestination::masked`]).
-    pub destination: PayoutDestination,
+    /// Where the money goes (personal: show [`PayoutDestination::masked`]);
+    /// `None` once the person erased their account.
+    pub destination: Option<PayoutDestination>,
     /// The operator's bank reference, once confirmed.
     pub reference: Option<String>,
     /// Why it failed, once failed.
@@ -105,6 +106,9 @@ impl StoredPayout {
 fn transfer_id(id: &str) -> String {
     format!("payout:{id}")
 }
+
+/// What an erased person's payouts hold instead of a destination.
+pub(crate) const ERASED: &str = "erased";
 
 /// The sealing's row binding: the payout's own id, so a destination copied
 /// onto another payout or person does not open.
@@ -127,17 +131,18 @@ impl Store {
         destination: &PayoutDestination,
     ) -> Result<StoredPayout, StoreError> {
         let id = new_id();
+        let value = micros(amount.amount_micros())?;
+        let (_turn, txn) = self.write_txn().await?;
+        let pseudonym = lock_person(&txn, self.backend(), person_id).await?;
         let sealed = self
-            .keys
+            .ensure_person_key(&txn, person_id.as_str())
+            .await?
             .seal(
                 person_id.as_str(),
                 &seal_key(&id),
                 destination.to_text().as_bytes(),
             )
             .map_err(StoreError::corrupt)?;
-        let value = micros(amount.amount_micros())?;
-        let (_turn, txn) = self.write_txn().await?;
-        let pseudonym = lock_person(&txn, self.backend(), person_id).await?;
         if pending_in(&txn, person_id, amount).await? {
             return Err(StoreError::PayoutPending(amount.currency()));
         }
@@ -225,7 +230,8 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::PayoutNotFound(id.to_owned()))?;
-        self.opened(row)
+        let key = self.person_key_in(&self.db, person.as_str()).await?;
+        self.opened(row, key.as_ref())
     }
 
     /// One page of the person's payouts, newest first: at most `limit`,
@@ -246,14 +252,15 @@ impl Store {
                 ),
             );
         }
-        query
+        let rows = query
             .order_by_desc(payout::Column::CreatedAt)
             .order_by_desc(payout::Column::Id)
             .limit(limit)
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| self.opened(row))
+            .await?;
+        let key = self.person_key_in(&self.db, person.as_str()).await?;
+        rows.into_iter()
+            .map(|row| self.opened(row, key.as_ref()))
             .collect()
     }
 
@@ -267,15 +274,23 @@ impl Store {
         if pending_only {
             query = query.filter(payout::Column::State.eq(PayoutState::Pending.as_str()));
         }
-        query
+        let rows = query
             .order_by_asc(payout::Column::CreatedAt)
             .order_by_asc(payout::Column::Id)
             .limit(MAX_PAYOUTS_LISTED)
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| self.opened(row))
-            .collect()
+            .await?;
+        let mut keys = std::collections::HashMap::new();
+        let mut opened = Vec::with_capacity(rows.len());
+        for row in rows {
+            if !keys.contains_key(&row.person_id) {
+                let key = self.person_key_in(&self.db, &row.person_id).await?;
+                keys.insert(row.person_id.clone(), key);
+            }
+            let key = keys.get(&row.person_id).and_then(Option::as_ref);
+            opened.push(self.opened(row, key)?);
+        }
+        Ok(opened)
     }
 
     /// Seals every payout destination under the current data key (the
@@ -301,7 +316,7 @@ impl Store {
             let (_turn, txn) = self.write_txn().await?;
             for row in rows {
                 done.values += 1;
-                if self.keys.is_current(&row.destination) {
+                if row.destination == ERASED || crate::sealed::is_person_sealed(&row.destination) {
                     continue;
                 }
                 let binding = seal_key(&row.id);
@@ -310,7 +325,8 @@ impl Store {
                     .open(&row.person_id, &binding, &row.destination)
                     .map_err(|e| StoreError::corrupt(format!("payout {}: {e}", row.id)))?;
                 let sealed = self
-                    .keys
+                    .ensure_person_key(&txn, &row.person_id)
+                    .await?
                     .seal(&row.person_id, &binding, &plain)
                     .map_err(StoreError::corrupt)?;
                 let changed = payout::Entity::update_many()
@@ -432,19 +448,33 @@ impl Store {
             .one(txn)
             .await?
             .ok_or_else(|| StoreError::corrupt("a payout vanished in its transaction"))?;
-        self.opened(row)
+        let key = self.person_key_in(txn, &row.person_id).await?;
+        self.opened(row, key.as_ref())
     }
 
     /// The row as a domain value, its destination opened.
-    fn opened(&self, row: payout::Model) -> Result<StoredPayout, StoreError> {
-        let plain = self
-            .keys
-            .open(&row.person_id, &seal_key(&row.id), &row.destination)
-            .map_err(|e| StoreError::corrupt(format!("payout {} destination: {e}", row.id)))?;
-        let text = String::from_utf8(plain)
-            .map_err(|_| StoreError::corrupt("a payout destination is not UTF-8"))?;
-        let destination = PayoutDestination::from_text(&text)
-            .map_err(|_| StoreError::corrupt(format!("payout {} destination", row.id)))?;
+    fn opened(
+        &self,
+        row: payout::Model,
+        person_key: Option<&crate::sealed::PersonKey>,
+    ) -> Result<StoredPayout, StoreError> {
+        let destination = if row.destination == ERASED {
+            None
+        } else {
+            let plain = crate::person_key::open_cell(
+                &self.keys,
+                person_key,
+                &row.person_id,
+                &seal_key(&row.id),
+                &row.destination,
+            )?;
+            let text = String::from_utf8(plain)
+                .map_err(|_| StoreError::corrupt("a payout destination is not UTF-8"))?;
+            Some(
+                PayoutDestination::from_text(&text)
+                    .map_err(|_| StoreError::corrupt(format!("payout {} destination", row.id)))?,
+            )
+        };
         Ok(StoredPayout {
             amount: Money::new(
                 unsigned(row.amount, "payout.amount")?,
@@ -477,7 +507,8 @@ async fn lock_person(
     backend: Backend,
     person_id: &PersonId,
 ) -> Result<String, StoreError> {
-    let mut query = person::Entity::find_by_id(person_id.as_str().to_owned());
+    let mut query = person::Entity::find_by_id(person_id.as_str().to_owned())
+        .filter(person::Column::ErasedAt.is_null());
     if backend == Backend::Postgres {
         query = query.lock_exclusive();
     }
@@ -560,7 +591,7 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            assert!(crate::sealed::is_sealed(&row.destination));
+            assert!(crate::sealed::is_person_sealed(&row.destination));
             assert!(!row.destination.contains("0532013000"));
             // Held once: a second one in EUR waits for the first.
             assert!(matches!(
@@ -571,10 +602,11 @@ mod tests {
             let new_key = DataKeys::generate().unwrap();
             let both = store.with_data_keys(DataKeys::new(&[new_key, old_key]).unwrap());
             let done = both.reseal_attributes().await.unwrap();
-            assert_eq!(done.resealed, 1, "{done:?}");
+            // The destination is under the person's key: only that key moves.
+            assert_eq!((done.resealed, done.person_keys), (0, 1), "{done:?}");
             let only_new = store.with_data_keys(DataKeys::new(&[new_key]).unwrap());
             let read = only_new.payout_of(&person, &made.id).await.unwrap();
-            assert_eq!(read.destination, iban());
+            assert_eq!(read.destination, Some(iban()));
             assert_eq!(read.state, PayoutState::Pending);
             let sent = only_new.confirm_payout(&made.id, "ref-1").await.unwrap();
             assert_eq!(sent.state, PayoutState::Posted);

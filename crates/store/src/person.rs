@@ -94,6 +94,7 @@ impl Store {
             policy_version: Set(0),
             suspended_at: Set(None),
             sandbox_of: Set(None),
+            erased_at: Set(None),
         };
         match row.insert(&self.db).await {
             Ok(row) => Person::try_from(row),
@@ -104,9 +105,10 @@ impl Store {
         }
     }
 
-    /// The person with this id.
+    /// The person with this id (an erased person is not found).
     pub async fn person(&self, id: &PersonId) -> Result<Person, StoreError> {
         person::Entity::find_by_id(id.as_str().to_owned())
+            .filter(person::Column::ErasedAt.is_null())
             .one(&self.db)
             .await?
             .ok_or(StoreError::PersonNotFound)
@@ -117,7 +119,7 @@ impl Store {
     /// from the first signed up after `after` (a person id; `None` starts
     /// at the beginning).
     pub async fn people(&self, after: Option<&PersonId>) -> Result<Vec<Person>, StoreError> {
-        let mut query = person::Entity::find();
+        let mut query = person::Entity::find().filter(person::Column::ErasedAt.is_null());
         if let Some(after) = after {
             let after = self.person(after).await?;
             query = query.filter(
@@ -145,6 +147,7 @@ impl Store {
     pub async fn person_by_handle(&self, handle: &Handle) -> Result<Person, StoreError> {
         person::Entity::find()
             .filter(person::Column::Handle.eq(handle.as_str()))
+            .filter(person::Column::ErasedAt.is_null())
             .one(&self.db)
             .await?
             .ok_or(StoreError::PersonNotFound)
@@ -183,7 +186,8 @@ impl Store {
         txn: &DatabaseTransaction,
         id: &PersonId,
     ) -> Result<(), StoreError> {
-        let mut query = person::Entity::find_by_id(id.as_str().to_owned());
+        let mut query = person::Entity::find_by_id(id.as_str().to_owned())
+            .filter(person::Column::ErasedAt.is_null());
         if self.backend() == Backend::Postgres {
             query = query.lock_exclusive();
         }
@@ -206,6 +210,7 @@ impl Store {
                 Expr::col(person::Column::PolicyVersion).add(1),
             )
             .filter(person::Column::Id.eq(id.as_str()))
+            .filter(person::Column::ErasedAt.is_null())
             .exec(txn)
             .await?;
         if bumped.rows_affected == 0 {
@@ -243,6 +248,7 @@ pub(crate) async fn profile_in(
 ) -> Result<Profile, StoreError> {
     {
         let person = person::Entity::find_by_id(id.as_str().to_owned())
+            .filter(person::Column::ErasedAt.is_null())
             .one(txn)
             .await?
             .ok_or(StoreError::PersonNotFound)

@@ -114,6 +114,7 @@ impl Store {
             policy_version: Set(0),
             suspended_at: Set(None),
             sandbox_of: Set(Some(company.as_str().to_owned())),
+            erased_at: Set(None),
         };
         {
             let (_turn, txn) = self.write_txn().await?;

@@ -11,6 +11,19 @@
 //! keys, which still open; `apiome keys rotate-data` adds a key, reseals
 //! every value ([`crate::Store::reseal_attributes`]) and then drops the old
 //! ones.
+//!
+//! # One key per person (crypto-shredding)
+//!
+//! A person's values are not sealed under the server's keys directly but
+//! under the person's own random key, a [`PersonKey`]: `v2.<base64url(nonce
+//! ‖ ciphertext ‖ tag)>`, with the same row binding. The person key is kept
+//! in `person_key`, itself sealed (`v1.`) under the server's current key and
+//! bound to the person ([`DataKeys::new_person_key`],
+//! [`DataKeys::open_person_key`]). Erasing a person deletes that one row:
+//! every copy of their ciphertext anywhere (a freed page, a replica, an
+//! export of the table) is then noise, even to whoever holds the server's
+//! keys. Rotating the server's keys reseals the person keys, not every
+//! value.
 
 use std::sync::Arc;
 
@@ -24,6 +37,10 @@ use sha2::{Digest as _, Sha256};
 pub const DATA_KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 12;
 const VERSION: &str = "v1";
+const PERSON_VERSION: &str = "v2";
+/// The row binding of a person's own key under the server's keys: no
+/// attribute key can be empty, so no value's binding is this one.
+const PERSON_KEY_BINDING: &str = "";
 
 /// Data keys cannot be used as given.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -235,6 +252,132 @@ impl DataKeys {
     }
 }
 
+impl DataKeys {
+    /// A fresh key for `person_id`, and its sealed form to store.
+    ///
+    /// # Errors
+    /// When the system gives no randomness.
+    pub fn new_person_key(&self, person_id: &str) -> Result<(PersonKey, String), DataKeyError> {
+        let raw = zeroize::Zeroizing::new(DataKeys::generate()?);
+        let sealed = self.seal(person_id, PERSON_KEY_BINDING, raw.as_slice())?;
+        Ok((PersonKey::from_bytes(raw.as_slice())?, sealed))
+    }
+
+    /// Opens `person_id`'s key from its sealed form.
+    ///
+    /// # Errors
+    /// Not sealed, an unknown server key, or a key that does not verify
+    /// (altered, or another person's).
+    pub fn open_person_key(&self, person_id: &str, sealed: &str) -> Result<PersonKey, OpenError> {
+        let raw = zeroize::Zeroizing::new(self.open(person_id, PERSON_KEY_BINDING, sealed)?);
+        PersonKey::from_bytes(&raw).map_err(|_| OpenError::Format)
+    }
+
+    /// Seals an opened person key again under the current server key (a
+    /// rotation).
+    ///
+    /// # Errors
+    /// When the system gives no randomness, or the stored key does not open.
+    pub fn reseal_person_key(&self, person_id: &str, sealed: &str) -> Result<String, OpenError> {
+        let raw = zeroize::Zeroizing::new(self.open(person_id, PERSON_KEY_BINDING, sealed)?);
+        self.seal(person_id, PERSON_KEY_BINDING, raw.as_slice())
+            .map_err(|_| OpenError::Format)
+    }
+}
+
+/// One person's own data key: seals and opens their values (`v2.`).
+/// Never printed; its bytes live only inside the cipher.
+#[derive(Clone)]
+pub struct PersonKey {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for PersonKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PersonKey(..)")
+    }
+}
+
+impl PersonKey {
+    fn from_bytes(raw: &[u8]) -> Result<PersonKey, DataKeyError> {
+        if raw.len() != DATA_KEY_BYTES {
+            return Err(DataKeyError::Malformed { position: 1 });
+        }
+        let cipher =
+            Aes256Gcm::new_from_slice(raw).map_err(|_| DataKeyError::Malformed { position: 1 })?;
+        Ok(PersonKey { cipher })
+    }
+
+    /// Seals `plaintext` for the row (`person_id`, `key`).
+    ///
+    /// # Errors
+    /// When the system gives no randomness for the nonce.
+    pub fn seal(
+        &self,
+        person_id: &str,
+        key: &str,
+        plaintext: &[u8],
+    ) -> Result<String, DataKeyError> {
+        let mut nonce = [0u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).map_err(|e| DataKeyError::Random(e.to_string()))?;
+        let aad = row_binding(person_id, key);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| DataKeyError::Random("AES-GCM refused the message".to_owned()))?;
+        let mut bytes = Vec::with_capacity(NONCE_BYTES + sealed.len());
+        bytes.extend_from_slice(&nonce);
+        bytes.extend_from_slice(&sealed);
+        Ok(format!(
+            "{PERSON_VERSION}.{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        ))
+    }
+
+    /// Opens a `v2.` value sealed for the row (`person_id`, `key`).
+    ///
+    /// # Errors
+    /// Not a `v2.` value, or one that does not verify.
+    pub fn open(&self, person_id: &str, key: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        let body = sealed
+            .strip_prefix(PERSON_VERSION)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .ok_or(OpenError::Format)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| OpenError::Format)?;
+        if bytes.len() < NONCE_BYTES + 16 {
+            return Err(OpenError::Format);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| OpenError::Format)?;
+        let aad = row_binding(person_id, key);
+        self.cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| OpenError::Inauthentic("the person's key".to_owned()))
+    }
+}
+
+/// Whether a stored value is sealed under a person's own key (`v2.`).
+pub fn is_person_sealed(stored: &str) -> bool {
+    stored
+        .strip_prefix(PERSON_VERSION)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|body| !body.is_empty() && !body.contains('.'))
+}
+
 /// `(key id, body)` of a sealed value.
 fn split(sealed: &str) -> Option<(&str, &str)> {
     let rest = sealed.strip_prefix(VERSION)?.strip_prefix('.')?;
@@ -365,6 +508,54 @@ mod tests {
     }
 
     #[test]
+    fn a_person_key_seals_their_values_and_without_it_nothing_opens() {
+        let server = DataKeys::new(&keys(1)).unwrap();
+        let (ada, stored) = server.new_person_key("p1").unwrap();
+        assert!(
+            is_sealed(&stored),
+            "the person key is sealed under the server key"
+        );
+        let value = br#""ada@example.org""#;
+        let sealed = ada.seal("p1", "email", value).unwrap();
+        assert!(is_person_sealed(&sealed) && !is_sealed(&sealed), "{sealed}");
+        assert_eq!(ada.open("p1", "email", &sealed).unwrap(), value);
+        // The stored key opens to the same key, for that person only.
+        let reopened = server.open_person_key("p1", &stored).unwrap();
+        assert_eq!(reopened.open("p1", "email", &sealed).unwrap(), value);
+        assert!(server.open_person_key("p2", &stored).is_err());
+        // The server's own key does not open a person's value, another
+        // person's key does not, and a moved value does not.
+        assert_eq!(server.open("p1", "email", &sealed), Err(OpenError::Format));
+        let (bob, _) = server.new_person_key("p2").unwrap();
+        assert!(bob.open("p1", "email", &sealed).is_err());
+        assert!(ada.open("p1", "phone", &sealed).is_err());
+        // Rotation: the person key is resealed under the new server key and
+        // still opens the old values.
+        let [new] = keys(1).try_into().unwrap();
+        let rotated = DataKeys::new(&[new]).unwrap();
+        assert!(rotated.open_person_key("p1", &stored).is_err());
+        let resealed = server.reseal_person_key("p1", &stored).unwrap();
+        assert!(server.is_current(&resealed));
+        assert_eq!(
+            server
+                .open_person_key("p1", &resealed)
+                .unwrap()
+                .open("p1", "email", &sealed)
+                .unwrap(),
+            value
+        );
+        // Every flipped byte of a person-sealed value is caught.
+        let body = URL_SAFE_NO_PAD.decode(&sealed[3..]).unwrap();
+        for i in 0..body.len() {
+            let mut changed = body.clone();
+            changed[i] ^= 0x80;
+            let forged = format!("v2.{}", URL_SAFE_NO_PAD.encode(changed));
+            assert!(ada.open("p1", "email", &forged).is_err(), "byte {i}");
+        }
+        assert!(!format!("{ada:?}").contains("ada"));
+    }
+
+    #[test]
     fn plain_json_is_never_mistaken_for_sealed() {
         for plain in [
             r#""v1.abcdef12.x""#,
@@ -379,5 +570,9 @@ mod tests {
             assert!(!is_sealed(plain), "{plain}");
         }
         assert!(is_sealed("v1.abcdef12.x"));
+        for plain in [r#""v2.x""#, "v2.", "v2", "v1.abcdef12.x"] {
+            assert!(!is_person_sealed(plain), "{plain}");
+        }
+        assert!(is_person_sealed("v2.AAAA"));
     }
 }

@@ -28,6 +28,8 @@ pub struct PolicySnapshot {
 
 /// The rows a snapshot is made of, as either engine reads them.
 pub(crate) struct SnapshotRows {
+    /// The person's own key, sealed (`None`: nothing sealed under one yet).
+    pub(crate) data_key: Option<String>,
     pub(crate) sharing_default: String,
     pub(crate) max_duration: String,
     pub(crate) policy_version: i64,
@@ -46,7 +48,7 @@ impl Store {
             None => self.snapshot_rows(id).await?,
         }
         .ok_or(StoreError::PersonNotFound)?;
-        self.snapshot_from(rows)
+        self.snapshot_from(id, rows)
     }
 
     async fn snapshot_rows(&self, id: &PersonId) -> Result<Option<SnapshotRows>, StoreError> {
@@ -57,6 +59,7 @@ impl Store {
         else {
             return Ok(None);
         };
+        let data_key = Self::sealed_person_key(&txn, id.as_str()).await?;
         let attributes = attribute::Entity::find()
             .filter(attribute::Column::PersonId.eq(id.as_str()))
             .order_by_asc(attribute::Column::Key)
@@ -79,6 +82,7 @@ impl Store {
             .await?;
         txn.commit().await?;
         Ok(Some(SnapshotRows {
+            data_key,
             sharing_default: person.sharing_default,
             max_duration: person.max_duration,
             policy_version: person.policy_version,
@@ -89,11 +93,20 @@ impl Store {
         }))
     }
 
-    fn snapshot_from(&self, rows: SnapshotRows) -> Result<PolicySnapshot, StoreError> {
+    fn snapshot_from(
+        &self,
+        id: &PersonId,
+        rows: SnapshotRows,
+    ) -> Result<PolicySnapshot, StoreError> {
+        let person_key = if rows.attributes.is_empty() {
+            None
+        } else {
+            self.open_person_key(id.as_str(), rows.data_key.as_deref())?
+        };
         let attributes = rows
             .attributes
             .into_iter()
-            .map(|row| StoredAttribute::open(&self.keys, row))
+            .map(|row| StoredAttribute::open(&self.keys, person_key.as_ref(), row))
             .collect::<Result<Vec<_>, _>>()?;
         let buckets = attributes
             .iter()

@@ -43,7 +43,9 @@ const GRANT: &str = "SELECT id, request_id, person_id, company_id, attributes, p
      duration, price, created_at, expires_at, revoked_at, expiry_recorded_at \
      FROM data_grant WHERE id = ?1";
 const PERSON_POLICY: &str = "SELECT sharing_default, max_duration, policy_version, \
-     suspended_at IS NOT NULL FROM person WHERE id = ?1";
+     suspended_at IS NOT NULL, person_key.sealed FROM person \
+     LEFT JOIN person_key ON person_key.person_id = person.id WHERE person.id = ?1";
+const PERSON_KEY: &str = "SELECT sealed FROM person_key WHERE person_id = ?1";
 const RULE_BODIES: &str = "SELECT body FROM rule WHERE person_id = ?1 ORDER BY position";
 const BLOCKED: &str = "SELECT company_id FROM blocked_company WHERE person_id = ?1";
 const ATTRIBUTES: &str = "SELECT person_id, key, value, bucket, updated_at FROM attribute \
@@ -242,9 +244,21 @@ impl SqliteReader {
     }
 
     /// The person's attribute rows, by key (values still sealed).
-    pub(crate) fn attributes(&self, person_id: &str) -> Result<Vec<attribute::Model>, StoreError> {
+    /// The person's sealed key, if any, and their attribute rows, read
+    /// in one transaction.
+    pub(crate) fn attributes(
+        &self,
+        person_id: &str,
+    ) -> Result<(Option<String>, Vec<attribute::Model>), StoreError> {
         self.read("attributes", |connection| {
-            attribute_rows(connection, person_id)
+            let txn = connection.unchecked_transaction()?;
+            let key = txn
+                .prepare_cached(PERSON_KEY)?
+                .query_row([person_id], |row| row.get(0))
+                .optional()?;
+            let rows = attribute_rows(&txn, person_id)?;
+            txn.commit()?;
+            Ok((key, rows))
         })
     }
 
@@ -259,10 +273,17 @@ impl SqliteReader {
             let person = txn
                 .prepare_cached(PERSON_POLICY)?
                 .query_row([person_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
                 })
                 .optional()?;
-            let Some((sharing_default, max_duration, policy_version, suspended)) = person else {
+            let Some((sharing_default, max_duration, policy_version, suspended, data_key)) = person
+            else {
                 return Ok(None);
             };
             let attributes = attribute_rows(&txn, person_id)?;
@@ -276,6 +297,7 @@ impl SqliteReader {
                 .collect::<rusqlite::Result<_>>()?;
             txn.commit()?;
             Ok(Some(crate::snapshot::SnapshotRows {
+                data_key,
                 sharing_default,
                 max_duration,
                 policy_version,

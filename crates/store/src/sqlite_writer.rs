@@ -52,6 +52,7 @@ impl SqliteWriter {
             connection.pragma_update(None, "foreign_keys", true)?;
             connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
             connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+            connection.pragma_update(None, "secure_delete", true)?;
             let journal: String =
                 connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
             if !journal.eq_ignore_ascii_case("wal") {
@@ -112,6 +113,7 @@ mod tests {
         };
         assert_eq!(pragma("synchronous"), 2, "FULL");
         assert_eq!(pragma("foreign_keys"), 1);
+        assert_eq!(pragma("secure_delete"), 1);
         assert_eq!(pragma("busy_timeout"), 5000);
         assert_eq!(pragma("cache_size"), -CACHE_KIB);
         assert_eq!(pragma("wal_autocheckpoint"), 0, "see checkpoint.rs");

@@ -221,6 +221,9 @@ fn signin_status(slug: Option<&str>) -> Option<&'static str> {
     match slug? {
         "signed-out" => Some("You are signed out."),
         "signed-out-everywhere" => Some("You are signed out on every device."),
+        "erased" => Some(
+            "Your account is erased: your values and your data key are destroyed, every company's access is ended. The public log keeps only your pseudonym, names and amounts.",
+        ),
         _ => None,
     }
 }
@@ -459,6 +462,41 @@ pub async fn sign_out_others(
     Ok(see_other(
         "/dashboard?status=signed-out-others#sessions-heading",
     ))
+}
+
+/// Erases the person's account (the dashboard's last form): the same use
+/// case as `DELETE /v1/me`. A refusal (the handle mistyped, a sign-in too
+/// old, earnings not waived, a payout on its way) comes back next to the
+/// form.
+#[post("/account/erase")]
+pub async fn erase_account(
+    state: web::Data<AppState>,
+    form: SignedInForm,
+) -> Result<HttpResponse, PageError> {
+    let SignedInForm { who, fields } = form;
+    let signed_in = broker::ways_in::SignedIn {
+        person: &who.person,
+        session_token: &who.session_token,
+    };
+    let confirmation = broker::erase::Confirmation {
+        handle: fields.get("confirm").unwrap_or_default(),
+        waive_earnings: fields.get("waive_earnings") == Some("on"),
+    };
+    match broker::erase::erase(&state.store, signed_in, confirmation).await {
+        Ok(erasure) => {
+            tracing::info!(pseudonym = %erasure.pseudonym, "a person erased their account");
+            signed_out(&state, "/signin?status=erased")
+        }
+        Err(e) => {
+            // Shown next to the handle unless it is about the waiver (a
+            // payout's currency or a sign-in's age have no field here).
+            let mut problem = Problem::from(e);
+            if problem.field.as_deref() != Some("waive_earnings") {
+                problem.field = None;
+            }
+            super::dashboard::refused(&state, &who, "erase", "confirm", problem).await
+        }
+    }
 }
 
 fn signed_out(state: &AppState, location: &str) -> Result<HttpResponse, PageError> {

@@ -511,6 +511,18 @@ async fn failed(
     .await
 }
 
+/// A refusal of another page module's form on the dashboard, shown next
+/// to `field` of `form` (see [`problem_on`]).
+pub(super) async fn refused(
+    state: &AppState,
+    who: &PageSession,
+    form: &'static str,
+    fallback: &str,
+    problem: Problem,
+) -> Result<HttpResponse, PageError> {
+    problem_on(state, who, form, fallback, problem).await
+}
+
 /// A store or validation problem that belongs next to a field of `form`;
 /// anything else (the database is down) is an error page.
 async fn problem_on(

@@ -177,7 +177,10 @@ fn payout(p: store::StoredPayout) -> Payout {
     Payout {
         transfer_id: p.transfer_id(),
         amount: p.amount.to_string(),
-        destination: p.destination.masked(),
+        destination: p
+            .destination
+            .as_ref()
+            .map_or_else(|| "erased".to_owned(), PayoutDestination::masked),
         state: p.state.as_str(),
         note,
         created_at: time_iso(p.created_at),

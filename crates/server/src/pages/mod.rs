@@ -57,7 +57,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(account::recover)
         .service(account::sign_out)
         .service(account::sign_out_everywhere)
-        .service(account::sign_out_others);
+        .service(account::sign_out_others)
+        .service(account::erase_account);
     config
         .service(consent::authorize)
         .service(consent::answer)

@@ -679,3 +679,101 @@ pub async fn new_recovery_codes(
             .map_err(Problem::from)?;
     Ok(HttpResponse::Created().json(RecoveryCodes { recovery_codes }))
 }
+
+/// What the person confirms to erase their account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"confirm": "ada", "waive_earnings": false}))]
+pub struct EraseAccount {
+    /// Their handle, typed again.
+    pub confirm: String,
+    /// Leave behind what they earned and did not withdraw (otherwise an
+    /// erasure with earnings left is refused).
+    #[serde(default)]
+    pub waive_earnings: bool,
+}
+
+/// What an erasure did.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "erased": true,
+    "pseudonym": "p_9f2c4e1d7a3b",
+    "grants_revoked": 2,
+    "requests_declined": 1,
+    "waived": [],
+    "attributes_destroyed": 5,
+    "sessions_ended": 1,
+    "passkeys_removed": 1
+}))]
+pub struct Erased {
+    /// Always true.
+    pub erased: bool,
+    /// The pseudonym the ledger knew the person by: it stays in the ledger's
+    /// entries, which name no value.
+    pub pseudonym: String,
+    /// Grants revoked (each company told by `grant.revoked`).
+    pub grants_revoked: u64,
+    /// Pending requests declined (each asking company told by `request.declined`).
+    pub requests_declined: u64,
+    /// Earnings left behind, per currency.
+    pub waived: Vec<crate::problem::Amount>,
+    /// Attribute values destroyed with the person's data key.
+    pub attributes_destroyed: u64,
+    /// Sessions ended, this one included.
+    pub sessions_ended: u64,
+    /// Passkeys removed.
+    pub passkeys_removed: u64,
+}
+
+/// Erase my account
+///
+/// Erases the signed-in person (GDPR Art. 17). The session must have signed
+/// in within the last 5 minutes and `confirm` must be the person's handle.
+/// Every live grant is revoked, every pending request declined; earnings
+/// that were not withdrawn are left behind only with `waive_earnings`
+/// (otherwise `409 earnings-remain`), and never while a payout is waiting
+/// (`409 payout-pending`). The person's data key is deleted, which destroys
+/// every attribute value and payout destination, with their sessions,
+/// passkeys, password, recovery codes, rules, blocks and notification
+/// address. The ledger keeps its entries (the pseudonym, names and amounts,
+/// never a value) and ends with `person_erased`. The session cookie is
+/// cleared.
+#[utoipa::path(
+    operation_id = "me_delete",
+    tag = "people", request_body = EraseAccount, responses((status = 200, description = "Erased", body = Erased), (status = 422, description = "The handle typed is not this account's", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Earnings remain that were not waived, or a payout is waiting", body = Problem, content_type = "application/problem+json"))
+)]
+#[delete("/v1/me")]
+pub async fn erase_account(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    body: web::Json<EraseAccount>,
+) -> Result<HttpResponse, Problem> {
+    let erasure = broker::erase::erase(
+        &state.store,
+        crate::routes::session::signed_in(&who),
+        broker::erase::Confirmation {
+            handle: &body.confirm,
+            waive_earnings: body.waive_earnings,
+        },
+    )
+    .await
+    .map_err(Problem::from)?;
+    tracing::info!(
+        pseudonym = %erasure.pseudonym,
+        grants_revoked = erasure.grants_revoked,
+        requests_declined = erasure.requests_declined,
+        "a person erased their account"
+    );
+    Ok(HttpResponse::Ok()
+        .cookie(crate::auth::cleared_session_cookie(state.is_https()))
+        .json(Erased {
+            erased: true,
+            pseudonym: erasure.pseudonym,
+            grants_revoked: erasure.grants_revoked,
+            requests_declined: erasure.requests_declined,
+            waived: erasure.waived.iter().map(Into::into).collect(),
+            attributes_destroyed: erasure.attributes,
+            sessions_ended: erasure.sessions,
+            passkeys_removed: erasure.passkeys,
+        }))
+}

@@ -63,7 +63,7 @@ pub struct PayoutBody {
 /// A destination as it is shown: masked.
 #[derive(Serialize, ToSchema)]
 pub struct DestinationView {
-    /// `iban` or `handle`.
+    /// `iban` or `handle` (`erased` once the person erased their account).
     #[schema(example = "iban")]
     pub kind: &'static str,
     /// E.g. `DE89 **** **** 3000` or `paypal:gr****rg`.
@@ -142,8 +142,14 @@ fn view(p: store::StoredPayout) -> PayoutView {
         amount: Amount::from(&p.amount),
         state: p.state.as_str(),
         destination: DestinationView {
-            kind: p.destination.kind(),
-            masked: p.destination.masked(),
+            kind: p
+                .destination
+                .as_ref()
+                .map_or("erased", PayoutDestination::kind),
+            masked: p
+                .destination
+                .as_ref()
+                .map_or_else(|| "erased".to_owned(), PayoutDestination::masked),
         },
         reference: p.reference,
         failure_reason: p.failure_reason,

@@ -35,6 +35,7 @@ pub mod passkey;
 pub mod password_credential;
 pub mod payout;
 pub mod person;
+pub mod person_key;
 pub mod recovery_code;
 pub mod rule;
 pub mod server_secret;

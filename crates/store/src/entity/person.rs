@@ -31,6 +31,9 @@ pub struct Model {
     /// The sandbox company a synthetic person was made for; NULL for a
     /// real person (see the `sandbox` migration).
     pub sandbox_of: Option<String>,
+    /// Unix seconds since the person erased their account; NULL while it
+    /// exists (see the `person_keys` migration).
+    pub erased_at: Option<i64>,
 }
 
 /// Relations of `person`.
