@@ -1433,12 +1433,13 @@ async fn a_person_erases_their_account_from_the_dashboard() {
     );
     let still = app
         .http
-        .get(app.url("/v1/me/attributes/email"))
+        .get(app.url("/v1/me/attributes"))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     assert_eq!(still.status(), 200, "a mistyped handle changes nothing");
+    assert!(still.text().await.unwrap().contains("erin@example.org"));
 
     fill(&page, "#erase-confirm", "erin").await;
     click(&page, "form[action='/account/erase'] button[type=submit]").await;

@@ -343,8 +343,11 @@ app_test!(
         let answers = futures::future::join_all(attempts).await;
         let done: Vec<&(u16, Value, String)> = answers.iter().filter(|a| a.0 == 200).collect();
         assert_eq!(done.len(), 1, "{answers:?}");
+        // The others arrive after the session or the person is gone:
+        // signed out (401), no such person (404), or no recent sign-in
+        // any more (403); none erases anything twice (one entry, below).
         for (status, _, _) in &answers {
-            assert!([200, 401, 404].contains(status), "{answers:?}");
+            assert!([200, 401, 403, 404].contains(status), "{answers:?}");
         }
         let (_, erased, cleared) = done[0];
         assert_eq!(erased["grants_revoked"], 1, "{erased}");
@@ -476,8 +479,14 @@ app_test!(
         let size = app.store().ledger_size().await.unwrap();
         let entries = app.store().ledger_entries(0, size).await.unwrap();
         let kinds: Vec<&str> = entries.iter().map(|e| e.entry.kind.name()).collect();
-        assert!(
-            kinds.contains(&"earnings_waived") && kinds.contains(&"person_erased"),
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "person_erased").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "earnings_waived").count(),
+            1,
             "{kinds:?}"
         );
         for entry in &entries {
