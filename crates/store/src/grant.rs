@@ -1178,6 +1178,58 @@ impl Store {
     }
 }
 
+impl crate::WriteTx<'_> {
+    /// Declines every pending request of the person (countered ones too),
+    /// as [`Store::decline_request`] declines one: its `request_decided`
+    /// entry, its offer voided back to the wallet, `request.declined` to the
+    /// company for an asynchronous request, a waiting CIBA poll woken.
+    /// Returns how many.
+    pub async fn decline_pending_requests(
+        &self,
+        person: &PersonId,
+        pseudonym: &str,
+    ) -> Result<u64, StoreError> {
+        let txn = self.txn();
+        let pending = data_request::Entity::find()
+            .filter(data_request::Column::PersonId.eq(person.as_str()))
+            .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
+            .order_by_asc(data_request::Column::CreatedAt)
+            .all(txn)
+            .await?;
+        let mut entries = Vec::new();
+        for row in &pending {
+            let request = StoredRequest::try_from(row.clone())?;
+            entries.push(decided_entry(
+                &request.id,
+                &request.company_id,
+                pseudonym,
+                &[],
+                &request.decision,
+                true,
+            )?);
+            data_request::Entity::update_many()
+                .col_expr(data_request::Column::Status, Expr::value("denied"))
+                .col_expr(data_request::Column::DecidedAt, Expr::value(Some(now())))
+                .filter(data_request::Column::Id.eq(&request.id))
+                .exec(txn)
+                .await?;
+            entries.extend(settle_offer(txn, self.backend(), &request.id, false).await?);
+            if request.channel == Channel::Async {
+                enqueue(
+                    txn,
+                    request.company_id.as_str(),
+                    WebhookEvent::RequestDeclined,
+                    request_data(&request.id, "denied", None),
+                )
+                .await?;
+            }
+            crate::ciba::ping_in(txn, &request.id).await?;
+        }
+        append_entries(txn, self.backend(), &entries).await?;
+        Ok(pending.len() as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1895,56 +1947,4 @@ mod tests {
         assert_eq!(store.sweep_expired().await.unwrap(), Swept::default());
         assert_eq!(store.ledger_size().await.unwrap(), before + 1);
     });
-}
-
-impl crate::WriteTx<'_> {
-    /// Declines every pending request of the person (countered ones too),
-    /// as [`Store::decline_request`] declines one: its `request_decided`
-    /// entry, its offer voided back to the wallet, `request.declined` to the
-    /// company for an asynchronous request, a waiting CIBA poll woken.
-    /// Returns how many.
-    pub async fn decline_pending_requests(
-        &self,
-        person: &PersonId,
-        pseudonym: &str,
-    ) -> Result<u64, StoreError> {
-        let txn = self.txn();
-        let pending = data_request::Entity::find()
-            .filter(data_request::Column::PersonId.eq(person.as_str()))
-            .filter(data_request::Column::Status.eq(RequestStatus::Pending.as_str()))
-            .order_by_asc(data_request::Column::CreatedAt)
-            .all(txn)
-            .await?;
-        let mut entries = Vec::new();
-        for row in &pending {
-            let request = StoredRequest::try_from(row.clone())?;
-            entries.push(decided_entry(
-                &request.id,
-                &request.company_id,
-                pseudonym,
-                &[],
-                &request.decision,
-                true,
-            )?);
-            data_request::Entity::update_many()
-                .col_expr(data_request::Column::Status, Expr::value("denied"))
-                .col_expr(data_request::Column::DecidedAt, Expr::value(Some(now())))
-                .filter(data_request::Column::Id.eq(&request.id))
-                .exec(txn)
-                .await?;
-            entries.extend(settle_offer(txn, self.backend(), &request.id, false).await?);
-            if request.channel == Channel::Async {
-                enqueue(
-                    txn,
-                    request.company_id.as_str(),
-                    WebhookEvent::RequestDeclined,
-                    request_data(&request.id, "denied", None),
-                )
-                .await?;
-            }
-            crate::ciba::ping_in(txn, &request.id).await?;
-        }
-        append_entries(txn, self.backend(), &entries).await?;
-        Ok(pending.len() as u64)
-    }
 }
