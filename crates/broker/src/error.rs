@@ -109,6 +109,9 @@ pub enum BrokerError {
     /// The operator suspended this account.
     #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
     Suspended,
+    /// The session that asked has ended meanwhile.
+    #[error("this session has ended; sign in again")]
+    SessionEnded,
     /// An erasure would leave earnings behind that the person did not
     /// waive: withdraw them first, or waive them.
     #[error(

@@ -39,7 +39,10 @@ pub(crate) async fn require_recent_sign_in(
         .await?;
     match signed_in_at {
         Some(at) if time::OffsetDateTime::now_utc() - at <= RECENT_SIGN_IN => Ok(()),
-        _ => Err(BrokerError::SignInTooOld),
+        Some(_) => Err(BrokerError::SignInTooOld),
+        // Ended since the request was authenticated (another tab signed
+        // out everywhere, or erased the account).
+        None => Err(BrokerError::SessionEnded),
     }
 }
 

@@ -407,6 +407,7 @@ impl From<broker::BrokerError> for Problem {
                 "Account suspended",
                 detail,
             ),
+            E::SessionEnded => crate::auth::unauthenticated(),
             E::EarningsRemain(_) => Problem::conflict("earnings-remain", "Earnings remain", detail)
                 .with_field("waive_earnings"),
             E::UnknownCompany(_)
