@@ -16,11 +16,16 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apiome_tests::{Company, TestApp, app_test, workspace_binary};
+use apiome_tests::{Company, PASSWORD, TestApp, app_test, workspace_binary};
 use ledger::EntryKind;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): two
+/// public attributes, so a request for them is granted at once.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("location_city", "London", "public"),
+];
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -50,38 +55,6 @@ async fn refused(app: &TestApp, args: &[&str]) -> String {
         stdout(&output)
     );
     stderr(&output)
-}
-
-/// A person with two public attributes (a request for them is granted at
-/// once); returns their session token.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [
-        ("display_name", json!("Ada")),
-        ("location_city", json!("London")),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&session)
-            .json(&json!({"value": value, "bucket": "public"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
-    session
 }
 
 async fn ask(app: &TestApp, token: &str, handle: &str, details: Value) -> (u16, Value) {
@@ -190,7 +163,7 @@ async fn entries(app: &TestApp) -> Vec<ledger::Entry> {
 app_test!(
     a_disabled_company_gets_nothing_until_enabled_and_its_old_tokens_stay_dead,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = tokens["access_token"].as_str().unwrap();
@@ -269,7 +242,7 @@ app_test!(
 app_test!(
     a_disabled_company_hammering_token_and_data_gets_nothing_after_the_command,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = Arc::new(tokens["access_token"].as_str().unwrap().to_owned());
@@ -366,7 +339,7 @@ async fn fund(app: &TestApp, company: &Company, units: &str) {
 app_test!(
     delete_refuses_while_the_company_holds_value_and_force_ends_it_with_balanced_books,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         fund(app, &acme, "10").await;
         let (grant_id, tokens) = granted(app, &acme, "ada").await;
@@ -584,7 +557,7 @@ async fn sign_in(app: &TestApp, handle: &str) -> (u16, Value) {
 app_test!(
     a_suspended_person_cannot_sign_in_and_companies_read_nothing_until_lifted,
     |app| {
-        let session = person(app, "ada").await;
+        let session = app.person_with("ada", SHARES).await.token;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = tokens["access_token"].as_str().unwrap();

@@ -283,32 +283,17 @@ impl Landing {
 /// private (so asking for them waits for the person). Their session
 /// token and passkey.
 async fn person(app: &TestApp) -> (String, SoftPasskey) {
-    let created: Value = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": HANDLE, "password": "correct horse battery staple"}))
-        .send()
+    let token = app
+        .person_with(
+            HANDLE,
+            &[
+                ("display_name", "Ada Lovelace", "public"),
+                ("email", EMAIL, "semi_private"),
+                ("birth_date", "1815-12-10", "semi_private"),
+            ],
+        )
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", "Ada Lovelace", "public"),
-        ("email", EMAIL, "semi_private"),
-        ("birth_date", "1815-12-10", "semi_private"),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
+        .token;
     let mut key = SoftPasskey::new(true);
     let start: Value = app
         .http

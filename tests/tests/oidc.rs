@@ -12,7 +12,9 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, TestDb, app_test, query_param, set_cookie};
+use apiome_tests::{
+    Company, PASSWORD, REDIRECT, TestApp, TestDb, app_test, query_param, set_cookie,
+};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreTokenResponse, CoreUserInfoClaims,
@@ -27,7 +29,6 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
 
-const PASSWORD: &str = "correct horse battery staple";
 const LOGOUT_TO: &str = "http://localhost:9/signed-out";
 
 type Client = CoreClient<
@@ -74,35 +75,18 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
 }
 
 async fn person(app: &TestApp, handle: &str) -> Person {
-    let created: Value = post(
-        app,
-        "/v1/accounts",
-        json!({"handle": handle, "password": PASSWORD}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Ada Lovelace"), "public"),
-        (
-            "email",
-            json!(format!("{handle}@example.org")),
-            "semi_private",
-        ),
-        ("birth_date", json!("1815-12-10"), "semi_private"),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
+    let email = format!("{handle}@example.org");
+    let signed_up = app
+        .person_with(
+            handle,
+            &[
+                ("display_name", "Ada Lovelace", "public"),
+                ("email", &email, "semi_private"),
+                ("birth_date", "1815-12-10", "semi_private"),
+            ],
+        )
+        .await;
+    let token = signed_up.token;
     let mut key = SoftPasskey::new(true);
     let start: Value = app
         .http
@@ -130,7 +114,7 @@ async fn person(app: &TestApp, handle: &str) -> Person {
         handle: handle.to_owned(),
         token,
         key,
-        codes: serde_json::from_value(created["recovery_codes"].clone()).unwrap(),
+        codes: signed_up.recovery_codes,
     }
 }
 
