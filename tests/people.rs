@@ -2,6 +2,9 @@
 //! person makes one, and the session it comes back signed in with.
 
 use serde_json::{Value, json};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs_proto::CreationChallengeResponse;
 
 use crate::{TestApp, set_cookie};
 
@@ -69,6 +72,41 @@ impl TestApp {
 }
 
 impl Person {
+    /// Adds a new software passkey to this person's account
+    /// (`POST /v1/me/passkeys`, then `/finish`); the passkey.
+    ///
+    /// # Panics
+    /// When the server does not offer a ceremony or does not answer `201`.
+    pub async fn add_passkey(&self, app: &TestApp) -> SoftPasskey {
+        let mut key = SoftPasskey::new(true);
+        let start: Value = app
+            .http
+            .post(app.url("/v1/me/passkeys"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body");
+        let options: CreationChallengeResponse =
+            serde_json::from_value(start["options"].clone()).expect("creation options");
+        let origin = url::Url::parse(&app.base_url).expect("the base URL");
+        let credential = key
+            .do_registration(origin, options)
+            .expect("the authenticator registers");
+        let added = app
+            .http
+            .post(app.url("/v1/me/passkeys/finish"))
+            .bearer_auth(&self.token)
+            .json(&json!({"ceremony_id": start["ceremony_id"], "credential": credential}))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(added.status(), 201, "the passkey is added");
+        key
+    }
+
     /// Puts `value` as attribute `key` in `bucket` through the API.
     ///
     /// # Panics

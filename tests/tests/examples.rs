@@ -30,7 +30,7 @@ use sha2::Digest as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+use webauthn_rs_proto::RequestChallengeResponse;
 
 /// How long one example may run, installs not included.
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -283,7 +283,7 @@ impl Landing {
 /// private (so asking for them waits for the person). Their session
 /// token and passkey.
 async fn person(app: &TestApp) -> (String, SoftPasskey) {
-    let token = app
+    let person = app
         .person_with(
             HANDLE,
             &[
@@ -292,32 +292,9 @@ async fn person(app: &TestApp) -> (String, SoftPasskey) {
                 ("birth_date", "1815-12-10", "semi_private"),
             ],
         )
-        .await
-        .token;
-    let mut key = SoftPasskey::new(true);
-    let start: Value = app
-        .http
-        .post(app.url("/v1/me/passkeys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = key.do_registration(origin(app), options).unwrap();
-    let added = app
-        .http
-        .post(app.url("/v1/me/passkeys/finish"))
-        .bearer_auth(&token)
-        .json(&json!({"ceremony_id": start["ceremony_id"], "credential": credential}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
-    (token, key)
+        .await;
+    let key = person.add_passkey(app).await;
+    (person.token, key)
 }
 
 /// Signs in with the passkey alone: the browser's cookie and CSRF token.

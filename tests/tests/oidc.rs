@@ -27,7 +27,7 @@ use openidconnect::{
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+use webauthn_rs_proto::RequestChallengeResponse;
 
 const LOGOUT_TO: &str = "http://localhost:9/signed-out";
 
@@ -86,33 +86,10 @@ async fn person(app: &TestApp, handle: &str) -> Person {
             ],
         )
         .await;
-    let token = signed_up.token;
-    let mut key = SoftPasskey::new(true);
-    let start: Value = app
-        .http
-        .post(app.url("/v1/me/passkeys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = key.do_registration(origin(app), options).unwrap();
-    let added = app
-        .http
-        .post(app.url("/v1/me/passkeys/finish"))
-        .bearer_auth(&token)
-        .json(&json!({"ceremony_id": start["ceremony_id"], "credential": credential}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
+    let key = signed_up.add_passkey(app).await;
     Person {
         handle: handle.to_owned(),
-        token,
+        token: signed_up.token,
         key,
         codes: signed_up.recovery_codes,
     }
