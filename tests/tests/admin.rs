@@ -84,33 +84,22 @@ async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Val
         (201, Some("approved")),
         "{asked}"
     );
-    let (status, tokens) = token_form(
-        app,
-        company,
-        &[
-            ("grant_type", "urn:openid:params:grant-type:ciba"),
-            ("auth_req_id", asked["request_id"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (status, tokens) = app
+        .token_form(
+            company,
+            &[
+                ("grant_type", "urn:openid:params:grant-type:ciba"),
+                ("auth_req_id", asked["request_id"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{tokens}");
     (asked["grant_id"].as_str().unwrap().to_owned(), tokens)
 }
 
-async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&company.id, Some(&company.secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 async fn client_credentials(app: &TestApp, company: &Company) -> (u16, Value) {
-    token_form(app, company, &[("grant_type", "client_credentials")]).await
+    app.token_form(company, &[("grant_type", "client_credentials")])
+        .await
 }
 
 async fn read(app: &TestApp, token: &str) -> u16 {
@@ -191,12 +180,12 @@ app_test!(
             .await
             .unwrap();
         assert_eq!(requests.status(), 401);
-        let (status, body) = token_form(
-            app,
-            &acme,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+        let (status, body) = app
+            .token_form(
+                &acme,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))
@@ -216,12 +205,12 @@ app_test!(
         assert_eq!(introspect(app, &acme, fresh).await.1["active"], true);
         assert_eq!(introspect(app, &acme, access).await.1["active"], false);
         assert_eq!(read(app, access).await, 401);
-        let (status, body) = token_form(
-            app,
-            &acme,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+        let (status, body) = app
+            .token_form(
+                &acme,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_grant"))
@@ -463,15 +452,15 @@ app_test!(
             id: id.to_owned(),
             secret: auditor["client_secret"].as_str().unwrap().to_owned(),
         };
-        let (status, token) = token_form(
-            app,
-            &as_company,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "ledger:read"),
-            ],
-        )
-        .await;
+        let (status, token) = app
+            .token_form(
+                &as_company,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "ledger:read"),
+                ],
+            )
+            .await;
         assert_eq!(status, 200, "{token}");
         let token = token["access_token"].as_str().unwrap().to_owned();
         let entries_with = |token: String| {
@@ -495,8 +484,9 @@ app_test!(
         let done = ok(app, &["auditor", "revoke", id]).await;
         assert_eq!(done["status"], "revoked");
         assert_eq!(entries_with(token).await, 401);
-        let (status, body) =
-            token_form(app, &as_company, &[("grant_type", "client_credentials")]).await;
+        let (status, body) = app
+            .token_form(&as_company, &[("grant_type", "client_credentials")])
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))

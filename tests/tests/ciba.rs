@@ -31,20 +31,6 @@ const CIBA: &str = "urn:openid:params:grant-type:ciba";
 const DETAILS: &str =
     r#"[{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P30D"}]"#;
 
-async fn register(app: &TestApp, metadata: Value) -> reqwest::Response {
-    let token = server::admin::issue_registration_token(app.store())
-        .await
-        .unwrap()
-        .initial_access_token;
-    app.http
-        .post(app.url("/oauth/register"))
-        .bearer_auth(token)
-        .json(&metadata)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// A company registered (RFC 7591) for the CIBA grant, with `extra`
 /// metadata (the delivery mode).
 async fn ciba_company(app: &TestApp, name: &str, extra: Value) -> Company {
@@ -57,7 +43,7 @@ async fn ciba_company(app: &TestApp, name: &str, extra: Value) -> Company {
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    let response = register(app, metadata).await;
+    let response = app.register(metadata).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     Company {
@@ -553,11 +539,9 @@ app_test!(
         // A client registered without the CIBA grant may not ask this way.
         let plain = app.company("Plain Co").await;
 
-        let response = register(
-            app,
-            json!({"client_name": "Code Only", "redirect_uris": [REDIRECT]}),
-        )
-        .await;
+        let response = app
+            .register(json!({"client_name": "Code Only", "redirect_uris": [REDIRECT]}))
+            .await;
         let code_only: Value = response.json().await.unwrap();
         let code_only = Company {
             id: code_only["client_id"].as_str().unwrap().to_owned(),
@@ -607,7 +591,7 @@ app_test!(
                 .as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            let response = register(app, metadata).await;
+            let response = app.register(metadata).await;
             assert_eq!(response.status(), 400, "{extra}");
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["error"], "invalid_client_metadata", "{extra}");

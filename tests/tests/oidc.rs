@@ -153,7 +153,7 @@ async fn company(app: &TestApp, name: &str, alg: Option<&str>) -> Company {
     if let Some(alg) = alg {
         metadata["id_token_signed_response_alg"] = json!(alg);
     }
-    let response = register(app, metadata).await;
+    let response = app.register(metadata).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["id_token_signed_response_alg"], alg.unwrap_or("RS256"));
@@ -161,20 +161,6 @@ async fn company(app: &TestApp, name: &str, alg: Option<&str>) -> Company {
         id: body["client_id"].as_str().unwrap().to_owned(),
         secret: body["client_secret"].as_str().unwrap().to_owned(),
     }
-}
-
-async fn register(app: &TestApp, metadata: Value) -> reqwest::Response {
-    let token = server::admin::issue_registration_token(app.store())
-        .await
-        .unwrap()
-        .initial_access_token;
-    app.http
-        .post(app.url("/oauth/register"))
-        .bearer_auth(token)
-        .json(&metadata)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The company's `openidconnect` client, configured by discovery alone.
@@ -821,7 +807,7 @@ app_test!(bad_openid_parameters_are_named_in_invalid_request, |app| {
     ] {
         let mut metadata = json!({"client_name": "Odd", "redirect_uris": [REDIRECT]});
         metadata[field] = value;
-        let response = register(app, metadata).await;
+        let response = app.register(metadata).await;
         assert_eq!(response.status(), 400, "{field}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], error, "{field}");

@@ -43,29 +43,17 @@ async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Val
     assert_eq!(asked.status(), 201);
     let asked: Value = asked.json().await.unwrap();
     assert_eq!(asked["status"], "approved", "{asked}");
-    let tokens = token_form(
-        app,
-        company,
-        &[
-            ("grant_type", "urn:openid:params:grant-type:ciba"),
-            ("auth_req_id", asked["request_id"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let tokens = app
+        .token_form(
+            company,
+            &[
+                ("grant_type", "urn:openid:params:grant-type:ciba"),
+                ("auth_req_id", asked["request_id"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(tokens.0, 200, "{}", tokens.1);
     (asked["grant_id"].as_str().unwrap().to_owned(), tokens.1)
-}
-
-async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&company.id, Some(&company.secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 async fn read(app: &TestApp, token: &str) -> (u16, Value) {
@@ -228,12 +216,12 @@ app_test!(a_blocked_company_reads_nothing_and_cannot_refresh, |app| {
     let (status, body) = read(app, access).await;
     assert_eq!(status, 401, "{body}");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let (status, body) = token_form(
-        app,
-        &acme,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
+    let (status, body) = app
+        .token_form(
+            &acme,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
