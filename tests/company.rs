@@ -54,6 +54,41 @@ impl TestApp {
             .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).expect("a URL"))
     }
 
+    /// Dynamic client registration (RFC 7591) of `metadata` with a fresh
+    /// initial access token the operator issued; the server's answer.
+    pub async fn register(&self, metadata: serde_json::Value) -> reqwest::Response {
+        let token = server::admin::issue_registration_token(self.store())
+            .await
+            .expect("an initial access token")
+            .initial_access_token;
+        self.http
+            .post(self.url("/oauth/register"))
+            .bearer_auth(token)
+            .json(&metadata)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// `form` posted to the token endpoint with `company`'s basic
+    /// credentials: the status and the JSON body.
+    pub async fn token_form(
+        &self,
+        company: &Company,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url("/oauth/token"))
+            .basic_auth(&company.id, Some(&company.secret))
+            .form(form)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
     /// A `client_credentials` access token of `company`, through `oauth2`.
     pub async fn company_token(&self, company: &Company) -> String {
         self.oauth_client(company)

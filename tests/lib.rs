@@ -4,6 +4,7 @@
 //! where one is installed.
 
 mod company;
+mod people;
 mod receiver;
 mod smtp;
 
@@ -15,6 +16,7 @@ use server::startup::Application;
 pub use store::testing::{self, TestDb};
 
 pub use company::{Company, OAuthClient, REDIRECT, oauth_http, query_param, set_cookie};
+pub use people::{PASSWORD, Person};
 pub use receiver::{Call, http_receiver, next_call};
 pub use smtp::{ReceivedMail, SmtpReceiver};
 
@@ -289,6 +291,47 @@ pub fn workspace_binary(name: &str) -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// A Python virtual environment with `requirement` (`name==version`)
+/// installed from PyPI, made once per target directory (in
+/// `target/tmp/python-name-version`): built in a temporary directory, then
+/// moved into place, so tests running at once never see half of one. Its
+/// `python`.
+///
+/// # Panics
+/// When `python3 -m venv` or `pip install` fails.
+pub fn python_with(requirement: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test binary>; CARGO_TARGET_TMPDIR is target/tmp
+    let tmp = exe
+        .ancestors()
+        .nth(3)
+        .expect("the test binary lives in target/<profile>/deps")
+        .join("tmp");
+    std::fs::create_dir_all(&tmp).expect("create target/tmp");
+    let dir = tmp.join(format!("python-{}", requirement.replace("==", "-")));
+    let python = dir.join("bin").join("python");
+    if python.exists() {
+        return python;
+    }
+    let staging = tempfile::tempdir_in(&tmp).expect("a staging directory");
+    let venv = staging.path().join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 runs");
+    assert!(made.success(), "python3 -m venv");
+    let installed = Command::new(venv.join("bin").join("pip"))
+        .args(["install", "-q", "--disable-pip-version-check", requirement])
+        .status()
+        .expect("pip runs");
+    assert!(installed.success(), "pip install {requirement}");
+    if std::fs::rename(&venv, &dir).is_err() {
+        assert!(python.exists(), "another test made it meanwhile");
+    }
+    python
 }
 
 /// Debian's Chromium, if installed. Browser tests print a notice and pass

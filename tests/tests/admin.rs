@@ -16,11 +16,16 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apiome_tests::{Company, TestApp, app_test, workspace_binary};
+use apiome_tests::{Company, PASSWORD, TestApp, app_test, workspace_binary};
 use ledger::EntryKind;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): two
+/// public attributes, so a request for them is granted at once.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("location_city", "London", "public"),
+];
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -52,38 +57,6 @@ async fn refused(app: &TestApp, args: &[&str]) -> String {
     stderr(&output)
 }
 
-/// A person with two public attributes (a request for them is granted at
-/// once); returns their session token.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [
-        ("display_name", json!("Ada")),
-        ("location_city", json!("London")),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&session)
-            .json(&json!({"value": value, "bucket": "public"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
-    session
-}
-
 async fn ask(app: &TestApp, token: &str, handle: &str, details: Value) -> (u16, Value) {
     let response = app
         .http
@@ -111,33 +84,22 @@ async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Val
         (201, Some("approved")),
         "{asked}"
     );
-    let (status, tokens) = token_form(
-        app,
-        company,
-        &[
-            ("grant_type", "urn:openid:params:grant-type:ciba"),
-            ("auth_req_id", asked["request_id"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (status, tokens) = app
+        .token_form(
+            company,
+            &[
+                ("grant_type", "urn:openid:params:grant-type:ciba"),
+                ("auth_req_id", asked["request_id"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{tokens}");
     (asked["grant_id"].as_str().unwrap().to_owned(), tokens)
 }
 
-async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&company.id, Some(&company.secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 async fn client_credentials(app: &TestApp, company: &Company) -> (u16, Value) {
-    token_form(app, company, &[("grant_type", "client_credentials")]).await
+    app.token_form(company, &[("grant_type", "client_credentials")])
+        .await
 }
 
 async fn read(app: &TestApp, token: &str) -> u16 {
@@ -190,7 +152,7 @@ async fn entries(app: &TestApp) -> Vec<ledger::Entry> {
 app_test!(
     a_disabled_company_gets_nothing_until_enabled_and_its_old_tokens_stay_dead,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = tokens["access_token"].as_str().unwrap();
@@ -218,12 +180,12 @@ app_test!(
             .await
             .unwrap();
         assert_eq!(requests.status(), 401);
-        let (status, body) = token_form(
-            app,
-            &acme,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+        let (status, body) = app
+            .token_form(
+                &acme,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))
@@ -243,12 +205,12 @@ app_test!(
         assert_eq!(introspect(app, &acme, fresh).await.1["active"], true);
         assert_eq!(introspect(app, &acme, access).await.1["active"], false);
         assert_eq!(read(app, access).await, 401);
-        let (status, body) = token_form(
-            app,
-            &acme,
-            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-        )
-        .await;
+        let (status, body) = app
+            .token_form(
+                &acme,
+                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            )
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_grant"))
@@ -269,7 +231,7 @@ app_test!(
 app_test!(
     a_disabled_company_hammering_token_and_data_gets_nothing_after_the_command,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = Arc::new(tokens["access_token"].as_str().unwrap().to_owned());
@@ -366,7 +328,7 @@ async fn fund(app: &TestApp, company: &Company, units: &str) {
 app_test!(
     delete_refuses_while_the_company_holds_value_and_force_ends_it_with_balanced_books,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let acme = app.company("Acme").await;
         fund(app, &acme, "10").await;
         let (grant_id, tokens) = granted(app, &acme, "ada").await;
@@ -490,15 +452,15 @@ app_test!(
             id: id.to_owned(),
             secret: auditor["client_secret"].as_str().unwrap().to_owned(),
         };
-        let (status, token) = token_form(
-            app,
-            &as_company,
-            &[
-                ("grant_type", "client_credentials"),
-                ("scope", "ledger:read"),
-            ],
-        )
-        .await;
+        let (status, token) = app
+            .token_form(
+                &as_company,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "ledger:read"),
+                ],
+            )
+            .await;
         assert_eq!(status, 200, "{token}");
         let token = token["access_token"].as_str().unwrap().to_owned();
         let entries_with = |token: String| {
@@ -522,8 +484,9 @@ app_test!(
         let done = ok(app, &["auditor", "revoke", id]).await;
         assert_eq!(done["status"], "revoked");
         assert_eq!(entries_with(token).await, 401);
-        let (status, body) =
-            token_form(app, &as_company, &[("grant_type", "client_credentials")]).await;
+        let (status, body) = app
+            .token_form(&as_company, &[("grant_type", "client_credentials")])
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (401, Some("invalid_client"))
@@ -584,7 +547,7 @@ async fn sign_in(app: &TestApp, handle: &str) -> (u16, Value) {
 app_test!(
     a_suspended_person_cannot_sign_in_and_companies_read_nothing_until_lifted,
     |app| {
-        let session = person(app, "ada").await;
+        let session = app.person_with("ada", SHARES).await.token;
         let acme = app.company("Acme").await;
         let (_, tokens) = granted(app, &acme, "ada").await;
         let access = tokens["access_token"].as_str().unwrap();

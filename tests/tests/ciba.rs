@@ -17,30 +17,19 @@
 
 use std::time::Duration;
 
-use apiome_tests::{
-    Call, Company, REDIRECT, TestApp, app_test, http_receiver, next_call, set_cookie,
-};
+use apiome_tests::{Call, Company, Person, REDIRECT, TestApp, app_test, http_receiver, next_call};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// "ask me", a public name and a semi-private email.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Grace", "public"),
+    ("email", "grace@example.org", "semi_private"),
+];
 const CIBA: &str = "urn:openid:params:grant-type:ciba";
 const DETAILS: &str =
     r#"[{"type":"apiome_data","attributes":["email"],"purpose":"marketing","duration":"P30D"}]"#;
-
-async fn register(app: &TestApp, metadata: Value) -> reqwest::Response {
-    let token = server::admin::issue_registration_token(app.store())
-        .await
-        .unwrap()
-        .initial_access_token;
-    app.http
-        .post(app.url("/oauth/register"))
-        .bearer_auth(token)
-        .json(&metadata)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// A company registered (RFC 7591) for the CIBA grant, with `extra`
 /// metadata (the delivery mode).
@@ -54,52 +43,12 @@ async fn ciba_company(app: &TestApp, name: &str, extra: Value) -> Company {
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    let response = register(app, metadata).await;
+    let response = app.register(metadata).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     Company {
         id: body["client_id"].as_str().unwrap().to_owned(),
         secret: body["client_secret"].as_str().unwrap().to_owned(),
-    }
-}
-
-struct Person {
-    handle: String,
-    token: String,
-    cookie: String,
-}
-
-/// A person under "ask me" with a public name and a semi-private email.
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Grace"), "public"),
-        ("email", json!("grace@example.org"), "semi_private"),
-    ] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{key}");
-    }
-    Person {
-        handle: handle.to_owned(),
-        token,
-        cookie,
     }
 }
 
@@ -172,7 +121,7 @@ app_test!(
     poll_mode_the_person_approves_in_the_inbox_and_the_company_gets_tokens_once,
     |app| {
         let acme = ciba_company(app, "Acme Poll", json!({})).await;
-        let grace = person(app, "grace_poll").await;
+        let grace = app.person_with("grace_poll", SHARES).await;
         let (status, made) = bc_authorize(
             app,
             &acme,
@@ -343,7 +292,7 @@ app_test!(
             }),
         )
         .await;
-        let grace = person(app, "grace_ping").await;
+        let grace = app.person_with("grace_ping", SHARES).await;
         let declined = ask(
             app,
             &acme,
@@ -405,8 +354,8 @@ app_test!(
     a_hint_for_nobody_or_a_blocking_person_answers_exactly_as_a_decline,
     |app| {
         let acme = ciba_company(app, "Acme Probe", json!({})).await;
-        let decliner = person(app, "ada_declines").await;
-        let blocker = person(app, "bob_blocks").await;
+        let decliner = app.person_with("ada_declines", SHARES).await;
+        let blocker = app.person_with("bob_blocks", SHARES).await;
         let response = app
             .http
             .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
@@ -492,7 +441,7 @@ app_test!(
     every_bad_parameter_is_refused_by_name_and_nothing_is_asked,
     |app| {
         let acme = ciba_company(app, "Acme Bad", json!({})).await;
-        let grace = person(app, "grace_bad").await;
+        let grace = app.person_with("grace_bad", SHARES).await;
         let hint = ("login_hint", grace.handle.as_str());
         let details = ("authorization_details", DETAILS);
         let long = "x".repeat(65);
@@ -590,11 +539,9 @@ app_test!(
         // A client registered without the CIBA grant may not ask this way.
         let plain = app.company("Plain Co").await;
 
-        let response = register(
-            app,
-            json!({"client_name": "Code Only", "redirect_uris": [REDIRECT]}),
-        )
-        .await;
+        let response = app
+            .register(json!({"client_name": "Code Only", "redirect_uris": [REDIRECT]}))
+            .await;
         let code_only: Value = response.json().await.unwrap();
         let code_only = Company {
             id: code_only["client_id"].as_str().unwrap().to_owned(),
@@ -644,7 +591,7 @@ app_test!(
                 .as_object_mut()
                 .unwrap()
                 .extend(extra.as_object().unwrap().clone());
-            let response = register(app, metadata).await;
+            let response = app.register(metadata).await;
             assert_eq!(response.status(), 400, "{extra}");
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["error"], "invalid_client_metadata", "{extra}");
@@ -660,7 +607,7 @@ app_test!(
     a_hostile_client_polling_many_requests_at_once_gets_slow_down_and_tokens_once,
     |app| {
         let acme = ciba_company(app, "Acme Hostile", json!({})).await;
-        let grace = person(app, "grace_hostile").await;
+        let grace = app.person_with("grace_hostile", SHARES).await;
         const REQUESTS: usize = 12;
         const POLLS: usize = 8;
         let asks = (0..REQUESTS).map(|_| ask(app, &acme, &grace.handle, &[]));
@@ -829,7 +776,7 @@ app_test!(
     |app| {
         let acme = ciba_company(app, "Acme Rest", json!({})).await;
         let token = app.company_token(&acme).await;
-        let blocker = person(app, "grace_blocks").await;
+        let blocker = app.person_with("grace_blocks", SHARES).await;
         let blocked = app
             .http
             .put(app.url(&format!("/v1/me/blocked/{}", acme.id)))
@@ -838,7 +785,7 @@ app_test!(
             .await
             .unwrap();
         assert!(blocked.status().is_success(), "{}", blocked.status());
-        let brief = person(app, "grace_brief").await;
+        let brief = app.person_with("grace_brief", SHARES).await;
         let set = app
             .http
             .put(app.url("/v1/me/preferences"))

@@ -10,57 +10,17 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{REDIRECT, TestApp, app_test, oauth_http, query_param};
+use apiome_tests::{REDIRECT, app_test, oauth_http, query_param};
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, TokenResponse as _};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-struct Person {
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// A person signed up through the API, with one attribute in each bucket.
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Ada"), "public"),
-        ("email", json!("ada@example.org"), "semi_private"),
-        ("birth_date", json!("1815-12-10"), "private"),
-    ] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-    }
-    Person {
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        token,
-        cookie,
-    }
-}
+/// What each person of these tests shares (`(key, value, bucket)`): one
+/// attribute in each bucket.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("email", "ada@example.org", "semi_private"),
+    ("birth_date", "1815-12-10", "private"),
+];
 
 /// The value of `name` in a consent page's form action or hidden field.
 fn form_action(html: &str) -> String {
@@ -72,7 +32,7 @@ app_test!(
     a_company_completes_the_code_flow_reads_what_was_approved_and_loses_it_on_revocation,
     |app| {
         let company = app.company("Acme Analytics").await;
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         let oauth = app.oauth_client(&company);
 
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -211,7 +171,7 @@ app_test!(
 
 app_test!(a_declined_consent_sends_the_company_access_denied, |app| {
     let company = app.company("Acme").await;
-    let ada = person(app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
     let (url, _) = app
         .oauth_client(&company)
@@ -258,7 +218,7 @@ app_test!(a_declined_consent_sends_the_company_access_denied, |app| {
 
 app_test!(an_unregistered_redirect_uri_is_never_redirected_to, |app| {
     let company = app.company("Acme").await;
-    let ada = person(app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let url = format!(
         "{}?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Fevil.example%2Fcb&scope=email&code_challenge={}&code_challenge_method=S256",
         app.url("/oauth/authorize"),

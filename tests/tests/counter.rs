@@ -17,35 +17,12 @@ use apiome_tests::{Call, Company, TestApp, app_test, http_receiver, problem_kind
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A signed-up person under "ask me" with a semi-private email; their token.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let token = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [("email", "ada@example.org"), ("phone", "+44 20 7946 0000")] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": "semi_private"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{key}");
-    }
-    token
-}
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// "ask me", a semi-private email and phone.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("email", "ada@example.org", "semi_private"),
+    ("phone", "+44 20 7946 0000", "semi_private"),
+];
 
 fn details(offer: Option<u64>) -> Value {
     let mut entry = json!({"type": "apiome_data", "attributes": ["email", "phone"],
@@ -150,7 +127,7 @@ app_test!(
     |app| {
         let (acme, token) = funded(app, "Acme Counter", "1.00").await;
         let mut calls = hooks(app, &token).await;
-        let ada = person(app, "ada_counter").await;
+        let ada = app.person_with("ada_counter", SHARES).await.token;
         let id = ask(app, &token, "ada_counter", Some(50_000)).await;
 
         // "I would share my email for 0.08 EUR" (not the phone).
@@ -270,8 +247,8 @@ app_test!(
     |app| {
         let (_acme, token) = funded(app, "Acme Hostile", "0.10").await;
         let (_other, other_token) = funded(app, "Other Co", "1.00").await;
-        let ada = person(app, "ada_hostile").await;
-        let eve = person(app, "eve_hostile").await;
+        let ada = app.person_with("ada_hostile", SHARES).await.token;
+        let eve = app.person_with("eve_hostile", SHARES).await.token;
         let id = ask(app, &token, "ada_hostile", Some(50_000)).await;
         let free = ask(app, &token, "ada_hostile", None).await;
 
@@ -383,7 +360,7 @@ app_test!(
     |app| {
         let (acme, token) = funded(app, "Acme Lapse", "1.00").await;
         let mut calls = hooks(app, &token).await;
-        let ada = person(app, "ada_lapse").await;
+        let ada = app.person_with("ada_lapse", SHARES).await.token;
 
         // Blocked after countering: accepting grants nothing, pays nothing.
         let id = ask(app, &token, "ada_lapse", Some(50_000)).await;
@@ -499,7 +476,7 @@ app_test!(
     |app| {
         let (_acme, token) = funded(app, "Acme Priced", "1.00").await;
         let mut calls = hooks(app, &token).await;
-        let ada = person(app, "ada_priced").await;
+        let ada = app.person_with("ada_priced", SHARES).await.token;
         let rule = app
             .http
             .post(app.url("/v1/me/rules"))

@@ -26,7 +26,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): two
+/// public attributes, so a request for them is granted at once.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("email", "ada@example.org", "public"),
+];
 
 /// A company's DPoP key, as its own software would hold it.
 enum DpopKey {
@@ -243,36 +248,6 @@ fn assert_invalid_proof(got: &Answer, case: &str) {
     assert!(got.body.get("attributes").is_none(), "{case}: nothing read");
 }
 
-/// A person with two public attributes (a request for them is granted at once).
-async fn person(app: &TestApp, handle: &str) {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [
-        ("display_name", json!("Ada")),
-        ("email", json!("ada@example.org")),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&session)
-            .json(&json!({"value": value, "bucket": "public"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
-    }
-}
-
 /// The whole flow with DPoP: a bound company token asks `handle` at
 /// `/v1/requests`, the CIBA poll gets grant tokens bound to `grant_key`.
 /// Returns the grant's access token and the request id.
@@ -283,7 +258,7 @@ async fn dpop_grant(
     grant_key: &DpopKey,
     handle: &str,
 ) -> (String, String) {
-    person(app, handle).await;
+    app.person_with(handle, SHARES).await;
     let company_token = company_dpop_token(app, company, company_key).await;
     let ask = json!({"person": {"handle": handle}, "authorization_details": [{
         "type": "apiome_data", "attributes": ["display_name", "email"],
@@ -602,7 +577,7 @@ app_test!(
         let token = got.body["access_token"].as_str().unwrap().to_owned();
 
         // At a resource: no nonce is 401 use_dpop_nonce with a fresh nonce; with it, served.
-        person(app, "bob").await;
+        app.person_with("bob", SHARES).await;
         let ask = json!({"person": {"handle": "bob"}, "authorization_details": [{
         "type": "apiome_data", "attributes": ["display_name"],
         "purpose": "service_provision", "duration": "P30D"}]});

@@ -30,7 +30,7 @@ use sha2::Digest as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+use webauthn_rs_proto::RequestChallengeResponse;
 
 /// How long one example may run, installs not included.
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -283,56 +283,18 @@ impl Landing {
 /// private (so asking for them waits for the person). Their session
 /// token and passkey.
 async fn person(app: &TestApp) -> (String, SoftPasskey) {
-    let created: Value = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": HANDLE, "password": "correct horse battery staple"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", "Ada Lovelace", "public"),
-        ("email", EMAIL, "semi_private"),
-        ("birth_date", "1815-12-10", "semi_private"),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
-    let mut key = SoftPasskey::new(true);
-    let start: Value = app
-        .http
-        .post(app.url("/v1/me/passkeys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = key.do_registration(origin(app), options).unwrap();
-    let added = app
-        .http
-        .post(app.url("/v1/me/passkeys/finish"))
-        .bearer_auth(&token)
-        .json(&json!({"ceremony_id": start["ceremony_id"], "credential": credential}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
-    (token, key)
+    let person = app
+        .person_with(
+            HANDLE,
+            &[
+                ("display_name", "Ada Lovelace", "public"),
+                ("email", EMAIL, "semi_private"),
+                ("birth_date", "1815-12-10", "semi_private"),
+            ],
+        )
+        .await;
+    let key = person.add_passkey(app).await;
+    (person.token, key)
 }
 
 /// Signs in with the passkey alone: the browser's cookie and CSRF token.

@@ -11,59 +11,23 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, oauth_http, query_param, set_cookie};
+use apiome_tests::{
+    Company, PASSWORD, Person, REDIRECT, TestApp, app_test, oauth_http, query_param, set_cookie,
+};
 use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, TokenResponse as _,
 };
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): a
+/// public name, a somewhat private email and phone, a private birth date.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("email", "ada@example.org", "semi_private"),
+    ("phone", "+44 20 7946 0000", "semi_private"),
+    ("birth_date", "1815-12-10", "private"),
+];
 const COMPANY: &str = "Acme Rewards";
-
-struct Person {
-    handle: String,
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// A person signed up through the API, with a public name, a somewhat
-/// private email and phone, and a private birth date.
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Ada"), "public"),
-        ("email", json!("ada@example.org"), "semi_private"),
-        ("phone", json!("+44 20 7946 0000"), "semi_private"),
-        ("birth_date", json!("1815-12-10"), "private"),
-    ] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{key}");
-    }
-    Person {
-        handle: handle.to_owned(),
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        token,
-        cookie,
-    }
-}
 
 fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
@@ -161,7 +125,7 @@ app_test!(
     a_pending_request_is_shown_in_the_inbox_and_approved_for_the_ticked_attributes_only,
     |app| {
         let acme = app.company(COMPANY).await;
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         let token = app.company_token(&acme).await;
         let id = ask(
             app,
@@ -268,7 +232,7 @@ app_test!(
 
 app_test!(a_request_is_declined_through_the_inbox_form, |app| {
     let acme = app.company(COMPANY).await;
-    let ada = person(app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let token = app.company_token(&acme).await;
     let id = ask(app, &token, &ada.handle, &["email"]).await;
     let decline = format!("/inbox/{id}/decline");
@@ -364,7 +328,7 @@ app_test!(
     revoking_on_the_grants_page_refuses_the_companys_very_next_read,
     |app| {
         let acme = app.company(COMPANY).await;
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         let details = json!([{"type": "apiome_data", "attributes": ["display_name", "email"],
                               "purpose": "personalisation", "duration": "P30D"}]);
         let (url, verifier) = authorize_url(app, &acme, &details);
@@ -416,7 +380,7 @@ app_test!(
     asking_again_for_what_a_live_grant_covers_skips_the_consent_screen,
     |app| {
         let acme = app.company(COMPANY).await;
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         // The first time, the screen is shown even for what the policy allows.
         let first = json!([{"type": "apiome_data", "attributes": ["display_name", "email"],
                             "purpose": "personalisation", "duration": "P30D"}]);
@@ -483,7 +447,7 @@ app_test!(
     a_page_opened_signed_out_comes_back_after_signing_in,
     |app| {
         let acme = app.company(COMPANY).await;
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         let sign_in = |next: String| {
             app.http
                 .post(app.url("/signin"))
@@ -552,7 +516,7 @@ app_test!(
 app_test!(
     a_next_that_leaves_this_server_lands_on_the_dashboard,
     |app| {
-        person(app, "ada").await;
+        app.person_with("ada", SHARES).await;
         for evil in [
             "//evil.example",
             "//evil.example/inbox",
@@ -600,7 +564,7 @@ app_test!(
             .await
             .unwrap();
         let token = app.company_token(&acme).await;
-        let ada = person(app, "ada_page_counter").await;
+        let ada = app.person_with("ada_page_counter", SHARES).await;
         let response = app
             .http
             .post(app.url("/v1/requests"))

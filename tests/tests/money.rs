@@ -9,44 +9,11 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{REDIRECT, TestApp, app_test};
+use apiome_tests::{Person, REDIRECT, TestApp, app_test};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-struct Person {
-    token: String,
-    cookie: String,
-}
-
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    let response = app
-        .http
-        .put(app.url("/v1/me/attributes/email"))
-        .bearer_auth(&token)
-        .json(&json!({"value": "marie@example.org", "bucket": "semi_private"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    Person { token, cookie }
-}
+/// What each person of these tests shares: `(key, value, bucket)`.
+const SHARES: &[(&str, &str, &str)] = &[("email", "marie@example.org", "semi_private")];
 
 /// Asks for the email with an offer of `micros` EUR micro-units.
 async fn ask(app: &TestApp, token: &str, handle: &str, micros: u64) -> reqwest::Response {
@@ -93,7 +60,7 @@ app_test!(
     offers_are_held_paid_and_returned_and_the_books_balance,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let token = app.company_token(&acme).await;
 
         // Nothing funded: the offer cannot be held, and the answer says by how much.
@@ -264,7 +231,7 @@ app_test!(
     the_consent_screen_never_offers_money_the_company_lacks,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let details = json!([{"type": "apiome_data", "attributes": ["email"], "purpose": "marketing",
                           "duration": "P30D", "offer": {"amount_micros": 1_000_000, "currency": "EUR"}}]);
         // The offer comes the only way an offer can: pushed by the company.

@@ -9,57 +9,22 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, oauth_http, query_param};
+use apiome_tests::{Company, Person, REDIRECT, TestApp, app_test, oauth_http, query_param};
 use oauth2::{
     AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, TokenResponse as _,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// "ask me", a semi-private email and a public name.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Marie", "public"),
+    ("email", "marie@example.org", "semi_private"),
+];
 /// 2^64 − 1: fits the old `u64` amount, not the books' `i64`.
 const U64_MAX: &str = "18446744073709551615";
 /// 2^63: the first amount beyond the books.
 const TWO_POW_63: &str = "9223372036854775808";
-
-struct Person {
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// A person with a semi-private email and a public name, under "ask me".
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = apiome_tests::set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Marie"), "public"),
-        ("email", json!("marie@example.org"), "semi_private"),
-    ] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-    }
-    Person {
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        token,
-        cookie,
-    }
-}
 
 /// One `apiome_data` entry for the email, with an offer of `amount` EUR
 /// micro-units written as the JSON number `amount`.
@@ -228,7 +193,7 @@ async fn push(app: &TestApp, company: &Company, challenge: &str, details: &str) 
 
 app_test!(an_offer_beyond_the_books_is_a_400_naming_the_field, |app| {
     let acme = app.company("Acme Rewards").await;
-    let _marie = person(app, "marie_curie").await;
+    let _marie = app.person_with("marie_curie", SHARES).await;
     let token = app.company_token(&acme).await;
     fund(app, &acme, "1").await;
     let before = wallet(app, &token).await;
@@ -278,7 +243,7 @@ app_test!(an_offer_beyond_the_books_is_a_400_naming_the_field, |app| {
     }
 
     // A person's rule with a minimum offer beyond the books is refused.
-    let marie = person(app, "pierre_curie").await;
+    let marie = app.person_with("pierre_curie", SHARES).await;
     let response = app
         .http
         .post(app.url("/v1/me/rules"))
@@ -306,7 +271,7 @@ app_test!(
     a_persons_own_front_channel_offer_moves_no_money_and_learns_no_balance,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let token = app.company_token(&acme).await;
         fund(app, &acme, "0.20").await;
         let ledger_before = app.store().ledger_size().await.unwrap();
@@ -364,7 +329,7 @@ app_test!(
     a_pushed_offer_is_paid_once_on_the_persons_post_and_a_bare_get_pays_nothing,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let token = app.company_token(&acme).await;
         fund(app, &acme, "0.20").await;
         let offer = details_with_offer("50000");
@@ -471,7 +436,7 @@ app_test!(
     sixteen_retries_with_one_idempotency_key_are_one_request_and_one_reservation,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let token = app.company_token(&acme).await;
         fund(app, &acme, "1").await;
         let offer = details_with_offer("50000");
@@ -575,7 +540,7 @@ app_test!(
     a_retry_after_the_client_hung_up_is_one_request_and_one_reservation,
     |app| {
         let acme = app.company("Acme Rewards").await;
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         let token = app.company_token(&acme).await;
         fund(app, &acme, "1").await;
         let offer = details_with_offer("50000");

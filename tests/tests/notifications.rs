@@ -16,53 +16,18 @@
 
 use std::time::Duration;
 
-use apiome_tests::{ReceivedMail, SmtpReceiver, TestApp, TestDb, app_test, set_cookie};
+use apiome_tests::{Person, ReceivedMail, SmtpReceiver, TestApp, TestDb, app_test};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares: `(key, value, bucket)`.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("email", VALUES[0], "semi_private"),
+    ("phone", VALUES[1], "semi_private"),
+    ("birth_date", VALUES[2], "private"),
+];
 /// Values the person holds; no mail may ever carry one.
 const VALUES: [&str; 3] = ["ada@example.org", "+44 20 7946 0000", "1815-12-10"];
 const NOTIFY_AT: &str = "ada.notices@example.net";
-
-struct Person {
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("email", json!(VALUES[0]), "semi_private"),
-        ("phone", json!(VALUES[1]), "semi_private"),
-        ("birth_date", json!(VALUES[2]), "private"),
-    ] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{key}");
-    }
-    Person {
-        token,
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-    }
-}
 
 async fn call(
     app: &TestApp,
@@ -177,7 +142,7 @@ app_test!(
 async fn verified_and_told(db: TestDb) {
     let smtp = SmtpReceiver::start().await;
     let app = TestApp::spawn_configured(db, with_smtp(&smtp)).await;
-    let ada = person(&app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let company = app.company("Acme Rewards").await;
     let company_token = app.company_token(&company).await;
 
@@ -291,7 +256,7 @@ app_test!(one_click_unsubscribe_turns_that_kind_off_without_a_session, db => uns
 async fn unsubscribed(db: TestDb) {
     let smtp = SmtpReceiver::start().await;
     let app = TestApp::spawn_configured(db, with_smtp(&smtp)).await;
-    let ada = person(&app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let company_token = app.company_token(&app.company("Acme Rewards").await).await;
     verify(&app, &ada, &smtp).await;
     ask(&app, &company_token, "ada", &["email"]).await;
@@ -349,7 +314,7 @@ async fn reminded(db: TestDb) {
         config.mail.reminder_before = time::Duration::days(8);
     })
     .await;
-    let ada = person(&app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let company_token = app.company_token(&app.company("Acme Rewards").await).await;
     verify(&app, &ada, &smtp).await;
     let (status, _) = call(
@@ -386,7 +351,7 @@ async fn digested(db: TestDb) {
         config.mail.digest_every = time::Duration::seconds(3);
     })
     .await;
-    let ada = person(&app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let acme = app.company_token(&app.company("Acme Rewards").await).await;
     let globex = app.company_token(&app.company("Globex").await).await;
     verify(&app, &ada, &smtp).await;
@@ -420,7 +385,7 @@ async fn digested(db: TestDb) {
 app_test!(
     without_smtp_each_mail_is_an_eml_file_in_the_data_directory,
     |app| {
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         let (status, _) = call(
             app,
             &ada,
@@ -490,7 +455,7 @@ async fn crashed(db: TestDb) {
         config.mail.send = false;
     })
     .await;
-    let ada = person(&app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let (status, _) = call(
         &app,
         &ada,
@@ -521,7 +486,7 @@ async fn crashed(db: TestDb) {
 }
 
 app_test!(bad_input_names_the_field_and_changes_nothing, |app| {
-    let ada = person(app, "ada").await;
+    let ada = app.person_with("ada", SHARES).await;
     let before = settings(app, &ada).await;
     for (path, body, field) in [
         (
@@ -571,7 +536,7 @@ app_test!(bad_input_names_the_field_and_changes_nothing, |app| {
 app_test!(
     the_notifications_page_changes_settings_only_with_the_csrf_token,
     |app| {
-        let ada = person(app, "ada").await;
+        let ada = app.person_with("ada", SHARES).await;
         let (cookie, csrf) = (ada.cookie.clone(), ada.csrf.clone());
         let post = |path: &'static str, form: Vec<(&'static str, String)>| {
             let request = app

@@ -12,7 +12,9 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{Company, REDIRECT, TestApp, TestDb, app_test, query_param, set_cookie};
+use apiome_tests::{
+    Company, PASSWORD, REDIRECT, TestApp, TestDb, app_test, query_param, set_cookie,
+};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreTokenResponse, CoreUserInfoClaims,
@@ -25,9 +27,8 @@ use openidconnect::{
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
+use webauthn_rs_proto::RequestChallengeResponse;
 
-const PASSWORD: &str = "correct horse battery staple";
 const LOGOUT_TO: &str = "http://localhost:9/signed-out";
 
 type Client = CoreClient<
@@ -74,63 +75,23 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
 }
 
 async fn person(app: &TestApp, handle: &str) -> Person {
-    let created: Value = post(
-        app,
-        "/v1/accounts",
-        json!({"handle": handle, "password": PASSWORD}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    for (key, value, bucket) in [
-        ("display_name", json!("Ada Lovelace"), "public"),
-        (
-            "email",
-            json!(format!("{handle}@example.org")),
-            "semi_private",
-        ),
-        ("birth_date", json!("1815-12-10"), "semi_private"),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": bucket}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200);
-    }
-    let mut key = SoftPasskey::new(true);
-    let start: Value = app
-        .http
-        .post(app.url("/v1/me/passkeys"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).unwrap();
-    let credential = key.do_registration(origin(app), options).unwrap();
-    let added = app
-        .http
-        .post(app.url("/v1/me/passkeys/finish"))
-        .bearer_auth(&token)
-        .json(&json!({"ceremony_id": start["ceremony_id"], "credential": credential}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
+    let email = format!("{handle}@example.org");
+    let signed_up = app
+        .person_with(
+            handle,
+            &[
+                ("display_name", "Ada Lovelace", "public"),
+                ("email", &email, "semi_private"),
+                ("birth_date", "1815-12-10", "semi_private"),
+            ],
+        )
+        .await;
+    let key = signed_up.add_passkey(app).await;
     Person {
         handle: handle.to_owned(),
-        token,
+        token: signed_up.token,
         key,
-        codes: serde_json::from_value(created["recovery_codes"].clone()).unwrap(),
+        codes: signed_up.recovery_codes,
     }
 }
 
@@ -192,7 +153,7 @@ async fn company(app: &TestApp, name: &str, alg: Option<&str>) -> Company {
     if let Some(alg) = alg {
         metadata["id_token_signed_response_alg"] = json!(alg);
     }
-    let response = register(app, metadata).await;
+    let response = app.register(metadata).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["id_token_signed_response_alg"], alg.unwrap_or("RS256"));
@@ -200,20 +161,6 @@ async fn company(app: &TestApp, name: &str, alg: Option<&str>) -> Company {
         id: body["client_id"].as_str().unwrap().to_owned(),
         secret: body["client_secret"].as_str().unwrap().to_owned(),
     }
-}
-
-async fn register(app: &TestApp, metadata: Value) -> reqwest::Response {
-    let token = server::admin::issue_registration_token(app.store())
-        .await
-        .unwrap()
-        .initial_access_token;
-    app.http
-        .post(app.url("/oauth/register"))
-        .bearer_auth(token)
-        .json(&metadata)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The company's `openidconnect` client, configured by discovery alone.
@@ -860,7 +807,7 @@ app_test!(bad_openid_parameters_are_named_in_invalid_request, |app| {
     ] {
         let mut metadata = json!({"client_name": "Odd", "redirect_uris": [REDIRECT]});
         metadata[field] = value;
-        let response = register(app, metadata).await;
+        let response = app.register(metadata).await;
         assert_eq!(response.status(), 400, "{field}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"], error, "{field}");

@@ -15,48 +15,15 @@
 
 use std::time::Duration;
 
-use apiome_tests::{TestApp, app_test, problem_kind, set_cookie, workspace_binary};
+use apiome_tests::{Person, TestApp, app_test, problem_kind, workspace_binary};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// "ask me", a semi-private email.
+const SHARES: &[(&str, &str, &str)] = &[("email", "marie@example.org", "semi_private")];
 const IBAN: &str = "de89 3704 0044 0532 0130 00";
 const IBAN_COMPACT: &str = "DE89370400440532013000";
 const MASKED: &str = "DE89 **** **** 3000";
-
-struct Person {
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// A signed-up person with a semi-private email under "ask me".
-async fn person(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    let response = app
-        .http
-        .put(app.url("/v1/me/attributes/email"))
-        .bearer_auth(&token)
-        .json(&json!({"value": "marie@example.org", "bucket": "semi_private"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    Person {
-        token,
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-    }
-}
 
 /// `handle` earns `micros` EUR: a funded company's offer, approved.
 async fn earn(app: &TestApp, someone: &Person, handle: &str, micros: u64) {
@@ -165,7 +132,7 @@ fn transfer_state(books: &ledger::Books, id: &str) -> ledger::TransferState {
 app_test!(
     a_payout_is_held_then_sent_when_the_operator_confirms,
     |app| {
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         earn(app, &marie, "marie_curie", 5_000_000).await;
 
         let (status, made) = post_payout(app, &marie, &iban_payout(2_500_000, "EUR")).await;
@@ -303,7 +270,7 @@ async fn wait_for_checkpoint(app: &TestApp, size: u64) {
 }
 
 app_test!(a_failed_payout_is_voided_and_the_money_returns, |app| {
-    let marie = person(app, "marie_curie").await;
+    let marie = app.person_with("marie_curie", SHARES).await;
     earn(app, &marie, "marie_curie", 3_000_000).await;
     let body = json!({
         "amount": {"amount_micros": 3_000_000, "currency": "EUR"},
@@ -350,7 +317,7 @@ app_test!(a_failed_payout_is_voided_and_the_money_returns, |app| {
 });
 
 app_test!(sixteen_payouts_at_once_hold_the_money_once, |app| {
-    let marie = person(app, "marie_curie").await;
+    let marie = app.person_with("marie_curie", SHARES).await;
     earn(app, &marie, "marie_curie", 5_000_000).await;
     let body = iban_payout(1_000_000, "EUR");
     let tries = (0..16).map(|_| post_payout(app, &marie, &body));
@@ -374,7 +341,7 @@ app_test!(sixteen_payouts_at_once_hold_the_money_once, |app| {
 app_test!(
     bad_payouts_are_refused_naming_the_field_and_change_nothing,
     |app| {
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         earn(app, &marie, "marie_curie", 5_000_000).await;
         let size = app.store().ledger_size().await.unwrap();
         let with_destination = |destination: Value| {
@@ -478,7 +445,7 @@ app_test!(
 
         // Someone else's payout is nobody's to them.
         let (_, made) = post_payout(app, &marie, &iban_payout(2_000_000, "EUR")).await;
-        let eve = person(app, "eve").await;
+        let eve = app.person_with("eve", SHARES).await;
         let peek = app
             .http
             .get(app.url(&format!("/v1/me/payouts/{}", made["id"].as_str().unwrap())))
@@ -498,7 +465,7 @@ app_test!(
 app_test!(
     the_earnings_page_shows_payouts_masked_and_its_form_pays_out,
     |app| {
-        let marie = person(app, "marie_curie").await;
+        let marie = app.person_with("marie_curie", SHARES).await;
         earn(app, &marie, "marie_curie", 5_000_000).await;
         let page = open_earnings(app, &marie).await;
         assert!(page.contains("action=\"/earnings/payouts\""), "{page}");

@@ -11,14 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use apiome_tests::{TestApp, app_test};
+use apiome_tests::{PASSWORD, TestApp, app_test};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn json_of(response: Response) -> Value {
     response.json().await.unwrap()

@@ -16,42 +16,14 @@ use apiome_tests::{Company, TestApp, app_test};
 use ledger::EntryKind;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): two
+/// public attributes, so a request for them is granted at once.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("display_name", "Ada", "public"),
+    ("location_city", "London", "public"),
+];
 /// Concurrent readers in the racing tests.
 const READERS: usize = 64;
-
-/// A person who signed up with a password and recorded two public
-/// attributes (so a request for them is granted at once); returns the
-/// session token for their own API.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [
-        ("display_name", json!("Ada")),
-        ("location_city", json!("London")),
-    ] {
-        let put = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&session)
-            .json(&json!({"value": value, "bucket": "public"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
-    }
-    session
-}
 
 /// A grant of both attributes to `company` and its tokens (the CIBA poll).
 async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Value) {
@@ -71,29 +43,17 @@ async fn granted(app: &TestApp, company: &Company, handle: &str) -> (String, Val
     assert_eq!(asked.status(), 201);
     let asked: Value = asked.json().await.unwrap();
     assert_eq!(asked["status"], "approved", "{asked}");
-    let tokens = token_form(
-        app,
-        company,
-        &[
-            ("grant_type", "urn:openid:params:grant-type:ciba"),
-            ("auth_req_id", asked["request_id"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let tokens = app
+        .token_form(
+            company,
+            &[
+                ("grant_type", "urn:openid:params:grant-type:ciba"),
+                ("auth_req_id", asked["request_id"].as_str().unwrap()),
+            ],
+        )
+        .await;
     assert_eq!(tokens.0, 200, "{}", tokens.1);
     (asked["grant_id"].as_str().unwrap().to_owned(), tokens.1)
-}
-
-async fn token_form(app: &TestApp, company: &Company, form: &[(&str, &str)]) -> (u16, Value) {
-    let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(&company.id, Some(&company.secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 async fn read(app: &TestApp, token: &str) -> (u16, Value) {
@@ -190,7 +150,7 @@ fn carries_values(status: u16, body: &Value) -> bool {
 app_test!(
     a_granted_attribute_moved_to_private_is_withheld_from_the_next_read,
     |app| {
-        let session = person(app, "ada").await;
+        let session = app.person_with("ada", SHARES).await.token;
         let acme = app.company("Acme").await;
         let (grant_id, tokens) = granted(app, &acme, "ada").await;
         let access = tokens["access_token"].as_str().unwrap();
@@ -237,7 +197,7 @@ app_test!(
 );
 
 app_test!(a_blocked_company_reads_nothing_and_cannot_refresh, |app| {
-    let session = person(app, "ada").await;
+    let session = app.person_with("ada", SHARES).await.token;
     let acme = app.company("Acme").await;
     let globex = app.company("Globex").await;
     let (grant_id, tokens) = granted(app, &acme, "ada").await;
@@ -256,12 +216,12 @@ app_test!(a_blocked_company_reads_nothing_and_cannot_refresh, |app| {
     let (status, body) = read(app, access).await;
     assert_eq!(status, 401, "{body}");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    let (status, body) = token_form(
-        app,
-        &acme,
-        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-    )
-    .await;
+    let (status, body) = app
+        .token_form(
+            &acme,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -293,7 +253,7 @@ app_test!(a_blocked_company_reads_nothing_and_cannot_refresh, |app| {
 /// The race, for one change: readers in flight, the change, then the
 /// ledger must show no read of the grant's ended attributes after it.
 async fn race(app: &TestApp, change: &str) {
-    let session = person(app, "ada").await;
+    let session = app.person_with("ada", SHARES).await.token;
     let acme = app.company("Acme").await;
     let (grant_id, tokens) = granted(app, &acme, "ada").await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
@@ -408,7 +368,7 @@ app_test!(
 app_test!(
     an_approval_never_grants_what_was_moved_to_private_since_the_request,
     |app| {
-        let session = person(app, "ada").await;
+        let session = app.person_with("ada", SHARES).await.token;
         let put = app
             .http
             .put(app.url("/v1/me/attributes/email"))
@@ -473,7 +433,7 @@ app_test!(
 );
 
 app_test!(requests_racing_a_block_are_never_granted_after_it, |app| {
-    let session = person(app, "ada").await;
+    let session = app.person_with("ada", SHARES).await.token;
     let acme = app.company("Acme").await;
     let token = app.company_token(&acme).await;
     let asks: Vec<_> = (0..32)

@@ -18,35 +18,12 @@ use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as B64
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A signed-up person under "ask me" with a semi-private email and phone; their token.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let token = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for (key, value) in [("email", "ada@example.org"), ("phone", "+44 20 7946 0000")] {
-        let response = app
-            .http
-            .put(app.url(&format!("/v1/me/attributes/{key}")))
-            .bearer_auth(&token)
-            .json(&json!({"value": value, "bucket": "semi_private"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{key}");
-    }
-    token
-}
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// "ask me", a semi-private email and phone.
+const SHARES: &[(&str, &str, &str)] = &[
+    ("email", "ada@example.org", "semi_private"),
+    ("phone", "+44 20 7946 0000", "semi_private"),
+];
 
 async fn funded(app: &TestApp, name: &str) -> (Company, String) {
     let company = app.company(name).await;
@@ -60,34 +37,10 @@ async fn funded(app: &TestApp, name: &str) -> (Company, String) {
 /// The company asks `handle` for email and phone, for marketing, offering
 /// 0.05 EUR; the person approves. The grant's id.
 async fn granted(app: &TestApp, company: &str, person: &str, handle: &str) -> String {
-    let asked: Value = app
-        .http
-        .post(app.url("/v1/requests"))
-        .bearer_auth(company)
-        .json(
-            &json!({"person": {"handle": handle}, "authorization_details": [{
-            "type": "apiome_data", "attributes": ["email", "phone"], "purpose": "marketing",
-            "duration": "P30D", "offer": {"amount_micros": 50000, "currency": "EUR"}}]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = asked["request_id"].as_str().unwrap();
-    let approved = app
-        .http
-        .post(app.url(&format!("/v1/me/requests/{id}/approve")))
-        .bearer_auth(person)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 201);
-    approved.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let details = json!([{"type": "apiome_data", "attributes": ["email", "phone"],
+        "purpose": "marketing", "duration": "P30D",
+        "offer": {"amount_micros": 50000, "currency": "EUR"}}]);
+    app.grant(company, person, handle, details).await
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
@@ -143,39 +96,6 @@ async fn logged_entry(app: &TestApp, index: u64) -> ledger::Entry {
     ledger::Entry::decode(&leaf).unwrap()
 }
 
-/// A Python with `jwcrypto` from PyPI, made once per target directory.
-fn jwcrypto_python() -> std::path::PathBuf {
-    use std::process::Command;
-    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.join("python-jwcrypto-1.5.6");
-    let python = dir.join("bin").join("python");
-    if python.exists() {
-        return python;
-    }
-    let staging = tempfile::tempdir_in(tmp).unwrap();
-    let venv = staging.path().join("venv");
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(made.success(), "python3 -m venv");
-    let installed = Command::new(venv.join("bin").join("pip"))
-        .args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "jwcrypto==1.5.6",
-        ])
-        .status()
-        .unwrap();
-    assert!(installed.success(), "pip install jwcrypto");
-    if std::fs::rename(&venv, &dir).is_err() {
-        assert!(python.exists(), "another test made it meanwhile");
-    }
-    python
-}
-
 /// The payload of `jws` as `jwcrypto` verifies it with the key its `kid`
 /// names in `jwks`, or `None` when it refuses.
 fn verified_by_jwcrypto(jwks: &str, jws: &str) -> Option<Value> {
@@ -188,7 +108,7 @@ key = keys.get_key(token.jose_header['kid'])\n\
 token.verify(key, alg='EdDSA')\n\
 assert token.jose_header['typ'] == 'consent-receipt+jwt'\n\
 print(token.payload.decode())\n";
-    let out = std::process::Command::new(jwcrypto_python())
+    let out = std::process::Command::new(apiome_tests::python_with("jwcrypto==1.5.6"))
         .args(["-c", VERIFY, jwks, jws])
         .output()
         .unwrap();
@@ -213,7 +133,7 @@ fn altered(jws: &str) -> String {
 app_test!(
     a_grants_receipt_is_signed_with_the_published_key_and_in_the_log,
     |app| {
-        let ada = person(app, "ada_receipts").await;
+        let ada = app.person_with("ada_receipts", SHARES).await.token;
         let (company, token) = funded(app, "Acme Receipts").await;
         server::admin::set_company_contact(app.store(), &company.id, "privacy@acme.example")
             .await
@@ -294,7 +214,7 @@ app_test!(
 // A revocation gets its own receipt (`withdrawn`), with its hash in the
 // `grant_revoked` entry; the company sees both, oldest first.
 app_test!(a_revocation_gets_a_withdrawn_receipt_in_its_entry, |app| {
-    let ada = person(app, "ada_revokes").await;
+    let ada = app.person_with("ada_revokes", SHARES).await.token;
     let (_, token) = funded(app, "Acme Revoked").await;
     let grant = granted(app, &token, &ada, "ada_revokes").await;
     let revoked = app
@@ -342,8 +262,8 @@ app_test!(a_revocation_gets_a_withdrawn_receipt_in_its_entry, |app| {
 // 404 (as for a grant that does not exist), another person's for the
 // receipt too, a stranger without a credential is 401 — many at once.
 app_test!(only_the_two_parties_read_a_receipt, |app| {
-    let ada = person(app, "ada_private").await;
-    let eve = person(app, "eve_private").await;
+    let ada = app.person_with("ada_private", SHARES).await.token;
+    let eve = app.person_with("eve_private", SHARES).await.token;
     let (_, token) = funded(app, "Acme Private").await;
     let (_, rival) = funded(app, "Globex Private").await;
     let grant = granted(app, &token, &ada, "ada_private").await;
@@ -411,7 +331,7 @@ async fn audit_receipt(app: &TestApp, document: &Value) -> (bool, String) {
 // checkpoint covers its entry) and fails for one with a claim changed, one
 // naming another entry, and one whose hash was swapped.
 app_test!(apiome_audit_checks_a_receipt_against_the_log, |app| {
-    let ada = person(app, "ada_audits").await;
+    let ada = app.person_with("ada_audits", SHARES).await.token;
     let (_, token) = funded(app, "Acme Audited").await;
     granted(app, &token, &ada, "ada_audits").await;
     let id = receipts(app, &ada).await[0]["id"]

@@ -18,11 +18,13 @@
 
 use std::time::{Duration, Instant};
 
-use apiome_tests::{Company, REDIRECT, TestApp, app_test, set_cookie};
+use apiome_tests::{Company, REDIRECT, TestApp, app_test};
 use serde_json::{Map, Value, json};
 
 const CIBA: &str = "urn:openid:params:grant-type:ciba";
-const PASSWORD: &str = "correct horse battery staple";
+/// What each real person of these tests shares (`(key, value, bucket)`): a
+/// public email.
+const SHARES: &[(&str, &str, &str)] = &[("email", "grace@example.org", "public")];
 
 /// The offer's amount member, in one place: the wire shape of an offer is
 /// `{<this>: micro-units, "currency": code}`.
@@ -155,33 +157,6 @@ async fn read_data(app: &TestApp, company: &Company, request_id: &str) -> Value 
         .unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
-}
-
-/// A real person with a public email; their session token and cookie.
-async fn person(app: &TestApp, handle: &str) -> (String, String) {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let token = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let response = app
-        .http
-        .put(app.url("/v1/me/attributes/email"))
-        .bearer_auth(&token)
-        .json(&json!({"value": "grace@example.org", "bucket": "public"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    (token, cookie)
 }
 
 async fn inbox_len(app: &TestApp, token: &str) -> usize {
@@ -330,7 +305,7 @@ app_test!(
     |app| {
         let sandbox = sandbox_company(app, "Sandbox Wall").await;
         let real = app.company("Real Corp").await;
-        let (grace, _) = person(app, "grace_real").await;
+        let grace = app.person_with("grace_real", SHARES).await.token;
         let (sandbox_token, real_token) = (
             app.company_token(&sandbox).await,
             app.company_token(&real).await,
@@ -372,7 +347,7 @@ app_test!(
     |app| {
         let sandbox = sandbox_company(app, "Sandbox Money").await;
         let real = app.company("Real Money").await;
-        person(app, "ada_real").await;
+        app.person_with("ada_real", SHARES).await;
         apiome(app, &["company", "fund", &sandbox.id, "1", "XTS"]).await;
         apiome(app, &["company", "fund", &real.id, "1", "EUR"]).await;
         let (sandbox_token, real_token) = (
@@ -452,7 +427,7 @@ app_test!(
     |app| {
         let sandbox = sandbox_company(app, "Sandbox Screen").await;
         apiome(app, &["company", "fund", &sandbox.id, "1", "XTS"]).await;
-        let (_, cookie) = person(app, "lin_real").await;
+        let cookie = app.person_with("lin_real", SHARES).await.cookie;
         let entry = details(&["email"], Some(offer(10_000, "XTS")));
         let pushed = app
             .http

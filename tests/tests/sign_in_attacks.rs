@@ -7,7 +7,7 @@
     reason = "test steps: a failed unwrap is a failed test"
 )]
 
-use apiome_tests::{TestApp, app_test};
+use apiome_tests::{PASSWORD, TestApp, app_test};
 use identity::ThrottleKey;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -15,8 +15,6 @@ use store::testing::TestDb;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::CreationChallengeResponse;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn post(app: &TestApp, path: &str, body: Value) -> Response {
     app.http

@@ -11,32 +11,8 @@
 use apiome_tests::{TestApp, app_test, problem_kind};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let token = response.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let response = app
-        .http
-        .put(app.url("/v1/me/attributes/email"))
-        .bearer_auth(&token)
-        .json(&json!({"value": "ada@example.org", "bucket": "semi_private"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    token
-}
+/// What each person of these tests shares: `(key, value, bucket)`.
+const SHARES: &[(&str, &str, &str)] = &[("email", "ada@example.org", "semi_private")];
 
 /// The company asks `handle` for the email for `purpose`; the person
 /// approves. The grant's id.
@@ -47,34 +23,9 @@ async fn granted(
     handle: &str,
     purpose: &str,
 ) -> String {
-    let asked: Value = app
-        .http
-        .post(app.url("/v1/requests"))
-        .bearer_auth(company)
-        .json(
-            &json!({"person": {"handle": handle}, "authorization_details": [{
-            "type": "apiome_data", "attributes": ["email"], "purpose": purpose,
-            "duration": "P30D"}]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = asked["request_id"].as_str().unwrap();
-    let approved = app
-        .http
-        .post(app.url(&format!("/v1/me/requests/{id}/approve")))
-        .bearer_auth(person)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 201);
-    approved.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let details = json!([{"type": "apiome_data", "attributes": ["email"],
+        "purpose": purpose, "duration": "P30D"}]);
+    app.grant(company, person, handle, details).await
 }
 
 async fn report(app: &TestApp, token: &str, grant: &str, body: Value) -> (u16, Value) {
@@ -126,7 +77,7 @@ async fn activity(app: &TestApp, person: &str) -> Vec<Value> {
 // attempt is in the ledger (accepted: false, no note, no recipient) and in
 // the person's activity; the same report on a resale grant is accepted.
 app_test!(a_sale_without_resale_is_refused_and_recorded, |app| {
-    let ada = person(app, "ada_sold").await;
+    let ada = app.person_with("ada_sold", SHARES).await.token;
     let token = app.company_token(&app.company("Acme Sells").await).await;
     let marketing = granted(app, &token, &ada, "ada_sold", "marketing").await;
     let body = json!({"kind": "sold", "recipient": "Data Broker Ltd",
@@ -168,7 +119,7 @@ app_test!(a_sale_without_resale_is_refused_and_recorded, |app| {
 
 // An accepted use shows in the person's activity, naming the company.
 app_test!(an_accepted_use_is_in_the_activity, |app| {
-    let ada = person(app, "ada_used").await;
+    let ada = app.person_with("ada_used", SHARES).await.token;
     let company = app.company("Acme Uses").await;
     let token = app.company_token(&company).await;
     let grant = granted(app, &token, &ada, "ada_used", "analytics").await;
@@ -200,7 +151,7 @@ app_test!(an_accepted_use_is_in_the_activity, |app| {
 // naming the field, another company's grant 404, a revoked grant 409,
 // no token 401 — sent many at once.
 app_test!(bad_reports_change_nothing, |app| {
-    let ada = person(app, "ada_bad_uses").await;
+    let ada = app.person_with("ada_bad_uses", SHARES).await.token;
     let token = app.company_token(&app.company("Acme Bad").await).await;
     let rival = app.company_token(&app.company("Globex Bad").await).await;
     let grant = granted(app, &token, &ada, "ada_bad_uses", "marketing").await;
@@ -297,7 +248,7 @@ app_test!(bad_reports_change_nothing, |app| {
 // Refusals sent at once are each recorded, once: ten `sold` reports on a
 // marketing grant give ten 403s and ten refused entries.
 app_test!(refusals_at_once_are_each_recorded, |app| {
-    let ada = person(app, "ada_many_uses").await;
+    let ada = app.person_with("ada_many_uses", SHARES).await.token;
     let token = app.company_token(&app.company("Acme Many").await).await;
     let grant = granted(app, &token, &ada, "ada_many_uses", "marketing").await;
     let sent = (0..10).map(|i| {

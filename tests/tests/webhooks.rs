@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
-const PASSWORD: &str = "correct horse battery staple";
+/// What each person of these tests shares (`(key, value, bucket)`): under
+/// the "ask me" default, a semi-private email.
+const SHARES: &[(&str, &str, &str)] = &[("email", EMAIL, "semi_private")];
 const EMAIL: &str = "grace.hopper.webhooks@example.org";
 
 /// One call the receiver got.
@@ -174,29 +176,6 @@ fn signatures(call: &Call) -> usize {
     call.header("webhook-signature").split(' ').count()
 }
 
-/// A person under the "ask me" default with a semi-private email; their token.
-async fn person(app: &TestApp, handle: &str) -> String {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = response.json().await.unwrap();
-    let token = body["token"].as_str().unwrap().to_owned();
-    let response = app
-        .http
-        .put(app.url("/v1/me/attributes/email"))
-        .bearer_auth(&token)
-        .json(&json!({"value": EMAIL, "bucket": "semi_private"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    token
-}
-
 async fn ask(app: &TestApp, token: &str, handle: &str) -> String {
     let response = app
         .http
@@ -230,7 +209,7 @@ app_test!(
     decisions_and_revocations_reach_the_company_signed_and_retried,
     |app| {
         let company = app.company_token(&app.company("Acme Hooks").await).await;
-        let person = person(app, "grace_hopper").await;
+        let person = app.person_with("grace_hopper", SHARES).await.token;
 
         // Only https to a public host, or loopback when the operator allows it.
         for bad in [
@@ -432,7 +411,7 @@ app_test!(
     a_rotated_secret_signs_beside_the_old_one_until_replaced_again,
     |app| {
         let company = app.company_token(&app.company("Acme Rotates").await).await;
-        let person = person(app, "grace_rotates").await;
+        let person = app.person_with("grace_rotates", SHARES).await.token;
         let (url, mut calls) = receiver(0).await;
         let a: Value = set_webhook(app, &company, &url).await.json().await.unwrap();
         let a = a["secret"].as_str().unwrap().to_owned();
@@ -608,7 +587,7 @@ async fn a_call_is_checked_again_at_delivery(db: store::testing::TestDb) {
     let app = TestApp::spawn_configured(db, |c| c.webhook_allow_loopback = false).await;
     let acme = app.company("Acme Late").await;
     let company = app.company_token(&acme).await;
-    let person = person(&app, "grace_late").await;
+    let person = app.person_with("grace_late", SHARES).await.token;
     let (url, mut calls) = receiver(0).await;
     let company_id = consent_policy::CompanyId::parse(&acme.id).unwrap();
     app.store()
@@ -666,42 +645,6 @@ async fn a_call_is_checked_again_at_delivery_postgres() {
     }
 }
 
-/// A Python with the `standardwebhooks` package from PyPI — the library
-/// Standard Webhooks publishes for receivers — made once per target
-/// directory (in a temporary directory, then moved into place, so tests
-/// running at once never see half of one).
-fn standard_webhooks_python() -> std::path::PathBuf {
-    use std::process::Command;
-    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.join("python-standardwebhooks-1.3.0");
-    let python = dir.join("bin").join("python");
-    if python.exists() {
-        return python;
-    }
-    let staging = tempfile::tempdir_in(tmp).unwrap();
-    let venv = staging.path().join("venv");
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(made.success(), "python3 -m venv");
-    let installed = Command::new(venv.join("bin").join("pip"))
-        .args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "standardwebhooks==1.3.0",
-        ])
-        .status()
-        .unwrap();
-    assert!(installed.success(), "pip install standardwebhooks");
-    if std::fs::rename(&venv, &dir).is_err() {
-        assert!(python.exists(), "another test made it meanwhile");
-    }
-    python
-}
-
 /// Verifies `call` with the `standardwebhooks` Python library and `secret`;
 /// the payload it returns, or `None` when it refuses the call.
 fn verified_by_standard_webhooks(secret: &str, call: &Call, body: &str) -> Option<Value> {
@@ -711,16 +654,17 @@ secret, msg_id, timestamp, signature = sys.argv[1:5]\n\
 body = sys.stdin.read()\n\
 headers = {'webhook-id': msg_id, 'webhook-timestamp': timestamp, 'webhook-signature': signature}\n\
 print(json.dumps(Webhook(secret).verify(body, headers)))\n";
-    let mut child = std::process::Command::new(standard_webhooks_python())
-        .args(["-c", VERIFY, secret])
-        .arg(call.header("webhook-id"))
-        .arg(call.header("webhook-timestamp"))
-        .arg(call.header("webhook-signature"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        std::process::Command::new(apiome_tests::python_with("standardwebhooks==1.3.0"))
+            .args(["-c", VERIFY, secret])
+            .arg(call.header("webhook-id"))
+            .arg(call.header("webhook-timestamp"))
+            .arg(call.header("webhook-signature"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
     {
         use std::io::Write as _;
         child
@@ -745,7 +689,7 @@ app_test!(
     |app| {
         let company = app.company_token(&app.company("Acme Pings").await).await;
         let other = app.company_token(&app.company("Globex Pings").await).await;
-        let person = person(app, "grace_pings").await;
+        let person = app.person_with("grace_pings", SHARES).await.token;
         let ping = |token: String| {
             app.http
                 .post(app.url("/v1/webhook/ping"))
