@@ -15,6 +15,7 @@ mod ciba;
 mod consent;
 mod counter;
 mod dpop;
+mod erasure;
 mod examples;
 mod foundation;
 mod inbox;
