@@ -566,3 +566,128 @@ app_test!(
         assert_eq!(doc["person"]["handle"], "ada");
     }
 );
+
+/// Chromium with a fresh profile, its event loop on a task.
+struct Chromium {
+    browser: chromiumoxide::Browser,
+    events: tokio::task::JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn launch(binary: &std::path::Path) -> Chromium {
+        use futures::StreamExt;
+
+        let profile = tempfile::tempdir().unwrap();
+        let config = chromiumoxide::BrowserConfig::builder()
+            .chrome_executable(binary)
+            .no_sandbox()
+            .user_data_dir(profile.path())
+            .args([
+                "disable-gpu",
+                "disable-background-networking",
+                "disable-component-update",
+                "disable-sync",
+                "no-first-run",
+                "disable-default-apps",
+            ])
+            .build()
+            .unwrap();
+        let (browser, mut handler) = chromiumoxide::Browser::launch(config).await.unwrap();
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        Chromium {
+            browser,
+            events,
+            _profile: profile,
+        }
+    }
+
+    async fn close(mut self) {
+        let _ = self.browser.close().await;
+        let _ = self.browser.wait().await;
+        self.events.abort();
+    }
+}
+
+/// In a real Chromium signed in by its session cookie, the dashboard shows
+/// the download link, and following it (as the page's own origin) answers
+/// the person's export as an attachment that is never cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_link_downloads_the_export_in_chromium() {
+    use chromiumoxide::cdp::browser_protocol::network::CookieParam;
+
+    let Some(binary) = apiome_tests::chromium() else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let ada = person(&app, "ada", "ada@example.org").await;
+    let token = ada.cookie.split_once('=').unwrap().1.to_owned();
+    let chromium = Chromium::launch(&binary).await;
+    let page = chromium.browser.new_page("about:blank").await.unwrap();
+    page.set_cookie(
+        CookieParam::builder()
+            .name(server::auth::SESSION_COOKIE)
+            .value(token)
+            .url(app.url("/"))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    page.goto(app.url("/dashboard")).await.unwrap();
+    let script = r#"(async () => {
+        const link = document.getElementById('export-download');
+        if (!link) { return {found: false, path: location.pathname}; }
+        const response = await fetch(link.href, {credentials: 'same-origin'});
+        return {
+            found: true,
+            text: link.textContent,
+            download: link.hasAttribute('download'),
+            path: new URL(link.href).pathname,
+            status: response.status,
+            disposition: response.headers.get('content-disposition'),
+            cache: response.headers.get('cache-control'),
+            body: await response.text(),
+        };
+    })()"#;
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = page
+            .evaluate(script)
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<Value>().ok())
+            .unwrap_or(Value::Null);
+        if seen["found"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    chromium.close().await;
+    assert_eq!(seen["found"], true, "{seen}");
+    assert_eq!(seen["download"], true);
+    assert_eq!(seen["path"], "/v1/me/export");
+    assert!(
+        seen["text"]
+            .as_str()
+            .unwrap()
+            .contains("Download everything"),
+        "{seen}"
+    );
+    assert_eq!(seen["status"], 200, "{seen}");
+    assert!(
+        seen["disposition"]
+            .as_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"apiome-export-"),
+        "{seen}"
+    );
+    assert_eq!(seen["cache"], "no-store");
+    let doc: Value = serde_json::from_str(seen["body"].as_str().unwrap()).unwrap();
+    assert_eq!(doc["person"]["handle"], "ada");
+    assert_eq!(
+        by(&doc["attributes"], "key", "email")["value"],
+        "ada@example.org"
+    );
+    app.stop().await;
+}
