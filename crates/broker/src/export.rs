@@ -474,7 +474,7 @@ mod tests {
         }
     }
 
-    store_test!(small_pages_export_every_request_and_entry_once, |store| {
+    store_test!(small_pages_export_every_record_and_entry_once, |store| {
         let person = store
             .create_person(&Handle::parse("grace_hopper").unwrap())
             .await
@@ -510,6 +510,17 @@ mod tests {
         crate::answer::decline(store, &person.id, &asked[0])
             .await
             .unwrap();
+        // Three grants, each with a reported use: two pages of each. (No
+        // receipts here: the server installs their signer.)
+        let used = crate::uses::UseReport::parse("used", None, "sent a newsletter").unwrap();
+        for id in &asked[1..4] {
+            let grant = crate::answer::approve_all(store, &person.id, id)
+                .await
+                .unwrap();
+            crate::uses::report(store, &company, &grant.id, &used)
+                .await
+                .unwrap();
+        }
         crate::block::block(store, &person.id, &company)
             .await
             .unwrap();
@@ -536,6 +547,8 @@ mod tests {
         assert_eq!(order, Section::ALL);
         assert_eq!(tally.count(Section::Attributes), 1);
         assert_eq!(tally.count(Section::Blocked), 2);
+        assert_eq!(tally.count(Section::Grants), 3);
+        assert_eq!(tally.count(Section::Uses), 3);
         let mut exported = tally.request_ids.clone();
         exported.sort();
         asked.sort();
