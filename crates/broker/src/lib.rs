@@ -20,6 +20,7 @@
 //! | [`attributes`] | a person sets, moves or deletes an attribute |
 //! | [`answer`] | a person approves all, approves only some, or declines a request |
 //! | [`erase`] | a person erases their account: grants revoked, requests declined, earnings left only if waived, their data key and everything theirs alone deleted |
+//! | [`export`] | a person takes everything apiome holds about them as one document (GDPR Art. 15/20), every list paged to its end, the activity proved against one checkpoint |
 //! | [`fund`] | the operator credits a company's wallet (once per transfer id) |
 //! | [`grants`] | a person lists and revokes their grants |
 //! | [`inbox`] | a person lists the requests sent to them |
@@ -53,6 +54,7 @@ pub mod data;
 pub mod dpop;
 pub mod erase;
 mod error;
+pub mod export;
 pub mod fund;
 pub mod grants;
 pub mod idempotency;

@@ -8,8 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
 use crate::routes::{
-    activity, catalogue, data, health, inbox, ledger, me, money, notifications, oauth, payouts,
-    receipts, requests, session, uses, webhook,
+    activity, catalogue, data, export, health, inbox, ledger, me, money, notifications, oauth,
+    payouts, receipts, requests, session, uses, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -180,6 +180,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(payouts::list)
         .service(payouts::show)
         .service(activity::activity)
+        .service(export::export)
         .service(webhook::set)
         .service(webhook::show)
         .service(webhook::remove)

@@ -12,8 +12,8 @@ use ledger::{Entry, EntryKind, NameList, ReceiptEvent, ShortText};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -1049,6 +1049,70 @@ impl Store {
             .filter(grant::Column::PersonId.eq(person.as_str()))
             .order_by_desc(grant::Column::CreatedAt)
             .limit(MAX_LISTED)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Grant::try_from)
+            .collect()
+    }
+
+    /// One page of the person's requests, any state, newest first: at most
+    /// `limit`, all older than `after` (the `created_at` and id of the last
+    /// one seen). Unlike [`Store::requests_for_person`], nothing is left
+    /// out past [`MAX_LISTED`]: the caller pages on.
+    pub async fn requests_of_person_page(
+        &self,
+        person: &PersonId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let mut query =
+            data_request::Entity::find().filter(data_request::Column::PersonId.eq(person.as_str()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                Condition::any()
+                    .add(data_request::Column::CreatedAt.lt(at))
+                    .add(
+                        Condition::all()
+                            .add(data_request::Column::CreatedAt.eq(at))
+                            .add(data_request::Column::Id.lt(id)),
+                    ),
+            );
+        }
+        query
+            .order_by_desc(data_request::Column::CreatedAt)
+            .order_by_desc(data_request::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(StoredRequest::try_from)
+            .collect()
+    }
+
+    /// One page of the person's grants, live or not, newest first: at most
+    /// `limit`, all older than `after` (the `created_at` and id of the last
+    /// one seen).
+    pub async fn grants_of_person_page(
+        &self,
+        person: &PersonId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let mut query = grant::Entity::find().filter(grant::Column::PersonId.eq(person.as_str()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                Condition::any().add(grant::Column::CreatedAt.lt(at)).add(
+                    Condition::all()
+                        .add(grant::Column::CreatedAt.eq(at))
+                        .add(grant::Column::Id.lt(id)),
+                ),
+            );
+        }
+        query
+            .order_by_desc(grant::Column::CreatedAt)
+            .order_by_desc(grant::Column::Id)
+            .limit(limit)
             .all(&self.db)
             .await?
             .into_iter()

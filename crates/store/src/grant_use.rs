@@ -7,14 +7,17 @@
 
 use consent_policy::{CompanyId, UseKind};
 use ledger::{Entry, EntryKind};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use time::OffsetDateTime;
 
 use crate::entity::{grant, grant_use};
 use crate::grant::text;
 use crate::ledger::{append_entries, now_unix_ms};
 use crate::tx::WriteTx;
-use crate::{Backend, Grant, StoreError, new_id, now};
+use crate::{Backend, Grant, PersonId, Store, StoreError, new_id, now};
 
 /// A use as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +38,81 @@ pub struct StoredUse {
     pub created_at: OffsetDateTime,
     /// The index of its `use_reported` entry.
     pub ledger_index: u64,
+}
+
+/// A use as the person whose data it was sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedUse {
+    /// Its id.
+    pub id: String,
+    /// The grant.
+    pub grant_id: String,
+    /// The reporting company.
+    pub company_id: CompanyId,
+    /// The kind reported.
+    pub kind: UseKind,
+    /// Who received the data, in the company's words.
+    pub recipient: Option<String>,
+    /// What the company did, in its words.
+    pub note: String,
+    /// Whether the grant's purpose covers it.
+    pub accepted: bool,
+    /// When it was reported.
+    pub created_at: OffsetDateTime,
+}
+
+impl TryFrom<grant_use::Model> for ReportedUse {
+    type Error = StoreError;
+
+    fn try_from(row: grant_use::Model) -> Result<Self, StoreError> {
+        Ok(ReportedUse {
+            kind: UseKind::parse(&row.kind).map_err(StoreError::corrupt)?,
+            company_id: CompanyId::parse(&row.company_id).map_err(StoreError::corrupt)?,
+            created_at: OffsetDateTime::from_unix_timestamp(row.created_at)
+                .map_err(StoreError::corrupt)?,
+            id: row.id,
+            grant_id: row.grant_id,
+            recipient: row.recipient,
+            note: row.note,
+            accepted: row.accepted,
+        })
+    }
+}
+
+impl Store {
+    /// One page of the uses companies reported of the person's data,
+    /// accepted or refused, newest first: at most `limit`, all older than
+    /// `after` (the `created_at` and id of the last one seen).
+    pub async fn uses_of_person_page(
+        &self,
+        person: &PersonId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Vec<ReportedUse>, StoreError> {
+        let mut query =
+            grant_use::Entity::find().filter(grant_use::Column::PersonId.eq(person.as_str()));
+        if let Some((at, id)) = after {
+            let secs = at.unix_timestamp();
+            query = query.filter(
+                Condition::any()
+                    .add(grant_use::Column::CreatedAt.lt(secs))
+                    .add(
+                        Condition::all()
+                            .add(grant_use::Column::CreatedAt.eq(secs))
+                            .add(grant_use::Column::Id.lt(id)),
+                    ),
+            );
+        }
+        query
+            .order_by_desc(grant_use::Column::CreatedAt)
+            .order_by_desc(grant_use::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(ReportedUse::try_from)
+            .collect()
+    }
 }
 
 /// What a company reports, checked by the caller.

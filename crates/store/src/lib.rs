@@ -71,7 +71,7 @@ pub use self::ledger::{
     StoredCheckpoint, StoredEntry,
 };
 pub use disclosure::{DisclosureRead, Recorded};
-pub use grant_use::{StoredUse, UseRecord};
+pub use grant_use::{ReportedUse, StoredUse, UseRecord};
 pub use idempotency::{KeyClaim, StoredAnswer};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,

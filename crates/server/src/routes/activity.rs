@@ -150,7 +150,7 @@ async fn activity_view(
 }
 
 /// One entry as the API and the page show it.
-fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
+pub(crate) fn item(e: broker::activity::ActivityEntry) -> ActivityItem {
     let described = e.described();
     let time_unix_ms = e.entry.as_ref().map_or(0, |e| e.time_unix_ms);
     ActivityItem {

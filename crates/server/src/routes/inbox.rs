@@ -97,7 +97,7 @@ async fn company_name(state: &AppState, id: &consent_policy::CompanyId) -> Strin
         .unwrap_or_else(|_| id.to_string())
 }
 
-fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, Problem> {
+pub(crate) fn view(r: store::StoredRequest, company_name: String) -> Result<InboxRequest, Problem> {
     Ok(InboxRequest {
         company_name,
         company_id: r.company_id.to_string(),
@@ -340,7 +340,7 @@ pub struct GrantView {
     pub revoked_at: Option<time::OffsetDateTime>,
 }
 
-fn grant_view(g: store::Grant, company_name: String) -> GrantView {
+pub(crate) fn grant_view(g: store::Grant, company_name: String) -> GrantView {
     let status = if g.revoked_at.is_some() {
         "revoked"
     } else if g.is_live(time::OffsetDateTime::now_utc()) {

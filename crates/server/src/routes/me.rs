@@ -263,7 +263,7 @@ impl From<ContactPreferences> for Contact {
     }
 }
 
-fn preferences_of(person: &store::Person) -> Preferences {
+pub(crate) fn preferences_of(person: &store::Person) -> Preferences {
     Preferences {
         default: person.sharing_default,
         max_duration: Some(person.max_duration.clone()),

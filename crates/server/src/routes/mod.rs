@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod catalogue;
 pub mod data;
+pub mod export;
 pub mod health;
 pub mod inbox;
 pub mod ledger;

@@ -224,27 +224,25 @@ async fn earnings_view(
         next_cursor,
     };
     Ok(EarningsView {
-        balances: stored
-            .balances
-            .into_iter()
-            .map(|b| {
-                let amount = |micros| Amount::from(&Money::new(micros, b.currency));
-                EarningsBalanceView {
-                    currency: b.currency.code().to_owned(),
-                    earned: amount(b.earned),
-                    pending: amount(b.pending),
-                    paid_out: amount(b.paid_out),
-                    paying_out: amount(b.paying_out),
-                    available: amount(b.available()),
-                }
-            })
-            .collect(),
+        balances: stored.balances.into_iter().map(balance_view).collect(),
         items: payments.items,
         next_cursor: payments.next_cursor,
     })
 }
 
-fn payment_view(t: store::PersonTransfer) -> PaymentView {
+pub(crate) fn balance_view(b: store::EarningsBalance) -> EarningsBalanceView {
+    let amount = |micros| Amount::from(&Money::new(micros, b.currency));
+    EarningsBalanceView {
+        currency: b.currency.code().to_owned(),
+        earned: amount(b.earned),
+        pending: amount(b.pending),
+        paid_out: amount(b.paid_out),
+        paying_out: amount(b.paying_out),
+        available: amount(b.available()),
+    }
+}
+
+pub(crate) fn payment_view(t: store::PersonTransfer) -> PaymentView {
     PaymentView {
         amount: Amount::from(&t.amount),
         company_id: t.company_id.to_string(),

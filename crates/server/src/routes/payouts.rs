@@ -136,7 +136,7 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn view(p: store::StoredPayout) -> PayoutView {
+pub(crate) fn view(p: store::StoredPayout) -> PayoutView {
     PayoutView {
         transfer_id: p.transfer_id(),
         amount: Amount::from(&p.amount),

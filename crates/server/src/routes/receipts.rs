@@ -92,7 +92,7 @@ fn shown(shown: broker::receipts::ShownReceipt) -> Result<ReceiptView, Problem> 
     Ok(out)
 }
 
-fn view(receipt: StoredReceipt) -> Result<ReceiptView, Problem> {
+pub(crate) fn view(receipt: StoredReceipt) -> Result<ReceiptView, Problem> {
     Ok(ReceiptView {
         ledger_leaf: None,
         claims: receipt.claims()?,
