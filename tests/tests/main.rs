@@ -17,6 +17,7 @@ mod counter;
 mod dpop;
 mod erasure;
 mod examples;
+mod export;
 mod foundation;
 mod inbox;
 mod ledger;
