@@ -31,6 +31,7 @@ mod m20261207_000022_counter_offer;
 mod m20261207_000023_payouts;
 mod m20261207_000024_receipts;
 mod m20261207_000025_grant_uses;
+mod m20261207_000027_contact_relay;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000023_payouts::Migration),
             Box::new(m20261207_000024_receipts::Migration),
             Box::new(m20261207_000025_grant_uses::Migration),
+            Box::new(m20261207_000027_contact_relay::Migration),
         ]
     }
 }

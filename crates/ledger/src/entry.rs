@@ -52,6 +52,9 @@
 //! | use_reported | 0x19 | grant_id:text company_id:text person:text use_kind:text accepted:bool |
 //! | grant_created, with its receipt | 0x1a | the fields of 0x03, then receipt_sha256:32 bytes |
 //! | grant_revoked, with its receipt | 0x1b | the fields of 0x04, then receipt_sha256:32 bytes |
+//! | message_delivered | 0x1e | message_id:text grant_id:text company_id:text person:text channel:text sent_in_week:u64 |
+//! | message_refused | 0x1f | message_id:text grant_id:text company_id:text person:text reason:text |
+//! | contact_stopped | 0x20 | company_id:text person:text |
 //!
 //! `bool` is one byte, 0x00 or 0x01. Kinds 0x1a and 0x1b carry the SHA-256
 //! of the consent receipt (the bytes of its compact JWS) the server signed
@@ -60,6 +63,13 @@
 //! so each entry still has exactly one encoding. `use_reported` names the
 //! kind of use a company reported (`used`, `sold`, …) and whether it was
 //! accepted; never the recipient or the note the company wrote.
+//!
+//! Kinds 0x1e to 0x20 are the contact relay: a company's message to a
+//! person delivered (on which channel, and how many the person was sent in
+//! the seven days up to and including it) or refused (a reason's name such
+//! as `outside_hours`), and a person ending one company's permission to
+//! contact them. They never carry the subject, the text, the link, the
+//! company's "why" or the address it went to.
 //!
 //! Kinds 0x0e to 0x14 are the operator's acts (`apiome company disable`,
 //! …): they name the client or the person's pseudonym and nothing else —
@@ -465,6 +475,41 @@ pub enum EntryKind {
         /// Whether the grant's purpose covers it.
         accepted: bool,
     },
+    /// A company's message was delivered to the person.
+    MessageDelivered {
+        /// The message.
+        message_id: ShortText,
+        /// The grant it was sent under.
+        grant_id: ShortText,
+        /// The sender.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// The channel (`email`).
+        channel: ShortText,
+        /// Messages delivered to the person in the 7 days up to this one, itself included.
+        sent_in_week: u64,
+    },
+    /// A company's message was refused.
+    MessageRefused {
+        /// The message.
+        message_id: ShortText,
+        /// The grant it was sent under.
+        grant_id: ShortText,
+        /// The sender.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// Why, by name (`outside_hours`, `over_weekly_cap`, `no_contact`, …).
+        reason: ShortText,
+    },
+    /// The person ended one company's permission to contact them.
+    ContactStopped {
+        /// The company.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+    },
 }
 
 /// Serialises a receipt hash as lowercase hex, as every other hash in the JSON.
@@ -517,6 +562,9 @@ impl EntryKind {
             Self::PayoutPosted { .. } => 0x17,
             Self::PayoutVoided { .. } => 0x18,
             Self::UseReported { .. } => 0x19,
+            Self::MessageDelivered { .. } => 0x1e,
+            Self::MessageRefused { .. } => 0x1f,
+            Self::ContactStopped { .. } => 0x20,
         }
     }
 
@@ -538,7 +586,10 @@ impl EntryKind {
             | Self::PayoutRequested { person, .. }
             | Self::PayoutPosted { person, .. }
             | Self::PayoutVoided { person, .. } => Some(person),
-            Self::UseReported { person, .. } => Some(person),
+            Self::UseReported { person, .. }
+            | Self::MessageDelivered { person, .. }
+            | Self::MessageRefused { person, .. }
+            | Self::ContactStopped { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
             | Self::WalletFunded { .. }
@@ -578,6 +629,9 @@ impl EntryKind {
             Self::PayoutPosted { .. } => "payout_posted",
             Self::PayoutVoided { .. } => "payout_voided",
             Self::UseReported { .. } => "use_reported",
+            Self::MessageDelivered { .. } => "message_delivered",
+            Self::MessageRefused { .. } => "message_refused",
+            Self::ContactStopped { .. } => "contact_stopped",
         }
     }
 }
@@ -685,6 +739,25 @@ impl Entry {
                 w.texts(&[grant_id, company_id, person, use_kind]);
                 w.u8(u8::from(*accepted));
             }
+            EntryKind::MessageDelivered {
+                message_id,
+                grant_id,
+                company_id,
+                person,
+                channel,
+                sent_in_week,
+            } => {
+                w.texts(&[message_id, grant_id, company_id, person, channel]);
+                w.u64(*sent_in_week);
+            }
+            EntryKind::MessageRefused {
+                message_id,
+                grant_id,
+                company_id,
+                person,
+                reason,
+            } => w.texts(&[message_id, grant_id, company_id, person, reason]),
+            EntryKind::ContactStopped { company_id, person } => w.texts(&[company_id, person]),
             EntryKind::Disclosure {
                 grant_id,
                 company_id,
@@ -893,6 +966,25 @@ impl Entry {
                     1 => true,
                     tag => return Err(EntryError::InvalidOptionTag(tag)),
                 },
+            },
+            0x1e => EntryKind::MessageDelivered {
+                message_id: r.text()?,
+                grant_id: r.text()?,
+                company_id: r.text()?,
+                person: r.text()?,
+                channel: r.text()?,
+                sent_in_week: r.u64()?,
+            },
+            0x1f => EntryKind::MessageRefused {
+                message_id: r.text()?,
+                grant_id: r.text()?,
+                company_id: r.text()?,
+                person: r.text()?,
+                reason: r.text()?,
+            },
+            0x20 => EntryKind::ContactStopped {
+                company_id: r.text()?,
+                person: r.text()?,
             },
             other => return Err(EntryError::UnknownKind(other)),
         };
@@ -1172,6 +1264,29 @@ pub(crate) mod strategy {
                     accepted,
                 }
             ),
+            (text(), text(), text(), text(), text(), any::<u64>()).prop_map(
+                |(message_id, grant_id, company_id, person, channel, sent_in_week)| {
+                    EntryKind::MessageDelivered {
+                        message_id,
+                        grant_id,
+                        company_id,
+                        person,
+                        channel,
+                        sent_in_week,
+                    }
+                }
+            ),
+            (text(), text(), text(), text(), text()).prop_map(
+                |(message_id, grant_id, company_id, person, reason)| EntryKind::MessageRefused {
+                    message_id,
+                    grant_id,
+                    company_id,
+                    person,
+                    reason,
+                }
+            ),
+            (text(), text())
+                .prop_map(|(company_id, person)| EntryKind::ContactStopped { company_id, person }),
             (text(), text(), text()).prop_map(|(grant_id, company_id, person)| {
                 EntryKind::GrantExpired {
                     grant_id,
@@ -1694,6 +1809,74 @@ mod tests {
         assert_eq!(json["receipt"], "07".repeat(32));
         let json = serde_json::to_value(Entry::new(0, created(None))).unwrap();
         assert!(json.get("receipt").is_none());
+    }
+
+    #[test]
+    fn relay_entries_match_the_documented_layout_and_name_the_person() {
+        let delivered = Entry::new(
+            5,
+            EntryKind::MessageDelivered {
+                message_id: t("m"),
+                grant_id: t("g"),
+                company_id: t("c"),
+                person: t("p"),
+                channel: t("email"),
+                sent_in_week: 2,
+            },
+        );
+        let bytes = delivered.encode();
+        assert_eq!(
+            bytes,
+            [
+                &[0x01, 0x1e][..],
+                &5i64.to_be_bytes(),
+                &[0, 1],
+                b"m",
+                &[0, 1],
+                b"g",
+                &[0, 1],
+                b"c",
+                &[0, 1],
+                b"p",
+                &[0, 5],
+                b"email",
+                &2u64.to_be_bytes(),
+            ]
+            .concat()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), delivered);
+        let refused = Entry::new(
+            5,
+            EntryKind::MessageRefused {
+                message_id: t("m"),
+                grant_id: t("g"),
+                company_id: t("c"),
+                person: t("p"),
+                reason: t("outside_hours"),
+            },
+        );
+        let bytes = refused.encode();
+        assert_eq!(&bytes[..2], &[0x01, 0x1f]);
+        assert!(bytes.ends_with(b"\0\x0doutside_hours"));
+        assert_eq!(Entry::decode(&bytes).unwrap(), refused);
+        let stopped = Entry::new(
+            5,
+            EntryKind::ContactStopped {
+                company_id: t("c"),
+                person: t("p"),
+            },
+        );
+        let bytes = stopped.encode();
+        assert_eq!(
+            bytes,
+            [&[0x01, 0x20][..], &5i64.to_be_bytes(), &[0, 1], b"c", &[0, 1], b"p"].concat()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), stopped);
+        for entry in [delivered, refused, stopped] {
+            assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p"));
+            let json = serde_json::to_value(&entry).unwrap();
+            assert_eq!(json["kind"], entry.kind.name());
+        }
     }
 
     #[test]
