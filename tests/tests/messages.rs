@@ -216,6 +216,30 @@ async fn assert_ledger_holds_no_words(app: &TestApp) {
     }
 }
 
+/// The relayed messages among the mails (the person is also told of
+/// each waiting request).
+fn relayed(smtp: &SmtpReceiver) -> Vec<ReceivedMail> {
+    smtp.mails()
+        .into_iter()
+        .filter(|m| {
+            m.header("List-Unsubscribe")
+                .is_some_and(|h| h.contains("/v1/messages/unsubscribe"))
+        })
+        .collect()
+}
+
+/// Waits (up to 20 s) for `count` relayed messages.
+async fn wait_relayed(smtp: &SmtpReceiver, count: usize) -> Vec<ReceivedMail> {
+    for _ in 0..200 {
+        let mails = relayed(smtp);
+        if mails.len() >= count {
+            return mails;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{count} relayed mails did not arrive: {:#?}", smtp.mails());
+}
+
 fn with_smtp(smtp: &SmtpReceiver) -> impl FnOnce(&mut server::config::Config) {
     let url = url::Url::parse(&smtp.url()).unwrap();
     move |config| config.mail.smtp_url = Some(url)
@@ -249,8 +273,8 @@ async fn delivered_inside_hours(db: TestDb) {
 
     // The mail: to the verified address, the company's words set apart,
     // its why, one-click stop for this company, a block link.
-    let mails = smtp.wait_for(2).await;
-    let mail: &ReceivedMail = &mails[1];
+    let mails = wait_relayed(&smtp, 1).await;
+    let mail: &ReceivedMail = &mails[0];
     assert_eq!(mail.to, [NOTIFY_AT]);
     assert_eq!(mail.header("Subject").unwrap(), format!("Tyres Ltd: {SUBJECT}"));
     let words = mail.body();
@@ -319,7 +343,7 @@ async fn delivered_inside_hours(db: TestDb) {
     );
     assert_ledger_holds_no_words(&app).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(smtp.mails().len(), 2, "nothing mailed after the stop");
+    assert_eq!(relayed(&smtp).len(), 1, "nothing mailed after the stop");
 }
 
 app_test!(
@@ -362,7 +386,7 @@ async fn outside_hours(db: TestDb) {
         [("refused".to_owned(), "outside_hours".to_owned())]
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(smtp.mails().len(), 1, "only the verification mail");
+    assert!(relayed(&smtp).is_empty(), "nothing relayed");
 }
 
 app_test!(
@@ -420,9 +444,9 @@ async fn cap_under_concurrency(db: TestDb) {
             .count(),
         17
     );
-    assert_eq!(smtp.wait_for(4).await.len(), 4);
+    assert_eq!(wait_relayed(&smtp, 3).await.len(), 3);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(smtp.mails().len(), 4, "one verification and three messages");
+    assert_eq!(relayed(&smtp).len(), 3, "three messages mailed, no more");
 }
 
 app_test!(
@@ -496,7 +520,7 @@ async fn refusals(db: TestDb) {
         ["no_contact", "no_contact", "no_channel", "purpose", "grant_not_live", "blocked"]
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(smtp.mails().len(), 1, "only the verification mail");
+    assert!(relayed(&smtp).is_empty(), "nothing relayed");
     assert_ledger_holds_no_words(&app).await;
 }
 

@@ -37,7 +37,7 @@ pub struct NewMessage {
     #[schema(max_length = 5000)]
     pub text: String,
     /// An `https://` link, at most 2048 bytes.
-    #[schema(max_length = 2048, format = Uri)]
+    #[schema(max_length = 2048, format = "uri")]
     pub link: Option<String>,
     /// Why this is valuable to the person (required, 1 to 1000 characters);
     /// shown to them with the message.
