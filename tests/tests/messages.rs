@@ -106,7 +106,8 @@ async fn set_contact(app: &TestApp, who: &Person, contact: Value) -> (u16, Value
 
 /// `HH:MM` on Kolkata's wall clock `offset_minutes` from `now`'s minute.
 fn kolkata(now: OffsetDateTime, offset_minutes: i64) -> String {
-    let local = now.to_offset(time::macros::offset!(+5:30)) + time::Duration::minutes(offset_minutes);
+    let local =
+        now.to_offset(time::macros::offset!(+5:30)) + time::Duration::minutes(offset_minutes);
     format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
@@ -129,14 +130,22 @@ async fn open_now(app: &TestApp, who: &Person, max: u32) {
 
 /// The company asks `handle` for the email for `purpose`; the person
 /// approves. The grant's id.
-async fn granted(app: &TestApp, company: &str, who: &Person, handle: &str, purpose: &str) -> String {
+async fn granted(
+    app: &TestApp,
+    company: &str,
+    who: &Person,
+    handle: &str,
+    purpose: &str,
+) -> String {
     let asked: Value = app
         .http
         .post(app.url("/v1/requests"))
         .bearer_auth(company)
-        .json(&json!({"person": {"handle": handle}, "authorization_details": [{
+        .json(
+            &json!({"person": {"handle": handle}, "authorization_details": [{
             "type": "apiome_data", "attributes": ["email"], "purpose": purpose,
-            "duration": "P30D"}]}))
+            "duration": "P30D"}]}),
+        )
         .send()
         .await
         .unwrap()
@@ -211,7 +220,10 @@ async fn assert_ledger_holds_no_words(app: &TestApp) {
         let json = serde_json::to_string(&stored.entry).unwrap();
         let bytes = String::from_utf8_lossy(&stored.entry.encode()).into_owned();
         for words in [SUBJECT, TEXT, WHY, NOTIFY_AT, "tyres.example", "winter"] {
-            assert!(!json.contains(words) && !bytes.contains(words), "{words:?} in {json}");
+            assert!(
+                !json.contains(words) && !bytes.contains(words),
+                "{words:?} in {json}"
+            );
         }
     }
 }
@@ -269,22 +281,33 @@ async fn delivered_inside_hours(db: TestDb) {
     assert_eq!(status, 201, "{text}");
     assert_eq!(body["status"], "delivered");
     assert_eq!(body["channel"], "email");
-    assert!(!text.contains(NOTIFY_AT) && !text.contains("example.net"), "{text}");
+    assert!(
+        !text.contains(NOTIFY_AT) && !text.contains("example.net"),
+        "{text}"
+    );
 
     // The mail: to the verified address, the company's words set apart,
     // its why, one-click stop for this company, a block link.
     let mails = wait_relayed(&smtp, 1).await;
     let mail: &ReceivedMail = &mails[0];
     assert_eq!(mail.to, [NOTIFY_AT]);
-    assert_eq!(mail.header("Subject").unwrap(), format!("Tyres Ltd: {SUBJECT}"));
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        format!("Tyres Ltd: {SUBJECT}")
+    );
     let words = mail.body();
     assert!(words.contains(TEXT) && words.contains(WHY), "{words}");
     assert!(words.contains("https://tyres.example/book"), "{words}");
     let block = app.url(&format!("/messages?block={}", tyres.id));
     assert!(words.contains(&block), "{words}");
     let unsubscribe = mail.header("List-Unsubscribe").unwrap();
-    let unsubscribe = unsubscribe.trim_matches(|c| c == '<' || c == '>').to_owned();
-    assert!(unsubscribe.starts_with(&app.url("/v1/messages/unsubscribe?")), "{unsubscribe}");
+    let unsubscribe = unsubscribe
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_owned();
+    assert!(
+        unsubscribe.starts_with(&app.url("/v1/messages/unsubscribe?")),
+        "{unsubscribe}"
+    );
     assert_eq!(
         mail.header("List-Unsubscribe-Post").unwrap(),
         "List-Unsubscribe=One-Click"
@@ -314,7 +337,10 @@ async fn delivered_inside_hours(db: TestDb) {
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains(SUBJECT) && page.contains(WHY), "{page}");
-    assert!(page.contains("Block Tyres Ltd?"), "the block link asks to confirm");
+    assert!(
+        page.contains("Block Tyres Ltd?"),
+        "the block link asks to confirm"
+    );
 
     // A forged token stops nothing; the mail's one-click POST ends this
     // company's contact, and its next message is refused and recorded.
@@ -409,8 +435,14 @@ async fn cap_under_concurrency(db: TestDb) {
     let (_, acme) = company(&app, "Acme").await;
     let (_, tyres) = company(&app, "Tyres Ltd").await;
     let grants = [
-        (acme.clone(), granted(&app, &acme, &grace, "grace", "marketing").await),
-        (tyres.clone(), granted(&app, &tyres, &grace, "grace", "marketing").await),
+        (
+            acme.clone(),
+            granted(&app, &acme, &grace, "grace", "marketing").await,
+        ),
+        (
+            tyres.clone(),
+            granted(&app, &tyres, &grace, "grace", "marketing").await,
+        ),
     ];
     let started = OffsetDateTime::now_utc();
     let sends = (0..20).map(|i| {
@@ -517,7 +549,14 @@ async fn refusals(db: TestDb) {
     let reasons: Vec<String> = relay_entries(&app).await.into_iter().map(|e| e.1).collect();
     assert_eq!(
         reasons,
-        ["no_contact", "no_contact", "no_channel", "purpose", "grant_not_live", "blocked"]
+        [
+            "no_contact",
+            "no_contact",
+            "no_channel",
+            "purpose",
+            "grant_not_live",
+            "blocked"
+        ]
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(relayed(&smtp).is_empty(), "nothing relayed");
@@ -552,13 +591,25 @@ async fn bad_input(db: TestDb) {
     assert!(relay_entries(&app).await.is_empty(), "nothing recorded");
 
     for (contact, field) in [
-        (json!({"channels": ["email"], "time_zone": "Mars/Olympus"}), Some("contact.time_zone")),
-        (json!({"channels": ["email"], "hours_from": "09:00", "hours_to": "09:00"}), Some("contact.hours_to")),
-        (json!({"channels": ["email"], "hours_from": "09:00"}), Some("contact.hours_to")),
+        (
+            json!({"channels": ["email"], "time_zone": "Mars/Olympus"}),
+            Some("contact.time_zone"),
+        ),
+        (
+            json!({"channels": ["email"], "hours_from": "09:00", "hours_to": "09:00"}),
+            Some("contact.hours_to"),
+        ),
+        (
+            json!({"channels": ["email"], "hours_from": "09:00"}),
+            Some("contact.hours_to"),
+        ),
         (json!({"channels": ["email"], "max_per_week": -1}), None),
     ] {
         let (status, problem) = set_contact(&app, &grace, contact.clone()).await;
-        assert!(status == 422 || status == 400, "{contact}: {status} {problem}");
+        assert!(
+            status == 422 || status == 400,
+            "{contact}: {status} {problem}"
+        );
         if let Some(field) = field {
             assert_eq!(problem["field"], field, "{problem}");
         }

@@ -279,9 +279,8 @@ pub fn describe(entry: &Entry) -> Described {
             sent_in_week,
             ..
         } => {
-            d.summary = format!(
-                "sent you a message by {channel} ({sent_in_week} in the last 7 days)"
-            );
+            d.summary =
+                format!("sent you a message by {channel} ({sent_in_week} in the last 7 days)");
         }
         EntryKind::MessageRefused { reason, .. } => {
             d.summary = format!(

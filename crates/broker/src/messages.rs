@@ -118,7 +118,9 @@ fn parse_link(link: &str) -> Result<String, BrokerError> {
     }
     let url = url::Url::parse(link).map_err(|_| invalid("not a URL"))?;
     if url.scheme() != "https" || url.host_str().is_none() || !url.username().is_empty() {
-        return Err(invalid("a link is an https:// URL with a host and no user name"));
+        return Err(invalid(
+            "a link is an https:// URL with a host and no user name",
+        ));
     }
     Ok(url.to_string())
 }
@@ -345,7 +347,11 @@ pub struct Listed {
 }
 
 /// The messages companies sent the person, newest first, with names.
-pub async fn list(store: &Store, person: &PersonId, limit: u64) -> Result<Vec<Listed>, BrokerError> {
+pub async fn list(
+    store: &Store,
+    person: &PersonId,
+    limit: u64,
+) -> Result<Vec<Listed>, BrokerError> {
     let messages = store.messages_to(person, limit).await?;
     let ids: Vec<CompanyId> = messages
         .iter()
@@ -407,13 +413,30 @@ mod tests {
         );
         assert_eq!(field(ok("s", " ", None, Some("w")).unwrap_err()), "text");
         assert_eq!(field(ok("s", "t", None, None).unwrap_err()), "why_valuable");
-        assert_eq!(field(ok("s", "t", None, Some("  ")).unwrap_err()), "why_valuable");
-        for link in ["javascript:alert(1)", "http://a.example", "https://u:p@a.example/", "nope"] {
-            assert_eq!(field(ok("s", "t", Some(link), Some("w")).unwrap_err()), "link");
+        assert_eq!(
+            field(ok("s", "t", None, Some("  ")).unwrap_err()),
+            "why_valuable"
+        );
+        for link in [
+            "javascript:alert(1)",
+            "http://a.example",
+            "https://u:p@a.example/",
+            "nope",
+        ] {
+            assert_eq!(
+                field(ok("s", "t", Some(link), Some("w")).unwrap_err()),
+                "link"
+            );
         }
         let long = "x".repeat(MAX_TEXT_CHARS + 1);
         assert_eq!(field(ok("s", &long, None, Some("w")).unwrap_err()), "text");
-        let good = ok("s", "line\nline", Some("https://acme.example/offer"), Some("w")).unwrap();
+        let good = ok(
+            "s",
+            "line\nline",
+            Some("https://acme.example/offer"),
+            Some("w"),
+        )
+        .unwrap();
         assert_eq!(good.link.as_deref(), Some("https://acme.example/offer"));
     }
 
@@ -422,8 +445,14 @@ mod tests {
     }
 
     fn prefs(max: Option<u32>) -> ContactPreferences {
-        ContactPreferences::parse(&["email"], Some("09:00"), Some("18:00"), Some("Europe/Paris"), max)
-            .unwrap()
+        ContactPreferences::parse(
+            &["email"],
+            Some("09:00"),
+            Some("18:00"),
+            Some("Europe/Paris"),
+            max,
+        )
+        .unwrap()
     }
 
     fn facts<'a>(p: &'a ContactPreferences, sent: &'a [OffsetDateTime]) -> ContactFacts<'a> {
@@ -445,18 +474,67 @@ mod tests {
         assert_eq!(decide(&facts(&p, &[]), noon), Ok(ContactChannel::Email));
         let f = facts(&p, &[]);
         assert_eq!(
-            decide(&ContactFacts { grant_live: false, blocked: true, ..f }, noon),
+            decide(
+                &ContactFacts {
+                    grant_live: false,
+                    blocked: true,
+                    ..f
+                },
+                noon
+            ),
             Err(Refusal::Blocked),
             "a block ends the grants too: it is named"
         );
-        assert_eq!(decide(&ContactFacts { grant_live: false, ..f }, noon), Err(Refusal::GrantNotLive));
         assert_eq!(
-            decide(&ContactFacts { purpose: Purpose::Analytics, ..f }, noon),
+            decide(
+                &ContactFacts {
+                    grant_live: false,
+                    ..f
+                },
+                noon
+            ),
+            Err(Refusal::GrantNotLive)
+        );
+        assert_eq!(
+            decide(
+                &ContactFacts {
+                    purpose: Purpose::Analytics,
+                    ..f
+                },
+                noon
+            ),
             Err(Refusal::Purpose(Purpose::Analytics))
         );
-        assert!(decide(&ContactFacts { purpose: Purpose::ServiceProvision, ..f }, noon).is_ok());
-        assert_eq!(decide(&ContactFacts { unsubscribed: true, ..f }, noon), Err(Refusal::Unsubscribed));
-        assert_eq!(decide(&ContactFacts { verified_address: false, ..f }, noon), Err(Refusal::NoVerifiedAddress));
+        assert!(
+            decide(
+                &ContactFacts {
+                    purpose: Purpose::ServiceProvision,
+                    ..f
+                },
+                noon
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            decide(
+                &ContactFacts {
+                    unsubscribed: true,
+                    ..f
+                },
+                noon
+            ),
+            Err(Refusal::Unsubscribed)
+        );
+        assert_eq!(
+            decide(
+                &ContactFacts {
+                    verified_address: false,
+                    ..f
+                },
+                noon
+            ),
+            Err(Refusal::NoVerifiedAddress)
+        );
         let none = ContactPreferences::default();
         assert_eq!(decide(&facts(&none, &[]), noon), Err(Refusal::NoContact));
         let zero = prefs(Some(0));

@@ -385,7 +385,9 @@ impl ContactPreferences {
         let from = self.hours_from?;
         let zone = &self.time_zone.zone;
         let today = zone.to_datetime(start).date();
-        let limit = start.checked_add(jiff::SignedDuration::from_hours(72)).ok()?;
+        let limit = start
+            .checked_add(jiff::SignedDuration::from_hours(72))
+            .ok()?;
         let wall = jiff::civil::Time::new(
             i8::try_from(from.minutes() / 60).ok()?,
             i8::try_from(from.minutes() % 60).ok()?,
@@ -448,10 +450,12 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let err = ContactPreferences::parse(&["email", "pigeon"], None, None, None, None).unwrap_err();
+        let err =
+            ContactPreferences::parse(&["email", "pigeon"], None, None, None, None).unwrap_err();
         assert_eq!(err.field, "channels");
         assert!(err.detail.contains("pigeon") && err.detail.contains("email, sms"));
-        let err = ContactPreferences::parse(&["email"], Some("25:00"), None, None, None).unwrap_err();
+        let err =
+            ContactPreferences::parse(&["email"], Some("25:00"), None, None, None).unwrap_err();
         assert_eq!(err.field, "hours_from");
         let err = ContactPreferences::parse::<&str>(&[], None, Some("x"), None, None).unwrap_err();
         assert_eq!(err.field, "hours_to");
@@ -466,7 +470,13 @@ mod tests {
             let err = ContactPreferences::parse(&["email"], from, to, None, None).unwrap_err();
             assert_eq!(err.field, field, "{from:?} {to:?}");
         }
-        for zone in ["Mars/Olympus", "", "Europe/Paris\n", "../../etc/passwd", "Europe/Paris "] {
+        for zone in [
+            "Mars/Olympus",
+            "",
+            "Europe/Paris\n",
+            "../../etc/passwd",
+            "Europe/Paris ",
+        ] {
             let err =
                 ContactPreferences::parse(&["email"], None, None, Some(zone), None).unwrap_err();
             assert_eq!(err.field, "time_zone", "{zone:?}");
@@ -475,15 +485,14 @@ mod tests {
 
     #[test]
     fn the_json_is_the_wire_shape_and_is_checked_on_the_way_in() {
-        let prefs =
-            ContactPreferences::parse(
-                &["sms", "email", "sms"],
-                Some("09:00"),
-                Some("18:00"),
-                Some("Europe/Paris"),
-                Some(2),
-            )
-            .unwrap();
+        let prefs = ContactPreferences::parse(
+            &["sms", "email", "sms"],
+            Some("09:00"),
+            Some("18:00"),
+            Some("Europe/Paris"),
+            Some(2),
+        )
+        .unwrap();
         let json = serde_json::to_value(&prefs).unwrap();
         assert_eq!(
             json,
@@ -525,7 +534,10 @@ mod tests {
         // 08:30 UTC in December is 09:30 in Paris.
         assert!(paris.is_within_hours(at("2026-12-07T08:30:00Z")));
         assert!(!paris.is_within_hours(at("2026-12-07T07:59:59Z")));
-        assert!(!paris.is_within_hours(at("2026-12-07T17:00:00Z")), "18:00 is out");
+        assert!(
+            !paris.is_within_hours(at("2026-12-07T17:00:00Z")),
+            "18:00 is out"
+        );
         assert_eq!(
             paris.next_within_hours(at("2026-12-07T17:00:00Z")),
             Some(at("2026-12-08T08:00:00Z"))

@@ -1869,7 +1869,15 @@ mod tests {
         let bytes = stopped.encode();
         assert_eq!(
             bytes,
-            [&[0x01, 0x20][..], &5i64.to_be_bytes(), &[0, 1], b"c", &[0, 1], b"p"].concat()
+            [
+                &[0x01, 0x20][..],
+                &5i64.to_be_bytes(),
+                &[0, 1],
+                b"c",
+                &[0, 1],
+                b"p"
+            ]
+            .concat()
         );
         assert_eq!(Entry::decode(&bytes).unwrap(), stopped);
         for entry in [delivered, refused, stopped] {

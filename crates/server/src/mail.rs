@@ -185,7 +185,8 @@ impl Mailer {
     /// The one-click URL that ends `company`'s contact with `person`.
     pub fn stop_contact_url(&self, person: &store::PersonId, company: &str) -> String {
         let target = format!("contact:{company}");
-        let token = broker::notifications::unsubscribe_token(&self.unsubscribe_key, person, &target);
+        let token =
+            broker::notifications::unsubscribe_token(&self.unsubscribe_key, person, &target);
         let mut url = self.public_url.clone();
         url.set_path("/v1/messages/unsubscribe");
         url.query_pairs_mut()
@@ -470,4 +471,22 @@ pub fn spawn_notice_sweeper(store: Store, config: &MailConfig) -> Periodic {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_paragraph_is_folded_within_the_line_limit_and_keeps_every_character() {
+        let paragraph = format!("{}\nshort", "é".repeat(1200));
+        let folded = fold(&paragraph);
+        assert!(folded.split('\n').all(|line| line.len() <= FOLD_BYTES));
+        assert_eq!(folded.replace('\n', ""), paragraph.replace('\n', ""));
+        assert!(eight_bit(&folded).is_ok());
+        assert!(
+            eight_bit(&paragraph).is_err(),
+            "unfolded, the mail could not be sent"
+        );
+    }
 }

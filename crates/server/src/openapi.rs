@@ -9,8 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::problem::Problem;
 use crate::routes::{
     activity, catalogue, data, health, inbox, ledger, me, messages, money, notifications, oauth,
-    payouts,
-    receipts, requests, session, uses, webhook,
+    payouts, receipts, requests, session, uses, webhook,
 };
 
 /// Document-level information; paths come from [`api`].

@@ -431,9 +431,8 @@ impl From<broker::BrokerError> for Problem {
 fn message_refused(refusal: broker::messages::Refusal, detail: String) -> Problem {
     use broker::messages::Refusal as R;
     match refusal {
-        R::GrantNotLive => {
-            Problem::conflict("grant-over", "Grant revoked or expired", detail).with_field("grant_id")
-        }
+        R::GrantNotLive => Problem::conflict("grant-over", "Grant revoked or expired", detail)
+            .with_field("grant_id"),
         R::OutsideHours(next) | R::OverWeeklyCap(next) => {
             let mut problem =
                 Problem::conflict("contact-not-now", "Not now, on the person's terms", detail);
@@ -450,15 +449,13 @@ fn message_refused(refusal: broker::messages::Refusal, detail: String) -> Proble
             detail,
         )
         .with_field("grant_id"),
-        R::Blocked
-        | R::Unsubscribed
-        | R::NoContact
-        | R::NoChannel
-        | R::NoVerifiedAddress => Problem::new(
-            StatusCode::FORBIDDEN,
-            "contact-refused",
-            "The person does not allow this contact",
-            detail,
-        ),
+        R::Blocked | R::Unsubscribed | R::NoContact | R::NoChannel | R::NoVerifiedAddress => {
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "contact-refused",
+                "The person does not allow this contact",
+                detail,
+            )
+        }
     }
 }

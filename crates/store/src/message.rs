@@ -11,11 +11,11 @@
 
 use consent_policy::{CompanyId, ContactChannel, Grant};
 use ledger::{Entry, EntryKind};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use sea_orm::sea_query::OnConflict;
 use time::OffsetDateTime;
 
 use crate::entity::{blocked_company, contact_message, contact_stop, grant, mail_outbox, person};
@@ -151,13 +151,12 @@ impl WriteTx<'_> {
 
     /// Whether the person blocks `company`.
     pub async fn blocks(&self, person: &PersonId, company: &CompanyId) -> Result<bool, StoreError> {
-        Ok(blocked_company::Entity::find_by_id((
-            person.as_str().to_owned(),
-            company.to_string(),
-        ))
-        .one(self.txn())
-        .await?
-        .is_some())
+        Ok(
+            blocked_company::Entity::find_by_id((person.as_str().to_owned(), company.to_string()))
+                .one(self.txn())
+                .await?
+                .is_some(),
+        )
     }
 
     /// Whether the person stopped `company` from contacting them.
@@ -166,13 +165,12 @@ impl WriteTx<'_> {
         person: &PersonId,
         company: &CompanyId,
     ) -> Result<bool, StoreError> {
-        Ok(contact_stop::Entity::find_by_id((
-            person.as_str().to_owned(),
-            company.to_string(),
-        ))
-        .one(self.txn())
-        .await?
-        .is_some())
+        Ok(
+            contact_stop::Entity::find_by_id((person.as_str().to_owned(), company.to_string()))
+                .one(self.txn())
+                .await?
+                .is_some(),
+        )
     }
 
     /// When each message delivered to the person since `since` was sent,
@@ -272,8 +270,12 @@ impl WriteTx<'_> {
                 reason: text(*reason)?,
             },
         };
-        let index =
-            append_entries(self.txn(), self.backend(), &[Entry::new(now_unix_ms(), kind)]).await?;
+        let index = append_entries(
+            self.txn(),
+            self.backend(),
+            &[Entry::new(now_unix_ms(), kind)],
+        )
+        .await?;
         Ok((StoredMessage::try_from(row)?, index))
     }
 
@@ -291,9 +293,12 @@ impl WriteTx<'_> {
             created_at: Set(now().unix_timestamp()),
         })
         .on_conflict(
-            OnConflict::columns([contact_stop::Column::PersonId, contact_stop::Column::CompanyId])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                contact_stop::Column::PersonId,
+                contact_stop::Column::CompanyId,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(self.txn())
         .await;
@@ -306,7 +311,12 @@ impl WriteTx<'_> {
             company_id: text(company.to_string())?,
             person: text(self.pseudonym(person).await?)?,
         };
-        append_entries(self.txn(), self.backend(), &[Entry::new(now_unix_ms(), entry)]).await?;
+        append_entries(
+            self.txn(),
+            self.backend(),
+            &[Entry::new(now_unix_ms(), entry)],
+        )
+        .await?;
         Ok(true)
     }
 }
@@ -340,4 +350,122 @@ impl Store {
             .count(&self.db)
             .await?)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Channel, Handle, store_test};
+    use consent_policy::{AttributeKey, Bucket, DataRequest, GrantDuration, decide};
+    use serde_json::json;
+
+    async fn grant(store: &Store) -> Grant {
+        let person = store
+            .create_person(&Handle::parse("ada_relay").unwrap())
+            .await
+            .unwrap()
+            .id;
+        store
+            .put_attribute(
+                &person,
+                &AttributeKey::parse("email").unwrap(),
+                &json!("ada@example.org"),
+                Bucket::SemiPrivate,
+            )
+            .await
+            .unwrap();
+        let company = CompanyId::parse("acme").unwrap();
+        store.create_company(&company, "Acme").await.unwrap();
+        let request = DataRequest::from_json_value(
+            json!({"type": "apiome_data", "attributes": ["email"], "purpose": "marketing", "duration": "P30D"}),
+            &GrantDuration::parse("P1Y").unwrap(),
+        )
+        .unwrap();
+        let decision = decide(&store.profile(&person).await.unwrap(), &company, &request);
+        let asked = store
+            .record_request(&person, &company, &request, &decision, Channel::Async)
+            .await
+            .unwrap();
+        store
+            .approve_request(&person, &asked.id, None)
+            .await
+            .unwrap()
+    }
+
+    const WORDS: MessageRecord<'static> = MessageRecord {
+        subject: "Tyres",
+        text: "A slot this week",
+        link: None,
+        why: "You asked",
+        company_name: "Acme",
+    };
+
+    store_test!(
+        a_message_its_mail_and_its_entry_are_one_write_and_the_entry_holds_no_words,
+        |store| {
+            let grant = grant(store).await;
+            let person = grant.person_id.clone();
+            let size = store.ledger_size().await.unwrap();
+            let tx = store.begin().await.unwrap();
+            let delivered = MessageOutcome::Delivered {
+                channel: ContactChannel::Email,
+                address: "ada@notices.example".to_owned(),
+            };
+            tx.record_message(&grant, WORDS, &delivered, 1)
+                .await
+                .unwrap();
+            let refused = MessageOutcome::Refused {
+                reason: "outside_hours",
+                next_allowed_at: Some(now()),
+            };
+            tx.record_message(&grant, WORDS, &refused, 1).await.unwrap();
+            drop(tx);
+            assert!(
+                store.messages_to(&person, 10).await.unwrap().is_empty(),
+                "rolled back"
+            );
+            assert_eq!(store.ledger_size().await.unwrap(), size);
+
+            let tx = store.begin().await.unwrap();
+            tx.record_message(&grant, WORDS, &delivered, 1)
+                .await
+                .unwrap();
+            tx.record_message(&grant, WORDS, &refused, 1).await.unwrap();
+            let week = tx
+                .delivered_since(&person, now() - time::Duration::days(7))
+                .await
+                .unwrap();
+            assert_eq!(week.len(), 1, "a refusal is not counted");
+            let company = grant.company_id.clone();
+            assert!(tx.stop_contact(&person, &company).await.unwrap());
+            assert!(!tx.stop_contact(&person, &company).await.unwrap(), "once");
+            assert!(tx.contact_stopped(&person, &company).await.unwrap());
+            tx.commit().await.unwrap();
+
+            let listed = store.messages_to(&person, 10).await.unwrap();
+            assert_eq!(listed.len(), 2);
+            assert_eq!(store.delivered_count(&person).await.unwrap(), 1);
+            let mails = store.mails_to(&person).await.unwrap();
+            assert_eq!(
+                mails.iter().filter(|m| m.kind == MESSAGE_MAIL_KIND).count(),
+                1,
+                "only the delivered one is mailed"
+            );
+            let entries = store
+                .ledger_entries(size, store.ledger_size().await.unwrap())
+                .await
+                .unwrap();
+            let names: Vec<&str> = entries.iter().map(|e| e.entry.kind.name()).collect();
+            assert_eq!(
+                names,
+                ["message_delivered", "message_refused", "contact_stopped"]
+            );
+            for entry in &entries {
+                let json = serde_json::to_string(&entry.entry).unwrap();
+                for words in ["Tyres", "A slot", "You asked", "notices.example"] {
+                    assert!(!json.contains(words), "{json}");
+                }
+            }
+        }
+    );
 }

@@ -121,14 +121,19 @@ pub async fn send(
             created_at: sent.message.created_at,
             ledger_index: sent.ledger_index,
         })),
-        Err(broker::BrokerError::MessageRefused { message_id, refusal }) => {
+        Err(broker::BrokerError::MessageRefused {
+            message_id,
+            refusal,
+        }) => {
             let problem = Problem::from(broker::BrokerError::MessageRefused {
                 message_id,
                 refusal,
             });
             let mut answer = problem.error_response();
             if let Some(next) = refusal.next_allowed_at() {
-                let wait = (next - time::OffsetDateTime::now_utc()).whole_seconds().max(1);
+                let wait = (next - time::OffsetDateTime::now_utc())
+                    .whole_seconds()
+                    .max(1);
                 if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
                     answer.headers_mut().insert(header::RETRY_AFTER, value);
                 }
