@@ -46,10 +46,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Box<Amount>>,
     /// For `contact-not-now`: the first time the message could be
-    /// delivered (RFC 3339), if nothing changes.
+    /// delivered (RFC 3339), if nothing changes. Boxed: a problem is an
+    /// `Err` everywhere, and stays small.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub next_allowed_at: Option<String>,
+    pub next_allowed_at: Option<Box<String>>,
 }
 
 /// An amount of money as the API writes it: integer micro-units (millionths
@@ -436,10 +437,12 @@ fn message_refused(refusal: broker::messages::Refusal, detail: String) -> Proble
         R::OutsideHours(next) | R::OverWeeklyCap(next) => {
             let mut problem =
                 Problem::conflict("contact-not-now", "Not now, on the person's terms", detail);
-            problem.next_allowed_at = next.and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            });
+            problem.next_allowed_at = next
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(Box::new);
             problem
         }
         R::Purpose(_) => Problem::new(
