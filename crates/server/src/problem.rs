@@ -46,8 +46,8 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Box<Amount>>,
     /// For `contact-not-now`: the first time the message could be
-    /// delivered (RFC 3339), if nothing changes. Boxed: a problem is an
-    /// `Err` everywhere, and stays small.
+    /// delivered (RFC 3339), if nothing changes.
+    // Boxed: a problem is an `Err` everywhere, and stays small.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_allowed_at: Option<Box<String>>,
