@@ -515,8 +515,9 @@ async fn refusals(db: TestDb) {
 
     // Another company's grant is not found, and records nothing.
     let before = relay_entries(&app).await.len();
-    let (status, _, _, _) = send(&app, &tyres, &message(&marketing)).await;
+    let (status, _, problem, _) = send(&app, &tyres, &message(&marketing)).await;
     assert_eq!(status, 404);
+    assert_eq!(problem["field"], "grant_id");
     assert_eq!(relay_entries(&app).await.len(), before);
 
     // A revoked grant.

@@ -140,7 +140,14 @@ pub async fn send(
             }
             Ok(answer)
         }
-        Err(e) => Err(Problem::from(e).into()),
+        Err(e) => {
+            let mut problem = Problem::from(e);
+            if problem.status == 404 {
+                // The grant is named in the body, not the path.
+                problem.field = Some("grant_id".to_owned());
+            }
+            Err(problem.into())
+        }
     }
 }
 
