@@ -32,6 +32,7 @@ mod m20261207_000023_payouts;
 mod m20261207_000024_receipts;
 mod m20261207_000025_grant_uses;
 mod m20261207_000026_person_keys;
+mod m20261207_000027_contact_relay;
 
 /// The ordered list of apiome's migrations.
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_receipts::Migration),
             Box::new(m20261207_000025_grant_uses::Migration),
             Box::new(m20261207_000026_person_keys::Migration),
+            Box::new(m20261207_000027_contact_relay::Migration),
         ]
     }
 }

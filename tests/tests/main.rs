@@ -21,6 +21,7 @@ mod export;
 mod foundation;
 mod inbox;
 mod ledger;
+mod messages;
 mod metrics;
 mod money;
 mod money_attacks;

@@ -814,7 +814,7 @@ app_test!(signing_out_everywhere_ends_every_session, |app| {
 app_test!(preferences_and_rules_round_trip, |app| {
     let token = password_account(app, "prefs").await;
     let prefs = json!({"default": "share_nothing", "max_duration": "P90D",
-        "contact": {"channels": ["email"], "hours_from": "09:00", "hours_to": "17:30", "max_per_week": 2}});
+        "contact": {"channels": ["email"], "hours_from": "09:00", "hours_to": "17:30", "time_zone": "Europe/London", "max_per_week": 2}});
     let response = put_with(app, "/v1/me/preferences", &token, prefs.clone()).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(

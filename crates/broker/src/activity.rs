@@ -134,7 +134,10 @@ pub fn company_of(kind: &ledger::EntryKind) -> Option<&str> {
         | K::CompanyDisabled { company_id }
         | K::CompanyEnabled { company_id }
         | K::CompanyDeleted { company_id }
-        | K::UseReported { company_id, .. } => Some(company_id.as_str()),
+        | K::UseReported { company_id, .. }
+        | K::MessageDelivered { company_id, .. }
+        | K::MessageRefused { company_id, .. }
+        | K::ContactStopped { company_id, .. } => Some(company_id.as_str()),
         K::TransferPosted { .. }
         | K::TransferVoided { .. }
         | K::ClientSecretRotated { .. }
@@ -272,6 +275,23 @@ pub fn describe(entry: &Entry) -> Described {
         }
         EntryKind::GrantExpired { .. } => {
             d.summary = "grant expired".to_owned();
+        }
+        EntryKind::MessageDelivered {
+            channel,
+            sent_in_week,
+            ..
+        } => {
+            d.summary =
+                format!("sent you a message by {channel} ({sent_in_week} in the last 7 days)");
+        }
+        EntryKind::MessageRefused { reason, .. } => {
+            d.summary = format!(
+                "tried to send you a message; refused ({})",
+                reason.as_str().replace('_', " ")
+            );
+        }
+        EntryKind::ContactStopped { .. } => {
+            d.summary = "may no longer contact you".to_owned();
         }
         EntryKind::Disclosure {
             attributes,

@@ -106,6 +106,15 @@ pub enum BrokerError {
         /// The grant's purpose.
         purpose: consent_policy::Purpose,
     },
+    /// A message was refused and recorded (committed) before this was
+    /// returned.
+    #[error("{}", refusal.detail())]
+    MessageRefused {
+        /// The refused message's id (the person sees it).
+        message_id: String,
+        /// Why.
+        refusal: crate::messages::Refusal,
+    },
     /// The operator suspended this account.
     #[error("this account is suspended by the operator of this apiome; contact them to lift it")]
     Suspended,

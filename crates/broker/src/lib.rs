@@ -36,6 +36,7 @@
 //! | [`sign_up`] | a person creates an account (password or passkey), counted per address |
 //! | [`token`] | a company's client gets tokens (code, refresh, CIBA poll, client credentials), introspects them, or registers |
 //! | [`webhook`] | a company sets or removes its webhook, rotates its signing secret (the old one signs 24 h more), sees its deliveries |
+//! | [`messages`] | a company sends a person a message through apiome, delivered only on the person's terms (channel, hours in their zone, weekly cap, verified address) and recorded either way; the person lists them and stops a company in one click |
 //! | [`notifications`] | a person sets and verifies a notification address, turns kinds of notice on or off, chooses a daily digest, unsubscribes in one click |
 //! | [`ways_in`] | a person adds or removes a passkey, replaces recovery codes (a recent sign-in required), ends other sessions |
 //!
@@ -59,6 +60,7 @@ pub mod fund;
 pub mod grants;
 pub mod idempotency;
 pub mod inbox;
+pub mod messages;
 pub mod notifications;
 pub mod oidc;
 pub mod overview;

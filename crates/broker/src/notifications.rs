@@ -197,6 +197,16 @@ pub async fn unsubscribe(
     Ok(done)
 }
 
+/// Whether `token` is the unsubscribe token of `person` and `target`
+/// under `key` (compared in constant time).
+pub(crate) fn token_matches(key: &[u8], person: &PersonId, target: &str, token: &str) -> bool {
+    decode_hex(token).is_some_and(|presented| {
+        unsubscribe_mac(key, person, target)
+            .verify_slice(&presented)
+            .is_ok()
+    })
+}
+
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if text.len() != 64 || !text.is_ascii() {
         return None;

@@ -78,7 +78,8 @@ pub use attribute::{
 pub use bucket::{Bucket, SharingDefault};
 pub use company::{CompanyId, InvalidCompanyId, MAX_COMPANY_ID_LEN};
 pub use contact::{
-    ContactChannel, ContactError, ContactPreferences, MAX_CONTACTS_PER_WEEK, TimeOfDay,
+    ContactChannel, ContactError, ContactPreferences, ContactTimeZone, MAX_CONTACTS_PER_WEEK,
+    MAX_TIME_ZONE_LEN, TimeOfDay,
 };
 pub use data_use::{UnknownUseKind, UseKind, purpose_covers};
 pub use decision::{AttributeDecision, Decision, Outcome, Reason, automatic_counter, decide};

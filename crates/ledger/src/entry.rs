@@ -54,6 +54,9 @@
 //! | grant_revoked, with its receipt | 0x1b | the fields of 0x04, then receipt_sha256:32 bytes |
 //! | person_erased | 0x1c | person:text |
 //! | earnings_waived | 0x1d | transfer_id:text person:text amount:money |
+//! | message_delivered | 0x1e | message_id:text grant_id:text company_id:text person:text channel:text sent_in_week:u64 |
+//! | message_refused | 0x1f | message_id:text grant_id:text company_id:text person:text reason:text |
+//! | contact_stopped | 0x20 | company_id:text person:text |
 //!
 //! `bool` is one byte, 0x00 or 0x01. Kinds 0x1a and 0x1b carry the SHA-256
 //! of the consent receipt (the bytes of its compact JWS) the server signed
@@ -62,6 +65,13 @@
 //! so each entry still has exactly one encoding. `use_reported` names the
 //! kind of use a company reported (`used`, `sold`, …) and whether it was
 //! accepted; never the recipient or the note the company wrote.
+//!
+//! Kinds 0x1e to 0x20 are the contact relay: a company's message to a
+//! person delivered (on which channel, and how many the person was sent in
+//! the seven days up to and including it) or refused (a reason's name such
+//! as `outside_hours`), and a person ending one company's permission to
+//! contact them. They never carry the subject, the text, the link, the
+//! company's "why" or the address it went to.
 //!
 //! Kinds 0x0e to 0x14 are the operator's acts (`apiome company disable`,
 //! …): they name the client or the person's pseudonym and nothing else —
@@ -489,6 +499,41 @@ pub enum EntryKind {
         /// Everything they could still withdraw in that currency.
         amount: Money,
     },
+    /// A company's message was delivered to the person.
+    MessageDelivered {
+        /// The message.
+        message_id: ShortText,
+        /// The grant it was sent under.
+        grant_id: ShortText,
+        /// The sender.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// The channel (`email`).
+        channel: ShortText,
+        /// Messages delivered to the person in the 7 days up to this one, itself included.
+        sent_in_week: u64,
+    },
+    /// A company's message was refused.
+    MessageRefused {
+        /// The message.
+        message_id: ShortText,
+        /// The grant it was sent under.
+        grant_id: ShortText,
+        /// The sender.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+        /// Why, by name (`outside_hours`, `over_weekly_cap`, `no_contact`, …).
+        reason: ShortText,
+    },
+    /// The person ended one company's permission to contact them.
+    ContactStopped {
+        /// The company.
+        company_id: ShortText,
+        /// The person's pseudonym.
+        person: ShortText,
+    },
 }
 
 /// Serialises a receipt hash as lowercase hex, as every other hash in the JSON.
@@ -543,6 +588,9 @@ impl EntryKind {
             Self::UseReported { .. } => 0x19,
             Self::PersonErased { .. } => 0x1c,
             Self::EarningsWaived { .. } => 0x1d,
+            Self::MessageDelivered { .. } => 0x1e,
+            Self::MessageRefused { .. } => 0x1f,
+            Self::ContactStopped { .. } => 0x20,
         }
     }
 
@@ -566,7 +614,10 @@ impl EntryKind {
             | Self::PayoutVoided { person, .. }
             | Self::PersonErased { person }
             | Self::EarningsWaived { person, .. } => Some(person),
-            Self::UseReported { person, .. } => Some(person),
+            Self::UseReported { person, .. }
+            | Self::MessageDelivered { person, .. }
+            | Self::MessageRefused { person, .. }
+            | Self::ContactStopped { person, .. } => Some(person),
             Self::TransferPosted { .. }
             | Self::TransferVoided { .. }
             | Self::WalletFunded { .. }
@@ -608,6 +659,9 @@ impl EntryKind {
             Self::UseReported { .. } => "use_reported",
             Self::PersonErased { .. } => "person_erased",
             Self::EarningsWaived { .. } => "earnings_waived",
+            Self::MessageDelivered { .. } => "message_delivered",
+            Self::MessageRefused { .. } => "message_refused",
+            Self::ContactStopped { .. } => "contact_stopped",
         }
     }
 }
@@ -715,6 +769,25 @@ impl Entry {
                 w.texts(&[grant_id, company_id, person, use_kind]);
                 w.u8(u8::from(*accepted));
             }
+            EntryKind::MessageDelivered {
+                message_id,
+                grant_id,
+                company_id,
+                person,
+                channel,
+                sent_in_week,
+            } => {
+                w.texts(&[message_id, grant_id, company_id, person, channel]);
+                w.u64(*sent_in_week);
+            }
+            EntryKind::MessageRefused {
+                message_id,
+                grant_id,
+                company_id,
+                person,
+                reason,
+            } => w.texts(&[message_id, grant_id, company_id, person, reason]),
+            EntryKind::ContactStopped { company_id, person } => w.texts(&[company_id, person]),
             EntryKind::Disclosure {
                 grant_id,
                 company_id,
@@ -934,6 +1007,25 @@ impl Entry {
                 transfer_id: r.text()?,
                 person: r.text()?,
                 amount: r.money()?,
+            },
+            0x1e => EntryKind::MessageDelivered {
+                message_id: r.text()?,
+                grant_id: r.text()?,
+                company_id: r.text()?,
+                person: r.text()?,
+                channel: r.text()?,
+                sent_in_week: r.u64()?,
+            },
+            0x1f => EntryKind::MessageRefused {
+                message_id: r.text()?,
+                grant_id: r.text()?,
+                company_id: r.text()?,
+                person: r.text()?,
+                reason: r.text()?,
+            },
+            0x20 => EntryKind::ContactStopped {
+                company_id: r.text()?,
+                person: r.text()?,
             },
             other => return Err(EntryError::UnknownKind(other)),
         };
@@ -1213,6 +1305,29 @@ pub(crate) mod strategy {
                     accepted,
                 }
             ),
+            (text(), text(), text(), text(), text(), any::<u64>()).prop_map(
+                |(message_id, grant_id, company_id, person, channel, sent_in_week)| {
+                    EntryKind::MessageDelivered {
+                        message_id,
+                        grant_id,
+                        company_id,
+                        person,
+                        channel,
+                        sent_in_week,
+                    }
+                }
+            ),
+            (text(), text(), text(), text(), text()).prop_map(
+                |(message_id, grant_id, company_id, person, reason)| EntryKind::MessageRefused {
+                    message_id,
+                    grant_id,
+                    company_id,
+                    person,
+                    reason,
+                }
+            ),
+            (text(), text())
+                .prop_map(|(company_id, person)| EntryKind::ContactStopped { company_id, person }),
             (text(), text(), text()).prop_map(|(grant_id, company_id, person)| {
                 EntryKind::GrantExpired {
                     grant_id,
@@ -1400,7 +1515,7 @@ mod tests {
         };
         assert_eq!(with(&|b| b.push(0)), Err(EntryError::TrailingBytes(1)));
         assert_eq!(with(&|b| b[0] = 2), Err(EntryError::UnknownVersion(2)));
-        assert_eq!(with(&|b| b[1] = 0x1e), Err(EntryError::UnknownKind(0x1e)));
+        assert_eq!(with(&|b| b[1] = 0x21), Err(EntryError::UnknownKind(0x21)));
         assert_eq!(with(&|b| b[1] = 0), Err(EntryError::UnknownKind(0)));
         assert_eq!(
             with(&|b| {
@@ -1743,6 +1858,82 @@ mod tests {
         assert_eq!(json["receipt"], "07".repeat(32));
         let json = serde_json::to_value(Entry::new(0, created(None))).unwrap();
         assert!(json.get("receipt").is_none());
+    }
+
+    #[test]
+    fn relay_entries_match_the_documented_layout_and_name_the_person() {
+        let delivered = Entry::new(
+            5,
+            EntryKind::MessageDelivered {
+                message_id: t("m"),
+                grant_id: t("g"),
+                company_id: t("c"),
+                person: t("p"),
+                channel: t("email"),
+                sent_in_week: 2,
+            },
+        );
+        let bytes = delivered.encode();
+        assert_eq!(
+            bytes,
+            [
+                &[0x01, 0x1e][..],
+                &5i64.to_be_bytes(),
+                &[0, 1],
+                b"m",
+                &[0, 1],
+                b"g",
+                &[0, 1],
+                b"c",
+                &[0, 1],
+                b"p",
+                &[0, 5],
+                b"email",
+                &2u64.to_be_bytes(),
+            ]
+            .concat()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), delivered);
+        let refused = Entry::new(
+            5,
+            EntryKind::MessageRefused {
+                message_id: t("m"),
+                grant_id: t("g"),
+                company_id: t("c"),
+                person: t("p"),
+                reason: t("outside_hours"),
+            },
+        );
+        let bytes = refused.encode();
+        assert_eq!(&bytes[..2], &[0x01, 0x1f]);
+        assert!(bytes.ends_with(b"\0\x0doutside_hours"));
+        assert_eq!(Entry::decode(&bytes).unwrap(), refused);
+        let stopped = Entry::new(
+            5,
+            EntryKind::ContactStopped {
+                company_id: t("c"),
+                person: t("p"),
+            },
+        );
+        let bytes = stopped.encode();
+        assert_eq!(
+            bytes,
+            [
+                &[0x01, 0x20][..],
+                &5i64.to_be_bytes(),
+                &[0, 1],
+                b"c",
+                &[0, 1],
+                b"p"
+            ]
+            .concat()
+        );
+        assert_eq!(Entry::decode(&bytes).unwrap(), stopped);
+        for entry in [delivered, refused, stopped] {
+            assert_eq!(entry.kind.person().map(ShortText::as_str), Some("p"));
+            let json = serde_json::to_value(&entry).unwrap();
+            assert_eq!(json["kind"], entry.kind.name());
+        }
     }
 
     #[test]

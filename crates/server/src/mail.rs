@@ -139,17 +139,22 @@ impl Mailer {
 
     /// The RFC 5322 message of an outbox row.
     pub fn render(&self, mail: &QueuedMail) -> Result<Message, String> {
-        let (subject, body) = self.words(&mail.kind, &mail.payload)?;
-        let target = match NoticeKind::parse(&mail.kind) {
-            Some(kind) => kind.as_str(),
-            None => "all",
+        let (subject, body, unsubscribe) = if mail.kind == store::MESSAGE_MAIL_KIND {
+            self.relayed(mail)?
+        } else {
+            let (subject, body) = self.words(&mail.kind, &mail.payload)?;
+            let target = match NoticeKind::parse(&mail.kind) {
+                Some(kind) => kind.as_str(),
+                None => "all",
+            };
+            let unsubscribe = self.unsubscribe_url(&mail.person_id, target);
+            let body = format!(
+                "{body}\n\n--\nYou get this because you asked apiome to tell you. \
+                 Stop these mails: {unsubscribe}\nChoose what you are told: {}\n",
+                self.link("/notifications")
+            );
+            (subject, body, unsubscribe)
         };
-        let unsubscribe = self.unsubscribe_url(&mail.person_id, target);
-        let body = format!(
-            "{body}\n\n--\nYou get this because you asked apiome to tell you. \
-             Stop these mails: {unsubscribe}\nChoose what you are told: {}\n",
-            self.link("/notifications")
-        );
         let host = self.public_url.host_str().unwrap_or("localhost");
         let to: Mailbox = mail.to.parse().map_err(|e| format!("address: {e}"))?;
         let mut message = Message::builder()
@@ -175,6 +180,52 @@ impl Mailer {
             "auto-generated".to_owned(),
         ));
         Ok(message)
+    }
+
+    /// The one-click URL that ends `company`'s contact with `person`.
+    pub fn stop_contact_url(&self, person: &store::PersonId, company: &str) -> String {
+        let target = format!("contact:{company}");
+        let token =
+            broker::notifications::unsubscribe_token(&self.unsubscribe_key, person, &target);
+        let mut url = self.public_url.clone();
+        url.set_path("/v1/messages/unsubscribe");
+        url.query_pairs_mut()
+            .append_pair("person", person.as_str())
+            .append_pair("company", company)
+            .append_pair("token", &token);
+        url.to_string()
+    }
+
+    /// Subject, text and unsubscribe URL of a company's relayed message:
+    /// its words, set apart from apiome's, with why the company says it
+    /// is valuable, a one-click stop for that company and a block link.
+    fn relayed(&self, mail: &QueuedMail) -> Result<(String, String, String), String> {
+        let p = &mail.payload;
+        let text = |key: &str| p[key].as_str().unwrap_or_default().to_owned();
+        let (company, company_id) = (text("company"), text("company_id"));
+        let stop = self.stop_contact_url(&mail.person_id, &company_id);
+        let mut block = self.public_url.clone();
+        block.set_path("/messages");
+        block.query_pairs_mut().append_pair("block", &company_id);
+        let link = p["link"]
+            .as_str()
+            .map(|l| format!("\n\nTheir link: {l}"))
+            .unwrap_or_default();
+        let body = format!(
+            "{company} sent you this message through apiome, under the grant you gave it.\n\
+             Why {company} says it is valuable to you: {}\n\n\
+             ----- {company} writes -----\n{}{link}\n----- end of {company}'s message -----\n\n\
+             {company} does not know your address: apiome delivered this on the terms you set \
+             (channel, hours, how many a week).\n\
+             Stop {company} contacting you (one click): {stop}\n\
+             Block {company} (ends every grant it holds): {}\n\
+             Every message sent to you: {}\n",
+            fold(&text("why")),
+            fold(&text("text")),
+            block,
+            self.link("/messages"),
+        );
+        Ok((format!("{company}: {}", text("subject")), body, stop))
     }
 
     /// Subject and text of one mail.
@@ -302,6 +353,31 @@ impl Mailer {
     }
 }
 
+/// `text` with every line cut to at most [`FOLD_BYTES`] bytes, at a
+/// character boundary: a company's long paragraph must not make its mail
+/// unsendable (RFC 5322 allows 998 bytes a line).
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / FOLD_BYTES);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut width = 0;
+        for c in line.chars() {
+            if width + c.len_utf8() > FOLD_BYTES {
+                out.push('\n');
+                width = 0;
+            }
+            out.push(c);
+            width += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The longest line [`fold`] leaves.
+const FOLD_BYTES: usize = 900;
+
 /// `text` as an 8bit body: CRLF line ends, every line within RFC 5322's
 /// 998 bytes, no NUL (lettre would choose quoted-printable for any line
 /// over 76 characters, folding the links).
@@ -395,4 +471,22 @@ pub fn spawn_notice_sweeper(store: Store, config: &MailConfig) -> Periodic {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_paragraph_is_folded_within_the_line_limit_and_keeps_every_character() {
+        let paragraph = format!("{}\nshort", "é".repeat(1200));
+        let folded = fold(&paragraph);
+        assert!(folded.split('\n').all(|line| line.len() <= FOLD_BYTES));
+        assert_eq!(folded.replace('\n', ""), paragraph.replace('\n', ""));
+        assert!(eight_bit(&folded).is_ok());
+        assert!(
+            eight_bit(&paragraph).is_err(),
+            "unfolded, the mail could not be sent"
+        );
+    }
 }

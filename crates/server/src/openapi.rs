@@ -8,8 +8,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::problem::Problem;
 use crate::routes::{
-    activity, catalogue, data, export, health, inbox, ledger, me, money, notifications, oauth,
-    payouts, receipts, requests, session, uses, webhook,
+    activity, catalogue, data, export, health, inbox, ledger, me, messages, money, notifications,
+    oauth, payouts, receipts, requests, session, uses, webhook,
 };
 
 /// Document-level information; paths come from [`api`].
@@ -174,6 +174,9 @@ pub fn api(config: &mut ServiceConfig) {
         .service(requests::accept_counter)
         .service(receipts::of_grant)
         .service(uses::report)
+        .service(messages::send)
+        .service(messages::list)
+        .service(messages::unsubscribe)
         .service(money::wallet)
         .service(money::earnings)
         .service(payouts::create)
@@ -401,7 +404,7 @@ mod tests {
     /// (unknown members refused, enums, custom parsing).
     #[test]
     fn request_body_examples_are_what_the_handlers_read() {
-        use crate::routes::{inbox, me, notifications, requests, session, webhook};
+        use crate::routes::{inbox, me, messages, notifications, requests, session, webhook};
 
         fn reads<T: serde::de::DeserializeOwned>(schemas: &serde_json::Value, name: &str) -> usize {
             let schema = &schemas[name];
@@ -439,6 +442,7 @@ mod tests {
             reads::<notifications::VerifyAddress>(schemas, "VerifyAddress"),
             reads::<notifications::PutChoices>(schemas, "PutChoices"),
             reads::<requests::NewRequest>(schemas, "NewRequest"),
+            reads::<messages::NewMessage>(schemas, "NewMessage"),
             reads::<webhook::WebhookSetting>(schemas, "WebhookSetting"),
             reads::<consent_policy::RawRequest>(schemas, "DataDetail"),
         ];

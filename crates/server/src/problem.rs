@@ -45,6 +45,12 @@ pub struct Problem {
     /// For `insufficient-funds`: how much more the wallet needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Box<Amount>>,
+    /// For `contact-not-now`: the first time the message could be
+    /// delivered (RFC 3339), if nothing changes.
+    // Boxed: a problem is an `Err` everywhere, and stays small.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_allowed_at: Option<Box<String>>,
 }
 
 /// An amount of money as the API writes it: integer micro-units (millionths
@@ -131,6 +137,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             missing: None,
+            next_allowed_at: None,
         }
     }
 
@@ -401,6 +408,7 @@ impl From<broker::BrokerError> for Problem {
                 detail,
             )
             .with_field("kind"),
+            E::MessageRefused { refusal, .. } => message_refused(refusal, detail),
             E::Suspended => Problem::new(
                 StatusCode::FORBIDDEN,
                 "account-suspended",
@@ -420,6 +428,40 @@ impl From<broker::BrokerError> for Problem {
                 tracing::error!(error = %detail, "a use case failed");
                 Problem::internal()
             }
+        }
+    }
+}
+
+fn message_refused(refusal: broker::messages::Refusal, detail: String) -> Problem {
+    use broker::messages::Refusal as R;
+    match refusal {
+        R::GrantNotLive => Problem::conflict("grant-over", "Grant revoked or expired", detail)
+            .with_field("grant_id"),
+        R::OutsideHours(next) | R::OverWeeklyCap(next) => {
+            let mut problem =
+                Problem::conflict("contact-not-now", "Not now, on the person's terms", detail);
+            problem.next_allowed_at = next
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(Box::new);
+            problem
+        }
+        R::Purpose(_) => Problem::new(
+            StatusCode::FORBIDDEN,
+            "contact-refused",
+            "The person does not allow this contact",
+            detail,
+        )
+        .with_field("grant_id"),
+        R::Blocked | R::Unsubscribed | R::NoContact | R::NoChannel | R::NoVerifiedAddress => {
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "contact-refused",
+                "The person does not allow this contact",
+                detail,
+            )
         }
     }
 }

@@ -135,6 +135,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "A reported use (`kind`) that the grant's purpose does not cover: `sold` needs purpose `resale`, `shared` needs `resale` or `legal_obligation`, `aggregated` needs `analytics`, `research`, `fraud_prevention` or `resale`. The attempt is recorded (a `use_reported` ledger entry with `accepted: false`, shown to the person).",
     ),
     t(
+        "contact-refused",
+        403,
+        "A message (`POST /v1/messages`) the person does not allow, and will not while nothing changes: they block the company, the grant's purpose is not `marketing` or `service_provision`, they ended this company's contact from a mail, they allow no contact or no channel apiome delivers on, or they cannot be reached. The refusal is recorded (a `message_refused` ledger entry) and shown to the person; do not retry.",
+    ),
+    t(
         "beyond-the-log",
         404,
         "A ledger index or tree size beyond the latest signed checkpoint. Take sizes from `GET /v1/ledger/checkpoint`.",
@@ -224,6 +229,11 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "no-notification-address",
         409,
         "There is no notification address to verify. Set one first.",
+    ),
+    t(
+        "contact-not-now",
+        409,
+        "A message (`POST /v1/messages`) sent outside the hours the person allows (in their time zone) or over their weekly cap. `next_allowed_at` (RFC 3339, also as `Retry-After` seconds) is the first time it could be delivered if nothing changes. The refusal is recorded and shown to the person.",
     ),
     t(
         "method-not-allowed",

@@ -16,9 +16,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entity::{
-    attribute, blocked_company, mail_outbox, money_account, notify_setting, passkey,
-    password_credential, payout, person, person_key, recovery_code, rule, session,
-    webauthn_ceremony,
+    attribute, blocked_company, contact_message, contact_stop, mail_outbox, money_account,
+    notify_setting, passkey, password_credential, payout, person, person_key, recovery_code, rule,
+    session, webauthn_ceremony,
 };
 use crate::ledger::{append_entries, now_unix_ms};
 use crate::money::{
@@ -134,10 +134,10 @@ impl WriteTx<'_> {
     /// Deletes everything that is the person's alone — their data key
     /// (which makes every copy of their sealed values noise), values,
     /// rules, blocks, sessions, passkeys, password, recovery codes,
-    /// notification address and mails, payout destinations — renames the
-    /// row and appends `person_erased`. Grants, requests and earnings must
-    /// have been ended before (the books refuse an erasure that leaves
-    /// money behind).
+    /// notification address and mails, messages from companies, payout
+    /// destinations — renames the row and appends `person_erased`. Grants,
+    /// requests and earnings must have been ended before (the books refuse
+    /// an erasure that leaves money behind).
     pub async fn erase_person(
         &self,
         person: &PersonId,
@@ -189,6 +189,16 @@ impl WriteTx<'_> {
             .await?;
         mail_outbox::Entity::delete_many()
             .filter(mail_outbox::Column::PersonId.eq(id))
+            .exec(txn)
+            .await?;
+        // The messages companies sent them (the ledger keeps only their
+        // ids and counts) and whom they told to stop.
+        contact_message::Entity::delete_many()
+            .filter(contact_message::Column::PersonId.eq(id))
+            .exec(txn)
+            .await?;
+        contact_stop::Entity::delete_many()
+            .filter(contact_stop::Column::PersonId.eq(id))
             .exec(txn)
             .await?;
         payout::Entity::update_many()

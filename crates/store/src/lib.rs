@@ -27,6 +27,7 @@ mod grant;
 mod grant_use;
 mod idempotency;
 mod ledger;
+mod message;
 mod money;
 mod notify;
 mod oauth;
@@ -73,6 +74,9 @@ pub use self::ledger::{
 pub use disclosure::{DisclosureRead, Recorded};
 pub use grant_use::{ReportedUse, StoredUse, UseRecord};
 pub use idempotency::{KeyClaim, StoredAnswer};
+pub use message::{
+    MAX_MESSAGES_LISTED, MESSAGE_MAIL_KIND, MessageOutcome, MessageRecord, StoredMessage,
+};
 pub use money::{
     Earnings, EarningsBalance, Funded, MAX_TRANSFERS_LISTED, PersonTransfer, TransferState,
     WalletBalance,

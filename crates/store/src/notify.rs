@@ -181,7 +181,7 @@ fn unix(at: OffsetDateTime) -> i64 {
 }
 
 /// The outbox row for a mail to `address` (held for a digest, or due now).
-fn outbox_row(
+pub(crate) fn outbox_row(
     person: &str,
     kind: &str,
     address: &str,

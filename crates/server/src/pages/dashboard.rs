@@ -111,6 +111,7 @@ struct DashboardPage {
     channels: Vec<Choice>,
     hours_from: String,
     hours_to: String,
+    time_zone: String,
     max_per_week: String,
     passkeys: Vec<PasskeyRow>,
     has_password: bool,
@@ -288,6 +289,7 @@ fn page(nav: Nav, csrf: String, overview: Overview, failure: Failure) -> Dashboa
             .map(|t| t.to_string())
             .unwrap_or_default(),
         hours_to: contact.hours_to.map(|t| t.to_string()).unwrap_or_default(),
+        time_zone: contact.time_zone.name().to_owned(),
         max_per_week: contact
             .max_per_week
             .map(|n| n.to_string())
@@ -703,6 +705,7 @@ pub async fn save_contact(
         &channels,
         fields.get("hours_from"),
         fields.get("hours_to"),
+        fields.get("time_zone"),
         max_per_week,
     ) {
         Ok(contact) => contact,

@@ -16,6 +16,7 @@ pub mod grants;
 pub mod home;
 pub mod inbox;
 pub mod logout;
+pub mod messages;
 pub mod notifications;
 pub mod problems;
 pub mod receipts;
@@ -75,6 +76,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(receipts::receipts_page)
         .service(receipts::receipt_page);
     config.service(activity::activity);
+    config.service(messages::messages);
     config.service(problems::problems);
     config
         .service(notifications::notifications)

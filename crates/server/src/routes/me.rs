@@ -200,7 +200,7 @@ pub async fn delete_attribute(
 /// Contact preferences: which channels, which hours, how often.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "max_per_week": 2}))]
+#[schema(example = json!({"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "time_zone": "Europe/Paris", "max_per_week": 2}))]
 pub struct Contact {
     /// Channels companies may use: `email`, `sms`, `phone`, `post`, `app`.
     #[schema(value_type = Vec<super::schema::ChannelName>, example = json!(["email"]))]
@@ -208,9 +208,14 @@ pub struct Contact {
     /// From when in the day (`HH:MM`, the person's local time).
     #[schema(value_type = Option<super::schema::TimeOfDayText>)]
     pub hours_from: Option<String>,
-    /// Until when in the day (`HH:MM`).
+    /// Until when in the day (`HH:MM`, exclusive; before `hours_from` it
+    /// wraps midnight). Both ends or neither.
     #[schema(value_type = Option<super::schema::TimeOfDayText>)]
     pub hours_to: Option<String>,
+    /// The IANA time zone the hours are in (`Europe/Paris`); `UTC` when not given.
+    #[schema(example = "Europe/Paris", max_length = 64)]
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// At most this many contacts a week (0 = never).
     #[schema(example = 2, maximum = 100)]
     pub max_per_week: Option<u32>,
@@ -222,7 +227,7 @@ pub struct Contact {
 #[schema(example = json!({
     "default": "ask_me",
     "max_duration": "P1Y",
-    "contact": {"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "max_per_week": 2}
+    "contact": {"channels": ["email"], "hours_from": "09:00", "hours_to": "18:00", "time_zone": "Europe/Paris", "max_per_week": 2}
 }))]
 pub struct Preferences {
     /// What happens where no rule speaks.
@@ -242,6 +247,7 @@ impl Contact {
             &self.channels,
             self.hours_from.as_deref(),
             self.hours_to.as_deref(),
+            self.time_zone.as_deref(),
             self.max_per_week,
         )
         .map_err(|e| Problem::invalid(&format!("contact.{}", e.field), e.detail))
@@ -258,6 +264,7 @@ impl From<ContactPreferences> for Contact {
                 .collect(),
             hours_from: prefs.hours_from.map(|t| t.to_string()),
             hours_to: prefs.hours_to.map(|t| t.to_string()),
+            time_zone: Some(prefs.time_zone.name().to_owned()),
             max_per_week: prefs.max_per_week,
         }
     }

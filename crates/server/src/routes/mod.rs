@@ -9,6 +9,7 @@ pub mod health;
 pub mod inbox;
 pub mod ledger;
 pub mod me;
+pub mod messages;
 pub mod money;
 pub mod notifications;
 pub mod oauth;

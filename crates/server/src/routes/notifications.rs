@@ -300,7 +300,7 @@ pub async fn unsubscribe(
 }
 
 /// RFC 8058: the one-click POST's body is `List-Unsubscribe=One-Click`.
-fn one_click(body: &[u8]) -> Result<(), Problem> {
+pub(crate) fn one_click(body: &[u8]) -> Result<(), Problem> {
     if url::form_urlencoded::parse(body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click") {
         return Ok(());
     }

@@ -7,6 +7,8 @@ pub mod ciba_request;
 pub mod company;
 pub mod company_webhook;
 pub mod consent_receipt;
+pub mod contact_message;
+pub mod contact_stop;
 pub mod data_request;
 pub mod grant;
 pub mod grant_use;
