@@ -327,6 +327,18 @@ async fn delivered_inside_hours(db: TestDb) {
     assert_eq!(listed[0]["company"], "Tyres Ltd");
     assert_eq!(listed[0]["why_valuable"], WHY);
     assert_eq!(listed[0]["outcome"], "delivered");
+    // And the person's export holds the same message, word for word.
+    let exported: Value = app
+        .http
+        .get(app.url("/v1/me/export"))
+        .bearer_auth(&grace.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exported["messages"], listed, "{exported}");
     let page = app
         .http
         .get(&block)

@@ -63,6 +63,8 @@ pub enum Section {
     Payouts,
     /// [`Part::Use`]s companies reported, newest first.
     Uses,
+    /// [`Part::Message`]s companies sent the person, newest first.
+    Messages,
     /// [`Part::Passkey`]s, oldest first.
     Passkeys,
     /// [`Part::Activity`] entries, newest first.
@@ -71,7 +73,7 @@ pub enum Section {
 
 impl Section {
     /// Every section, in the document's order.
-    pub const ALL: [Section; 12] = [
+    pub const ALL: [Section; 13] = [
         Section::Attributes,
         Section::Rules,
         Section::Blocked,
@@ -82,6 +84,7 @@ impl Section {
         Section::Transfers,
         Section::Payouts,
         Section::Uses,
+        Section::Messages,
         Section::Passkeys,
         Section::Activity,
     ];
@@ -119,6 +122,8 @@ pub enum Part {
     Payout(StoredPayout),
     /// A use a company reported of the person's data.
     Use(NamedUse),
+    /// A message a company sent through the relay (delivered or refused).
+    Message(crate::messages::Listed),
     /// A passkey (its name and times; the sink must not show key material).
     Passkey(StoredPasskeyRow),
     /// A ledger entry naming the person, with its proof.
@@ -218,6 +223,7 @@ async fn export_paged(
             Section::Transfers => transfers(store, person, page, sink).await?,
             Section::Payouts => payouts(store, person, page, sink).await?,
             Section::Uses => uses(store, person, page, sink).await?,
+            Section::Messages => messages(store, person, page, sink).await?,
             Section::Passkeys => {
                 for p in store.passkeys(person).await? {
                     sink.part(Part::Passkey(p))?;
@@ -366,6 +372,32 @@ async fn payouts(
         key = next_key(&rows, page, |p| (p.created_at, p.id.clone()));
         for payout in rows {
             sink.part(Part::Payout(payout))?;
+        }
+        if key.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+async fn messages(
+    store: &Store,
+    person: &PersonId,
+    page: u64,
+    sink: &mut impl ExportSink,
+) -> Result<(), BrokerError> {
+    let mut key = None;
+    loop {
+        let rows = store.messages_to_page(person, after(&key), page).await?;
+        key = next_key(&rows, page, |m| (m.created_at, m.id.clone()));
+        let ids: Vec<CompanyId> = rows
+            .iter()
+            .filter_map(|m| CompanyId::parse(&m.company_id).ok())
+            .collect();
+        let names = crate::company_names(store, ids.iter()).await?;
+        for message in rows {
+            let company = CompanyId::parse(&message.company_id)
+                .map_or_else(|_| message.company_id.clone(), |id| names.of(&id));
+            sink.part(Part::Message(crate::messages::Listed { message, company }))?;
         }
         if key.is_none() {
             return Ok(());

@@ -341,6 +341,40 @@ impl Store {
             .collect()
     }
 
+    /// One page of the messages companies sent the person, newest first:
+    /// at most `limit`, all older than `after` (the `created_at` and id of
+    /// the last one seen). The export reads them all this way.
+    pub async fn messages_to_page(
+        &self,
+        person: &PersonId,
+        after: Option<(OffsetDateTime, &str)>,
+        limit: u64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut query = contact_message::Entity::find()
+            .filter(contact_message::Column::PersonId.eq(person.as_str()));
+        if let Some((at, id)) = after {
+            let secs = at.unix_timestamp();
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(contact_message::Column::CreatedAt.lt(secs))
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(contact_message::Column::CreatedAt.eq(secs))
+                            .add(contact_message::Column::Id.lt(id)),
+                    ),
+            );
+        }
+        query
+            .order_by_desc(contact_message::Column::CreatedAt)
+            .order_by_desc(contact_message::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(StoredMessage::try_from)
+            .collect()
+    }
+
     /// How many messages were delivered to the person in all (tests and
     /// the operator).
     pub async fn delivered_count(&self, person: &PersonId) -> Result<u64, StoreError> {

@@ -154,6 +154,7 @@ pub struct ExportActivity {
     "earnings": {"balances": [], "transfers": []},
     "payouts": [],
     "uses": [],
+    "messages": [],
     "passkeys": [],
     "activity": []
 }))]
@@ -188,6 +189,9 @@ pub struct ExportDocument {
     pub payouts: Vec<PayoutView>,
     /// Every use companies reported, newest first.
     pub uses: Vec<ExportUse>,
+    /// Every message companies sent through the relay, delivered or
+    /// refused, newest first.
+    pub messages: Vec<crate::routes::messages::MessageView>,
     /// Passkeys: names and times, never key material.
     pub passkeys: Vec<PasskeyView>,
     /// Every ledger entry naming the person up to `checkpoint`, newest
@@ -276,6 +280,7 @@ impl ExportSink for JsonExport {
             Section::Transfers => ",\"transfers\":[",
             Section::Payouts => ",\"payouts\":[",
             Section::Uses => ",\"uses\":[",
+            Section::Messages => ",\"messages\":[",
             Section::Passkeys => ",\"passkeys\":[",
             Section::Activity => ",\"activity\":[",
         });
@@ -316,6 +321,7 @@ impl ExportSink for JsonExport {
                 accepted: u.reported.accepted,
                 created_at: u.reported.created_at,
             }),
+            Part::Message(m) => self.value(&crate::routes::messages::MessageView::from(m)),
             Part::Passkey(p) => self.value(&PasskeyView::from(p)),
             Part::Activity(e) => {
                 let leaf = BASE64.encode(&e.leaf);
