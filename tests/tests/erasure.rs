@@ -290,13 +290,22 @@ app_test!(
             body["detail"].as_str().unwrap().contains("2.00 EUR"),
             "{body}"
         );
-        for bad in [
-            json!({}),
-            json!({"confirm": 7}),
-            json!({"confirm": "grace", "extra": 1}),
+        for (bad, field) in [
+            (json!({}), "confirm"),
+            (json!([]), "confirm"),
+            (json!({"confirm": 7}), "confirm"),
+            (
+                json!({"confirm": "grace", "waive_earnings": "yes"}),
+                "waive_earnings",
+            ),
+            (json!({"confirm": "grace", "extra": 1}), "extra"),
         ] {
-            let (status, _, _) = erase(app, &grace, &bad, true).await;
-            assert_eq!(status, 400, "{bad}");
+            let (status, body, _) = erase(app, &grace, &bad, true).await;
+            assert_eq!(
+                (status, body["field"].as_str()),
+                (422, Some(field)),
+                "{bad}: {body}"
+            );
         }
         let company_tries = app
             .http

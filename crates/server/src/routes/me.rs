@@ -700,6 +700,51 @@ pub struct EraseAccount {
     pub waive_earnings: bool,
 }
 
+impl EraseAccount {
+    /// The body, each refusal naming its field (a missing or mistyped
+    /// confirmation is `confirm`, not a bare "malformed").
+    fn parse(body: &serde_json::Value) -> Result<EraseAccount, Problem> {
+        let Some(fields) = body.as_object() else {
+            return Err(Problem::invalid(
+                "confirm",
+                "send {\"confirm\": \"<your handle>\"}",
+            ));
+        };
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !["confirm", "waive_earnings"].contains(&k.as_str()))
+        {
+            return Err(Problem::invalid(
+                unknown,
+                format!("{unknown} is not a field of an erasure"),
+            ));
+        }
+        let confirm = match fields.get("confirm") {
+            Some(serde_json::Value::String(handle)) => handle.clone(),
+            _ => {
+                return Err(Problem::invalid(
+                    "confirm",
+                    "type your handle as confirm (a string) to erase this account",
+                ));
+            }
+        };
+        let waive_earnings = match fields.get("waive_earnings") {
+            None => false,
+            Some(serde_json::Value::Bool(waive)) => *waive,
+            Some(_) => {
+                return Err(Problem::invalid(
+                    "waive_earnings",
+                    "waive_earnings is true or false",
+                ));
+            }
+        };
+        Ok(EraseAccount {
+            confirm,
+            waive_earnings,
+        })
+    }
+}
+
 /// What an erasure did.
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({
@@ -753,8 +798,9 @@ pub struct Erased {
 pub async fn erase_account(
     state: web::Data<AppState>,
     who: Authenticated,
-    body: web::Json<EraseAccount>,
+    body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, Problem> {
+    let body = EraseAccount::parse(&body)?;
     let erasure = broker::erase::erase(
         &state.store,
         crate::routes::session::signed_in(&who),
