@@ -15,48 +15,13 @@
 
 use std::time::Duration;
 
-use apiome_tests::{TestApp, app_test, http_receiver, problem_kind, set_cookie, workspace_binary};
+use apiome_tests::{
+    PASSWORD, Person, TestApp, app_test, http_receiver, problem_kind, set_cookie, workspace_binary,
+};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
 const EMAIL: &str = "grace.hopper@example.org";
 const STREET: &str = "Cobol Lane 1959";
-
-struct Person {
-    token: String,
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_up(app: &TestApp, handle: &str) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let cookie = set_cookie(&response);
-    let body: Value = response.json().await.unwrap();
-    Person {
-        token: body["token"].as_str().unwrap().to_owned(),
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-    }
-}
-
-async fn put(app: &TestApp, who: &Person, key: &str, value: Value, bucket: &str) {
-    let response = app
-        .http
-        .put(app.url(&format!("/v1/me/attributes/{key}")))
-        .bearer_auth(&who.token)
-        .json(&json!({"value": value, "bucket": bucket}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
 
 /// `company` asks `handle` (asynchronously) for `email`, offering
 /// `micros` EUR: the request id.
@@ -192,16 +157,18 @@ async fn verify(app: &TestApp) -> std::process::Output {
 app_test!(
     an_erased_person_is_gone_for_companies_and_the_database_but_the_log_still_verifies,
     |app| {
-        let grace = sign_up(app, "grace").await;
-        put(app, &grace, "email", json!(EMAIL), "semi_private").await;
-        put(
-            app,
-            &grace,
-            "postal_address",
-            json!({"lines": [STREET], "city": "Arlington", "country": "US"}),
-            "private",
-        )
-        .await;
+        let grace = app.person("grace").await;
+        grace
+            .put_attribute(app, "email", json!(EMAIL), "semi_private")
+            .await;
+        grace
+            .put_attribute(
+                app,
+                "postal_address",
+                json!({"lines": [STREET], "city": "Arlington", "country": "US"}),
+                "private",
+            )
+            .await;
         let acme = app.company("Acme Rewards").await;
         server::admin::fund_company(app.store(), &acme.id, "100", "EUR", None)
             .await
@@ -347,6 +314,7 @@ app_test!(
             token: body["session"]["token"].as_str().unwrap().to_owned(),
             cookie,
             csrf: body["session"]["csrf_token"].as_str().unwrap().to_owned(),
+            ..grace
         };
         let attempts = (0..8).map(|_| erase(app, &grace, &wrong, true));
         let answers = futures::future::join_all(attempts).await;
@@ -515,7 +483,7 @@ app_test!(
         );
 
         // The handle is free again, for someone new who sees nothing of Grace.
-        let newcomer = sign_up(app, "grace").await;
+        let newcomer = app.person("grace").await;
         let theirs: Value = app
             .http
             .get(app.url("/v1/me/attributes"))
@@ -533,8 +501,9 @@ app_test!(
 app_test!(
     a_waiting_payout_blocks_an_erasure_and_nothing_changes,
     |app| {
-        let ada = sign_up(app, "ada").await;
-        put(app, &ada, "email", json!("ada@example.org"), "semi_private").await;
+        let ada = app.person("ada").await;
+        ada.put_attribute(app, "email", json!("ada@example.org"), "semi_private")
+            .await;
         let acme = app.company("Acme").await;
         server::admin::fund_company(app.store(), &acme.id, "100", "EUR", None)
             .await
