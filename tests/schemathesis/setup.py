@@ -171,6 +171,10 @@ OUT["PERSON_TOKEN"] = person
 for n, handle in enumerate(["leaver_one", "leaver_two", "leaver_three"], 1):
     sign_up(handle)
     OUT[f"LEAVER_{n}"] = sign_in(handle)
+# One who erases their account (DELETE /v1/me): signed in just now, so the
+# erasure's recent sign-in holds while the run lasts.
+sign_up("eraser")
+OUT["ERASER"] = sign_in("eraser")
 call("PUT", "/v1/me/attributes/email", {"value": "ada@example.org", "bucket": "semi_private"}, token=person)
 call("PUT", "/v1/me/attributes/display_name", {"value": "Ada", "bucket": "public"}, token=person)
 call("PUT", "/v1/me/attributes/x-scratch", {"value": "scratch", "bucket": "semi_private"}, token=person)
@@ -248,6 +252,26 @@ link = re.search(r"<(https?://[^>]+/v1/notifications/unsubscribe\?[^>]+)>", wait
 query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))
 OUT["UNSUB_PERSON"], OUT["UNSUB_KIND"], OUT["UNSUB_TOKEN"] = query["person"], query["kind"], query["token"]
 
+# The contact relay: a grant for marketing, contact by email allowed, one
+# message delivered (its mail's one-click link ends the company's contact).
+call("PUT", "/v1/me/preferences", {"default": "ask_me",
+                                   "contact": {"channels": ["email"], "max_per_week": 100}},
+     token=person)
+marketing = call("POST", "/v1/requests", {"person": {"handle": "schemathesis"},
+                                          "authorization_details": [{"type": "apiome_data",
+                                                                     "attributes": ["email"],
+                                                                     "purpose": "marketing",
+                                                                     "duration": "P30D"}]},
+                 token=company)["request_id"]
+OUT["MESSAGE_GRANT"] = call("POST", f"/v1/me/requests/{marketing}/approve", {}, token=person)["id"]
+call("POST", "/v1/messages", {"grant_id": OUT["MESSAGE_GRANT"], "subject": "Winter tyres",
+                              "text": "Fitted this week.", "why_valuable": "You asked for tyre news."},
+     token=company)
+sent = latest_mail(lambda m: "/v1/messages/unsubscribe" in (m.get("List-Unsubscribe") or ""))
+link = re.search(r"<(https?://[^>]+/v1/messages/unsubscribe\?[^>]+)>", sent["List-Unsubscribe"]).group(1)
+query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(link).query))
+OUT["STOP_PERSON"], OUT["STOP_COMPANY"], OUT["STOP_TOKEN"] = query["person"], query["company"], query["token"]
+
 # A rule, a webhook with one delivery.
 OUT["RULE_ID"] = call("POST", "/v1/me/rules", {"company": "any", "purposes": ["analytics"],
                                                 "attributes": {"keys": ["x-scratch"]}, "effect": "ask"},
@@ -268,6 +292,7 @@ DICTIONARIES = {
     # the other operations use.
     "tokens": [client_token(company_client) for _ in range(3)],
     "passkeys": [v for k, v in OUT.items() if k.startswith("PASSKEY_GONE_")],
+    "message-grants": [OUT["MESSAGE_GRANT"]],
 }
 os.makedirs("target/schemathesis", exist_ok=True)
 for name, values in DICTIONARIES.items():

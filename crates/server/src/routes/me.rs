@@ -792,7 +792,7 @@ pub struct Erased {
 /// cleared.
 #[utoipa::path(
     operation_id = "me_delete",
-    tag = "people", request_body = EraseAccount, responses((status = 200, description = "Erased", body = Erased), (status = 422, description = "The handle typed is not this account's", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Earnings remain that were not waived, or a payout is waiting", body = Problem, content_type = "application/problem+json"))
+    tag = "people", request_body = EraseAccount, responses((status = 200, description = "Erased", body = Erased), (status = 422, description = "The handle typed is not this account's", body = Problem, content_type = "application/problem+json"), (status = 401, description = "Not signed in (or the account was erased already)", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Sign in again first (the session is over 5 minutes old)", body = Problem, content_type = "application/problem+json"), (status = 409, description = "Earnings remain that were not waived, or a payout is waiting", body = Problem, content_type = "application/problem+json"))
 )]
 #[delete("/v1/me")]
 pub async fn erase_account(
