@@ -98,13 +98,23 @@ struct Person {
 
 /// Signs a person up and records `attributes` as `(key, value, bucket)`.
 async fn person(app: &TestApp, handle: &str, attributes: &[(&str, Value, &str)]) -> Person {
-    let response = app
-        .http
-        .post(app.url("/v1/accounts"))
-        .json(&json!({"handle": handle, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    // A busy machine may find every password-hashing slot taken: the
+    // server answers 503 with Retry-After, and a client waits and retries.
+    let mut tries = 0;
+    let response = loop {
+        let response = app
+            .http
+            .post(app.url("/v1/accounts"))
+            .json(&json!({"handle": handle, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        tries += 1;
+        if response.status() != 503 || tries == 10 {
+            break response;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
     assert!(response.status().is_success(), "{}", response.status());
     let cookie = response.headers()["set-cookie"]
         .to_str()
