@@ -338,22 +338,7 @@ impl Books {
         person: &ShortText,
         amount: Money,
     ) -> Result<Applied, BooksError> {
-        let transfer = Transfer {
-            id: transfer_id.clone(),
-            debit_account: AccountId::PersonEarnings {
-                person: person.clone(),
-                currency: amount.currency,
-            },
-            credit_account: AccountId::Funding {
-                currency: amount.currency,
-            },
-            amount,
-            two_phase: true,
-            state: TransferState::Pending,
-        };
-        self.take_within_available(transfer, |available, missing| {
-            BooksError::InsufficientEarnings { available, missing }
-        })
+        self.take_from_earnings(transfer_id, person, amount, true)
     }
 
     /// Takes what `person` earned and leaves behind out of the books
@@ -363,6 +348,18 @@ impl Books {
         transfer_id: &ShortText,
         person: &ShortText,
         amount: Money,
+    ) -> Result<Applied, BooksError> {
+        self.take_from_earnings(transfer_id, person, amount, false)
+    }
+
+    /// PersonEarnings → Funding within the earnings' available balance:
+    /// pending (a payout) or posted at once (a waiver).
+    fn take_from_earnings(
+        &mut self,
+        transfer_id: &ShortText,
+        person: &ShortText,
+        amount: Money,
+        two_phase: bool,
     ) -> Result<Applied, BooksError> {
         let transfer = Transfer {
             id: transfer_id.clone(),
@@ -374,8 +371,12 @@ impl Books {
                 currency: amount.currency,
             },
             amount,
-            two_phase: false,
-            state: TransferState::Posted,
+            two_phase,
+            state: if two_phase {
+                TransferState::Pending
+            } else {
+                TransferState::Posted
+            },
         };
         self.take_within_available(transfer, |available, missing| {
             BooksError::InsufficientEarnings { available, missing }
